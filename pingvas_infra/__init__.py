@@ -1,0 +1,1 @@
+"""pingvas-infra: one Pulumi program for the pingvas single-cluster platform."""

@@ -1,0 +1,207 @@
+"""The stack configuration: one pydantic model with a sub-model per layer.
+
+Read from Pulumi config under the ``pingvas`` namespace (structured values, one key per
+layer: ``pingvas:network``, ``pingvas:cluster`` ...) plus ``aws:region``. Validation runs
+before any resource is registered; every problem in every layer is collected into one
+message, raised as :class:`ConfigError` (a ``pulumi.RunError``, so `pulumi up` prints the
+message without a Python traceback).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from pingvas_infra.cluster.config import ClusterConfig
+from pingvas_infra.configbase import (
+    CONFIG_NAMESPACE,
+    ConfigModel,
+    Offence,
+    Problem,
+    offences_from,
+    raise_problems,
+    render_offences,
+)
+from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.tables import load_table
+
+# Keys that hold secrets. They are read only as Pulumi secrets, must be set with
+# `pulumi config set --secret`, and are never part of the pydantic model.
+SECRET_KEYS: dict[str, str] = {}
+
+_TAG_KEY_RESERVED_PREFIX = "aws:"
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration; the message lists every offending key."""
+
+
+class StackConfig(ConfigModel):
+    """Everything the stack reads from configuration, one sub-model per layer."""
+
+    # Lower-case project name: the Project tag and the prefix of named resources.
+    project: str = Field(default="pingvas", pattern=r"^[a-z][a-z0-9-]{1,20}$")
+    region: str = "us-east-1"
+    # Extra tags added to the provider's default tags (Project/Environment/ManagedBy).
+    tags: dict[str, str] = Field(default_factory=dict)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        regions = load_table("regions")["regions"]
+        if value not in regions:
+            raise ValueError(f"unknown region; allowed: {', '.join(regions)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_layer(self) -> StackConfig:
+        problems: list[Problem] = []
+        azs = self.network.availability_zones
+        if azs is None:
+            # Default: the region's first three zones, in order.
+            azs = tuple(f"{self.region}{suffix}" for suffix in "abc")
+            object.__setattr__(
+                self, "network", self.network.model_copy(update={"availability_zones": azs})
+            )
+        problems.extend(
+            Problem(
+                f"network.availabilityZones[{i}]",
+                az,
+                f"a zone of region {self.region} (aws:region), such as {self.region}a",
+            )
+            for i, az in enumerate(azs)
+            if not az.startswith(self.region)
+        )
+        problems.extend(
+            Problem(f"tags.{key}", value, "tag keys may not start with 'aws:'")
+            for key, value in self.tags.items()
+            if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
+        )
+        raise_problems(problems)
+        return self
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        azs = self.network.availability_zones
+        assert azs is not None  # resolved by _cross_layer
+        return azs
+
+    def default_tags(self) -> dict[str, str]:
+        """Tags the AWS provider puts on every taggable resource."""
+        return {
+            **self.tags,
+            "Project": self.project,
+            "Environment": "shared",
+            "ManagedBy": "pulumi",
+        }
+
+
+# Top-level keys of the `pingvas` namespace, as written in the stack file.
+SECTION_KEYS = tuple(
+    f.alias or name for name, f in StackConfig.model_fields.items() if name != "region"
+)
+
+
+def _stack_key(path: str) -> str:
+    """Map a model path ("network.vpcCidr", "region") to the stack-file key."""
+    if path == "region" or path.startswith("region."):
+        return "aws:" + path
+    return f"{CONFIG_NAMESPACE}:{path}"
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """Pulumi config as the engine hands it over: ``ns:key`` -> string, plus secret keys."""
+
+    values: Mapping[str, str]
+    secret_keys: frozenset[str]
+
+    @classmethod
+    def from_runtime(cls) -> RawConfig:
+        from pulumi.runtime import config as runtime_config  # noqa: PLC0415
+
+        values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+        secrets = set(runtime_config.get_config_secret_keys_env())
+        secrets |= {key for key in values if runtime_config.is_config_secret(key)}
+        return cls(values=values, secret_keys=frozenset(secrets))
+
+
+def parse_stack_config(raw: RawConfig, stack: str) -> StackConfig:
+    """Validate ``raw`` into a StackConfig or raise ConfigError naming every bad key."""
+    offences: list[Offence] = []
+    document: dict[str, Any] = {}
+    for key, value in sorted(raw.values.items()):
+        namespace, _, name = key.partition(":")
+        if key == "aws:region":
+            document["region"] = value
+            continue
+        if namespace != CONFIG_NAMESPACE:
+            continue
+        if name in SECRET_KEYS:
+            if key not in raw.secret_keys:
+                offences.append(
+                    Offence(
+                        key,
+                        "(plain text)",
+                        f"a secret: set it with `pulumi config set --secret {key}`",
+                    )
+                )
+            continue
+        if name not in SECTION_KEYS:
+            offences.append(
+                Offence(
+                    key,
+                    json.dumps(value)[:60],
+                    "unknown key; allowed keys: "
+                    + ", ".join(f"{CONFIG_NAMESPACE}:{k}" for k in (*SECTION_KEYS, *SECRET_KEYS)),
+                )
+            )
+            continue
+        document[name] = _decode(value)
+    try:
+        config = StackConfig.model_validate(document)
+    except ValidationError as exc:
+        offences.extend(
+            Offence(_stack_key(o.key), o.value, o.allowed)
+            for o in offences_from(exc, StackConfig, "")
+        )
+    if offences:
+        raise ConfigError(render_offences(offences, stack))
+    return config
+
+
+def _decode(value: Any) -> Any:
+    """Structured config arrives as a JSON string; scalars arrive as plain strings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def load_stack_config() -> StackConfig:
+    """The program's entry point to configuration (reads the running stack's config)."""
+    return parse_stack_config(RawConfig.from_runtime(), pulumi.get_stack())
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values, as Pulumi secret outputs (None when unset)."""
+
+    values: Mapping[str, pulumi.Output[str] | None]
+
+    @classmethod
+    def from_runtime(cls) -> StackSecrets:
+        cfg = pulumi.Config(CONFIG_NAMESPACE)
+        return cls({name: cfg.get_secret(name) for name in SECRET_KEYS})
+
+    def get(self, name: str) -> pulumi.Output[str] | None:
+        return self.values.get(name)

@@ -1,0 +1,246 @@
+"""The network layer as one ComponentResource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pingvas_infra import iam
+from pingvas_infra.network.config import NetworkConfig
+
+# Subnet tags read by the AWS Load Balancer Controller / in-tree service controller
+# (https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html).
+ELB_TAG = "kubernetes.io/role/elb"
+INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
+# Karpenter's EC2NodeClass selects subnets and security groups by this tag.
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+@dataclass(frozen=True)
+class NetworkOutputs:
+    """What other layers may use from the network. CIDRs are config values (known now)."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    data_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_cidrs: tuple[str, ...]
+    private_subnet_cidrs: tuple[str, ...]
+    data_subnet_cidrs: tuple[str, ...]
+    nat_gateway_ids: list[pulumi.Output[str]]
+    s3_endpoint_id: pulumi.Output[str]
+
+
+class Network(pulumi.ComponentResource):
+    """VPC across the configured AZs with public, private and data subnet tiers."""
+
+    outputs: NetworkOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: NetworkConfig,
+        *,
+        region: str,
+        cluster_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:network:Network", name, None, opts)
+        azs = config.availability_zones
+        assert azs is not None, "availability zones are resolved by StackConfig"
+        child = pulumi.ResourceOptions(parent=self)
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=config.vpc_cidr,
+            enable_dns_hostnames=True,  # EKS private endpoint and EFS DNS names need both
+            enable_dns_support=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        # Adopt the default security group and strip its rules, so nothing that falls back
+        # to it can talk (FSBP EC2.2).
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            tags={"Name": f"{name}-default-deny"},
+            opts=child,
+        )
+        self._flow_logs(name, vpc, config.flow_log_retention_days, child)
+
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
+        )
+
+        def subnets(tier: str, cidrs: tuple[str, ...], extra_tags: dict[str, str]) -> list:
+            return [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{az}",
+                    vpc_id=vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=az,
+                    # No tier hands out public IPs: nodes never get one, and the NAT
+                    # gateway uses its own Elastic IP.
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-{tier}-{az}", "Tier": tier, **extra_tags},
+                    opts=child,
+                )
+                for az, cidr in zip(azs, cidrs, strict=True)
+            ]
+
+        public = subnets("public", config.public_subnet_cidrs, {ELB_TAG: "1"})
+        private = subnets(
+            "private",
+            config.private_subnet_cidrs,
+            {INTERNAL_ELB_TAG: "1", KARPENTER_DISCOVERY_TAG: cluster_name},
+        )
+        data = subnets("data", config.data_subnet_cidrs, {})
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags={"Name": f"{name}-public", "Tier": "public"},
+            opts=child,
+        )
+        for az, subnet in zip(azs, public, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
+
+        nat_gateways = []
+        for index in range(config.nat_gateways):
+            az = azs[index]
+            eip = aws.ec2.Eip(
+                f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{name}-nat-{az}"}, opts=child
+            )
+            nat_gateways.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{az}",
+                    allocation_id=eip.id,
+                    subnet_id=public[index].id,
+                    connectivity_type="public",
+                    tags={"Name": f"{name}-nat-{az}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            )
+
+        # One private route table per AZ: with a single NAT they all point at it; with one
+        # per AZ each zone egresses through its own, so a zone outage stays in its zone.
+        private_tables = []
+        for index, (az, subnet) in enumerate(zip(azs, private, strict=True)):
+            nat = nat_gateways[index if len(nat_gateways) > 1 else 0]
+            table = aws.ec2.RouteTable(
+                f"{name}-private-{az}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={"Name": f"{name}-private-{az}", "Tier": "private"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az}", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
+            private_tables.append(table)
+
+        # The data tier has no route to the internet at all: databases, caches and EFS
+        # mount targets only ever answer the cluster.
+        data_table = aws.ec2.RouteTable(
+            f"{name}-data-rt",
+            vpc_id=vpc.id,
+            tags={"Name": f"{name}-data", "Tier": "data"},
+            opts=child,
+        )
+        for az, subnet in zip(azs, data, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-data-{az}", subnet_id=subnet.id, route_table_id=data_table.id, opts=child
+            )
+
+        # S3 through a gateway endpoint: free, and model weights and images stop paying
+        # NAT data processing ($0.045/GB).
+        s3_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in (*private_tables, data_table)],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+
+        self.outputs = NetworkOutputs(
+            vpc_id=vpc.id,
+            vpc_cidr=config.vpc_cidr,
+            availability_zones=azs,
+            public_subnet_ids=[s.id for s in public],
+            private_subnet_ids=[s.id for s in private],
+            data_subnet_ids=[s.id for s in data],
+            public_subnet_cidrs=config.public_subnet_cidrs,
+            private_subnet_cidrs=config.private_subnet_cidrs,
+            data_subnet_cidrs=config.data_subnet_cidrs,
+            nat_gateway_ids=[n.id for n in nat_gateways],
+            s3_endpoint_id=s3_endpoint.id,
+        )
+        self.register_outputs(
+            {
+                "vpcId": vpc.id,
+                "publicSubnetIds": self.outputs.public_subnet_ids,
+                "privateSubnetIds": self.outputs.private_subnet_ids,
+                "dataSubnetIds": self.outputs.data_subnet_ids,
+                "natGatewayIds": self.outputs.nat_gateway_ids,
+            }
+        )
+
+    def _flow_logs(
+        self, name: str, vpc: aws.ec2.Vpc, retention_days: int, child: pulumi.ResourceOptions
+    ) -> None:
+        """Rejected-traffic flow logs (FSBP EC2.6): small volume, useful evidence."""
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/{name}-flow-logs",
+            retention_in_days=retention_days,
+            opts=child,
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=iam.service_trust(
+                "vpc-flow-logs.amazonaws.com",
+                # Confused-deputy guard: only flow logs of this account may assume it.
+                condition={"StringEquals": {"aws:SourceAccount": identity.account_id}},
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=iam.document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                    }
+                ]
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="REJECT",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=600,
+            tags={"Name": f"{name}-flow-log"},
+            opts=child,
+        )

@@ -1,0 +1,160 @@
+"""Run the Pulumi program in-process under the mock engine and record every registration.
+
+The stock ``MockMonitor`` hands resource inputs to the mocks but drops what the engine
+also receives (parent, dependencies, protect, retainOnDelete, provider), and it rehydrates
+resource references on its own thread, which breaks components such as pulumi-eks's
+ManagedNodeGroup that take another component as input. :class:`RecordingMonitor` keeps
+the request as plain data instead and records all of it.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import Stack, run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from pingvas_infra.plan.mocks import PlanMocks
+from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
+
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(struct)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.plan_mocks = mocks
+        self.records: list[RecordedResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.raw_stack_outputs: dict[str, Any] = {}
+        mocks.register_reference = self.register_reference
+
+    def register_reference(
+        self, type_token: str, name: str, state: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Register a synthetic resource and return a wire-format reference to it.
+
+        Remote components return resources as outputs (pulumi-eks's `eksCluster`); the
+        SDK rehydrates them through a `getResource` invoke that the monitor answers from
+        its registry.
+        """
+        urn = self.make_urn("", type_token, name)
+        resource_id = str(state.get("id", name))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return {
+            "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e",
+            "urn": urn,
+            "id": resource_id,
+        }
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == _STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        raw_inputs = _struct_to_dict(request.object)
+        resource_id, state = self.plan_mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=raw_inputs,
+                provider=request.provider,
+                custom=request.custom or False,
+            )
+        )
+        self.records.append(
+            RecordedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                remote=bool(request.remote),
+                inputs=redact(raw_inputs),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                dependencies=tuple(sorted(set(request.dependencies))),
+                # A provider reference is "<provider urn>::<provider id>".
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+                id=resource_id,
+                raw_inputs=raw_inputs,
+            )
+        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            urn, resource_id or "", state
+        )
+        obj = struct_pb2.Struct()
+        json_format.ParseDict(state, obj)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=obj)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if request.urn.split("::")[2] == _STACK_TYPE:
+            outputs = _struct_to_dict(request.outputs)
+            self.raw_stack_outputs = outputs
+            self.stack_outputs = redact(outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    region: str,
+) -> PlanResult:
+    """Run ``program`` under mocks with the given config; return what it registered."""
+    # A fresh runtime each time, so tests and repeated plans in one process don't share
+    # a root stack or outstanding RPCs.
+    runtime_settings.ROOT.set(None)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    runtime_config.set_all_config(dict(config), list(secret_keys))
+
+    mocks = PlanMocks(region=region)
+    monitor = RecordingMonitor(mocks)
+    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    def program_then_outputs() -> None:
+        program()
+        # set_mocks finishes the root stack before the program runs, so its exports would
+        # never be registered; register them once the program is done, as the engine does.
+        root = runtime_settings.get_root_resource()
+        if isinstance(root, Stack):
+            root._outputs_registered = False
+            root._finish()
+
+    _sync_await(run_pulumi_func(program_then_outputs))
+
+    records = sorted(monitor.records, key=lambda r: r.urn)
+    return PlanResult(
+        project=project,
+        stack=stack,
+        resources=records,
+        outputs=monitor.stack_outputs,
+    )
+
+
+def program_from_file(main_file: Path) -> Callable[[], None]:
+    """The project's `__main__.py`, run as the Pulumi language host runs it."""
+
+    def program() -> None:
+        project_dir = str(main_file.parent)
+        if project_dir not in sys.path:
+            sys.path.insert(0, project_dir)
+        runpy.run_path(str(main_file), run_name="__main__")
+
+    return program

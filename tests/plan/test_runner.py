@@ -1,0 +1,105 @@
+"""`pingvas-infra plan` end to end, as a newcomer runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_DIR
+
+
+def run_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    return subprocess.run(
+        [sys.executable, "-m", "pingvas_infra", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("plans")
+    first, second = base / "one", base / "two"
+    for out in (first, second):
+        done = run_cli("plan", "--stack", "shared", "--out", str(out))
+        assert done.returncode == 0, done.stderr
+    return first, second
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_two_plans_are_byte_identical(two_plans: tuple[Path, Path]) -> None:
+    first, second = two_plans
+    assert files_of(first) == files_of(second)
+    assert "resources.json" in files_of(first)
+
+
+def test_resources_json_holds_the_foundation_graph(two_plans: tuple[Path, Path]) -> None:
+    document = json.loads((two_plans[0] / "resources.json").read_text())
+    assert document["project"] == "pingvas-infra"
+    assert document["stack"] == "shared"
+    resources = document["resources"]
+    by_type: dict[str, list[dict]] = {}
+    for resource in resources:
+        assert set(resource) >= {
+            "urn",
+            "type",
+            "name",
+            "parent",
+            "custom",
+            "inputs",
+            "protect",
+            "retainOnDelete",
+            "dependencies",
+        }
+        by_type.setdefault(resource["type"], []).append(resource)
+    assert len(by_type["aws:ec2/natGateway:NatGateway"]) == 1
+    subnets = by_type["aws:ec2/subnet:Subnet"]
+    assert len(subnets) == 9
+    assert len({s["inputs"]["availabilityZone"] for s in subnets}) == 3
+    endpoints = by_type["aws:ec2/vpcEndpoint:VpcEndpoint"]
+    assert [e["inputs"]["vpcEndpointType"] for e in endpoints] == ["Gateway"]
+    components = {r["urn"] for r in resources if r["type"].startswith("pingvas:")}
+    assert components
+    assert all(s["parent"] in components for s in subnets)
+    assert [r["urn"] for r in resources] == sorted(r["urn"] for r in resources)
+
+
+def bad_project(tmp_path: Path, network_yaml: str) -> Path:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    (tmp_path / "Pulumi.shared.yaml").write_text(
+        "config:\n  pingvas:network:\n" + network_yaml, encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_invalid_vpc_cidr_exits_nonzero_with_one_screen_message(tmp_path: Path) -> None:
+    project = bad_project(tmp_path, "    vpcCidr: 10.0.0.0/33\n    natGateways: 2\n")
+    done = run_cli("plan", "--out", str(tmp_path / "out"), cwd=project)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "pingvas:network.vpcCidr = " in done.stderr
+    assert len(done.stderr.splitlines()) <= 25
+    assert not (tmp_path / "out").exists()
+
+
+def test_plan_refuses_to_empty_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me", encoding="utf-8")
+    done = run_cli("plan", "--out", str(tmp_path), "--project-dir", str(PROJECT_DIR))
+    assert done.returncode != 0
+    assert (tmp_path / "precious.txt").read_text() == "keep me"

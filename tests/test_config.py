@@ -1,0 +1,73 @@
+"""Stack-level configuration: region, project, tags, unknown keys, secrets, defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
+from pingvas_infra.plan.stackfile import StackFile
+from tests.conftest import config_with
+
+BAD_STACK: list[tuple[str, dict[str, Any], str, str]] = [
+    ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
+    ("project-uppercase", {"pingvas:project": "Pingvas"}, "pingvas:project", "pattern"),
+    ("unknown-section", {"pingvas:netwrok": {}}, "pingvas:netwrok", "pingvas:network"),
+    ("reserved-tag-key", {"pingvas:tags": {"aws:owner": "x"}}, "pingvas:tags.aws:owner", "aws:"),
+    ("tags-not-strings", {"pingvas:tags": {"Owner": {"a": 1}}}, "pingvas:tags.Owner", "string"),
+    (
+        "az-outside-region",
+        {"pingvas:network": {"availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"]}},
+        "pingvas:network.availabilityZones[0]",
+        "a zone of region us-east-1",
+    ),
+    ("cluster-name-bad", {"pingvas:cluster": {"name": "bad name"}}, "pingvas:cluster.name", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "text"),
+    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_STACK],
+)
+def test_bad_stack_config_names_key(
+    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, overrides)
+    message = str(caught.value)
+    assert f"{key} = " in message
+    assert text in message
+    assert "Traceback" not in message
+
+
+def test_defaults_follow_the_seed() -> None:
+    config = parse_stack_config(RawConfig(values={}, secret_keys=frozenset()), "shared")
+    assert config.region == "us-east-1"
+    assert config.network.vpc_cidr == "10.0.0.0/16"
+    assert config.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert config.network.nat_gateways == 1
+    assert config.default_tags() == {
+        "Project": "pingvas",
+        "Environment": "shared",
+        "ManagedBy": "pulumi",
+    }
+
+
+def test_azs_default_to_the_configured_region() -> None:
+    config = parse_stack_config(
+        RawConfig(values={"aws:region": "eu-west-1"}, secret_keys=frozenset()), "shared"
+    )
+    assert config.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+
+
+def test_stack_file_parses(stack_file: StackFile) -> None:
+    config = config_with(stack_file, {})
+    assert config.cluster.name == "pingvas-shared-eks"
+
+
+def test_config_error_is_a_clean_pulumi_run_error() -> None:
+    """`pulumi up` prints a RunError's message without a Python traceback."""
+    import pulumi  # noqa: PLC0415
+
+    assert issubclass(ConfigError, pulumi.RunError)
