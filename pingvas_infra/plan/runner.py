@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
 from pingvas_infra.plan.engine import program_from_file, run_program
+from pingvas_infra.plan.kubernetes import write_manifests
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile, read_stack_file
 
@@ -81,6 +82,15 @@ def resources_step(ctx: PlanContext) -> StepOutcome:
     )
 
 
+def manifests_step(ctx: PlanContext) -> StepOutcome:
+    written = write_manifests(ctx.result, ctx.out_dir / "manifests")
+    helm = sum(1 for p in written if p.parent.name == "helm")
+    return StepOutcome(
+        files=written,
+        lines=[f"{len(written) - helm} Kubernetes objects and {helm} Helm releases in manifests/"],
+    )
+
+
 def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
     """Resource counts by type, per layer component."""
     by_layer: dict[str, Counter[str]] = defaultdict(Counter)
@@ -91,7 +101,7 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
 
 def plan_steps() -> list[tuple[str, PlanStep]]:
     """The steps `plan` runs, in order."""
-    return [("resources", resources_step)]
+    return [("resources", resources_step), ("manifests", manifests_step)]
 
 
 def prepare_out_dir(out_dir: Path) -> None:
