@@ -44,6 +44,11 @@ class Environment:
         return f"{self.name}:"
 
     @property
+    def app_service_account(self) -> str:
+        """The ServiceAccount application pods run as (its Pod Identity role is per env)."""
+        return "pingvas-app"
+
+    @property
     def gpu_quota(self) -> int:
         """GPUs the namespace may request: also the cap of its Karpenter NodePool."""
         return gpu_quotas()[self.name]

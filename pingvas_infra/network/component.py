@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
 from pingvas_infra import iam
 from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.network.outputs import NetworkOutputs
 
 # Subnet tags read by the AWS Load Balancer Controller / in-tree service controller
 # (https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html).
@@ -16,23 +15,6 @@ ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 # Karpenter's EC2NodeClass selects subnets and security groups by this tag.
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
-
-
-@dataclass(frozen=True)
-class NetworkOutputs:
-    """What other layers may use from the network. CIDRs are config values (known now)."""
-
-    vpc_id: pulumi.Output[str]
-    vpc_cidr: str
-    availability_zones: tuple[str, ...]
-    public_subnet_ids: list[pulumi.Output[str]]
-    private_subnet_ids: list[pulumi.Output[str]]
-    data_subnet_ids: list[pulumi.Output[str]]
-    public_subnet_cidrs: tuple[str, ...]
-    private_subnet_cidrs: tuple[str, ...]
-    data_subnet_cidrs: tuple[str, ...]
-    nat_gateway_ids: list[pulumi.Output[str]]
-    s3_endpoint_id: pulumi.Output[str]
 
 
 class Network(pulumi.ComponentResource):

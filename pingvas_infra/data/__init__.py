@@ -1,0 +1,1 @@
+"""Data layer: the shared Aurora PostgreSQL Serverless v2 cluster and ElastiCache."""

@@ -1,0 +1,24 @@
+"""What the network layer hands to the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class NetworkOutputs:
+    """What other layers may use from the network. CIDRs are config values (known now)."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    data_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_cidrs: tuple[str, ...]
+    private_subnet_cidrs: tuple[str, ...]
+    data_subnet_cidrs: tuple[str, ...]
+    nat_gateway_ids: list[pulumi.Output[str]]
+    s3_endpoint_id: pulumi.Output[str]

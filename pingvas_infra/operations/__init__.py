@@ -1,0 +1,1 @@
+"""Operations layer: prod backups, monitoring and alerts, optional Argo CD."""

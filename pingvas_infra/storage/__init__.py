@@ -1,0 +1,1 @@
+"""Storage layer: S3 buckets, the EFS model store, per-environment workload IAM."""

@@ -1,0 +1,22 @@
+"""What the storage layer (S3, EFS, workload IAM) hands to the others."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class StorageOutputs:
+    # Purpose ("dev-images", "prod-images", "models", "logs", "backups") -> bucket.
+    bucket_names: Mapping[str, pulumi.Output[str]]
+    bucket_arns: Mapping[str, pulumi.Output[str]]
+    # The customer-managed key of the prod images and backups buckets.
+    prod_kms_key_arn: pulumi.Output[str]
+    models_kms_key_arn: pulumi.Output[str]
+    efs_file_system_id: pulumi.Output[str]
+    models_access_point_id: pulumi.Output[str]
+    # Environment name -> the Pod Identity role of its application pods.
+    app_role_arns: Mapping[str, pulumi.Output[str]]
