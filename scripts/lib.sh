@@ -23,12 +23,21 @@ ensure_venv() {
   printf '%s' "$want" > "$stamp"
 }
 
+# have_command CMD: on PATH, or an executable path (globs allowed, e.g. Debian's
+# /usr/lib/postgresql/*/bin/initdb, which is not on PATH).
+have_command() {
+  local candidate
+  command -v "$1" >/dev/null 2>&1 && return 0
+  for candidate in $1; do [ -x "$candidate" ] && return 0; done
+  return 1
+}
+
 # ensure_system_packages CMD=PACKAGE...: install Debian packages whose command is missing.
 ensure_system_packages() {
   local missing=() pair cmd pkg
   for pair in "$@"; do
     cmd="${pair%%=*}"; pkg="${pair#*=}"
-    command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("$pkg")
+    have_command "$cmd" || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   if command -v apt-get >/dev/null 2>&1; then

@@ -7,7 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"
 
-ensure_system_packages dot=graphviz
+ensure_system_packages dot=graphviz redis-server=redis-server \
+  '/usr/lib/postgresql/*/bin/initdb=postgresql'
 ensure_venv .venv -e ".[test]"
 
 log "ruff check"; .venv/bin/ruff check .
