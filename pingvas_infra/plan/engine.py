@@ -9,6 +9,7 @@ the request as plain data instead and records all of it.
 
 from __future__ import annotations
 
+import logging
 import runpy
 import sys
 from collections.abc import Callable
@@ -107,6 +108,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _ProgramLog(logging.Handler):
+    """Collects what the program logs through `pulumi.log` (warnings and errors) instead
+    of printing it: the plan reports through its own steps."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("pingvas.plan.program", level=logging.WARNING)
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -126,7 +141,15 @@ def run_program(
 
     mocks = PlanMocks(region=region)
     monitor = RecordingMonitor(mocks)
-    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    program_log = _ProgramLog()
+    pulumi_mocks.set_mocks(
+        mocks,
+        project=project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=program_log.logger,
+    )
 
     def program_then_outputs() -> None:
         program()
@@ -145,6 +168,7 @@ def run_program(
         stack=stack,
         resources=records,
         outputs=monitor.stack_outputs,
+        warnings=program_log.warnings,
     )
 
 
