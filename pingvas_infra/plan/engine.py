@@ -30,8 +30,18 @@ from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
 _STACK_TYPE = "pulumi:pulumi:Stack"
 
 
+def _key_sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _key_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_key_sorted(item) for item in value]
+    return value
+
+
 def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(struct)
+    # Map iteration order of protobuf Structs differs between processes (protobuf 6's
+    # upb maps), so keys are sorted: the plan's files must be byte-identical run to run.
+    return _key_sorted(json_format.MessageToDict(struct))
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
