@@ -2,15 +2,19 @@
 
 Read top to bottom, this is the architecture:
 
-    config  ->  network  ->  outputs
+    config  ->  network  ->  cluster  ->  gpu  ->  outputs
 
 Each layer is one ComponentResource with its own config section; layers talk only through
 the typed outputs passed here.
 """
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from pingvas_infra.cluster.component import Cluster, ClusterStorage
 from pingvas_infra.config import load_stack_config
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.gpu.component import GpuCapacity
 from pingvas_infra.network.component import Network
 from pingvas_infra.providers import aws_provider, layer_options
 
@@ -27,6 +31,38 @@ network = Network(
     opts=layer_options(aws_default),
 )
 
+# Cluster: EKS in standard support, access entries only, Secrets encrypted with a
+# customer-managed key, control-plane logs, managed add-ons (VPC CNI enforcing
+# NetworkPolicies, CoreDNS, kube-proxy, Pod Identity Agent, EBS and EFS CSI drivers) and
+# the spot system node group (2/2/4 over three instance types of one size).
+cluster = Cluster(
+    "cluster", config.cluster, network=network.outputs, opts=layer_options(aws_default)
+)
+
+# The one Kubernetes provider every layer that creates Kubernetes objects uses.
+kubernetes = k8s.Provider(
+    "kubernetes",
+    kubeconfig=cluster.outputs.kubeconfig_json,
+    enable_server_side_apply=True,
+)
+ClusterStorage("cluster-storage", opts=layer_options(aws_default, kubernetes))
+
+# GPU capacity: Karpenter with interruption handling, one GPU NodePool per environment
+# capped at the environment's GPU quota, and the NVIDIA device plugin.
+gpu = GpuCapacity(
+    "gpu",
+    config.gpu,
+    cluster=cluster.outputs,
+    environments=ENVIRONMENTS,
+    region=config.region,
+    opts=layer_options(aws_default, kubernetes),
+)
+
 pulumi.export("vpcId", network.outputs.vpc_id)
 pulumi.export("privateSubnetIds", network.outputs.private_subnet_ids)
 pulumi.export("dataSubnetIds", network.outputs.data_subnet_ids)
+pulumi.export("clusterName", cluster.outputs.cluster_name)
+pulumi.export("kubeconfig", cluster.outputs.kubeconfig_json)
+pulumi.export("systemNodeRoleArn", cluster.outputs.system_node_role_arn)
+pulumi.export("karpenterNodeRoleArn", gpu.outputs.node_role_arn)
+pulumi.export("interruptionQueueName", gpu.outputs.interruption_queue_name)

@@ -21,12 +21,14 @@ from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.configbase import (
     CONFIG_NAMESPACE,
     ConfigModel,
+    ConfigWarning,
     Offence,
     Problem,
     offences_from,
     raise_problems,
     render_offences,
 )
+from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.tables import load_table
 
@@ -51,6 +53,7 @@ class StackConfig(ConfigModel):
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    gpu: GpuConfig = Field(default_factory=GpuConfig)
 
     @field_validator("region")
     @classmethod
@@ -84,8 +87,21 @@ class StackConfig(ConfigModel):
             for key, value in self.tags.items()
             if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
         )
+        problems.extend(kubernetes_version_problems(self.cluster.kubernetes_version))
         raise_problems(problems)
         return self
+
+    def warnings(self) -> list[ConfigWarning]:
+        """Every section's warnings, keyed by full stack-file key."""
+        found: list[ConfigWarning] = []
+        for name, field in type(self).model_fields.items():
+            section = getattr(self, name)
+            if isinstance(section, ConfigModel):
+                key = f"{CONFIG_NAMESPACE}:{field.alias or name}"
+                found.extend(
+                    ConfigWarning(f"{key}.{w.key}", w.value, w.message) for w in section.warnings()
+                )
+        return found
 
     @property
     def availability_zones(self) -> tuple[str, ...]:
@@ -188,8 +204,14 @@ def _decode(value: Any) -> Any:
 
 
 def load_stack_config() -> StackConfig:
-    """The program's entry point to configuration (reads the running stack's config)."""
-    return parse_stack_config(RawConfig.from_runtime(), pulumi.get_stack())
+    """The program's entry point to configuration (reads the running stack's config).
+
+    Risky but valid settings are printed as warnings by `pulumi preview` and `pulumi up`.
+    """
+    config = parse_stack_config(RawConfig.from_runtime(), pulumi.get_stack())
+    for warning in config.warnings():
+        pulumi.log.warn(warning.render(""))
+    return config
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,21 @@ from pydantic.alias_generators import to_camel
 CONFIG_NAMESPACE = "pingvas"
 
 
+@dataclass(frozen=True)
+class ConfigWarning:
+    """A valid but risky setting, shown by the plan (and by `pulumi up`) without failing.
+
+    ``key`` is relative to the model that reports it, in stack-file spelling.
+    """
+
+    key: str
+    value: Any
+    message: str
+
+    def render(self, prefix: str) -> str:
+        return f"{_join(prefix, self.key)} = {_show(self.value)}: {self.message}"
+
+
 class ConfigModel(BaseModel):
     """Base for every config model: camelCase keys, no unknown keys, immutable."""
 
@@ -30,6 +45,10 @@ class ConfigModel(BaseModel):
         extra="forbid",
         frozen=True,
     )
+
+    def warnings(self) -> list[ConfigWarning]:
+        """Valid but risky settings of this section; sections override this."""
+        return []
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from pingvas_infra.config import StackConfig
 
@@ -21,6 +22,15 @@ def aws_provider(config: StackConfig) -> aws.Provider:
     )
 
 
-def layer_options(provider: aws.Provider, **extra: object) -> pulumi.ResourceOptions:
-    """Options for a layer component: children inherit the provider through `parent`."""
-    return pulumi.ResourceOptions(providers={"aws": provider}, **extra)  # type: ignore[arg-type]
+def layer_options(
+    provider: aws.Provider, kubernetes: k8s.Provider | None = None, **extra: object
+) -> pulumi.ResourceOptions:
+    """Options for a layer component: children inherit the providers through `parent`.
+
+    Layers that create Kubernetes objects also get the one explicit Kubernetes provider
+    (built in __main__ from the cluster's kubeconfig), never an ambient kubeconfig.
+    """
+    providers: dict[str, pulumi.ProviderResource] = {"aws": provider}
+    if kubernetes is not None:
+        providers["kubernetes"] = kubernetes
+    return pulumi.ResourceOptions(providers=providers, **extra)  # type: ignore[arg-type]

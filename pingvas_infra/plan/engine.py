@@ -9,6 +9,7 @@ the request as plain data instead and records all of it.
 
 from __future__ import annotations
 
+import logging
 import runpy
 import sys
 from collections.abc import Callable
@@ -29,8 +30,18 @@ from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
 _STACK_TYPE = "pulumi:pulumi:Stack"
 
 
+def _key_sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _key_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_key_sorted(item) for item in value]
+    return value
+
+
 def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(struct)
+    # Map iteration order of protobuf Structs differs between processes (protobuf 6's
+    # upb maps), so keys are sorted: the plan's files must be byte-identical run to run.
+    return _key_sorted(json_format.MessageToDict(struct))
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -107,6 +118,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _ProgramLog(logging.Handler):
+    """Collects what the program logs through `pulumi.log` (warnings and errors) instead
+    of printing it: the plan reports through its own steps."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("pingvas.plan.program", level=logging.WARNING)
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -126,7 +151,15 @@ def run_program(
 
     mocks = PlanMocks(region=region)
     monitor = RecordingMonitor(mocks)
-    pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    program_log = _ProgramLog()
+    pulumi_mocks.set_mocks(
+        mocks,
+        project=project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=program_log.logger,
+    )
 
     def program_then_outputs() -> None:
         program()
@@ -145,6 +178,7 @@ def run_program(
         stack=stack,
         resources=records,
         outputs=monitor.stack_outputs,
+        warnings=program_log.warnings,
     )
 
 

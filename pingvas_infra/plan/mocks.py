@@ -7,7 +7,9 @@ them. Values derive from a hash of type and name, so two runs are byte-identical
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +120,126 @@ def _random_password(ctx: FakeContext) -> dict[str, Any]:
     return {"result": secret(value), "bcryptHash": secret("$2a$10$" + value)}
 
 
+def _kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> dict[str, Any]:
+    """The kubeconfig pulumi-eks generates: an exec plugin calling `aws eks get-token`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+            }
+        ],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["--region", region, "eks", "get-token", "--cluster-name", name],
+                    }
+                },
+            }
+        ],
+    }
+
+
+def _eks_cluster(ctx: FakeContext) -> dict[str, Any]:
+    """pulumi-eks `Cluster` (a remote component): its outputs, and the `aws.eks.Cluster`
+    it returns as a resource reference (`eksCluster`)."""
+    name = _named(ctx)
+    endpoint = (
+        f"https://{digest('endpoint', name, length=32).upper()}.gr7.{ctx.region}.eks.amazonaws.com"
+    )
+    ca_data = base64.b64encode(f"mock certificate authority of {name}".encode()).decode()
+    cluster_sg = f"sg-{digest('eks-cluster-sg', name)}"
+    oidc_id = digest("oidc", name, length=32).upper()
+    inputs = ctx.inputs
+    state = {
+        "id": name,
+        "name": name,
+        "arn": ctx.arn("eks", f"cluster/{name}"),
+        "endpoint": endpoint,
+        "version": inputs.get("version", ""),
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "certificateAuthority": {"data": ca_data},
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"}]}
+        ],
+        "vpcConfig": {
+            "clusterSecurityGroupId": cluster_sg,
+            "vpcId": inputs.get("vpcId", ""),
+            "subnetIds": inputs.get("privateSubnetIds", []),
+            "endpointPrivateAccess": inputs.get("endpointPrivateAccess", False),
+            "endpointPublicAccess": inputs.get("endpointPublicAccess", True),
+            "publicAccessCidrs": inputs.get("publicAccessCidrs", []),
+        },
+        "accessConfig": {"authenticationMode": inputs.get("authenticationMode", "CONFIG_MAP")},
+        "upgradePolicy": inputs.get("upgradePolicy", {"supportType": "EXTENDED"}),
+        "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"},
+    }
+    kubeconfig = _kubeconfig(name, endpoint, ca_data, ctx.region)
+    return {
+        "eksCluster": ctx.register_reference(
+            "aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", state
+        ),
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": secret(json.dumps(kubeconfig, sort_keys=True)),
+        # With skipDefaultSecurityGroups both are the EKS-created cluster security group.
+        "clusterSecurityGroupId": cluster_sg,
+        "nodeSecurityGroupId": cluster_sg,
+        "oidcProviderArn": ctx.arn(
+            "iam", f"oidc-provider/oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}", regional=False
+        ),
+    }
+
+
+def _managed_node_group(ctx: FakeContext) -> dict[str, Any]:
+    """pulumi-eks `ManagedNodeGroup`: the `aws.eks.NodeGroup` it creates, as a reference."""
+    name = f"{ctx.name}-{digest('nodegroup', ctx.name, length=7)}"
+    state = {
+        "id": name,
+        "nodeGroupName": name,
+        "arn": ctx.arn("eks", f"nodegroup/{name}"),
+        "status": "ACTIVE",
+        "capacityType": ctx.inputs.get("capacityType", "ON_DEMAND"),
+        "instanceTypes": ctx.inputs.get("instanceTypes", []),
+        "scalingConfig": ctx.inputs.get("scalingConfig", {}),
+        "labels": ctx.inputs.get("labels", {}),
+        "subnetIds": ctx.inputs.get("subnetIds", []),
+        "nodeRoleArn": ctx.inputs.get("nodeRoleArn", ""),
+    }
+    return {
+        "nodeGroup": ctx.register_reference(
+            "aws:eks/nodeGroup:NodeGroup", f"{ctx.name}-nodeGroup", state
+        ),
+        "placementGroupName": "",
+    }
+
+
+def _launch_template(ctx: FakeContext) -> dict[str, Any]:
+    return {"latestVersion": 1, "defaultVersion": 1}
+
+
+def _sqs_queue(ctx: FakeContext) -> dict[str, Any]:
+    name = _named(ctx)
+    return {
+        "name": name,
+        "arn": ctx.arn("sqs", name),
+        "url": f"https://sqs.{ctx.region}.amazonaws.com/{ACCOUNT_ID}/{name}",
+    }
+
+
+def _event_rule(ctx: FakeContext) -> dict[str, Any]:
+    name = _named(ctx)
+    return {"name": name, "arn": ctx.arn("events", f"rule/{name}")}
+
+
 # Type-specific outputs beyond the echoed inputs and the generic id/arn. Layers that add
 # resource types whose computed outputs they read add a faker here.
 OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
@@ -128,6 +250,11 @@ OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "eks:index:Cluster": _eks_cluster,
+    "eks:index:ManagedNodeGroup": _managed_node_group,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:sqs/queue:Queue": _sqs_queue,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
 }
 
 

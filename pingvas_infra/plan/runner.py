@@ -91,6 +91,11 @@ def manifests_step(ctx: PlanContext) -> StepOutcome:
     )
 
 
+def config_step(ctx: PlanContext) -> StepOutcome:
+    """Valid but risky settings (an API endpoint open to the internet, say) as warnings."""
+    return StepOutcome(warnings=[w.render("") for w in ctx.config.warnings()])
+
+
 def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
     """Resource counts by type, per layer component."""
     by_layer: dict[str, Counter[str]] = defaultdict(Counter)
@@ -101,7 +106,7 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
 
 def plan_steps() -> list[tuple[str, PlanStep]]:
     """The steps `plan` runs, in order."""
-    return [("resources", resources_step), ("manifests", manifests_step)]
+    return [("resources", resources_step), ("manifests", manifests_step), ("config", config_step)]
 
 
 def prepare_out_dir(out_dir: Path) -> None:

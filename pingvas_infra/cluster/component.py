@@ -1,0 +1,337 @@
+"""The cluster layer: the EKS control plane, its managed add-ons and the spot system nodes."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from pingvas_infra import iam
+from pingvas_infra.cluster.config import ClusterConfig
+from pingvas_infra.cluster.node_role import managed_policy_arn, node_role
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.tables import load_table
+
+# Control-plane log streams sent to CloudWatch: API calls, the audit trail and IAM
+# authentication decisions (who did what, and as whom).
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
+# Labels of the system node group; the Karpenter controller and other platform pods
+# select them, and they never appear on Karpenter's nodes.
+SYSTEM_NODE_LABELS = {"role": "system", "tier": "shared"}
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+ADDON_NAMESPACE = "kube-system"
+# AL2023, the EKS default for managed node groups since Kubernetes 1.30.
+SYSTEM_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD"
+# The AL2023 root device, where images and logs live.
+ROOT_DEVICE = "/dev/xvda"
+# IMDS answers one network hop: host-network daemons (VPC CNI, kube-proxy, Pod Identity
+# Agent) reach it, pods in their own network namespace do not, so no tenant pod can take
+# the node role's credentials. Pods get AWS credentials from Pod Identity instead.
+IMDS_HOP_LIMIT = 1
+
+
+def _access_entry_key(arn: str) -> str:
+    """A stable name per principal ("admin-123456789012-ops"), independent of list order."""
+    account = arn.split(":")[4]
+    principal = arn.rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9-]", "-", f"admin-{account}-{principal}")
+
+
+class Cluster(pulumi.ComponentResource):
+    """One EKS cluster for dev and prod, its add-ons and the spot system node group."""
+
+    outputs: ClusterOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: ClusterConfig,
+        *,
+        network: NetworkOutputs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:cluster:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {config.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets",
+            name=f"alias/{config.name}-eks-secrets",
+            target_key_id=secrets_key.arn,
+            opts=child,
+        )
+        # EKS writes to exactly this group; created first, it gets a bounded retention
+        # instead of the "never expire" group EKS would create on its own.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=f"/aws/eks/{config.name}/cluster",
+            retention_in_days=config.log_retention_days,
+            opts=child,
+        )
+
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=config.name,
+            version=config.kubernetes_version,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=config.support_type),
+            deletion_protection=config.deletion_protection,
+            vpc_id=network.vpc_id,
+            # Control-plane ENIs and nodes live in the private tier only; load balancers
+            # find the public subnets by their role tags.
+            private_subnet_ids=network.private_subnet_ids,
+            node_associate_public_ip_address=False,
+            endpoint_private_access=True,
+            endpoint_public_access=config.public_endpoint,
+            public_access_cidrs=list(config.public_access_cidrs) or None,
+            # Access entries only: no aws-auth ConfigMap is created or read.
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries={
+                _access_entry_key(arn): eks.AccessEntryArgs(
+                    principal_arn=arn,
+                    type=eks.AccessEntryType.STANDARD,
+                    access_policies={
+                        "cluster-admin": eks.AccessPolicyAssociationArgs(
+                            policy_arn=CLUSTER_ADMIN_POLICY,
+                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                                type="cluster"
+                            ),
+                        )
+                    },
+                )
+                for arn in config.admin_principal_arns
+            },
+            encryption_config_key_arn=secrets_key.arn,
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            # Nodes come from the managed group below and from Karpenter; every node uses
+            # the EKS-created cluster security group (no extra pulumi-eks groups).
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            # Workload IAM is Pod Identity; no IRSA OIDC provider.
+            create_oidc_provider=False,
+            # Only managed add-ons: EKS installs no unmanaged copies at creation.
+            bootstrap_self_managed_addons=False,
+            use_default_vpc_cni=False,
+            # NetworkPolicies are only enforced when the VPC CNI is told to; the tenancy
+            # layer's dev/prod isolation depends on it.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
+            # CoreDNS is a Deployment: installed below once nodes exist, or the add-on
+            # would wait in DEGRADED for pods that cannot schedule.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+        eks_cluster = cluster.eks_cluster
+        cluster_name = eks_cluster.name
+
+        role, attachments = node_role(f"{name}-system-node", parent=self)
+        system_nodes = self._system_nodes(
+            name, config, cluster=cluster, role=role, attachments=attachments, network=network
+        )
+
+        pod_identity_agent = aws.eks.Addon(
+            f"{name}-eks-pod-identity-agent",
+            cluster_name=cluster_name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=child,
+        )
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[system_nodes])
+        coredns = aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=cluster_name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=after_nodes,
+        )
+        csi_addons = [
+            self._addon_with_pod_identity(
+                name, addon, cluster_name, [system_nodes, pod_identity_agent]
+            )
+            for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
+        ]
+
+        # Kubernetes clients (the explicit provider in __main__) only start once the system
+        # nodes, DNS and the Pod Identity Agent are up, so Helm releases can schedule.
+        kubeconfig_json = pulumi.Output.all(
+            cluster.kubeconfig_json,
+            system_nodes.node_group,
+            coredns.id,
+            pod_identity_agent.id,
+            *(addon.id for addon in csi_addons),
+        ).apply(lambda values: str(values[0]))
+
+        self.outputs = ClusterOutputs(
+            cluster_name=cluster_name,
+            cluster_arn=eks_cluster.arn,
+            kubernetes_version=config.kubernetes_version,
+            kubeconfig_json=pulumi.Output.secret(kubeconfig_json),
+            cluster_security_group_id=eks_cluster.vpc_config.cluster_security_group_id,
+            system_node_role_arn=role.arn,
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.outputs.cluster_name,
+                "clusterArn": self.outputs.cluster_arn,
+                "clusterSecurityGroupId": self.outputs.cluster_security_group_id,
+                "systemNodeRoleArn": self.outputs.system_node_role_arn,
+                "secretsKeyArn": secrets_key.arn,
+            }
+        )
+
+    def _system_nodes(
+        self,
+        name: str,
+        config: ClusterConfig,
+        *,
+        cluster: eks.Cluster,
+        role: aws.iam.Role,
+        attachments: list[aws.iam.RolePolicyAttachment],
+        network: NetworkOutputs,
+    ) -> eks.ManagedNodeGroup:
+        child = pulumi.ResourceOptions(parent=self)
+        nodes = config.system_nodes
+        # Networking stays with EKS (it attaches the cluster security group); the private
+        # subnets never hand out public IPs.
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-system-nodes",
+            description=f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume",
+            update_default_version=True,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=IMDS_HOP_LIMIT,
+                instance_metadata_tags="disabled",
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=nodes.disk_size_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags={"Name": f"{config.name}-system"}
+                )
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            opts=child,
+        )
+        return eks.ManagedNodeGroup(
+            f"{name}-system",
+            cluster=cluster,
+            node_role_arn=role.arn,
+            ami_type=SYSTEM_NODE_AMI_TYPE,
+            # With a custom launch template pulumi-eks no longer defaults the version.
+            version=config.kubernetes_version,
+            capacity_type=nodes.capacity_type,
+            instance_types=list(nodes.instance_types),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                desired_size=nodes.desired_size,
+                min_size=nodes.min_size,
+                max_size=nodes.max_size,
+            ),
+            # No taints: the seed lets dev and prod services share these nodes.
+            labels=dict(SYSTEM_NODE_LABELS),
+            subnet_ids=network.private_subnet_ids,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id,
+                version=template.latest_version.apply(str),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments]),
+        )
+
+    def _addon_with_pod_identity(
+        self,
+        name: str,
+        addon: str,
+        cluster_name: pulumi.Output[str],
+        after: list[pulumi.Resource],
+    ) -> aws.eks.Addon:
+        """A managed add-on whose ServiceAccounts get their own Pod Identity role.
+
+        The associations exist before the add-on, so its pods get credentials from their
+        very first start.
+        """
+        spec = load_table("eks_addons")["addons"][addon]
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-{addon}",
+            assume_role_policy=iam.pod_identity_trust(),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-{addon}",
+            role=role.name,
+            policy_arn=managed_policy_arn(spec["managed_policy"]),
+            opts=child,
+        )
+        associations = [
+            aws.eks.PodIdentityAssociation(
+                f"{name}-{service_account}",
+                cluster_name=cluster_name,
+                namespace=ADDON_NAMESPACE,
+                service_account=service_account,
+                role_arn=role.arn,
+                opts=child,
+            )
+            for service_account in spec["service_accounts"]
+        ]
+        return aws.eks.Addon(
+            f"{name}-{addon}",
+            cluster_name=cluster_name,
+            addon_name=addon,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*after, attachment, *associations]
+            ),
+        )
+
+
+# The default StorageClass: gp3 through the EBS CSI driver, always encrypted, bound where
+# the pod lands (a volume lives in one AZ).
+DEFAULT_STORAGE_CLASS = "gp3-encrypted"
+
+
+class ClusterStorage(pulumi.ComponentResource):
+    """The cluster's default StorageClass, for PersistentVolumeClaims (monitoring, say).
+
+    A separate component because it is a Kubernetes object: it needs the explicit
+    Kubernetes provider, which __main__ builds from the cluster's kubeconfig once the
+    cluster exists.
+    """
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pingvas:cluster:ClusterStorage", name, None, opts)
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=DEFAULT_STORAGE_CLASS,
+                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
+            ),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            volume_binding_mode="WaitForFirstConsumer",
+            reclaim_policy="Delete",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.storage_class_name = storage_class.metadata.name
+        self.register_outputs({"defaultStorageClass": self.storage_class_name})

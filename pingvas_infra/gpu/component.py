@@ -1,0 +1,401 @@
+"""The GPU capacity layer: Karpenter, its GPU NodePools, and the NVIDIA device plugin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from pingvas_infra import iam
+from pingvas_infra.cluster.component import SYSTEM_NODE_LABELS
+from pingvas_infra.cluster.node_role import node_role
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.environments import Environment
+from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
+from pingvas_infra.gpu.karpenter_policy import controller_statements
+from pingvas_infra.gpu.outputs import GpuCapacityOutputs
+from pingvas_infra.network.component import KARPENTER_DISCOVERY_TAG
+
+KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+NODE_CLASS_NAME = "gpu"
+# Workloads select their environment's pool by this node label, and tolerate the taint
+# of the same key: a pod tolerating only nvidia.com/gpu can land on no GPU node at all,
+# and a dev pod that tolerates the GPU taint still cannot land on a prod GPU node (nor
+# take prod's GPU capacity) by accident. Enforcing who may tolerate what is admission
+# control's job (tenancy layer); the taint makes the safe path the default one.
+ENVIRONMENT_LABEL = "pingvas.io/environment"
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT = {"key": GPU_RESOURCE, "effect": "NoSchedule"}
+# Set by Karpenter on every node it launches with NVIDIA GPUs.
+GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
+GPU_ROOT_DEVICE = "/dev/xvda"
+# Same rule as the system nodes: pods never reach IMDS (Pod Identity serves credentials).
+IMDS_HOP_LIMIT = 1
+
+
+def pool_name(environment: str) -> str:
+    return f"gpu-{environment}"
+
+
+class GpuCapacity(pulumi.ComponentResource):
+    """Karpenter (controller, interruption handling, node role) and one GPU pool per env."""
+
+    outputs: GpuCapacityOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: GpuConfig,
+        *,
+        cluster: ClusterOutputs,
+        environments: Sequence[Environment],
+        region: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:gpu:GpuCapacity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        pinned = pinned_software()
+
+        role, attachments = node_role(f"{name}-karpenter-node", parent=self)
+        # Nodes Karpenter launches join through this entry (no aws-auth ConfigMap).
+        access_entry = aws.eks.AccessEntry(
+            f"{name}-karpenter-node",
+            cluster_name=cluster.cluster_name,
+            principal_arn=role.arn,
+            type="EC2_LINUX",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments]),
+        )
+        queue = self._interruption_queue(name, pinned.interruption_events)
+        # Karpenter finds the security group for its nodes by this tag: the EKS cluster
+        # security group, the one the system nodes carry and the data tier admits.
+        aws.ec2.Tag(
+            f"{name}-cluster-sg-discovery",
+            resource_id=cluster.cluster_security_group_id,
+            key=KARPENTER_DISCOVERY_TAG,
+            value=cluster.cluster_name,
+            opts=child,
+        )
+        controller_identity = self._controller_identity(name, cluster, region, queue, role)
+
+        crds = k8s.helm.v3.Release(
+            f"{name}-karpenter-crd",
+            name="karpenter-crd",
+            chart=pinned.karpenter_crd_chart,
+            version=pinned.karpenter_version,
+            namespace=KARPENTER_NAMESPACE,
+            opts=child,
+        )
+        karpenter = k8s.helm.v3.Release(
+            f"{name}-karpenter",
+            name="karpenter",
+            chart=pinned.karpenter_chart,
+            version=pinned.karpenter_version,
+            namespace=KARPENTER_NAMESPACE,
+            # The CRDs come from the karpenter-crd release, which Helm also upgrades.
+            skip_crds=True,
+            values=karpenter_values(cluster.cluster_name, queue.name, region),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[crds, *controller_identity, access_entry]
+            ),
+        )
+        after_karpenter = [crds, karpenter]
+
+        node_class = k8s.apiextensions.CustomResource(
+            f"{name}-{NODE_CLASS_NAME}-node-class",
+            api_version="karpenter.k8s.aws/v1",
+            kind="EC2NodeClass",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NODE_CLASS_NAME),
+            spec=node_class_spec(config, cluster.cluster_name, role.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after_karpenter),
+        )
+        pools: dict[str, str] = {}
+        for environment in environments:
+            pools[environment.name] = pool_name(environment.name)
+            k8s.apiextensions.CustomResource(
+                f"{name}-{pool_name(environment.name)}",
+                api_version="karpenter.sh/v1",
+                kind="NodePool",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=pool_name(environment.name),
+                    labels={ENVIRONMENT_LABEL: environment.name},
+                ),
+                spec=node_pool_spec(
+                    config, config.pools[environment.name], environment.name, environment.gpu_quota
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_karpenter, node_class]),
+            )
+
+        k8s.helm.v3.Release(
+            f"{name}-nvidia-device-plugin",
+            name="nvidia-device-plugin",
+            chart=pinned.device_plugin_chart,
+            version=pinned.device_plugin_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pinned.device_plugin_repository),
+            namespace=KARPENTER_NAMESPACE,
+            values=device_plugin_values(),
+            opts=child,
+        )
+
+        self.outputs = GpuCapacityOutputs(
+            node_role_arn=role.arn,
+            node_role_name=role.name,
+            interruption_queue_name=queue.name,
+            node_pools=pools,
+            environment_label=ENVIRONMENT_LABEL,
+        )
+        self.register_outputs(
+            {
+                "nodeRoleArn": role.arn,
+                "interruptionQueueName": queue.name,
+                "nodePools": pools,
+            }
+        )
+
+    def _interruption_queue(
+        self, name: str, events: Sequence[tuple[str, str, str]]
+    ) -> aws.sqs.Queue:
+        """SQS queue fed by EventBridge: Karpenter drains a node before EC2 takes it."""
+        child = pulumi.ResourceOptions(parent=self)
+        queue = aws.sqs.Queue(
+            f"{name}-interruption",
+            # Interruption notices are worthless after a few minutes.
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-interruption",
+            queue_url=queue.url,
+            policy=iam.document(
+                [
+                    {
+                        "Sid": "EventBridgeWrite",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue.arn,
+                    },
+                    {**iam.deny_insecure_transport([queue.arn]), "Action": "sqs:*"},
+                ]
+            ),
+            opts=child,
+        )
+        for rule_name, source, detail_type in events:
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{rule_name}",
+                description=f"Karpenter interruption handling: {detail_type}",
+                event_pattern=json.dumps({"source": [source], "detail-type": [detail_type]}),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{rule_name}",
+                rule=rule.name,
+                arn=queue.arn,
+                target_id="KarpenterInterruptionQueueTarget",
+                opts=child,
+            )
+        return queue
+
+    def _controller_identity(
+        self,
+        name: str,
+        cluster: ClusterOutputs,
+        region: str,
+        queue: aws.sqs.Queue,
+        node_role: aws.iam.Role,
+    ) -> list[pulumi.Resource]:
+        """The controller's Pod Identity role, its policy and the association."""
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        role = aws.iam.Role(
+            f"{name}-karpenter-controller",
+            assume_role_policy=iam.pod_identity_trust(),
+            opts=child,
+        )
+
+        def policy_document(cluster_name: str) -> pulumi.Input[str]:
+            return iam.document(
+                controller_statements(
+                    cluster_name=cluster_name,
+                    cluster_arn=cluster.cluster_arn,
+                    region=region,
+                    account_id=identity.account_id,
+                    queue_arn=queue.arn,
+                    node_role_arn=node_role.arn,
+                )
+            )
+
+        policy = aws.iam.RolePolicy(
+            f"{name}-karpenter-controller",
+            role=role.id,
+            # Condition keys carry the cluster name, so the document is built once it is known.
+            policy=cluster.cluster_name.apply(policy_document),
+            opts=child,
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-karpenter-controller",
+            cluster_name=cluster.cluster_name,
+            namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            opts=child,
+        )
+        return [policy, association]
+
+
+def karpenter_values(
+    cluster_name: pulumi.Input[str], queue_name: pulumi.Input[str], region: str
+) -> dict[str, Any]:
+    """Helm values of the Karpenter chart."""
+    return {
+        "settings": {"clusterName": cluster_name, "interruptionQueue": queue_name},
+        "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
+        "replicas": 2,
+        # Only on the managed system nodes: never on capacity Karpenter itself manages.
+        "nodeSelector": {"kubernetes.io/os": "linux", **SYSTEM_NODE_LABELS},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}
+                            ]
+                        }
+                    ]
+                }
+            },
+            "podAntiAffinity": {
+                # One replica per node (the chart adds its own pod label selector).
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname"}
+                ]
+            },
+        },
+        "controller": {
+            # Sized for a small cluster on t3.medium-class nodes (2 vCPU, 4 GiB).
+            "resources": {
+                "requests": {"cpu": "250m", "memory": "512Mi"},
+                "limits": {"memory": "512Mi"},
+            },
+            # The region without IMDS (pods cannot reach it, by design).
+            "env": [{"name": "AWS_REGION", "value": region}],
+        },
+        "logLevel": "info",
+    }
+
+
+def node_class_spec(
+    config: GpuConfig, cluster_name: pulumi.Input[str], role_name: pulumi.Input[str]
+) -> dict[str, Any]:
+    discovery = [{"tags": {KARPENTER_DISCOVERY_TAG: cluster_name}}]
+    return {
+        "role": role_name,
+        "amiSelectorTerms": [{"alias": config.ami_alias}],
+        "subnetSelectorTerms": discovery,
+        "securityGroupSelectorTerms": discovery,
+        "associatePublicIPAddress": False,
+        "metadataOptions": {
+            "httpEndpoint": "enabled",
+            "httpProtocolIPv6": "disabled",
+            "httpPutResponseHopLimit": IMDS_HOP_LIMIT,
+            "httpTokens": "required",
+        },
+        "blockDeviceMappings": [
+            {
+                "deviceName": GPU_ROOT_DEVICE,
+                "rootVolume": True,
+                "ebs": {
+                    "volumeSize": f"{config.root_volume_gib}Gi",
+                    "volumeType": "gp3",
+                    "encrypted": True,
+                    "deleteOnTermination": True,
+                },
+            }
+        ],
+    }
+
+
+def node_pool_spec(
+    config: GpuConfig, pool: GpuPoolConfig, environment: str, gpu_quota: int
+) -> dict[str, Any]:
+    disruption: dict[str, Any] = {
+        "consolidationPolicy": "WhenEmptyOrUnderutilized",
+        "consolidateAfter": config.consolidate_after,
+    }
+    if pool.disruption_budget_nodes is not None:
+        disruption["budgets"] = [{"nodes": pool.disruption_budget_nodes}]
+    return {
+        "template": {
+            "metadata": {"labels": {ENVIRONMENT_LABEL: environment}},
+            "spec": {
+                "nodeClassRef": {
+                    "group": "karpenter.k8s.aws",
+                    "kind": "EC2NodeClass",
+                    "name": NODE_CLASS_NAME,
+                },
+                "requirements": [
+                    {
+                        "key": "karpenter.k8s.aws/instance-family",
+                        "operator": "In",
+                        "values": list(config.instance_families),
+                    },
+                    {
+                        "key": "karpenter.sh/capacity-type",
+                        "operator": "In",
+                        "values": list(pool.capacity_types),
+                    },
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                ],
+                "taints": [
+                    GPU_TAINT,
+                    {"key": ENVIRONMENT_LABEL, "value": environment, "effect": "NoSchedule"},
+                ],
+                "expireAfter": config.expire_after,
+                "terminationGracePeriod": config.termination_grace_period,
+            },
+        },
+        "disruption": disruption,
+        # The namespace's GPU quota (k8s_manifests/resource-quotas.yaml): the pool never
+        # holds more GPUs than its environment may request.
+        "limits": {GPU_RESOURCE: str(gpu_quota)},
+    }
+
+
+def device_plugin_values() -> dict[str, Any]:
+    """The NVIDIA device plugin DaemonSet: on NVIDIA GPU nodes only, past their taints.
+
+    The chart's own affinity needs Node Feature Discovery labels this cluster does not
+    run, so it is replaced by Karpenter's GPU manufacturer label.
+    """
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": GPU_MANUFACTURER_LABEL,
+                                    "operator": "In",
+                                    "values": ["nvidia"],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [
+            {"key": "CriticalAddonsOnly", "operator": "Exists"},
+            {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
+            {"key": ENVIRONMENT_LABEL, "operator": "Exists", "effect": "NoSchedule"},
+        ],
+        "priorityClassName": "system-node-critical",
+    }

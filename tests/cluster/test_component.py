@@ -1,0 +1,288 @@
+"""The cluster layer's resource graph, asserted on what the engine would receive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pingvas_infra.cluster.versions import SupportPhase, eks_versions, table_date
+from pingvas_infra.instances import instance_shapes
+from pingvas_infra.plan.mocks import ACCOUNT_ID, digest
+from pingvas_infra.plan.model import PlanResult, RecordedResource
+from tests.conftest import PlanRunner, tags_of
+
+CLUSTER = "eks:index:Cluster"
+NODE_GROUP = "eks:index:ManagedNodeGroup"
+ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+ADMIN_ARN = "arn:aws:iam::210987654321:role/platform/ops-admin"
+
+
+def eks_cluster(graph: PlanResult) -> RecordedResource:
+    return graph.one(CLUSTER)
+
+
+def role_by_arn(graph: PlanResult) -> dict[str, RecordedResource]:
+    """Roles keyed by the ARN the mock engine gives them (named by their resource name)."""
+    return {
+        f"arn:aws:iam::{ACCOUNT_ID}:role/{r.inputs.get('name', r.name)}": r
+        for r in graph.of_type(ROLE)
+    }
+
+
+def trust_of(role: RecordedResource) -> list[dict[str, Any]]:
+    return json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+
+
+def attached_policies(graph: PlanResult, role: RecordedResource) -> set[str]:
+    name = role.inputs.get("name", role.name)
+    return {a.inputs["policyArn"] for a in graph.of_type(ATTACHMENT) if a.inputs["role"] == name}
+
+
+def private_subnet_ids(graph: PlanResult) -> set[str]:
+    return {
+        s.id
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        if tags_of(s.inputs).get("Tier") == "private" and s.id
+    }
+
+
+@pytest.fixture(scope="module")
+def admin_graph(run_plan: PlanRunner) -> PlanResult:
+    return run_plan(
+        {
+            "pingvas:cluster": {
+                "adminPrincipalArns": [ADMIN_ARN],
+                "publicAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
+            }
+        }
+    )
+
+
+def test_version_in_standard_support_with_standard_upgrade_policy(graph: PlanResult) -> None:
+    inputs = eks_cluster(graph).inputs
+    version = eks_versions()[inputs["version"]]
+    assert version.phase(table_date()) is SupportPhase.STANDARD
+    assert inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert inputs["deletionProtection"] is True
+    # The node group runs the control plane's version.
+    assert graph.one(NODE_GROUP).inputs["version"] == inputs["version"]
+
+
+def test_api_authentication_only_and_no_default_node_group(graph: PlanResult) -> None:
+    inputs = eks_cluster(graph).inputs
+    # API mode: EKS reads access entries only; pulumi-eks creates no aws-auth ConfigMap.
+    assert inputs["authenticationMode"] == "API"
+    assert inputs["accessEntries"] == {}
+    assert inputs["skipDefaultNodeGroup"] is True
+    assert inputs["createOidcProvider"] is False
+    assert not [r for r in graph.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+
+
+def test_admin_principals_get_cluster_admin_access_entries(admin_graph: PlanResult) -> None:
+    entries = eks_cluster(admin_graph).inputs["accessEntries"]
+    (entry,) = entries.values()
+    assert entry["principalArn"] == ADMIN_ARN
+    assert entry["type"] == "STANDARD"
+    (policy,) = entry["accessPolicies"].values()
+    assert policy["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert policy["accessScope"] == {"type": "cluster"}
+
+
+def test_endpoint_private_on_public_limited_to_config(
+    graph: PlanResult, admin_graph: PlanResult, run_plan: PlanRunner
+) -> None:
+    default = eks_cluster(graph).inputs
+    assert default["endpointPrivateAccess"] is True
+    assert default["publicAccessCidrs"] == ["0.0.0.0/0"]
+    narrowed = eks_cluster(admin_graph).inputs
+    assert narrowed["endpointPublicAccess"] is True
+    assert narrowed["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.0/24"]
+    private = eks_cluster(run_plan({"pingvas:cluster": {"publicAccessCidrs": []}})).inputs
+    assert private["endpointPrivateAccess"] is True
+    assert private["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in private
+
+
+def test_open_endpoint_warning_reaches_pulumi_and_the_plan(graph: PlanResult) -> None:
+    assert any("publicAccessCidrs" in w and "0.0.0.0/0" in w for w in graph.warnings)
+
+
+def test_secrets_envelope_encrypted_with_rotating_customer_key(graph: PlanResult) -> None:
+    key_arn = eks_cluster(graph).inputs["encryptionConfigKeyArn"]
+    (key,) = [k for k in graph.of_type("aws:kms/key:Key") if key_arn.endswith(f"/{k.id}")]
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.urn in eks_cluster(graph).dependencies
+
+
+def test_control_plane_logs_go_to_a_bounded_precreated_group(graph: PlanResult) -> None:
+    cluster = eks_cluster(graph)
+    assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
+    (group,) = [
+        g
+        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
+    ]
+    assert group.inputs["retentionInDays"] == 30
+    # Created before the cluster, so EKS never creates it with unlimited retention.
+    assert group.urn in cluster.dependencies
+
+
+def test_addon_set_and_network_policy_enforcement(graph: PlanResult) -> None:
+    inputs = eks_cluster(graph).inputs
+    assert inputs["useDefaultVpcCni"] is False
+    assert inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+    assert inputs["kubeProxyAddonOptions"]["enabled"] is True
+    # CoreDNS is installed as our own add-on, after the nodes (below), not by pulumi-eks.
+    assert inputs["corednsAddonOptions"]["enabled"] is False
+    assert inputs["bootstrapSelfManagedAddons"] is False
+    addons = {a.inputs["addonName"] for a in graph.of_type(ADDON)}
+    assert addons == {
+        "eks-pod-identity-agent",
+        "coredns",
+        "aws-ebs-csi-driver",
+        "aws-efs-csi-driver",
+    }
+
+
+def test_deployment_addons_wait_for_the_system_nodes(graph: PlanResult) -> None:
+    nodes = graph.one(NODE_GROUP)
+    for addon in graph.of_type(ADDON):
+        if addon.inputs["addonName"] != "eks-pod-identity-agent":
+            assert nodes.urn in addon.dependencies, addon.name
+
+
+@pytest.mark.parametrize(
+    ("addon", "service_accounts", "policy"),
+    [
+        (
+            "aws-ebs-csi-driver",
+            {"ebs-csi-controller-sa"},
+            "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+        ),
+        (
+            "aws-efs-csi-driver",
+            {"efs-csi-controller-sa", "efs-csi-node-sa"},
+            "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy",
+        ),
+    ],
+)
+def test_csi_drivers_have_their_own_pod_identity_roles(
+    graph: PlanResult, addon: str, service_accounts: set[str], policy: str
+) -> None:
+    (resource,) = [a for a in graph.of_type(ADDON) if a.inputs["addonName"] == addon]
+    by_urn = graph.by_urn()
+    associations = [
+        by_urn[d] for d in resource.dependencies if by_urn.get(d) and by_urn[d].type == ASSOCIATION
+    ]
+    assert {a.inputs["serviceAccount"] for a in associations} == service_accounts
+    assert {a.inputs["namespace"] for a in associations} == {"kube-system"}
+    (role_arn,) = {a.inputs["roleArn"] for a in associations}
+    role = role_by_arn(graph)[role_arn]
+    (trust,) = trust_of(role)
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    assert attached_policies(graph, role) == {policy}
+
+
+def test_system_node_group_is_spot_over_three_types_of_one_size(graph: PlanResult) -> None:
+    inputs = graph.one(NODE_GROUP).inputs
+    assert inputs["capacityType"] == "SPOT"
+    types = inputs["instanceTypes"]
+    assert len(set(types)) >= 3
+    assert len({instance_shapes()[t].size_class for t in types}) == 1
+    assert inputs["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 4}
+    assert inputs["labels"] == {"role": "system", "tier": "shared"}
+    assert "taints" not in inputs
+    assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
+
+
+def test_system_node_role_has_the_node_policies(graph: PlanResult) -> None:
+    role = role_by_arn(graph)[graph.one(NODE_GROUP).inputs["nodeRoleArn"]]
+    (trust,) = trust_of(role)
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert attached_policies(graph, role) == {
+        f"arn:aws:iam::aws:policy/{p}"
+        for p in (
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryPullOnly",
+            "AmazonEKS_CNI_Policy",
+            "AmazonSSMManagedInstanceCore",
+        )
+    }
+
+
+def test_system_launch_template_requires_imdsv2_and_encrypts_gp3(graph: PlanResult) -> None:
+    group = graph.one(NODE_GROUP)
+    template = graph.by_id()[group.inputs["launchTemplate"]["id"]]
+    assert template.type == LAUNCH_TEMPLATE
+    metadata = template.inputs["metadataOptions"]
+    assert metadata["httpTokens"] == "required"
+    assert metadata["httpPutResponseHopLimit"] == 1
+    (root,) = template.inputs["blockDeviceMappings"]
+    assert root["deviceName"] == "/dev/xvda"
+    assert root["ebs"]["volumeType"] == "gp3"
+    assert root["ebs"]["encrypted"] == "true"
+    # Networking is left to EKS: no interface that could ask for a public address.
+    assert "networkInterfaces" not in template.inputs
+
+
+def test_no_node_ever_gets_a_public_ip(graph: PlanResult) -> None:
+    assert eks_cluster(graph).inputs["nodeAssociatePublicIpAddress"] is False
+    private = private_subnet_ids(graph)
+    assert set(graph.one(NODE_GROUP).inputs["subnetIds"]) == private
+    assert set(eks_cluster(graph).inputs["privateSubnetIds"]) == private
+    assert "publicSubnetIds" not in eks_cluster(graph).inputs
+    for subnet in graph.of_type("aws:ec2/subnet:Subnet"):
+        assert subnet.inputs["mapPublicIpOnLaunch"] is False
+    (node_class,) = graph.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert node_class.inputs["spec"]["associatePublicIPAddress"] is False
+
+
+def test_one_kubernetes_provider_waits_for_nodes_and_serves_every_object(
+    graph: PlanResult,
+) -> None:
+    (provider,) = graph.of_type(K8S_PROVIDER)
+    assert provider.name == "kubernetes"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert provider.inputs["kubeconfig"] == "[secret]"
+    coredns = [a for a in graph.of_type(ADDON) if a.inputs["addonName"] == "coredns"]
+    for dependency in (eks_cluster(graph), graph.one(NODE_GROUP), *coredns):
+        assert dependency.urn in provider.dependencies
+    kubernetes_objects = [r for r in graph.resources if r.type.startswith("kubernetes:")]
+    assert kubernetes_objects
+    for resource in kubernetes_objects:
+        assert resource.provider == provider.urn, resource.urn
+
+
+def test_default_storage_class_is_encrypted_gp3(graph: PlanResult) -> None:
+    (storage_class,) = graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    metadata = storage_class.inputs["metadata"]
+    assert metadata["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
+    assert storage_class.inputs["parameters"]["type"] == "gp3"
+    assert storage_class.inputs["parameters"]["encrypted"] == "true"
+    assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+
+
+def test_cluster_security_group_comes_from_the_eks_cluster_reference(graph: PlanResult) -> None:
+    """The security group id travels eks:index:Cluster -> eksCluster.vpcConfig -> layers."""
+    name = eks_cluster(graph).inputs["name"]
+    (tag,) = graph.of_type("aws:ec2/tag:Tag")
+    assert tag.inputs["resourceId"] == f"sg-{digest('eks-cluster-sg', name)}"
+
+
+def test_stack_outputs(graph: PlanResult) -> None:
+    outputs = graph.outputs
+    assert outputs["clusterName"] == eks_cluster(graph).inputs["name"]
+    assert outputs["kubeconfig"] == "[secret]"
+    assert outputs["karpenterNodeRoleArn"] in role_by_arn(graph)
+    assert outputs["systemNodeRoleArn"] in role_by_arn(graph)
+    (queue,) = graph.of_type("aws:sqs/queue:Queue")
+    assert outputs["interruptionQueueName"] == queue.inputs.get("name", queue.name)
