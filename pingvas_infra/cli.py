@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pingvas_infra.config import ConfigError
+from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
 from pingvas_infra.plan.runner import (
     PlanContext,
     build_graph,
@@ -82,6 +83,33 @@ def plan(
     console.print(f"plan written to {out}/")
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def cost(
+    compare: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            help="An older plan folder or its cost.json: print the per-line monthly delta.",
+        ),
+    ] = None,
+    plan_dir: Annotated[
+        Path, typer.Option("--plan", help="The plan folder holding cost.json.")
+    ] = Path("build/plan"),
+) -> None:
+    """Print the plan's cost report (cost.md), or with --compare the monthly change
+    between two plans, line by line, as Markdown for a pull-request comment."""
+    try:
+        current = load_cost(plan_dir)
+        if compare is None:
+            report = (plan_dir if plan_dir.is_dir() else plan_dir.parent) / "cost.md"
+            typer.echo(report.read_text(encoding="utf-8"), nl=False)
+            return
+        typer.echo(compare_markdown(load_cost(compare), current), nl=False)
+    except (CompareError, OSError) as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.engine import program_from_file, run_program
 from pingvas_infra.plan.kubernetes import write_manifests
 from pingvas_infra.plan.model import PlanResult
@@ -104,9 +105,20 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
     return dict(sorted(by_layer.items()))
 
 
+def cost_step(ctx: PlanContext) -> StepOutcome:
+    """cost.json, cost.md and architecture.svg: this stack priced against the seed's designs."""
+    written = write_cost(ctx.result, ctx.config.region, ctx.out_dir)
+    return StepOutcome(files=written.files, lines=written.lines, warnings=written.warnings)
+
+
 def plan_steps() -> list[tuple[str, PlanStep]]:
     """The steps `plan` runs, in order."""
-    return [("resources", resources_step), ("manifests", manifests_step), ("config", config_step)]
+    return [
+        ("resources", resources_step),
+        ("manifests", manifests_step),
+        ("config", config_step),
+        ("cost", cost_step),
+    ]
 
 
 def prepare_out_dir(out_dir: Path) -> None:

@@ -1,0 +1,398 @@
+"""What a pricing rule may consult: the price table, the usage profile, and the graph.
+
+Rules look other resources up through here (a node group's launch template, an Aurora
+instance's cluster, a NodePool's EC2NodeClass, a log group's owner) and build their lines
+with :meth:`PricingContext.line`, so the unit price always comes from the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
+from pingvas_infra.cost.model import SHARED, CostLine, Kind
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.plan.model import RecordedResource, reveal
+
+ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
+
+EKS_CLUSTER = "eks:index:Cluster"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
+CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
+INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
+GPU_RESOURCE = "nvidia.com/gpu"
+# EKS creates /aws/eks/<cluster>/cluster; RDS creates /aws/rds/cluster/<id>/<log type>.
+_EKS_LOG_GROUP = re.compile(r"^/aws/eks/(?P<cluster>[^/]+)/cluster$")
+_RDS_LOG_GROUP = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/(?P<log>[^/]+)$")
+# Kubernetes resource quantities ("150Gi", "20G", "512Mi").
+_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_BYTES = {
+    None: 1,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+}
+
+
+def quantity_gib(value: Any) -> float:
+    """A Kubernetes storage quantity in GiB, the unit EBS sizes and bills in."""
+    match = _QUANTITY.match(str(value).strip())
+    if not match:
+        raise ValueError(f"not a storage quantity: {value!r}")
+    return float(match["number"]) * _BYTES[match["suffix"]] / 2**30
+
+
+def inputs_of(resource: RecordedResource) -> dict[str, Any]:
+    """The inputs to price from. Sizes and counts are never secret, but a secret sibling
+    can redact a whole map (Helm values): in memory, read the unredacted mock values."""
+    if resource.raw_inputs:
+        revealed: dict[str, Any] = reveal(resource.raw_inputs)
+        return revealed
+    return resource.inputs
+
+
+def dig(value: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def requirement_values(pool_inputs: Mapping[str, Any], key: str) -> list[str] | None:
+    """Values of a NodePool requirement with operator In (None when the pool sets none)."""
+    for requirement in dig(pool_inputs, "spec", "template", "spec", "requirements") or []:
+        if requirement.get("key") == key and requirement.get("operator") == "In":
+            return [str(v) for v in requirement.get("values") or []]
+    return None
+
+
+@dataclass(frozen=True)
+class LogSink:
+    """Where CloudWatch Logs ingestion lands: a log group in the graph, or one that EKS or
+    RDS creates by itself (owned by the cluster that turns logging on)."""
+
+    owner: str
+    name: str
+    kinds: tuple[str, ...]
+    # None = never expire (what EKS and RDS create when the program does not).
+    retention_days: int | None
+
+
+@dataclass(frozen=True)
+class PoolShare:
+    """The spot share a GPU pool runs at: the profile's, within what the pool allows."""
+
+    environment: str
+    profile_share: float
+    share: float
+    capacity_types: tuple[str, ...]
+
+    @property
+    def note(self) -> str | None:
+        if self.share == self.profile_share:
+            return None
+        return (
+            f"GPU pool {self.environment} allows {'/'.join(self.capacity_types)} only: priced at "
+            f"spot share {self.share:g}, not the profile's {self.profile_share:g}"
+        )
+
+
+@dataclass
+class RuleResult:
+    """What a rule found for one resource."""
+
+    lines: list[CostLine] = field(default_factory=list)
+    # Components that could not be priced, each with the reason.
+    unpriced: list[str] = field(default_factory=list)
+    # Set when the resource costs nothing of its own.
+    free: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class MissingPrice(LookupError):
+    """The price table has no entry a rule needs."""
+
+
+def environment_of(inputs: Mapping[str, Any], fallback: str = SHARED) -> str:
+    """dev/prod when the resource says so (tag, namespace), else ``fallback``."""
+    tags = inputs.get("tags") or {}
+    for key in ("Environment", "environment"):
+        if tags.get(key) in ENVIRONMENT_NAMES:
+            return str(tags[key])
+    namespace = dig(inputs, "metadata", "namespace")
+    if namespace in ENVIRONMENT_NAMES:
+        return str(namespace)
+    return fallback
+
+
+class PricingContext:
+    def __init__(
+        self,
+        resources: Sequence[RecordedResource],
+        table: PriceTable,
+        profile: UsageProfile,
+        workload: GpuWorkload,
+    ) -> None:
+        self.resources = list(resources)
+        self.table = table
+        self.profile = profile
+        self.workload = workload
+        self.hours = table.hours_per_month
+        self.by_urn = {r.urn: r for r in self.resources}
+        self.by_id = {r.id: r for r in self.resources if r.id}
+        self._inputs = {r.urn: inputs_of(r) for r in self.resources}
+        # Usage keys some resource priced; the rest of the profile is reported as unpriced.
+        self.consumed: set[str] = set()
+        self.log_sinks = self._find_log_sinks()
+        self.sharers = self._count_sharers()
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def inputs(self, resource: RecordedResource) -> dict[str, Any]:
+        return self._inputs.get(resource.urn) or inputs_of(resource)
+
+    def of_type(self, *types: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type in types]
+
+    def referenced(self, resource: RecordedResource, type_token: str) -> list[RecordedResource]:
+        """Resources of ``type_token`` that ``resource`` depends on."""
+        found = [self.by_urn[u] for u in resource.dependencies if u in self.by_urn]
+        return [r for r in found if r.type == type_token]
+
+    def k8s_named(self, type_token: str, name: str) -> RecordedResource | None:
+        for candidate in self.of_type(type_token):
+            if dig(self.inputs(candidate), "metadata", "name") == name:
+                return candidate
+        return None
+
+    def rds_cluster_of(self, instance: RecordedResource) -> RecordedResource | None:
+        """An Aurora instance's cluster: by dependency, else by identifier or id."""
+        via_dependency = self.referenced(instance, RDS_CLUSTER)
+        if via_dependency:
+            return via_dependency[0]
+        identifier = self.inputs(instance).get("clusterIdentifier")
+        for cluster in self.of_type(RDS_CLUSTER):
+            if identifier in (cluster.id, self.inputs(cluster).get("clusterIdentifier")):
+                return cluster
+        return None
+
+    def ebs_type_of_class(self, class_name: str | None) -> str | None:
+        """The EBS volume type a StorageClass provisions (None when unknown)."""
+        if class_name is None:
+            for candidate in self.of_type(STORAGE_CLASS):
+                annotations = dig(self.inputs(candidate), "metadata", "annotations") or {}
+                if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                    class_name = dig(self.inputs(candidate), "metadata", "name")
+                    break
+        if class_name is None:
+            return None
+        storage_class = self.k8s_named(STORAGE_CLASS, class_name)
+        if storage_class is not None:
+            # The EBS CSI driver provisions gp3 when the class names no type.
+            return str(dig(self.inputs(storage_class), "parameters", "type") or "gp3")
+        return class_name if class_name in ("gp2", "gp3") else None
+
+    # -- prices and lines ----------------------------------------------------------------
+
+    def price(self, key: str) -> float:
+        entry = self.table.prices.get(key)
+        if entry is None:
+            raise MissingPrice(f"no '{key}' price in the {self.table.region} price table")
+        return entry.usd
+
+    def instance_hourly(self, instance_type: str) -> float:
+        hourly = self.table.ec2_on_demand.hourly.get(instance_type)
+        if hourly is None:
+            raise MissingPrice(f"no on-demand price for {instance_type} in the price table")
+        return hourly
+
+    def line(
+        self,
+        resource: RecordedResource,
+        component: str,
+        *,
+        quantity: float,
+        kind: Kind,
+        price_key: str,
+        unit: str | None = None,
+        unit_price: float | None = None,
+        environment: str | None = None,
+    ) -> CostLine:
+        """A cost line; the unit price comes from the table unless the rule derived it
+        from table entries itself (spot, mean of instance types)."""
+        if unit_price is None:
+            unit_price = self.price(price_key)
+        return CostLine(
+            resource=resource.name,
+            resource_type=resource.type,
+            layer=resource.layer,
+            environment=environment or environment_of(self.inputs(resource)),
+            component=component,
+            unit=unit or self.table.prices[price_key].unit,
+            quantity=quantity,
+            unit_price=unit_price,
+            kind=kind,
+            price_key=price_key,
+        )
+
+    def share_of(self, usage_key: str, total: float) -> float:
+        """This resource's part of a usage total the profile states for the design."""
+        self.consumed.add(usage_key)
+        return total / max(self.sharers[usage_key], 1)
+
+    # -- GPU pools -----------------------------------------------------------------------
+
+    def pool_environment(self, pool: RecordedResource) -> str:
+        inputs = self.inputs(pool)
+        labels = dig(inputs, "spec", "template", "metadata", "labels") or {}
+        for value in labels.values():
+            if value in ENVIRONMENT_NAMES:
+                return str(value)
+        name = str(dig(inputs, "metadata", "name") or pool.name)
+        for environment in ENVIRONMENT_NAMES:
+            if name == environment or name.startswith(f"{environment}-"):
+                return environment
+        return SHARED
+
+    def pool_share(self, pool: RecordedResource) -> PoolShare:
+        environment = self.pool_environment(pool)
+        usage = self.profile.gpu.pools.get(environment)
+        profile_share = usage.spot_share if usage else 0.0
+        # Karpenter launches on-demand only unless a pool allows spot explicitly.
+        allowed = tuple(requirement_values(self.inputs(pool), CAPACITY_TYPE_LABEL) or ["on-demand"])
+        share = profile_share
+        if "spot" not in allowed:
+            share = 0.0
+        elif "on-demand" not in allowed:
+            share = 1.0
+        return PoolShare(environment, profile_share, share, allowed)
+
+    # -- usage carriers ------------------------------------------------------------------
+
+    def _find_log_sinks(self) -> dict[str, list[LogSink]]:
+        sinks: dict[str, list[LogSink]] = defaultdict(list)
+        flow_targets = {
+            u for f in self.of_type(FLOW_LOG) for u in f.dependencies if u in self.by_urn
+        }
+        eks_types = {
+            str(self.inputs(c).get("name") or c.name): tuple(
+                self.inputs(c).get("enabledClusterLogTypes") or []
+            )
+            for c in self.of_type(EKS_CLUSTER)
+        }
+        group_names = set()
+        for group in self.of_type(LOG_GROUP):
+            inputs = self.inputs(group)
+            name = str(inputs.get("name") or group.name)
+            group_names.add(name)
+            retention = inputs.get("retentionInDays") or None
+            kinds: tuple[str, ...] = ()
+            if group.urn in flow_targets:
+                kinds = ("vpc-flow-logs",)
+            elif eks := _EKS_LOG_GROUP.match(name):
+                enabled = eks_types.get(eks["cluster"])
+                if enabled is None and len(eks_types) == 1:
+                    enabled = next(iter(eks_types.values()))
+                kinds = tuple(f"eks:{t}" for t in enabled or ())
+            elif rds := _RDS_LOG_GROUP.match(name):
+                kinds = (f"rds:{rds['log']}",)
+            sinks[group.urn].append(LogSink(group.urn, name, kinds, retention))
+        # Clusters whose log groups the program does not create: EKS and RDS create them,
+        # with no retention.
+        for cluster in self.of_type(EKS_CLUSTER):
+            cluster_name = str(self.inputs(cluster).get("name") or cluster.name)
+            name = f"/aws/eks/{cluster_name}/cluster"
+            enabled = eks_types.get(cluster_name) or ()
+            if enabled and name not in group_names and not self._one_eks_group_paired():
+                kinds = tuple(f"eks:{t}" for t in enabled)
+                sinks[cluster.urn].append(LogSink(cluster.urn, name, kinds, None))
+        for cluster in self.of_type(RDS_CLUSTER):
+            inputs = self.inputs(cluster)
+            identifier = str(inputs.get("clusterIdentifier") or cluster.name)
+            for log in inputs.get("enabledCloudwatchLogsExports") or []:
+                name = f"/aws/rds/cluster/{identifier}/{log}"
+                if name not in group_names:
+                    sinks[cluster.urn].append(LogSink(cluster.urn, name, (f"rds:{log}",), None))
+        return dict(sinks)
+
+    def _one_eks_group_paired(self) -> bool:
+        """One cluster and one EKS-style log group: they belong together even when the
+        cluster's name is generated (unknown to the plan)."""
+        groups = [
+            g
+            for g in self.of_type(LOG_GROUP)
+            if _EKS_LOG_GROUP.match(str(self.inputs(g).get("name") or ""))
+        ]
+        return len(groups) == 1 and len(self.of_type(EKS_CLUSTER)) == 1
+
+    def s3_purpose(self, bucket: RecordedResource) -> str | None:
+        """The bucket's purpose, as the profile names purposes (tag values, then name)."""
+        inputs = self.inputs(bucket)
+        candidates = [str(v) for v in (inputs.get("tags") or {}).values()]
+        candidates += [
+            str(inputs.get(key)) for key in ("bucket", "bucketPrefix") if inputs.get(key)
+        ]
+        candidates.append(bucket.name)
+        purposes = sorted(self.profile.s3.stored_gb, key=len, reverse=True)
+        for candidate in candidates:
+            for purpose in purposes:
+                if candidate == purpose or purpose in candidate:
+                    return purpose
+        return None
+
+    def _count_sharers(self) -> Counter[str]:
+        sharers: Counter[str] = Counter()
+        sharers["nat"] = len(self.of_type(NAT_GATEWAY))
+        sharers["efs"] = len(self.of_type(EFS_FILE_SYSTEM))
+        sharers["aurora-storage"] = len(self.of_type(RDS_CLUSTER))
+        sharers["interface-endpoints"] = sum(
+            1
+            for e in self.of_type(VPC_ENDPOINT)
+            if self.inputs(e).get("vpcEndpointType") == "Interface"
+        )
+        for sink_list in self.log_sinks.values():
+            for sink in sink_list:
+                sharers.update(f"logs:{kind}" for kind in sink.kinds)
+        for bucket in self.of_type(*S3_BUCKET_TYPES):
+            purpose = self.s3_purpose(bucket)
+            if purpose:
+                sharers[f"s3:{purpose}"] += 1
+        for pool in self.of_type(NODE_POOL):
+            sharers[f"gpu:{self.pool_environment(pool)}"] += 1
+        return sharers
+
+    def unconsumed_usage(self) -> Iterable[str]:
+        """Profile usage no resource in the graph carries: it is not in the total."""
+        profile = self.profile
+        usage: dict[str, float] = {
+            "nat": profile.nat.processed_gb,
+            "efs": profile.efs.standard_gb + profile.efs.infrequent_access_gb,
+            "aurora-storage": profile.aurora.storage_gb + profile.aurora.io_millions,
+            "interface-endpoints": profile.interface_endpoints.processed_gb,
+            **{f"gpu:{env}": pool.gpu_hours for env, pool in profile.gpu.pools.items()},
+            **{f"s3:{purpose}": gb for purpose, gb in profile.s3.stored_gb.items()},
+            **{f"logs:{kind}": gb for kind, gb in profile.logs.ingested_gb.items()},
+        }
+        return sorted(key for key, amount in usage.items() if amount and key not in self.consumed)

@@ -1,0 +1,775 @@
+"""One pricing rule per resource type, looked up by type token.
+
+A rule turns one recorded resource and the usage profile into cost lines. A type with no
+rule is either known to be free (listed in :data:`KNOWN_FREE` with the reason) or reported
+as *unpriced*: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pingvas_infra.cost.context import (
+    EKS_CLUSTER,
+    ENVIRONMENT_NAMES,
+    GPU_RESOURCE,
+    INSTANCE_FAMILY_LABEL,
+    NODE_CLASS,
+    RDS_CLUSTER,
+    S3_BUCKET_TYPES,
+    LogSink,
+    MissingPrice,
+    PricingContext,
+    RuleResult,
+    dig,
+    quantity_gib,
+    requirement_values,
+)
+from pingvas_infra.cost.model import SHARED, CostLine
+from pingvas_infra.plan.model import RecordedResource
+
+Rule = Callable[[RecordedResource, PricingContext], RuleResult]
+RULES: dict[str, Rule] = {}
+# A persistent volume claim: (what, size, storage class, replicas).
+Claim = tuple[str, Any, Any, int]
+# Log storage is priced at most after this many days of accumulation.
+MAX_LOG_DAYS = 365
+
+
+def rule(*type_tokens: str) -> Callable[[Rule], Rule]:
+    def register(function: Rule) -> Rule:
+        for type_token in type_tokens:
+            RULES[type_token] = function
+        return function
+
+    return register
+
+
+def _fixed_monthly(
+    ctx: PricingContext, resource: RecordedResource, component: str, key: str
+) -> CostLine:
+    """One unit of something billed by the month (a key, a secret, an alarm)."""
+    return ctx.line(resource, component, quantity=1, kind="fixed", price_key=key)
+
+
+def _hourly(ctx: PricingContext, resource: RecordedResource, component: str, key: str) -> CostLine:
+    return ctx.line(resource, component, quantity=ctx.hours, kind="fixed", price_key=key)
+
+
+def _log_lines(ctx: PricingContext, resource: RecordedResource) -> Iterator[CostLine]:
+    """Ingestion and storage of the log sinks this resource owns."""
+    for sink in ctx.log_sinks.get(resource.urn, []):
+        yield from _sink_lines(ctx, resource, sink)
+
+
+def _sink_lines(
+    ctx: PricingContext, resource: RecordedResource, sink: LogSink
+) -> Iterator[CostLine]:
+    ingested = 0.0
+    for kind in sink.kinds:
+        gb = ctx.share_of(f"logs:{kind}", ctx.profile.logs.ingested_gb.get(kind, 0.0))
+        ingested += gb
+        yield ctx.line(
+            resource,
+            f"Log ingestion ({kind})",
+            quantity=gb,
+            kind="usage",
+            price_key="cloudwatch-logs-ingest-gb",
+            environment=SHARED,
+        )
+    # What is kept is `retention` days of ingestion; a group that keeps logs longer than
+    # a year (or never expires) keeps growing, and is priced after its first year.
+    days = min(sink.retention_days or MAX_LOG_DAYS, MAX_LOG_DAYS)
+    yield ctx.line(
+        resource,
+        f"Log storage ({days} days kept)",
+        quantity=ingested * days / ctx.table.days_per_month,
+        kind="usage",
+        price_key="cloudwatch-logs-storage-gb-month",
+        environment=SHARED,
+    )
+
+
+def _never_expires(sinks: list[LogSink]) -> list[str]:
+    return [
+        f"log group {s.name} never expires: its storage grows every month"
+        for s in sinks
+        if s.retention_days is None
+    ]
+
+
+# -- network -----------------------------------------------------------------------------
+
+
+@rule("aws:ec2/natGateway:NatGateway")
+def nat_gateway(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    return RuleResult(
+        lines=[
+            _hourly(ctx, resource, "NAT gateway hours", "nat-gateway-hour"),
+            ctx.line(
+                resource,
+                "Data processed",
+                quantity=ctx.share_of("nat", ctx.profile.nat.processed_gb),
+                kind="usage",
+                price_key="nat-gateway-gb",
+            ),
+        ]
+    )
+
+
+@rule("aws:ec2/eip:Eip")
+def elastic_ip(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    # Every public IPv4 address bills by the hour since 2024-02, attached or not.
+    return RuleResult(lines=[_hourly(ctx, resource, "Public IPv4 address", "public-ipv4-hour")])
+
+
+@rule("aws:ec2/vpcEndpoint:VpcEndpoint")
+def vpc_endpoint(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    endpoint_type = str(inputs.get("vpcEndpointType") or "Gateway")
+    if endpoint_type == "Gateway":
+        return RuleResult(free="gateway endpoints (S3, DynamoDB) carry no charge")
+    if endpoint_type != "Interface":
+        return RuleResult(unpriced=[f"{endpoint_type} endpoints are not in the price table"])
+    zones = len(inputs.get("subnetIds") or []) or 1
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                f"Interface endpoint hours ({zones} AZ)",
+                quantity=zones * ctx.hours,
+                kind="fixed",
+                price_key="interface-endpoint-az-hour",
+            ),
+            ctx.line(
+                resource,
+                "Data processed",
+                quantity=ctx.share_of(
+                    "interface-endpoints", ctx.profile.interface_endpoints.processed_gb
+                ),
+                kind="usage",
+                price_key="interface-endpoint-gb",
+            ),
+        ]
+    )
+
+
+@rule("aws:cloudwatch/logGroup:LogGroup")
+def log_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    sinks = ctx.log_sinks.get(resource.urn, [])
+    warnings = _never_expires(sinks)
+    warnings += [
+        f"log group {s.name}: no usage in the profile says what it ingests"
+        for s in sinks
+        if not s.kinds
+    ]
+    return RuleResult(lines=list(_log_lines(ctx, resource)), warnings=warnings)
+
+
+# -- cluster -----------------------------------------------------------------------------
+
+
+@rule(EKS_CLUSTER)
+def eks_cluster(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    support = dig(ctx.inputs(resource), "upgradePolicy", "supportType")
+    warnings = []
+    if support != "STANDARD":
+        extra = ctx.price("eks-cluster-hour-extended") - ctx.price("eks-cluster-hour-standard")
+        warnings.append(
+            f"EKS cluster {resource.name}: upgradePolicy.supportType is "
+            f"{support or 'unset (EXTENDED)'}; once its version leaves standard support the "
+            f"control plane bills ${extra * ctx.hours:,.2f} more a month (priced here at the "
+            "standard rate)"
+        )
+    sinks = ctx.log_sinks.get(resource.urn, [])
+    return RuleResult(
+        lines=[
+            _hourly(ctx, resource, "Control plane hours", "eks-cluster-hour-standard"),
+            *_log_lines(ctx, resource),
+        ],
+        warnings=warnings + _never_expires(sinks),
+    )
+
+
+def _root_volumes(
+    ctx: PricingContext, group: RecordedResource, inputs: Mapping[str, Any]
+) -> list[tuple[float, str]]:
+    """(GB, EBS type) of each volume a node of the group boots with."""
+    reference = inputs.get("launchTemplate") or {}
+    template = ctx.by_id.get(str(reference.get("id"))) if reference.get("id") else None
+    if template is None:
+        found = ctx.referenced(group, "aws:ec2/launchTemplate:LaunchTemplate")
+        template = found[0] if found else None
+    if template is None:
+        # EKS's own launch template: diskSize GiB (20 unless set), gp3 on AL2023.
+        return [(float(inputs.get("diskSize") or 20), "gp3")]
+    volumes = []
+    for mapping in ctx.inputs(template).get("blockDeviceMappings") or []:
+        ebs = mapping.get("ebs") or {}
+        if ebs.get("volumeSize"):
+            # EC2 takes gp2 when a mapping names no type.
+            volumes.append((float(ebs["volumeSize"]), str(ebs.get("volumeType") or "gp2")))
+    return volumes
+
+
+@rule("eks:index:ManagedNodeGroup")
+def managed_node_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    # EKS's defaults when the group names none: t3.medium, on-demand.
+    types = [str(t) for t in inputs.get("instanceTypes") or ["t3.medium"]]
+    capacity = str(inputs.get("capacityType") or "ON_DEMAND").upper()
+    scaling = inputs.get("scalingConfig") or {}
+    nodes = float(scaling.get("desiredSize", scaling.get("minSize", 2)))
+    # The group spreads its nodes over the listed types: the expected hourly price is their
+    # mean (spot: each at the table's discount).
+    hourly = sum(ctx.instance_hourly(t) for t in types) / len(types)
+    factor = ctx.table.spot_factor if capacity == "SPOT" else 1.0
+    lines = [
+        ctx.line(
+            resource,
+            f"Instances ({capacity.lower().replace('_', '-')}: {', '.join(types)})",
+            quantity=nodes * ctx.hours,
+            kind="fixed",
+            price_key=f"ec2:{'|'.join(types)}",
+            unit="instance-hours",
+            unit_price=hourly * factor,
+        )
+    ]
+    lines += [
+        ctx.line(
+            resource,
+            f"Node volumes ({volume_type})",
+            quantity=nodes * size,
+            kind="fixed",
+            price_key=f"ebs-{volume_type}-gb-month",
+        )
+        for size, volume_type in _root_volumes(ctx, resource, inputs)
+    ]
+    return RuleResult(lines=lines)
+
+
+@rule("kubernetes:karpenter.sh/v1:NodePool")
+def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    share = ctx.pool_share(resource)
+    usage = ctx.profile.gpu.pools.get(share.environment)
+    warnings = [share.note] if share.note else []
+    if usage is None:
+        warnings.append(
+            f"GPU pool {resource.name}: the profile has no usage for {share.environment}"
+        )
+    total_hours = usage.gpu_hours if usage else 0.0
+    hours = ctx.share_of(f"gpu:{share.environment}", total_hours)
+    reference = ctx.workload.reference_instance
+    families = requirement_values(inputs, INSTANCE_FAMILY_LABEL)
+    if families is not None and ctx.workload.reference_family not in families:
+        warnings.append(
+            f"GPU pool {resource.name} allows {', '.join(families)}; the profile's GPU-hours are "
+            f"{reference}-hours and are priced as such"
+        )
+    limit = dig(inputs, "spec", "limits", GPU_RESOURCE)
+    if limit is not None and hours > float(limit) * ctx.hours:
+        warnings.append(
+            f"GPU pool {resource.name}: {hours:g} GPU-hours exceed its limit of {limit} GPUs"
+        )
+    on_demand = ctx.instance_hourly(reference)
+    lines = [
+        ctx.line(
+            resource,
+            f"GPU instance-hours, spot ({reference})",
+            quantity=hours * share.share,
+            kind="usage",
+            price_key=f"ec2:{reference}",
+            unit="instance-hours",
+            unit_price=on_demand * ctx.table.spot_factor,
+            environment=share.environment,
+        ),
+        ctx.line(
+            resource,
+            f"GPU instance-hours, on-demand ({reference})",
+            quantity=hours * (1 - share.share),
+            kind="usage",
+            price_key=f"ec2:{reference}",
+            unit="instance-hours",
+            unit_price=on_demand,
+            environment=share.environment,
+        ),
+    ]
+    node_class_name = dig(inputs, "spec", "template", "spec", "nodeClassRef", "name")
+    node_class = ctx.k8s_named(NODE_CLASS, str(node_class_name)) if node_class_name else None
+    unpriced = []
+    if node_class is None:
+        unpriced.append(f"node volumes: EC2NodeClass {node_class_name} is not in the graph")
+    else:
+        for mapping in dig(ctx.inputs(node_class), "spec", "blockDeviceMappings") or []:
+            ebs = mapping.get("ebs") or {}
+            if not ebs.get("volumeSize"):
+                continue
+            volume_type = str(ebs.get("volumeType") or "gp3")
+            # Volumes live as long as their node: GB-month = GB x node-hours / hours a month.
+            lines.append(
+                ctx.line(
+                    resource,
+                    f"Node volumes ({volume_type})",
+                    quantity=quantity_gib(ebs["volumeSize"]) * hours / ctx.hours,
+                    kind="usage",
+                    price_key=f"ebs-{volume_type}-gb-month",
+                    environment=share.environment,
+                )
+            )
+    return RuleResult(lines=lines, unpriced=unpriced, warnings=warnings)
+
+
+@rule(NODE_CLASS)
+def node_class(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    del ctx
+    return RuleResult(free="its volumes are priced on the NodePools that launch nodes from it")
+
+
+def _claimed_volumes(
+    ctx: PricingContext, resource: RecordedResource, claims: list[Claim]
+) -> RuleResult:
+    """EBS lines for (what, size, storage class, replicas) persistent volume claims."""
+    result = RuleResult()
+    for what, size, class_name, replicas in claims:
+        volume_type = ctx.ebs_type_of_class(class_name)
+        if volume_type is None:
+            result.unpriced.append(f"{what}: storage class {class_name} is not in the graph")
+            continue
+        result.lines.append(
+            ctx.line(
+                resource,
+                f"{what} ({volume_type})",
+                quantity=quantity_gib(size) * replicas,
+                kind="fixed",
+                price_key=f"ebs-{volume_type}-gb-month",
+            )
+        )
+    return result
+
+
+@rule("kubernetes:core/v1:PersistentVolumeClaim")
+def persistent_volume_claim(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    spec = ctx.inputs(resource).get("spec") or {}
+    size = dig(spec, "resources", "requests", "storage")
+    if size is None:
+        return RuleResult(unpriced=["the claim requests no storage size"])
+    return _claimed_volumes(ctx, resource, [("Volume", size, spec.get("storageClassName"), 1)])
+
+
+@rule("kubernetes:apps/v1:StatefulSet")
+def stateful_set(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    spec = ctx.inputs(resource).get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    claims = [
+        (
+            f"Volume {dig(t, 'metadata', 'name')}",
+            dig(t, "spec", "resources", "requests", "storage"),
+            dig(t, "spec", "storageClassName"),
+            replicas,
+        )
+        for t in spec.get("volumeClaimTemplates") or []
+    ]
+    if not claims:
+        return RuleResult(free="its pods run on nodes priced elsewhere")
+    return _claimed_volumes(ctx, resource, claims)
+
+
+def _chart_claims(values: Any, path: tuple[str, ...] = (), replicas: int = 1) -> Iterator[Claim]:
+    """Persistent volumes a chart's values ask for: `volumeClaimTemplate` (Prometheus
+    operator specs) and `persistence: {enabled, size}` (most charts), times the nearest
+    `replicas` above them."""
+    if not isinstance(values, Mapping):
+        return
+    if isinstance(values.get("replicas"), int):
+        replicas = values["replicas"]
+    template = values.get("volumeClaimTemplate")
+    if isinstance(template, Mapping):
+        size = dig(template, "spec", "resources", "requests", "storage")
+        if size is not None:
+            what = "Volume " + ".".join(path)
+            yield (what, size, dig(template, "spec", "storageClassName"), replicas)
+    persistence = values.get("persistence")
+    if isinstance(persistence, Mapping) and persistence.get("enabled") and persistence.get("size"):
+        what = "Volume " + ".".join((*path, "persistence"))
+        yield (what, persistence["size"], persistence.get("storageClassName"), replicas)
+    for key in sorted(values):
+        if key not in ("volumeClaimTemplate", "persistence"):
+            yield from _chart_claims(values[key], (*path, key), replicas)
+
+
+@rule("kubernetes:helm.sh/v3:Release")
+def helm_release(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    claims = list(_chart_claims(ctx.inputs(resource).get("values") or {}))
+    if not claims:
+        return RuleResult(free="its pods run on the system nodes, priced on the node group")
+    return _claimed_volumes(ctx, resource, claims)
+
+
+@rule("kubernetes:core/v1:Service")
+def service(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    if dig(ctx.inputs(resource), "spec", "type") == "LoadBalancer":
+        return RuleResult(
+            unpriced=["a LoadBalancer Service creates a load balancer; no price in the table"]
+        )
+    return RuleResult(free="cluster-internal Service: no AWS resource")
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+@rule(RDS_CLUSTER)
+def rds_cluster(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    result = RuleResult()
+    if not str(inputs.get("engine") or "").startswith("aurora"):
+        result.unpriced.append(f"engine {inputs.get('engine')}: only Aurora is in the price table")
+        return result
+    aurora = ctx.profile.aurora
+    storage_gb = ctx.share_of("aurora-storage", aurora.storage_gb)
+    io_millions = ctx.share_of("aurora-storage", aurora.io_millions)
+    if inputs.get("storageType") == "aurora-iopt1":
+        result.unpriced.append("I/O-Optimized storage: no storage price in the table")
+    else:
+        result.lines += [
+            ctx.line(
+                resource,
+                "Storage",
+                quantity=storage_gb,
+                kind="usage",
+                price_key="aurora-storage-gb-month",
+            ),
+            ctx.line(
+                resource,
+                "I/O requests",
+                quantity=io_millions,
+                kind="usage",
+                price_key="aurora-io-million",
+            ),
+        ]
+    if inputs.get("manageMasterUserPassword"):
+        # RDS keeps the master password in a Secrets Manager secret it creates and rotates.
+        result.lines.append(
+            _fixed_monthly(ctx, resource, "Master password secret", "secrets-manager-secret-month")
+        )
+    sinks = ctx.log_sinks.get(resource.urn, [])
+    result.lines += _log_lines(ctx, resource)
+    result.warnings += _never_expires(sinks)
+    return result
+
+
+@rule("aws:rds/clusterInstance:ClusterInstance")
+def rds_cluster_instance(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    instance_class = str(inputs.get("instanceClass"))
+    result = RuleResult()
+    retention = inputs.get("performanceInsightsRetentionPeriod")
+    if inputs.get("performanceInsightsEnabled") and retention and int(retention) > 7:
+        result.unpriced.append(
+            f"Performance Insights kept {retention} days: beyond the free 7 days, not in the table"
+        )
+    if instance_class != "db.serverless":
+        hourly = ctx.table.rds_instances.hourly.get(instance_class)
+        if hourly is None:
+            result.unpriced.append(f"no price for {instance_class} in the table")
+            return result
+        result.lines.append(
+            ctx.line(
+                resource,
+                f"Instance hours ({instance_class})",
+                quantity=ctx.hours,
+                kind="fixed",
+                price_key=f"rds:{instance_class}",
+                unit="instance-hours",
+                unit_price=hourly,
+            )
+        )
+        return result
+    cluster = ctx.rds_cluster_of(resource)
+    scaling = dig(ctx.inputs(cluster), "serverlessv2ScalingConfiguration") if cluster else None
+    if not scaling:
+        result.unpriced.append("db.serverless instance whose cluster sets no Serverless v2 scaling")
+        return result
+    minimum = float(scaling.get("minCapacity") or 0)
+    maximum = float(scaling.get("maxCapacity") or minimum)
+    optimized = cluster is not None and ctx.inputs(cluster).get("storageType") == "aurora-iopt1"
+    key = "aurora-iopt-acu-hour" if optimized else "aurora-acu-hour"
+    average = ctx.profile.aurora.average_acu_per_instance
+    # An instance never runs below its minimum (0 only when it may auto-pause) nor above
+    # its maximum, whatever the profile's average.
+    running = minimum if average is None else min(max(average, minimum), maximum)
+    result.lines += [
+        ctx.line(
+            resource,
+            f"ACU floor ({minimum:g} ACU minimum)",
+            quantity=minimum * ctx.hours,
+            kind="fixed",
+            price_key=key,
+        ),
+        ctx.line(
+            resource,
+            "ACU above the floor",
+            quantity=(running - minimum) * ctx.hours,
+            kind="usage",
+            price_key=key,
+        ),
+    ]
+    return result
+
+
+@rule("aws:elasticache/replicationGroup:ReplicationGroup")
+def replication_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    engine = str(inputs.get("engine") or "redis")
+    node_type = str(inputs.get("nodeType"))
+    if inputs.get("numCacheClusters"):
+        nodes = int(inputs["numCacheClusters"])
+    elif inputs.get("numNodeGroups"):
+        nodes = int(inputs["numNodeGroups"]) * (int(inputs.get("replicasPerNodeGroup") or 0) + 1)
+    else:
+        nodes = 1
+    prices = ctx.table.elasticache_nodes.get(engine)
+    hourly = prices.hourly.get(node_type) if prices else None
+    if hourly is None:
+        return RuleResult(unpriced=[f"no price for {engine} {node_type} in the table"])
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                f"Cache nodes ({nodes} x {node_type}, {engine})",
+                quantity=nodes * ctx.hours,
+                kind="fixed",
+                price_key=f"elasticache:{engine}:{node_type}",
+                unit="node-hours",
+                unit_price=hourly,
+            )
+        ]
+    )
+
+
+# -- storage, secrets, keys, alarms ------------------------------------------------------
+
+
+@rule(*S3_BUCKET_TYPES)
+def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    purpose = ctx.s3_purpose(resource)
+    warnings = []
+    gb = 0.0
+    if purpose is None:
+        warnings.append(f"S3 bucket {resource.name}: no purpose the profile knows; priced at 0 GB")
+    else:
+        gb = ctx.share_of(f"s3:{purpose}", ctx.profile.s3.stored_gb[purpose])
+    environment = next(
+        (e for e in ENVIRONMENT_NAMES if purpose and purpose.startswith(f"{e}-")), SHARED
+    )
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                f"Storage, Standard ({purpose or 'unknown purpose'})",
+                quantity=gb,
+                kind="usage",
+                price_key="s3-standard-gb-month",
+                environment=environment,
+            )
+        ],
+        warnings=warnings,
+    )
+
+
+@rule("aws:efs/fileSystem:FileSystem")
+def efs_file_system(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    efs = ctx.profile.efs
+    one_zone = bool(inputs.get("availabilityZoneName"))
+    result = RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                "Storage, One Zone" if one_zone else "Storage, Standard",
+                quantity=ctx.share_of("efs", efs.standard_gb),
+                kind="usage",
+                price_key="efs-one-zone-gb-month" if one_zone else "efs-standard-gb-month",
+            ),
+            ctx.line(
+                resource,
+                "Storage, Infrequent Access",
+                quantity=ctx.share_of("efs", efs.infrequent_access_gb),
+                kind="usage",
+                price_key="efs-ia-gb-month",
+            ),
+        ]
+    )
+    mode = str(inputs.get("throughputMode") or "bursting")
+    if mode == "elastic":
+        result.lines += [
+            ctx.line(
+                resource,
+                "Elastic throughput, reads",
+                quantity=ctx.share_of("efs", efs.elastic_read_gb),
+                kind="usage",
+                price_key="efs-elastic-read-gb",
+            ),
+            ctx.line(
+                resource,
+                "Elastic throughput, writes",
+                quantity=ctx.share_of("efs", efs.elastic_write_gb),
+                kind="usage",
+                price_key="efs-elastic-write-gb",
+            ),
+        ]
+    elif mode == "provisioned":
+        result.unpriced.append("provisioned throughput: no price in the table")
+    return result
+
+
+@rule("aws:kms/key:Key")
+def kms_key(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    return RuleResult(
+        lines=[_fixed_monthly(ctx, resource, "Customer-managed key", "kms-key-month")]
+    )
+
+
+@rule("aws:secretsmanager/secret:Secret")
+def secret(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    return RuleResult(
+        lines=[_fixed_monthly(ctx, resource, "Secret", "secrets-manager-secret-month")]
+    )
+
+
+@rule("aws:cloudwatch/metricAlarm:MetricAlarm")
+def metric_alarm(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    return RuleResult(
+        lines=[_fixed_monthly(ctx, resource, "Metric alarm", "cloudwatch-alarm-month")]
+    )
+
+
+def price_resource(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    """Apply the type's rule; a price the table lacks makes the resource unpriced."""
+    rule_for_type = RULES.get(resource.type)
+    if rule_for_type is None:
+        reason = known_free_reason(resource.type)
+        if reason is not None:
+            return RuleResult(free=reason)
+        return RuleResult(
+            unpriced=["no pricing rule for this type, and it is not known to be free"]
+        )
+    try:
+        return rule_for_type(resource, ctx)
+    except MissingPrice as exc:
+        return RuleResult(unpriced=[str(exc)])
+
+
+# -- types that cost nothing of their own --------------------------------------------------
+
+_IAM = "IAM is free"
+_NETWORK = "VPC building block with no charge of its own"
+_CONFIG = "configuration of a priced resource: no charge of its own"
+_EVENTS = "AWS service events delivered to EventBridge are free"
+_K8S = "Kubernetes API object: runs on nodes priced elsewhere, creates no AWS resource"
+
+KNOWN_FREE: dict[str, str] = {
+    "aws:ec2/vpc:Vpc": _NETWORK,
+    "aws:ec2/subnet:Subnet": _NETWORK,
+    "aws:ec2/internetGateway:InternetGateway": _NETWORK,
+    "aws:ec2/routeTable:RouteTable": _NETWORK,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _NETWORK,
+    "aws:ec2/route:Route": _NETWORK,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": "network ACLs are free",
+    "aws:ec2/networkAcl:NetworkAcl": "network ACLs are free",
+    "aws:ec2/securityGroup:SecurityGroup": "security groups are free",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "security groups are free",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups are free",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups are free",
+    "aws:ec2/flowLog:FlowLog": "its delivery is priced on the log group it writes to",
+    "aws:ec2/launchTemplate:LaunchTemplate": "its volumes are priced on the node group using it",
+    "aws:eks/addon:Addon": "EKS add-ons carry no charge; their pods run on the system nodes",
+    "aws:eks/accessEntry:AccessEntry": _IAM,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _IAM,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _IAM,
+    "aws:sqs/queue:Queue": "Karpenter's interruption events stay inside SQS's free 1M requests",
+    "aws:sqs/queuePolicy:QueuePolicy": _CONFIG,
+    "aws:cloudwatch/eventRule:EventRule": _EVENTS,
+    "aws:cloudwatch/eventTarget:EventTarget": _EVENTS,
+    "aws:sns/topic:Topic": "alert volume stays inside SNS's free tier",
+    "aws:sns/topicSubscription:TopicSubscription": "alert volume stays inside SNS's free tier",
+    "aws:sns/topicPolicy:TopicPolicy": _CONFIG,
+    "aws:kms/alias:Alias": "aliases are free (the key is priced)",
+    "aws:kms/keyPolicy:KeyPolicy": _CONFIG,
+    "aws:rds/subnetGroup:SubnetGroup": _CONFIG,
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": _CONFIG,
+    "aws:rds/parameterGroup:ParameterGroup": _CONFIG,
+    "aws:elasticache/subnetGroup:SubnetGroup": _CONFIG,
+    "aws:elasticache/parameterGroup:ParameterGroup": _CONFIG,
+    "aws:elasticache/user:User": "ElastiCache RBAC users are free",
+    "aws:elasticache/userGroup:UserGroup": "ElastiCache RBAC users are free",
+    "aws:efs/mountTarget:MountTarget": "mount targets are free",
+    "aws:efs/accessPoint:AccessPoint": "access points are free",
+    "aws:efs/backupPolicy:BackupPolicy": _CONFIG,
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": _CONFIG,
+    "aws:secretsmanager/secretVersion:SecretVersion": "versions are included in the secret's price",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": _CONFIG,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _CONFIG,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _CONFIG,
+    "aws:s3/bucketPolicy:BucketPolicy": _CONFIG,
+    "aws:s3/bucketNotification:BucketNotification": _CONFIG,
+    "aws:s3/bucketVersioning:BucketVersioning": _CONFIG + " (old versions count as stored GB)",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": _CONFIG + " (old versions count as stored GB)",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        _CONFIG
+    ),
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": (
+        _CONFIG
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _CONFIG,
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": _CONFIG,
+    "aws:s3/bucketLogging:BucketLogging": _CONFIG + " (the logs are priced in the logs bucket)",
+    "aws:s3/bucketLoggingV2:BucketLoggingV2": _CONFIG + " (the logs are priced in the logs bucket)",
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _CONFIG,
+    "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2": _CONFIG,
+    "aws:ssm/parameter:Parameter": "standard SSM parameters are free",
+    "random:index/randomPassword:RandomPassword": "generated locally by Pulumi: no cloud resource",
+    "random:index/randomString:RandomString": "generated locally by Pulumi: no cloud resource",
+    "random:index/randomId:RandomId": "generated locally by Pulumi: no cloud resource",
+    "kubernetes:core/v1:Namespace": _K8S,
+    "kubernetes:core/v1:ResourceQuota": _K8S,
+    "kubernetes:core/v1:LimitRange": _K8S,
+    "kubernetes:core/v1:ServiceAccount": _K8S,
+    "kubernetes:core/v1:ConfigMap": _K8S,
+    "kubernetes:core/v1:Secret": _K8S,
+    "kubernetes:apps/v1:Deployment": _K8S,
+    "kubernetes:apps/v1:DaemonSet": _K8S,
+    "kubernetes:batch/v1:Job": _K8S,
+    "kubernetes:batch/v1:CronJob": _K8S,
+    "kubernetes:policy/v1:PodDisruptionBudget": _K8S,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
+    "kubernetes:scheduling.k8s.io/v1:PriorityClass": _K8S,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": _K8S,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": _K8S,
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": _K8S,
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": _K8S,
+    "kubernetes:storage.k8s.io/v1:StorageClass": "free; its volumes are priced on their claims",
+    "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": _K8S,
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S,
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _K8S,
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor": _K8S,
+}
+
+# Whole families with nothing billable: IAM, providers, and this project's own components
+# (their children are priced one by one).
+_FREE_PREFIXES = {
+    "aws:iam/": _IAM,
+    "pulumi:providers:": "a Pulumi provider: no cloud resource",
+    "pingvas:": "a layer component: its children are priced one by one",
+}
+
+
+def known_free_reason(type_token: str) -> str | None:
+    if type_token in KNOWN_FREE:
+        return KNOWN_FREE[type_token]
+    for prefix, reason in _FREE_PREFIXES.items():
+        if type_token.startswith(prefix):
+            return reason
+    return None

@@ -1,0 +1,117 @@
+"""The seed's designs: their totals reproduced with the seed's own unit prices, and their
+pricing by the same table and profiles as this stack."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pingvas_infra.cost.baseline_graphs import baseline_resources, reproduce
+from pingvas_infra.cost.data import (
+    Baseline,
+    load_baselines,
+    load_price_table,
+    load_profiles,
+    load_workload,
+)
+from pingvas_infra.cost.pricing import price_design
+from pingvas_infra.cost.rules import RULES, known_free_reason
+
+
+def priced(name: str, profile: str) -> object:
+    return price_design(
+        baseline_resources(load_baselines()[name]),
+        load_price_table("us-east-1"),
+        load_profiles()[profile],
+        load_workload(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "total"),
+    [("seed-single-cluster", Decimal("944.64")), ("seed-legacy", Decimal("2318.40"))],
+)
+def test_seed_unit_prices_reproduce_the_seed_totals_to_the_cent(name: str, total: Decimal) -> None:
+    reproduction = reproduce(load_baselines()[name], priced(name, "seed-reference"))
+    assert reproduction.total == total
+    assert reproduction.matches
+
+
+def test_reproduction_counts_the_units_of_the_architecture() -> None:
+    reproduction = reproduce(
+        load_baselines()["seed-legacy"], priced("seed-legacy", "seed-reference")
+    )
+    units = {row.item: row.units for row in reproduction.rows}
+    # The seed's legacy table: 2 clusters, 5 system nodes, 4 Aurora, 4 cache nodes, 6 NATs.
+    assert units == {
+        "EKS Control Plane": 2,
+        "System Nodes (t3.medium)": 5,
+        "RDS Aurora (db.r6g.large)": 4,
+        "ElastiCache (cache.r6g.large)": 4,
+        "NAT Gateway": 6,
+        "GPU Nodes (average)": None,
+        "Data transfer": None,
+        "S3 + CloudFront": None,
+    }
+
+
+def test_what_the_seed_table_leaves_out_is_listed_with_its_price() -> None:
+    reproduction = reproduce(
+        load_baselines()["seed-single-cluster"], priced("seed-single-cluster", "seed-reference")
+    )
+    # The NAT's public IPv4 address and the database password's secret, among others.
+    assert reproduction.omitted["nat-address"] == pytest.approx(0.005 * 730)
+    assert reproduction.omitted["database-password"] == pytest.approx(0.40)
+    assert "models-efs" in reproduction.omitted
+    assert "control-plane" not in reproduction.omitted
+
+
+def test_every_baseline_resource_is_priced_by_a_rule_or_known_free() -> None:
+    for baseline in load_baselines().values():
+        for resource in baseline_resources(baseline):
+            assert resource.type in RULES or known_free_reason(resource.type), resource.type
+
+
+def test_single_cluster_baseline_by_the_table_line_by_line() -> None:
+    idle = priced("seed-single-cluster", "idle")
+    assert not idle.unpriced
+    monthly = {(line.resource, line.component): line.monthly for line in idle.lines}
+    assert monthly[("control-plane", "Control plane hours")] == pytest.approx(73.00)
+    assert monthly[("system-nodes", "Instances (spot: t3.medium)")] == pytest.approx(
+        2 * 730 * 0.0416 * 0.3
+    )
+    assert monthly[("cache", "Cache nodes (2 x cache.r6g.large, redis)")] == pytest.approx(
+        2 * 730 * 0.206
+    )
+    assert monthly[("database-writer", "ACU floor (0.5 ACU minimum)")] == pytest.approx(43.80)
+    assert monthly[("nat", "NAT gateway hours")] == pytest.approx(32.85)
+    assert monthly[("nat-address", "Public IPv4 address")] == pytest.approx(3.65)
+    assert monthly[("database-password", "Secret")] == pytest.approx(0.40)
+
+
+def test_baselines_take_the_same_gpu_usage_as_the_stack() -> None:
+    for name in load_baselines():
+        reference = priced(name, "seed-reference")
+        gpu = sum(
+            line.monthly
+            for line in reference.lines
+            if line.component.startswith("GPU instance-hours")
+        )
+        assert gpu == pytest.approx(200, abs=0.01), name
+
+
+def test_legacy_shares_usage_over_its_two_clusters() -> None:
+    reference = priced("seed-legacy", "seed-reference")
+    processed = [line for line in reference.lines if line.component == "Data processed"]
+    assert len(processed) == 6
+    assert sum(line.quantity for line in processed) == pytest.approx(
+        load_profiles()["seed-reference"].nat.processed_gb
+    )
+
+
+def test_a_seed_row_naming_an_unknown_resource_is_refused() -> None:
+    document = load_baselines()["seed-single-cluster"].model_dump(by_alias=True)
+    document["seedTable"]["rows"][0]["resources"] = ["no-such-thing"]
+    with pytest.raises(ValueError, match="no-such-thing"):
+        Baseline.model_validate(document)

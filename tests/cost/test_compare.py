@@ -1,0 +1,90 @@
+"""`pingvas-infra cost --compare`: the per-line monthly delta between two plans."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
+from tests.conftest import PROJECT_DIR
+from tests.plan.test_runner import run_cli
+
+
+def cost_document(lines: list[tuple[str, float]]) -> dict[str, Any]:
+    return {
+        "price_table": {"region": "us-east-1", "date": "2026-11-01"},
+        "profiles": {
+            "idle": {
+                "total": sum(monthly for _, monthly in lines),
+                "lines": [{"key": key, "monthly": monthly} for key, monthly in lines],
+            }
+        },
+        "unpriced": [],
+    }
+
+
+def test_changed_added_and_removed_lines_with_their_delta() -> None:
+    old = cost_document([("data / Cache a / nodes", 300.76), ("net / Nat n / hours", 32.85)])
+    new = cost_document([("data / Cache a / nodes", 18.69), ("gpu / Pool p / hours", 10.0)])
+    new["unpriced"] = [{"type": "aws:backup/vault:Vault", "resource": "v", "reason": "no rule"}]
+    text = compare_markdown(old, new)
+    assert "| idle | $333.61 | $28.69 | -$304.92 (-91.4%) |" in text
+    rows = [row for row in text.splitlines() if row.startswith("| ") and " / " in row]
+    # Biggest change first.
+    assert rows == [
+        "| data / Cache a / nodes | $300.76 | $18.69 | -$282.07 |",
+        "| net / Nat n / hours (removed) | $32.85 | $0.00 | -$32.85 |",
+        "| gpu / Pool p / hours (added) | $0.00 | $10.00 | +$10.00 |",
+    ]
+    assert "- aws:backup/vault:Vault v: no rule" in text
+
+
+def test_identical_plans_change_nothing() -> None:
+    document = cost_document([("a / b / c", 1.0)])
+    text = compare_markdown(document, copy.deepcopy(document))
+    assert "No line changed (1 lines)." in text
+    assert "| idle | $1.00 | $1.00 | $0.00 (+0.0%) |" in text
+
+
+def test_unreadable_inputs_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(CompareError, match="run `pingvas-infra plan` first"):
+        load_cost(tmp_path)
+    (tmp_path / "cost.json").write_text(
+        json.dumps({"price_table": {"region": "eu-west-1", "status": "not priced"}})
+    )
+    with pytest.raises(CompareError, match="not priced"):
+        load_cost(tmp_path)
+
+
+def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    assert run_cli("plan", "--out", str(before)).returncode == 0
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    stack = (PROJECT_DIR / "Pulumi.shared.yaml").read_text()
+    (project / "Pulumi.shared.yaml").write_text(stack.replace("natGateways: 1", "natGateways: 3"))
+    done = run_cli("plan", "--out", str(after), cwd=project)
+    assert done.returncode == 0, done.stderr
+
+    compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
+    assert compared.returncode == 0, compared.stderr
+    text = compared.stdout
+    assert text.startswith("## Monthly cost change")
+    # Two more NAT gateways and their addresses: 2 x ($32.85 + $3.65) a month idle.
+    assert "| idle | $37.01 | $110.01 | +$73.00 (+197.2%) |" in text
+    assert "| network / NatGateway network-nat-us-east-1b / NAT gateway hours (added) |" in text
+    assert "| network / Eip network-nat-us-east-1c / Public IPv4 address (added) |" in text
+
+    shown = run_cli("cost", "--plan", str(after))
+    assert shown.returncode == 0
+    assert shown.stdout == (after / "cost.md").read_text()
+    missing = run_cli("cost", "--compare", str(tmp_path / "nowhere"), "--plan", str(after))
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr

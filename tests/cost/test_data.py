@@ -1,0 +1,143 @@
+"""The price table, the usage profiles' arithmetic, and bad cost data."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from pingvas_infra.cost import data
+from pingvas_infra.cost.data import (
+    PRICES_DIR,
+    CostDataError,
+    PriceTableNotFound,
+    UsageProfile,
+    load_price_table,
+    load_profiles,
+    load_workload,
+    priced_regions,
+)
+from tests.cost.builders import ZERO_PROFILE
+
+
+def test_every_price_names_its_source_and_the_table_its_date_and_region() -> None:
+    table = load_price_table("us-east-1")
+    assert table.region == "us-east-1"
+    assert table.date.year >= 2026
+    assert table.hours_per_month == 730
+    assert all(entry.source.strip() for entry in table.prices.values())
+    assert table.ec2_on_demand.source and table.rds_instances.source
+    assert all(prices.source for prices in table.elasticache_nodes.values())
+    assert 0.6 <= table.spot_discount.fraction <= 0.7  # the range the sources give
+    assert table.spot_discount.source
+
+
+def test_a_region_without_a_table_is_not_priced_with_another_regions_prices() -> None:
+    assert priced_regions() == ["us-east-1"]
+    with pytest.raises(PriceTableNotFound) as error:
+        load_price_table("eu-west-1")
+    assert "eu-west-1" in str(error.value)
+    assert "us-east-1" in str(error.value)  # names the tables that exist
+
+
+def test_the_table_file_agrees_with_its_name() -> None:
+    document = yaml.safe_load((PRICES_DIR / "us-east-1.yaml").read_text())
+    assert document["region"] == "us-east-1"
+
+
+def test_seed_reference_gpu_hours_cost_the_seeds_200_dollars() -> None:
+    table = load_price_table("us-east-1")
+    reference = load_profiles()["seed-reference"]
+    hourly = table.ec2_on_demand.hourly[load_workload().reference_instance]
+    spend = sum(
+        pool.gpu_hours * hourly * (pool.spot_share * table.spot_factor + 1 - pool.spot_share)
+        for pool in reference.gpu.pools.values()
+    )
+    assert spend == pytest.approx(200, abs=0.01)
+    # Split like the seed's GPU quotas: dev 3, prod 15.
+    pools = reference.gpu.pools
+    assert pools["dev"].gpu_hours / pools["prod"].gpu_hours == pytest.approx(3 / 15, rel=1e-3)
+    assert pools["dev"].spot_share == 1.0
+
+
+def test_seed_reference_traffic_and_storage_cost_the_seeds_60_and_80_dollars() -> None:
+    prices = load_price_table("us-east-1").prices
+    reference = load_profiles()["seed-reference"]
+    internet = reference.internet
+    assert internet.data_transfer_out_gb * prices["data-transfer-out-gb"].usd == pytest.approx(
+        60, abs=0.01
+    )
+    s3 = sum(reference.s3.stored_gb.values()) * prices["s3-standard-gb-month"].usd
+    cloudfront = internet.cloudfront_gb * prices["cloudfront-gb"].usd
+    assert s3 + cloudfront == pytest.approx(80, abs=0.01)
+
+
+def test_seed_reference_aurora_average_is_the_seeds_87_dollars_an_instance() -> None:
+    price = load_price_table("us-east-1").prices["aurora-acu-hour"].usd
+    average = load_profiles()["seed-reference"].aurora.average_acu_per_instance
+    assert average is not None
+    assert average * 730 * price == pytest.approx(87, abs=1)
+
+
+def test_idle_has_no_traffic_no_gpu_and_nothing_stored() -> None:
+    idle = load_profiles()["idle"]
+    assert all(pool.gpu_hours == 0 for pool in idle.gpu.pools.values())
+    assert idle.aurora.average_acu_per_instance is None
+    assert idle.internet.data_transfer_out_gb == idle.internet.cloudfront_gb == 0
+    assert idle.nat.processed_gb == 0
+    assert sum(idle.s3.stored_gb.values()) == 0
+    assert idle.efs.standard_gb == 0
+
+
+def test_both_profiles_use_the_same_spot_shares_and_purposes() -> None:
+    idle, reference = load_profiles()["idle"], load_profiles()["seed-reference"]
+    assert {e: p.spot_share for e, p in idle.gpu.pools.items()} == {
+        e: p.spot_share for e, p in reference.gpu.pools.items()
+    }
+    assert set(idle.s3.stored_gb) == set(reference.s3.stored_gb)
+
+
+def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    document = copy.deepcopy(ZERO_PROFILE)
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("nat", "processedGb"), -1),
+        (("gpu", "pools"), {"dev": {"gpuHours": 10, "spotShare": 1.5}}),
+        (("gpu", "pools"), {"dev": {"gpuHours": -5, "spotShare": 0.5}}),
+        (("aurora", "averageAcuPerInstance"), -0.5),
+        (("s3", "storedGb"), {"models": -1}),
+        (("efs", "standardGb"), "lots"),
+        (("nat", "procesedGb"), 5),
+        (("internet", "cloudfrontGb"), None),
+    ],
+)
+def test_malformed_profiles_are_refused(path: tuple[str, ...], value: Any) -> None:
+    with pytest.raises(ValidationError):
+        UsageProfile.model_validate(_with(path, value))
+
+
+def test_a_malformed_or_misnamed_table_is_refused_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data, "PRICES_DIR", tmp_path)
+    table = yaml.safe_load((PRICES_DIR / "us-east-1.yaml").read_text())
+    (tmp_path / "eu-west-1.yaml").write_text(yaml.safe_dump(table))
+    with pytest.raises(CostDataError, match="says region us-east-1"):
+        data.load_price_table("eu-west-1")
+    del table["spotDiscount"]
+    table["region"] = "eu-west-2"
+    (tmp_path / "eu-west-2.yaml").write_text(yaml.safe_dump(table))
+    with pytest.raises(CostDataError, match=r"eu-west-2\.yaml.*spotDiscount"):
+        data.load_price_table("eu-west-2")

@@ -1,0 +1,542 @@
+"""Each pricing rule against figures computed by hand from the us-east-1 table."""
+
+from __future__ import annotations
+
+import pytest
+
+from pingvas_infra.cost.rules import KNOWN_FREE, RULES
+from tests.cost.builders import HOURS, line, price, profile, resource
+
+NAT = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+EKS = "eks:index:Cluster"
+NODE_GROUP = "eks:index:ManagedNodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+RDS = "aws:rds/cluster:Cluster"
+RDS_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
+BUCKET = "aws:s3/bucket:Bucket"
+EFS = "aws:efs/fileSystem:FileSystem"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+HELM = "kubernetes:helm.sh/v3:Release"
+DAYS = HOURS / 24
+
+
+def test_nat_gateway_hours_and_processed_gb_split_over_gateways() -> None:
+    usage = profile(nat={"processedGb": 100})
+    priced = price([resource(NAT, "a"), resource(NAT, "b")], usage)
+    assert line(priced, "NAT gateway hours", "a").monthly == pytest.approx(0.045 * 730)  # 32.85
+    processed = line(priced, "Data processed", "b")
+    assert processed.quantity == 50  # 100 GB over two gateways
+    assert processed.monthly == pytest.approx(50 * 0.045)
+    assert processed.kind == "usage"
+    assert priced.total == pytest.approx(2 * 32.85 + 100 * 0.045)
+
+
+def test_every_public_ipv4_address_is_billed_by_the_hour() -> None:
+    priced = price([resource(EIP, "nat", {"domain": "vpc"})])
+    assert line(priced, "Public IPv4").monthly == pytest.approx(0.005 * 730)  # 3.65
+    assert line(priced, "Public IPv4").kind == "fixed"
+
+
+def test_gateway_endpoints_are_free_and_interface_endpoints_bill_per_zone() -> None:
+    gateway = resource(ENDPOINT, "s3", {"vpcEndpointType": "Gateway"})
+    interface = resource(
+        ENDPOINT, "ecr", {"vpcEndpointType": "Interface", "subnetIds": ["a", "b", "c"]}
+    )
+    priced = price([gateway, interface], profile(interfaceEndpoints={"processedGb": 10}))
+    assert [f.resource for f in priced.free] == ["s3"]
+    assert line(priced, "Interface endpoint hours").monthly == pytest.approx(3 * 730 * 0.01)
+    assert line(priced, "Data processed").monthly == pytest.approx(10 * 0.01)
+
+
+def test_flow_log_group_prices_ingestion_and_retained_storage() -> None:
+    group = resource(LOG_GROUP, "flow", {"name": "/aws/vpc/flow", "retentionInDays": 14})
+    flow_log = resource(FLOW_LOG, "flow", dependencies=[group.urn])
+    priced = price([group, flow_log], profile(logs={"ingestedGb": {"vpc-flow-logs": 2}}))
+    assert line(priced, "Log ingestion (vpc-flow-logs)").monthly == pytest.approx(2 * 0.50)
+    # 14 days of 2 GB a month kept: 2 x 14 / 30.42 GB-month at $0.03.
+    storage = line(priced, "Log storage (14 days kept)")
+    assert storage.monthly == pytest.approx(2 * 14 / DAYS * 0.03)
+    assert [f.resource_type for f in priced.free] == [FLOW_LOG]
+
+
+def test_eks_control_plane_standard_rate_and_a_warning_for_extended_policy() -> None:
+    standard = resource(EKS, "std", {"upgradePolicy": {"supportType": "STANDARD"}})
+    unset = resource(EKS, "unset", {})
+    priced = price([standard, unset])
+    assert line(priced, "Control plane", "std").monthly == pytest.approx(0.10 * 730)  # 73.00
+    assert line(priced, "Control plane", "unset").monthly == pytest.approx(73.0)
+    (warning,) = [w for w in priced.warnings if "unset" in w]
+    assert "$365.00 more a month" in warning  # (0.60 - 0.10) x 730
+
+
+def test_eks_logs_priced_on_the_program_log_group_when_it_exists() -> None:
+    cluster = resource(
+        EKS,
+        "eks",
+        {"name": "main", "enabledClusterLogTypes": ["api", "audit"]},
+    )
+    group = resource(LOG_GROUP, "cp", {"name": "/aws/eks/main/cluster", "retentionInDays": 30})
+    usage = profile(logs={"ingestedGb": {"eks:api": 2, "eks:audit": 20, "eks:scheduler": 5}})
+    priced = price([cluster, group], usage)
+    assert line(priced, "Log ingestion (eks:audit)", "cp").monthly == pytest.approx(20 * 0.5)
+    assert line(priced, "Log ingestion (eks:api)", "cp").monthly == pytest.approx(2 * 0.5)
+    storage = line(priced, "Log storage (30 days kept)", "cp")
+    assert storage.monthly == pytest.approx(22 * 30 / DAYS * 0.03)
+    # Nothing logs on the cluster itself; the scheduler type is not enabled.
+    assert [item.component for item in priced.lines if item.resource == "eks"] == [
+        "Control plane hours"
+    ]
+    assert any("logs:eks:scheduler is not priced" in w for w in priced.warnings)
+
+
+def test_eks_logs_without_a_log_group_are_priced_on_the_cluster_and_never_expire() -> None:
+    cluster = resource(EKS, "eks", {"name": "main", "enabledClusterLogTypes": ["audit"]})
+    priced = price([cluster], profile(logs={"ingestedGb": {"eks:audit": 10}}))
+    assert line(priced, "Log ingestion (eks:audit)").monthly == pytest.approx(5.0)
+    # Never expires: priced after a year of it, 10 GB x 12 months (365 days) at $0.03.
+    assert line(priced, "Log storage (365 days").monthly == pytest.approx(10 * 365 / DAYS * 0.03)
+    assert any("never expires" in w for w in priced.warnings)
+
+
+def test_spot_node_group_at_the_mean_of_its_types_with_launch_template_volumes() -> None:
+    template = resource(
+        LAUNCH_TEMPLATE,
+        "lt",
+        {"blockDeviceMappings": [{"ebs": {"volumeSize": 30, "volumeType": "gp3"}}]},
+        resource_id="lt-123",
+    )
+    group = resource(
+        NODE_GROUP,
+        "system",
+        {
+            "capacityType": "SPOT",
+            "instanceTypes": ["t3.medium", "t3a.medium", "t2.medium"],
+            "scalingConfig": {"desiredSize": 2, "minSize": 2, "maxSize": 4},
+            "launchTemplate": {"id": "lt-123", "version": "1"},
+        },
+    )
+    priced = price([template, group])
+    instances = line(priced, "Instances (spot")
+    mean = (0.0416 + 0.0376 + 0.0464) / 3
+    assert instances.quantity == 2 * 730
+    assert instances.monthly == pytest.approx(2 * 730 * mean * 0.30)  # 18.34
+    assert line(priced, "Node volumes (gp3)").monthly == pytest.approx(2 * 30 * 0.08)
+    assert [f.resource for f in priced.free] == ["lt"]
+
+
+def test_on_demand_node_group_without_template_uses_disk_size() -> None:
+    group = resource(
+        NODE_GROUP,
+        "legacy",
+        {"instanceTypes": ["t3.medium"], "scalingConfig": {"desiredSize": 3}, "diskSize": 20},
+    )
+    priced = price([group])
+    assert line(priced, "Instances (on-demand").monthly == pytest.approx(3 * 730 * 0.0416)
+    assert line(priced, "Node volumes (gp3)").monthly == pytest.approx(3 * 20 * 0.08)
+
+
+def test_an_instance_type_missing_from_the_table_leaves_the_group_unpriced() -> None:
+    group = resource(NODE_GROUP, "odd", {"instanceTypes": ["x9.huge"]})
+    priced = price([group])
+    assert not priced.lines
+    (unpriced,) = priced.unpriced
+    assert "x9.huge" in unpriced.reason
+
+
+def gpu_pool(environment: str, capacity_types: list[str] | None, limit: int = 15) -> object:
+    requirements = [
+        {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["g4dn"]}
+    ]
+    if capacity_types is not None:
+        requirements.append(
+            {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity_types}
+        )
+    return resource(
+        NODE_POOL,
+        f"{environment}-gpu",
+        {
+            "metadata": {"name": f"{environment}-gpu"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"pingvas.io/environment": environment}},
+                    "spec": {"nodeClassRef": {"name": "gpu"}, "requirements": requirements},
+                },
+                "limits": {"nvidia.com/gpu": limit},
+            },
+        },
+    )
+
+
+GPU_NODE_CLASS = resource(
+    NODE_CLASS,
+    "gpu",
+    {
+        "metadata": {"name": "gpu"},
+        "spec": {"blockDeviceMappings": [{"ebs": {"volumeSize": "150Gi", "volumeType": "gp3"}}]},
+    },
+)
+
+
+def test_gpu_pools_price_profile_hours_at_their_spot_share_plus_node_volumes() -> None:
+    usage = profile(
+        gpu={
+            "pools": {
+                "dev": {"gpuHours": 100, "spotShare": 1.0},
+                "prod": {"gpuHours": 400, "spotShare": 0.5},
+            }
+        }
+    )
+    priced = price(
+        [gpu_pool("dev", ["spot"]), gpu_pool("prod", ["spot", "on-demand"]), GPU_NODE_CLASS],
+        usage,
+    )
+    spot = 0.526 * 0.30
+    assert line(priced, "GPU instance-hours, spot", "dev-gpu").monthly == pytest.approx(100 * spot)
+    assert line(priced, "GPU instance-hours, on-demand", "dev-gpu").monthly == 0
+    assert line(priced, "GPU instance-hours, spot", "prod-gpu").monthly == pytest.approx(200 * spot)
+    assert line(priced, "GPU instance-hours, on-demand", "prod-gpu").monthly == pytest.approx(
+        200 * 0.526
+    )
+    # 150 GiB per node for 400 node-hours of a 730-hour month.
+    volumes = line(priced, "Node volumes (gp3)", "prod-gpu")
+    assert volumes.monthly == pytest.approx(150 * 400 / 730 * 0.08)
+    assert {item.environment for item in priced.lines if item.resource == "dev-gpu"} == {"dev"}
+    assert not priced.warnings
+
+
+def test_a_pool_that_allows_no_spot_is_priced_on_demand_whatever_the_profile() -> None:
+    usage = profile(gpu={"pools": {"prod": {"gpuHours": 10, "spotShare": 0.9}}})
+    # No capacity-type requirement: Karpenter launches on-demand only.
+    priced = price([gpu_pool("prod", None), GPU_NODE_CLASS], usage)
+    assert line(priced, "GPU instance-hours, on-demand").monthly == pytest.approx(10 * 0.526)
+    assert line(priced, "GPU instance-hours, spot").monthly == 0
+    assert any("priced at spot share 0" in w for w in priced.warnings)
+
+
+def test_gpu_hours_beyond_the_pool_limit_are_flagged() -> None:
+    usage = profile(gpu={"pools": {"dev": {"gpuHours": 3000, "spotShare": 1.0}}})
+    priced = price([gpu_pool("dev", ["spot"], limit=3), GPU_NODE_CLASS], usage)
+    assert any("exceed its limit of 3 GPUs" in w for w in priced.warnings)
+
+
+def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> None:
+    cluster = resource(
+        RDS,
+        "aurora",
+        {
+            "engine": "aurora-postgresql",
+            "clusterIdentifier": "db",
+            "manageMasterUserPassword": True,
+            "serverlessv2ScalingConfiguration": {"minCapacity": 0.5, "maxCapacity": 4},
+        },
+    )
+    writer = resource(
+        RDS_INSTANCE,
+        "writer",
+        {"clusterIdentifier": "db", "instanceClass": "db.serverless"},
+    )
+    reader = resource(
+        RDS_INSTANCE,
+        "reader",
+        {"clusterIdentifier": "aurora-id", "instanceClass": "db.serverless"},
+        dependencies=[cluster.urn],
+    )
+    idle = price([cluster, writer, reader])
+    assert line(idle, "ACU floor", "writer").monthly == pytest.approx(0.5 * 730 * 0.12)  # 43.80
+    assert line(idle, "ACU floor", "reader").monthly == pytest.approx(43.80)
+    assert line(idle, "ACU above the floor", "writer").monthly == 0
+    assert line(idle, "Master password secret").monthly == pytest.approx(0.40)
+    busy = price(
+        [cluster, writer, reader],
+        profile(aurora={"averageAcuPerInstance": 1.0, "storageGb": 20, "ioMillions": 10}),
+    )
+    assert line(busy, "ACU above the floor", "writer").monthly == pytest.approx(0.5 * 730 * 0.12)
+    assert line(busy, "Storage").monthly == pytest.approx(20 * 0.10)
+    assert line(busy, "I/O requests").monthly == pytest.approx(10 * 0.20)
+    # The seed's $87 an instance is 1 ACU all month: 730 x $0.12 = $87.60 a month.
+    writer_total = sum(item.monthly for item in busy.lines if item.resource == "writer")
+    assert writer_total == pytest.approx(87.60)
+
+
+def test_aurora_average_is_capped_at_max_and_auto_pause_has_no_floor() -> None:
+    cluster = resource(
+        RDS,
+        "aurora",
+        {
+            "engine": "aurora-postgresql",
+            "serverlessv2ScalingConfiguration": {
+                "minCapacity": 0,
+                "maxCapacity": 2,
+                "secondsUntilAutoPause": 300,
+            },
+        },
+    )
+    instance = resource(
+        RDS_INSTANCE,
+        "writer",
+        {"instanceClass": "db.serverless"},
+        dependencies=[cluster.urn],
+    )
+    assert price([cluster, instance]).total == 0
+    busy = price([cluster, instance], profile(aurora={"averageAcuPerInstance": 6.0}))
+    assert line(busy, "ACU above the floor").monthly == pytest.approx(2 * 730 * 0.12)
+
+
+def test_provisioned_aurora_instance_and_non_aurora_engine() -> None:
+    cluster = resource(RDS, "legacy", {"engine": "aurora-postgresql", "clusterIdentifier": "l"})
+    instance = resource(
+        RDS_INSTANCE, "one", {"clusterIdentifier": "l", "instanceClass": "db.r6g.large"}
+    )
+    mysql = resource(RDS, "mysql", {"engine": "mysql"})
+    priced = price([cluster, instance, mysql])
+    assert line(priced, "Instance hours (db.r6g.large)").monthly == pytest.approx(0.26 * 730)
+    assert [u.resource for u in priced.unpriced] == ["mysql"]
+
+
+def test_io_optimized_storage_and_long_performance_insights_are_unpriced() -> None:
+    cluster = resource(
+        RDS,
+        "aurora",
+        {
+            "engine": "aurora-postgresql",
+            "storageType": "aurora-iopt1",
+            "serverlessv2ScalingConfiguration": {"minCapacity": 1, "maxCapacity": 4},
+        },
+    )
+    instance = resource(
+        RDS_INSTANCE,
+        "writer",
+        {
+            "instanceClass": "db.serverless",
+            "performanceInsightsEnabled": True,
+            "performanceInsightsRetentionPeriod": 731,
+        },
+        dependencies=[cluster.urn],
+    )
+    priced = price([cluster, instance])
+    # I/O-Optimized ACU: $0.16 (the higher of the two figures found).
+    assert line(priced, "ACU floor").monthly == pytest.approx(1 * 730 * 0.16)
+    reasons = sorted(u.reason for u in priced.unpriced)
+    assert len(reasons) == 2
+    assert "I/O-Optimized storage" in reasons[0]
+    assert "Performance Insights kept 731 days" in reasons[1]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"engine": "valkey", "nodeType": "cache.t4g.micro", "numCacheClusters": 2}, 2 * 0.0128),
+        ({"engine": "redis", "nodeType": "cache.r6g.large", "numCacheClusters": 2}, 2 * 0.206),
+        (
+            {
+                "engine": "valkey",
+                "nodeType": "cache.t4g.small",
+                "numNodeGroups": 2,
+                "replicasPerNodeGroup": 1,
+            },
+            4 * 0.0256,
+        ),
+    ],
+)
+def test_cache_nodes_by_engine_and_node_type(inputs: dict, expected: float) -> None:
+    priced = price([resource(CACHE, "cache", inputs)])
+    assert priced.total == pytest.approx(expected * 730)
+
+
+def test_unknown_cache_node_type_is_unpriced() -> None:
+    priced = price([resource(CACHE, "cache", {"engine": "valkey", "nodeType": "cache.x9"})])
+    assert priced.unpriced and not priced.lines
+
+
+def test_buckets_take_their_purpose_from_tags_or_name_and_prefix_environment() -> None:
+    usage = profile(s3={"storedGb": {"dev-images": 100, "prod-images": 1000, "models": 50}})
+    dev = resource(BUCKET, "a", {"bucket": "pingvas-dev-images-123"})
+    prod = resource(BUCKET, "b", {"tags": {"Purpose": "prod-images"}})
+    models = resource(BUCKET, "models")
+    stray = resource(BUCKET, "stray", {"bucket": "pingvas-scratch"})
+    priced = price([dev, prod, models, stray], usage)
+    assert line(priced, "Storage", "a").monthly == pytest.approx(100 * 0.023)
+    assert line(priced, "Storage", "a").environment == "dev"
+    assert line(priced, "Storage", "b").monthly == pytest.approx(1000 * 0.023)
+    assert line(priced, "Storage", "b").environment == "prod"
+    assert line(priced, "Storage", "models").environment == "shared"
+    assert line(priced, "Storage", "stray").monthly == 0
+    assert any("stray" in w for w in priced.warnings)
+
+
+def test_efs_storage_and_elastic_throughput() -> None:
+    usage = profile(
+        efs={
+            "standardGb": 50,
+            "infrequentAccessGb": 100,
+            "elasticReadGb": 300,
+            "elasticWriteGb": 10,
+        }
+    )
+    bursting = price([resource(EFS, "fs")], usage)
+    assert bursting.total == pytest.approx(50 * 0.30 + 100 * 0.016)
+    elastic = price([resource(EFS, "fs", {"throughputMode": "elastic"})], usage)
+    assert elastic.total == pytest.approx(50 * 0.30 + 100 * 0.016 + 300 * 0.03 + 10 * 0.06)
+    one_zone = price([resource(EFS, "fs", {"availabilityZoneName": "us-east-1a"})], usage)
+    assert line(one_zone, "Storage, One Zone").monthly == pytest.approx(50 * 0.16)
+    provisioned = price([resource(EFS, "fs", {"throughputMode": "provisioned"})], usage)
+    assert provisioned.unpriced
+
+
+@pytest.mark.parametrize(
+    ("type_token", "expected"),
+    [
+        ("aws:kms/key:Key", 1.00),
+        ("aws:secretsmanager/secret:Secret", 0.40),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", 0.10),
+    ],
+)
+def test_monthly_items(type_token: str, expected: float) -> None:
+    priced = price([resource(type_token, "thing")])
+    assert priced.total == pytest.approx(expected)
+    assert priced.lines[0].kind == "fixed"
+
+
+def test_claims_priced_by_their_storage_class_volume_type() -> None:
+    gp3 = resource(STORAGE_CLASS, "gp3", {"metadata": {"name": "fast"}, "parameters": {}})
+    claim = resource(
+        PVC,
+        "data",
+        {
+            "metadata": {"namespace": "prod"},
+            "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "20Gi"}}},
+        },
+    )
+    gp2_claim = resource(
+        PVC,
+        "old",
+        {"spec": {"storageClassName": "gp2", "resources": {"requests": {"storage": "10Gi"}}}},
+    )
+    lost = resource(
+        PVC,
+        "lost",
+        {"spec": {"storageClassName": "nowhere", "resources": {"requests": {"storage": "1Gi"}}}},
+    )
+    priced = price([gp3, claim, gp2_claim, lost])
+    # The EBS CSI driver provisions gp3 when the class names no type.
+    assert line(priced, "Volume (gp3)", "data").monthly == pytest.approx(20 * 0.08)
+    assert line(priced, "Volume (gp3)", "data").environment == "prod"
+    assert line(priced, "Volume (gp2)", "old").monthly == pytest.approx(10 * 0.10)
+    assert [u.resource for u in priced.unpriced] == ["lost"]
+
+
+def test_chart_volumes_come_from_values_times_replicas() -> None:
+    release = resource(
+        HELM,
+        "kube-prometheus-stack",
+        {
+            "values": {
+                "prometheus": {
+                    "prometheusSpec": {
+                        "replicas": 2,
+                        "storageSpec": {
+                            "volumeClaimTemplate": {
+                                "spec": {
+                                    "storageClassName": "gp3",
+                                    "resources": {"requests": {"storage": "20Gi"}},
+                                }
+                            }
+                        },
+                    }
+                },
+                "grafana": {"persistence": {"enabled": True, "size": "10Gi"}},
+                "alertmanager": {"persistence": {"enabled": False, "size": "5Gi"}},
+            }
+        },
+    )
+    gp3 = resource(
+        STORAGE_CLASS,
+        "gp3",
+        {
+            "metadata": {
+                "name": "gp3",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "parameters": {"type": "gp3"},
+        },
+    )
+    priced = price([release, gp3])
+    assert line(priced, "Volume prometheus").monthly == pytest.approx(2 * 20 * 0.08)
+    # No class named: the default class (gp3).
+    assert line(priced, "Volume grafana").monthly == pytest.approx(10 * 0.08)
+    assert len(priced.lines) == 2
+    plain = price([resource(HELM, "karpenter", {"values": {"replicas": 2}})])
+    assert not plain.lines and plain.free
+
+
+def test_stateful_set_claims_and_load_balancer_services() -> None:
+    stateful = resource(
+        "kubernetes:apps/v1:StatefulSet",
+        "db",
+        {
+            "spec": {
+                "replicas": 3,
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "storageClassName": "gp3",
+                            "resources": {"requests": {"storage": "512Mi"}},
+                        },
+                    }
+                ],
+            }
+        },
+    )
+    balancer = resource("kubernetes:core/v1:Service", "web", {"spec": {"type": "LoadBalancer"}})
+    internal = resource("kubernetes:core/v1:Service", "api", {"spec": {"type": "ClusterIP"}})
+    priced = price([stateful, balancer, internal])
+    assert line(priced, "Volume data").monthly == pytest.approx(3 * 0.5 * 0.08)
+    assert [u.resource for u in priced.unpriced] == ["web"]
+    assert [f.resource for f in priced.free] == ["api"]
+
+
+def test_a_volume_type_missing_from_the_table_is_unpriced_not_guessed() -> None:
+    template = resource(
+        LAUNCH_TEMPLATE,
+        "lt",
+        {"blockDeviceMappings": [{"ebs": {"volumeSize": 30, "volumeType": "io2"}}]},
+        resource_id="lt-io2",
+    )
+    group = resource(
+        NODE_GROUP,
+        "system",
+        {"instanceTypes": ["t3.medium"], "launchTemplate": {"id": "lt-io2"}},
+    )
+    priced = price([template, group])
+    (unpriced,) = priced.unpriced
+    assert "ebs-io2-gb-month" in unpriced.reason
+
+
+def test_unknown_types_are_unpriced_and_known_free_types_carry_their_reason() -> None:
+    priced = price(
+        [
+            resource("aws:backup/vault:Vault", "vault"),
+            resource("aws:iam/role:Role", "role"),
+            resource("kubernetes:core/v1:Namespace", "dev"),
+        ]
+    )
+    assert [(u.resource_type, u.resource) for u in priced.unpriced] == [
+        ("aws:backup/vault:Vault", "vault")
+    ]
+    assert {f.reason for f in priced.free} == {
+        "IAM is free",
+        KNOWN_FREE["kubernetes:core/v1:Namespace"],
+    }
+
+
+def test_no_type_is_both_priced_and_known_free() -> None:
+    assert not set(RULES) & set(KNOWN_FREE)

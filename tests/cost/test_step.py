@@ -1,0 +1,80 @@
+"""The plan's cost step: what it writes, prints and warns about."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import graphviz
+import pytest
+
+from pingvas_infra.cost import step
+from pingvas_infra.cost.step import write_cost
+from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.plan.runner import plan_steps
+from tests.cost.full_stack import full_stack_plan
+
+
+def test_cost_is_a_plan_step() -> None:
+    assert "cost" in dict(plan_steps())
+
+
+def test_cost_json_has_the_keys_the_issue_names(tmp_path: Path) -> None:
+    plan = full_stack_plan()
+    written = write_cost(plan, "us-east-1", tmp_path)
+    assert sorted(p.name for p in written.files) == ["architecture.svg", "cost.json", "cost.md"]
+    document = json.loads((tmp_path / "cost.json").read_text())
+    assert {"date", "region"} <= set(document["price_table"])
+    for profile in ("idle", "seed-reference"):
+        assert {"total", "lines"} <= set(document["profiles"][profile])
+    for baseline in ("seed-single-cluster", "seed-legacy"):
+        assert {"idle", "seed-reference"} <= set(document["baselines"][baseline])
+    assert set(document["seed_reproduction"]) == {"seed-single-cluster", "seed-legacy"}
+    assert {"dev", "prod", "on_demand"} <= set(document["gpu_cost_per_1000_images"])
+    line = document["profiles"]["idle"]["lines"][0]
+    assert {"component", "unit", "quantity", "unit_price", "monthly", "kind", "layer"} <= set(line)
+
+
+def test_the_console_table_compares_both_profiles_with_both_baselines(tmp_path: Path) -> None:
+    written = write_cost(full_stack_plan(), "us-east-1", tmp_path)
+    header, idle, reference = written.lines[1:4]
+    assert header.split()[:4] == ["profile", "this", "stack", "seed"]
+    assert idle.startswith("idle ") and "saves" in idle
+    assert reference.startswith("seed-reference ")
+    assert not any("[" in line for line in written.lines)  # printed through rich markup
+    md = (tmp_path / "cost.md").read_text()
+    assert "## This stack against the seed's designs" in md
+    assert "| seed-reference |" in md
+
+
+def test_a_region_without_a_price_table_is_not_priced(graph: PlanResult, tmp_path: Path) -> None:
+    written = write_cost(graph, "eu-west-1", tmp_path)
+    document = json.loads((tmp_path / "cost.json").read_text())
+    assert document["price_table"] == {
+        "region": "eu-west-1",
+        "status": "not priced",
+        "reason": written.warnings[0],
+    }
+    assert "profiles" not in document
+    assert [p.name for p in written.files] == ["cost.json"]
+
+
+def test_without_graphviz_the_svg_is_skipped_with_a_warning(
+    graph: PlanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dot(*_: object) -> bytes:
+        raise graphviz.ExecutableNotFound(["dot"])
+
+    monkeypatch.setattr(step, "render_svg", no_dot)
+    written = write_cost(graph, "us-east-1", tmp_path)
+    assert not (tmp_path / "architecture.svg").exists()
+    assert (tmp_path / "cost.json").exists()
+    assert any("architecture.svg skipped" in w for w in written.warnings)
+
+
+def test_an_incomplete_graph_says_its_totals_are_not_comparable(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    written = write_cost(graph, "us-east-1", tmp_path)
+    assert any("not comparable" in w for w in written.warnings)
+    assert any(line.startswith("incomplete graph") for line in written.lines)
