@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import boto3
 import typer
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from pingvas_infra.config import ConfigError
+from pingvas_infra.config import ConfigError, StackConfig
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
 from pingvas_infra.plan.runner import (
     PlanContext,
     build_graph,
     layer_summary,
+    load_config,
     prepare_out_dir,
     run_steps,
 )
-from pingvas_infra.plan.stackfile import StackFileError, find_project_dir
+from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
+from pingvas_infra.preflight.bootstrap import BootstrapError, bootstrap_state
+from pingvas_infra.preflight.checks import AwsClients, failed, run_preflight
+from pingvas_infra.preflight.targets import targets_from_config
 
 app = typer.Typer(
     add_completion=False,
@@ -83,6 +91,111 @@ def plan(
     console.print(f"plan written to {out}/")
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", help="AWS profile (default: the usual credential chain).")
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", help="AWS region (default: the stack's aws:region).")
+]
+
+_STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def _stack_config(stack: str, project_dir: Path | None) -> StackConfig:
+    try:
+        root = project_dir or find_project_dir(Path.cwd())
+        return load_config(read_stack_file(root, stack))
+    except (ConfigError, StackFileError) as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _session(profile: str | None, region: str) -> boto3.session.Session:
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def make_clients(session: boto3.session.Session, region: str) -> AwsClients:
+    """The AWS boundary of `preflight` (tests put moto and botocore stubs behind it)."""
+    return AwsClients(session, region)
+
+
+@app.command()
+def preflight(
+    stack: StackOption = "shared",
+    project_dir: ProjectOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Check an AWS account before the first `pulumi up` (quotas, versions, names)."""
+    config = _stack_config(stack, project_dir)
+    targets = targets_from_config(config, region)
+    clients = make_clients(_session(profile, targets.region), targets.region)
+    results = run_preflight(
+        clients, targets, configured_region=config.region, today=datetime.now(UTC).date()
+    )
+    console.print(f"preflight: {config.project} / {stack} in {targets.region}")
+    width = max(len(r.check) for r in results)
+    for result in results:
+        style = _STATUS_STYLE[result.status]
+        console.print(
+            f"[{style}]{result.status.upper():4}[/{style}]  {result.check:<{width}}  "
+            + escape(result.detail)
+        )
+        if result.action:
+            console.print(f"      {'':<{width}}  -> " + escape(result.action))
+    counts = {s: sum(r.status == s for r in results) for s in _STATUS_STYLE}
+    console.print(f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed")
+    if failed(results):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("bootstrap-state")
+def bootstrap_state_command(
+    stack: StackOption = "shared",
+    project_dir: ProjectOption = None,
+    bucket: Annotated[
+        str | None,
+        typer.Option(
+            "--bucket", help="State bucket (default: <project>-pulumi-state-<account>-<region>)."
+        ),
+    ] = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Create the team's S3 state bucket and KMS secrets key (idempotent)."""
+    config = _stack_config(stack, project_dir)
+    chosen = region or config.region
+    try:
+        backend = bootstrap_state(
+            _session(profile, chosen), project=config.project, region=chosen, bucket=bucket
+        )
+    except (BootstrapError, ClientError, BotoCoreError) as exc:
+        err_console.print(f"bootstrap-state failed: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    for change in backend.changes:
+        console.print(f"changed: {change}", markup=False)
+    if not backend.changes:
+        console.print("state bucket and key already in place; nothing changed")
+    url = backend.backend_url(profile)
+    lines = [
+        f"State: s3://{backend.bucket} (SSE-KMS with {backend.key_alias}).",
+        "Use it:",
+        f"  pulumi login '{url}'",
+        "  Pulumi.yaml's backend.url wins over `pulumi login`: set it to the URL above",
+        f"  (commit it for the team), or export PULUMI_BACKEND_URL='{url}'.",
+        "Secrets provider:",
+        f"  new stack:      pulumi stack init {stack} --secrets-provider "
+        f'"{backend.secrets_provider}"',
+        f'  existing stack: pulumi stack change-secrets-provider "{backend.secrets_provider}"',
+    ]
+    for line in lines:
+        console.print(line, markup=False)
 
 
 @app.command()

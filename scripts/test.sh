@@ -10,6 +10,10 @@ cd "$PROJECT_ROOT"
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
 ensure_venv .venv -e ".[test]"
+# checkov conflicts with the project's pins: its own virtualenv, one pinned version
+# (tests/policy/test_checkov.py runs it over build/plan/manifests/).
+CHECKOV_VERSION="3.3.30"
+ensure_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .

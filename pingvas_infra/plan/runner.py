@@ -20,6 +20,7 @@ from pingvas_infra.plan.engine import program_from_file, run_program
 from pingvas_infra.plan.kubernetes import write_manifests
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile, read_stack_file
+from pingvas_infra.policy.offline import evaluate_plan, report_document
 
 # Written into the output folder so a later plan may safely empty it.
 _MARKER = ".pingvas-plan"
@@ -97,6 +98,28 @@ def config_step(ctx: PlanContext) -> StepOutcome:
     return StepOutcome(warnings=[w.render("") for w in ctx.config.warnings()])
 
 
+def policy_step(ctx: PlanContext) -> StepOutcome:
+    """Run the policy pack over the graph; a mandatory violation fails the plan."""
+    results = evaluate_plan(ctx.result)
+    path = write_json(ctx.out_dir / "policy.json", report_document(results))
+    mandatory = [(r, v) for r in results if r.mandatory for v in r.violations]
+    advisory = [(r, v) for r in results if not r.mandatory for v in r.violations]
+    lines = [
+        f"{len(results)} controls: {len(mandatory)} mandatory and {len(advisory)} advisory "
+        "violations in policy.json"
+    ]
+    lines += [
+        f"MANDATORY {r.control.id}: {v.urn.rsplit('::', 1)[-1]}: {v.message}" for r, v in mandatory
+    ]
+    warnings = [f"{r.control.id}: {v.urn.rsplit('::', 1)[-1]}: {v.message}" for r, v in advisory]
+    warnings += [
+        f"{r.control.id}: not evaluated for {v.urn.rsplit('::', 1)[-1]}: {v.message}"
+        for r in results
+        for v in r.not_evaluated
+    ]
+    return StepOutcome(files=[path], lines=lines, warnings=warnings, failed=bool(mandatory))
+
+
 def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
     """Resource counts by type, per layer component."""
     by_layer: dict[str, Counter[str]] = defaultdict(Counter)
@@ -118,6 +141,7 @@ def plan_steps() -> list[tuple[str, PlanStep]]:
         ("manifests", manifests_step),
         ("config", config_step),
         ("cost", cost_step),
+        ("policy", policy_step),
     ]
 
 

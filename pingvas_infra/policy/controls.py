@@ -1,0 +1,984 @@
+"""The guardrail validators, written once for `pulumi preview --policy-pack` and the plan.
+
+Each control of the catalogue (pingvas_infra/tables/policy_controls.yaml) has one check
+here: a resource check yields a message per violation of one resource; a stack check sees
+every resource at once (S3 settings, EFS backups and flow logs are separate resources that
+point at what they configure) and yields (urn, message). :func:`policies` turns them into
+pulumi-policy ``ResourceValidationPolicy`` / ``StackValidationPolicy`` objects; the
+CrossGuard pack (policy_pack/) and the offline runner (pingvas_infra.policy.offline) both
+use exactly those objects.
+
+Both EKS shapes are checked: the pulumi-eks component (``eks:index:Cluster``: what the
+program registers, and all the offline plan sees) and the ``aws:eks/cluster:Cluster`` it
+creates (seen under a real preview).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from pingvas_infra.cluster.versions import SupportPhase, eks_versions
+from pingvas_infra.policy.catalogue import Control, controls, parameters
+from pingvas_infra.policy.props import (
+    UnknownValueError,
+    dig,
+    is_false,
+    is_set,
+    is_true,
+    items,
+    json_document,
+    mapping,
+)
+from pingvas_infra.policy.taggable import is_taggable
+
+# Resource types the controls look at.
+EKS_COMPONENT = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_MANAGED_NODE_GROUP = "eks:index:ManagedNodeGroup"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_USER = "aws:elasticache/user:User"
+CACHE_USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_VERSIONING = (
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+)
+BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+EFS_BACKUP_POLICY = "aws:efs/backupPolicy:BackupPolicy"
+KMS_KEY = "aws:kms/key:Key"
+SQS_QUEUE = "aws:sqs/queue:Queue"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SUBNET = "aws:ec2/subnet:Subnet"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+_EKS_TYPES = (EKS_COMPONENT, EKS_CLUSTER)
+# Where each EKS setting lives: (pulumi-eks component input, aws:eks/cluster:Cluster path).
+_EKS_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "version": (("version",), ("version",)),
+    "supportType": (("upgradePolicy", "supportType"), ("upgradePolicy", "supportType")),
+    "logTypes": (("enabledClusterLogTypes",), ("enabledClusterLogTypes",)),
+    "publicAccess": (("endpointPublicAccess",), ("vpcConfig", "endpointPublicAccess")),
+    "publicCidrs": (("publicAccessCidrs",), ("vpcConfig", "publicAccessCidrs")),
+    "privateAccess": (("endpointPrivateAccess",), ("vpcConfig", "endpointPrivateAccess")),
+    "authenticationMode": (("authenticationMode",), ("accessConfig", "authenticationMode")),
+}
+
+_WORLD = ("0.0.0.0/0", "::/0")
+
+
+def today() -> date:
+    """The date support windows are measured against (UTC); tests replace it."""
+    return datetime.now(UTC).date()
+
+
+ResourceCheck = Callable[[ResourceValidationArgs], Iterator[str]]
+StackCheck = Callable[[StackValidationArgs], Iterator[tuple[str, str]]]
+
+RESOURCE_CHECKS: dict[str, ResourceCheck] = {}
+STACK_CHECKS: dict[str, StackCheck] = {}
+
+
+def _resource_check(control_id: str) -> Callable[[ResourceCheck], ResourceCheck]:
+    def register(check: ResourceCheck) -> ResourceCheck:
+        RESOURCE_CHECKS[control_id] = check
+        return check
+
+    return register
+
+
+def _stack_check(control_id: str) -> Callable[[StackCheck], StackCheck]:
+    def register(check: StackCheck) -> StackCheck:
+        STACK_CHECKS[control_id] = check
+        return check
+
+    return register
+
+
+def _eks(args: ResourceValidationArgs, field: str) -> Any:
+    component_path, cluster_path = _EKS_FIELDS[field]
+    path = component_path if args.resource_type == EKS_COMPONENT else cluster_path
+    return dig(args.props, *path)
+
+
+# --- EKS ---------------------------------------------------------------------------------
+
+
+@_resource_check("eks-supported-version")
+def _eks_supported_version(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type not in _EKS_TYPES:
+        return
+    version = _eks(args, "version")
+    if not version:
+        yield "no Kubernetes version set: pin one (EKS otherwise picks its own default)"
+        return
+    known = eks_versions()
+    entry = known.get(str(version))
+    if entry is None:
+        yield (
+            f"Kubernetes {version} is not in pingvas_infra/tables/eks_versions.yaml: add its "
+            "release and support dates (with sources) or choose one of " + ", ".join(sorted(known))
+        )
+        return
+    if entry.phase(today()) is not SupportPhase.STANDARD:
+        supported = [v for v, e in known.items() if e.phase(today()) is SupportPhase.STANDARD]
+        choices = ", ".join(supported) or "the current versions"
+        yield (
+            f"Kubernetes {version} is in {entry.phase(today())} (standard support ends "
+            f"{entry.end_of_standard_support.isoformat()}; extended support bills $0.60 instead "
+            f"of $0.10 per cluster-hour); use one of {choices}"
+        )
+
+
+@_resource_check("eks-upgrade-policy-standard")
+def _eks_upgrade_policy(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type not in _EKS_TYPES:
+        return
+    support_type = _eks(args, "supportType")
+    if support_type != "STANDARD":
+        yield (
+            f"upgradePolicy.supportType is {support_type or 'unset (EKS defaults to EXTENDED)'}; "
+            "set STANDARD so an ageing version is upgraded instead of billed as extended support"
+        )
+
+
+@_resource_check("eks-secrets-encryption")
+def _eks_secrets_encryption(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == EKS_COMPONENT:
+        if not is_set(args.props, "encryptionConfigKeyArn"):
+            yield "encryptionConfigKeyArn is not set: Secrets are stored unencrypted in etcd"
+    elif args.resource_type == EKS_CLUSTER:
+        configs = [mapping(c) for c in items(args.props.get("encryptionConfig"))] or [
+            mapping(args.props.get("encryptionConfig"))
+        ]
+        covered = [
+            config
+            for config in configs
+            if "secrets" in items(config.get("resources")) and is_set(config, "provider", "keyArn")
+        ]
+        if not covered:
+            yield "encryptionConfig does not encrypt the `secrets` resource with a KMS key"
+
+
+@_resource_check("eks-control-plane-logging")
+def _eks_logging(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type not in _EKS_TYPES:
+        return
+    enabled = set(items(_eks(args, "logTypes")))
+    missing = [t for t in parameters().eks_log_types if t not in enabled]
+    if missing:
+        yield f"enabledClusterLogTypes misses {', '.join(missing)}"
+
+
+@_resource_check("eks-endpoint-restricted")
+def _eks_endpoint(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type not in _EKS_TYPES:
+        return
+    public = _eks(args, "publicAccess")
+    if is_false(public):
+        return
+    cidrs = items(_eks(args, "publicCidrs"))
+    if not cidrs or any(cidr in _WORLD for cidr in cidrs):
+        yield (
+            "the public API endpoint is open to the whole internet: set publicAccessCidrs "
+            "to the team's addresses or turn endpointPublicAccess off"
+        )
+    if not is_true(_eks(args, "privateAccess")):
+        yield (
+            "endpointPrivateAccess is off: nodes reach the API through the public endpoint "
+            "(and the NAT gateway's address must then be allowed)"
+        )
+
+
+@_resource_check("eks-access-entries")
+def _eks_access_entries(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type not in _EKS_TYPES:
+        return
+    mode = _eks(args, "authenticationMode")
+    if mode != "API":
+        yield f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; set API (access entries)"
+
+
+@_resource_check("eks-private-nodes")
+def _eks_private_nodes(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != EKS_COMPONENT:
+        return
+    if not is_false(args.props.get("nodeAssociatePublicIpAddress")):
+        yield (
+            "nodeAssociatePublicIpAddress is not false (pulumi-eks defaults it to true): "
+            "nodes would get public IPs"
+        )
+
+
+@_resource_check("eks-node-group-launch-template")
+def _node_group_launch_template(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == EKS_MANAGED_NODE_GROUP:
+        if not is_set(args.props, "launchTemplate") and not is_true(args.props.get("enableIMDSv2")):
+            yield (
+                "no launchTemplate (and enableIMDSv2 is off): nodes start from the EKS default "
+                "template, which allows IMDSv1"
+            )
+    elif args.resource_type == EKS_NODE_GROUP and not is_set(args.props, "launchTemplate"):
+        yield "no launchTemplate: nodes start from the EKS default template, which allows IMDSv1"
+
+
+# --- EC2 launch templates and Karpenter node classes --------------------------------------
+
+
+@_resource_check("launch-template-imdsv2")
+def _launch_template_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    tokens = dig(args.props, "metadataOptions", "httpTokens")
+    if tokens != "required":
+        yield f"metadataOptions.httpTokens is {tokens or 'unset'}; set required (IMDSv2 only)"
+
+
+@_resource_check("launch-template-ebs-encrypted")
+def _launch_template_ebs(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    for mapping_ in items(args.props.get("blockDeviceMappings")):
+        ebs = mapping(mapping_.get("ebs"))
+        if ebs and not is_true(ebs.get("encrypted")):
+            yield f"EBS volume {mapping_.get('deviceName') or '(unnamed)'} is not encrypted"
+
+
+@_resource_check("launch-template-no-public-ip")
+def _launch_template_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != LAUNCH_TEMPLATE:
+        return
+    for interface in items(args.props.get("networkInterfaces")):
+        if is_true(mapping(interface).get("associatePublicIpAddress")):
+            yield "a network interface sets associatePublicIpAddress"
+
+
+def _node_class_spec(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    if args.resource_type != EC2_NODE_CLASS:
+        return None
+    return mapping(args.props.get("spec"))
+
+
+@_resource_check("karpenter-imdsv2")
+def _karpenter_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _node_class_spec(args)
+    if spec is None:
+        return
+    options = mapping(spec.get("metadataOptions"))
+    if options.get("httpTokens") != "required":
+        yield "spec.metadataOptions.httpTokens must be set to required"
+    hop_limit = options.get("httpPutResponseHopLimit")
+    if hop_limit is not None and float(hop_limit) > 1:
+        yield (
+            f"spec.metadataOptions.httpPutResponseHopLimit is {hop_limit}: pods could reach the "
+            "node's metadata service; keep 1"
+        )
+
+
+@_resource_check("karpenter-ami-pinned")
+def _karpenter_ami(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _node_class_spec(args)
+    if spec is None:
+        return
+    terms = items(spec.get("amiSelectorTerms"))
+    if not terms:
+        yield "spec.amiSelectorTerms is empty"
+    for term in terms:
+        alias = str(mapping(term).get("alias") or "")
+        if alias.endswith("@latest") or (alias and "@" not in alias):
+            yield f"amiSelectorTerms alias {alias!r} is not pinned to an AMI version"
+
+
+@_resource_check("karpenter-ebs-encrypted")
+def _karpenter_ebs(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _node_class_spec(args)
+    if spec is None:
+        return
+    mappings = items(spec.get("blockDeviceMappings"))
+    if not mappings:
+        yield "spec.blockDeviceMappings is not set: declare the root volume (encrypted, sized)"
+    for device in mappings:
+        if not is_true(mapping(mapping(device).get("ebs")).get("encrypted")):
+            name = mapping(device).get("deviceName") or "(unnamed)"
+            yield f"block device {name} is not encrypted"
+
+
+# --- Aurora ------------------------------------------------------------------------------
+
+
+def _is_aurora_cluster(args: ResourceValidationArgs) -> bool:
+    return args.resource_type == RDS_CLUSTER
+
+
+@_resource_check("rds-encrypted")
+def _rds_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
+    if _is_aurora_cluster(args) and not is_true(args.props.get("storageEncrypted")):
+        yield "storageEncrypted is not true"
+
+
+@_resource_check("rds-deletion-protection")
+def _rds_deletion_protection(args: ResourceValidationArgs) -> Iterator[str]:
+    if _is_aurora_cluster(args) and not is_true(args.props.get("deletionProtection")):
+        yield "deletionProtection is not true"
+
+
+@_resource_check("rds-backup-retention")
+def _rds_backup_retention(args: ResourceValidationArgs) -> Iterator[str]:
+    if not _is_aurora_cluster(args):
+        return
+    minimum = parameters().min_backup_retention_days
+    days = args.props.get("backupRetentionPeriod")
+    if days is None or int(days) < minimum:
+        yield f"backupRetentionPeriod is {days or 'unset (1 day)'}; keep at least {minimum} days"
+
+
+@_resource_check("rds-iam-auth")
+def _rds_iam_auth(args: ResourceValidationArgs) -> Iterator[str]:
+    if _is_aurora_cluster(args) and not is_true(args.props.get("iamDatabaseAuthenticationEnabled")):
+        yield "iamDatabaseAuthenticationEnabled is not true"
+
+
+@_resource_check("rds-managed-master-password")
+def _rds_master_password(args: ResourceValidationArgs) -> Iterator[str]:
+    if not _is_aurora_cluster(args):
+        return
+    if not is_true(args.props.get("manageMasterUserPassword")):
+        yield "manageMasterUserPassword is not true: let RDS keep the password in Secrets Manager"
+    for key in ("masterPassword", "masterPasswordWo"):
+        if is_set(args.props, key):
+            yield f"{key} is set: no database password may come from the program or its config"
+
+
+@_resource_check("rds-log-exports")
+def _rds_log_exports(args: ResourceValidationArgs) -> Iterator[str]:
+    if not _is_aurora_cluster(args):
+        return
+    exports = items(args.props.get("enabledCloudwatchLogsExports"))
+    engine = str(args.props.get("engine") or "")
+    if engine.startswith("aurora-postgresql") and "postgresql" not in exports:
+        yield "enabledCloudwatchLogsExports does not include postgresql"
+    elif not exports:
+        yield "enabledCloudwatchLogsExports is empty"
+
+
+@_resource_check("rds-copy-tags-to-snapshots")
+def _rds_copy_tags(args: ResourceValidationArgs) -> Iterator[str]:
+    if _is_aurora_cluster(args) and not is_true(args.props.get("copyTagsToSnapshot")):
+        yield "copyTagsToSnapshot is not true"
+
+
+@_resource_check("rds-no-public-access")
+def _rds_public(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == RDS_CLUSTER and is_true(args.props.get("publiclyAccessible")):
+        yield "publiclyAccessible is true"
+    if args.resource_type == RDS_INSTANCE and not is_false(args.props.get("publiclyAccessible")):
+        yield "publiclyAccessible is not set to false"
+
+
+@_resource_check("rds-force-ssl")
+def _rds_force_ssl(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == RDS_CLUSTER_PARAMETER_GROUP:
+        if not str(args.props.get("family") or "").startswith("aurora-postgresql"):
+            return
+        values = {
+            mapping(p).get("name"): str(mapping(p).get("value"))
+            for p in items(args.props.get("parameters"))
+        }
+        if values.get("rds.force_ssl") != "1":
+            yield "parameter rds.force_ssl is not 1"
+    elif args.resource_type == RDS_CLUSTER:
+        if not str(args.props.get("engine") or "").startswith("aurora-postgresql"):
+            return
+        try:
+            group = args.props.get("dbClusterParameterGroupName")
+        except UnknownValueError:
+            # The name of a parameter group created in this update: a custom group.
+            return
+        if not group or str(group).startswith("default."):
+            yield (
+                "the cluster uses the engine's default parameter group; attach a cluster "
+                "parameter group that sets rds.force_ssl = 1"
+            )
+
+
+@_resource_check("rds-auto-minor-upgrade")
+def _rds_auto_minor(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == RDS_INSTANCE and is_false(args.props.get("autoMinorVersionUpgrade")):
+        yield "autoMinorVersionUpgrade is false"
+
+
+@_resource_check("rds-performance-insights")
+def _rds_performance_insights(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == RDS_INSTANCE and not is_true(
+        args.props.get("performanceInsightsEnabled")
+    ):
+        yield "performanceInsightsEnabled is not true"
+
+
+# --- ElastiCache -------------------------------------------------------------------------
+
+
+@_resource_check("elasticache-encrypted-at-rest")
+def _cache_at_rest(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == REPLICATION_GROUP and not is_true(
+        args.props.get("atRestEncryptionEnabled")
+    ):
+        yield "atRestEncryptionEnabled is not true"
+
+
+@_resource_check("elasticache-encrypted-in-transit")
+def _cache_in_transit(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != REPLICATION_GROUP:
+        return
+    if not is_true(args.props.get("transitEncryptionEnabled")):
+        yield "transitEncryptionEnabled is not true"
+    if args.props.get("transitEncryptionMode") == "preferred":
+        yield "transitEncryptionMode is preferred: plain-text clients are still accepted"
+
+
+@_resource_check("elasticache-auth")
+def _cache_auth(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != REPLICATION_GROUP:
+        return
+    if not is_set(args.props, "userGroupIds") and not is_set(args.props, "authToken"):
+        yield "neither userGroupIds (RBAC users) nor authToken is set: anyone may connect"
+
+
+@_resource_check("elasticache-users-authenticated")
+def _cache_users(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == CACHE_USER:
+        rules = str(args.props.get("accessString") or "").split()
+        disabled = "off" in rules
+        if args.props.get("userName") == "default" and not disabled:
+            yield "the user named default is enabled; its access string must start with off"
+        if not disabled and ("nopass" in rules or is_true(args.props.get("noPasswordRequired"))):
+            yield "an enabled user needs no password (nopass)"
+    elif args.resource_type == CACHE_USER_GROUP and "default" in items(args.props.get("userIds")):
+        yield (
+            "the group contains AWS's built-in default user (on ~* +@all nopass); add a "
+            "disabled user named default instead"
+        )
+
+
+@_resource_check("elasticache-failover")
+def _cache_failover(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != REPLICATION_GROUP:
+        return
+    if not is_true(args.props.get("automaticFailoverEnabled")):
+        yield "automaticFailoverEnabled is not true"
+    if not is_true(args.props.get("multiAzEnabled")):
+        yield "multiAzEnabled is not true"
+
+
+@_resource_check("elasticache-backups")
+def _cache_backups(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != REPLICATION_GROUP:
+        return
+    limit = args.props.get("snapshotRetentionLimit")
+    if limit is None or int(limit) < 1:
+        yield f"snapshotRetentionLimit is {limit or 'unset (0)'}; keep at least 1 day"
+
+
+@_resource_check("elasticache-auto-minor-upgrade")
+def _cache_auto_minor(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == REPLICATION_GROUP and is_false(
+        args.props.get("autoMinorVersionUpgrade")
+    ):
+        yield "autoMinorVersionUpgrade is false"
+
+
+# --- EFS, KMS, SQS, CloudWatch Logs -------------------------------------------------------
+
+
+@_resource_check("efs-encrypted")
+def _efs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == EFS_FILE_SYSTEM and not is_true(args.props.get("encrypted")):
+        yield "encrypted is not true"
+
+
+@_resource_check("kms-key-rotation")
+def _kms_rotation(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != KMS_KEY:
+        return
+    spec = args.props.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = args.props.get("keyUsage") or "ENCRYPT_DECRYPT"
+    # AWS rotates only symmetric encryption keys.
+    if (
+        spec == "SYMMETRIC_DEFAULT"
+        and usage == "ENCRYPT_DECRYPT"
+        and not is_true(args.props.get("enableKeyRotation"))
+    ):
+        yield "enableKeyRotation is not true"
+
+
+@_resource_check("sqs-encrypted")
+def _sqs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != SQS_QUEUE:
+        return
+    if not is_true(args.props.get("sqsManagedSseEnabled")) and not is_set(
+        args.props, "kmsMasterKeyId"
+    ):
+        yield "neither sqsManagedSseEnabled nor kmsMasterKeyId is set"
+
+
+@_resource_check("log-group-retention")
+def _log_retention(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != LOG_GROUP:
+        return
+    days = args.props.get("retentionInDays")
+    if days is None or int(days) <= 0:
+        yield "retentionInDays is not set: the logs would be kept (and billed) forever"
+
+
+# --- VPC ---------------------------------------------------------------------------------
+
+
+@_resource_check("subnet-no-auto-public-ip")
+def _subnet_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == SUBNET and is_true(args.props.get("mapPublicIpOnLaunch")):
+        yield "mapPublicIpOnLaunch is true"
+
+
+@_resource_check("default-sg-closed")
+def _default_sg(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type != DEFAULT_SECURITY_GROUP:
+        return
+    for direction in ("ingress", "egress"):
+        if items(args.props.get(direction)):
+            yield f"the default security group has {direction} rules"
+
+
+def _covers(protocol: Any, from_port: Any, to_port: Any, port: int) -> bool:
+    if str(protocol) in ("-1", "all"):
+        return True
+    if str(protocol).lower() not in ("tcp", "6"):
+        return False
+    low = int(from_port) if from_port is not None else 0
+    high = int(to_port) if to_port is not None else low
+    return low <= port <= high
+
+
+def _open_ports(protocol: Any, from_port: Any, to_port: Any) -> list[str]:
+    if str(protocol) in ("-1", "all"):
+        return ["all traffic"]
+    return [
+        f"{port} ({what})"
+        for port, what in parameters().data_ports.items()
+        if _covers(protocol, from_port, to_port, port)
+    ]
+
+
+@_resource_check("sg-no-public-data-ports")
+def _sg_public_ports(args: ResourceValidationArgs) -> Iterator[str]:
+    props = args.props
+    rules: list[tuple[list[Any], Any, Any, Any]] = []
+    if args.resource_type == SECURITY_GROUP_INGRESS_RULE:
+        cidrs = [props.get("cidrIpv4"), props.get("cidrIpv6")]
+        rules.append((cidrs, props.get("ipProtocol"), props.get("fromPort"), props.get("toPort")))
+    elif args.resource_type == SECURITY_GROUP_RULE and props.get("type") == "ingress":
+        cidrs = items(props.get("cidrBlocks")) + items(props.get("ipv6CidrBlocks"))
+        rules.append((cidrs, props.get("protocol"), props.get("fromPort"), props.get("toPort")))
+    elif args.resource_type == SECURITY_GROUP:
+        for entry in items(props.get("ingress")):
+            rule = mapping(entry)
+            cidrs = items(rule.get("cidrBlocks")) + items(rule.get("ipv6CidrBlocks"))
+            rules.append((cidrs, rule.get("protocol"), rule.get("fromPort"), rule.get("toPort")))
+    for cidrs, protocol, from_port, to_port in rules:
+        if not any(cidr in _WORLD for cidr in cidrs):
+            continue
+        opened = _open_ports(protocol, from_port, to_port)
+        if opened:
+            yield f"ingress from the internet to {', '.join(opened)}"
+
+
+# --- Stack-wide: tags and protection ------------------------------------------------------
+
+
+def _provider_default_tags(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    provider = args.provider
+    if provider is None or not provider.resource_type.startswith("pulumi:providers:aws"):
+        return {}
+    return mapping(json_document(provider.props.get("defaultTags")).get("tags"))
+
+
+@_resource_check("required-tags")
+def _required_tags(args: ResourceValidationArgs) -> Iterator[str]:
+    if not is_taggable(args.resource_type):
+        return
+    tags = {
+        **_provider_default_tags(args),
+        **mapping(args.props.get("tagsAll")),
+        **mapping(args.props.get("tags")),
+    }
+    missing = [key for key in parameters().required_tags if not tags.get(key)]
+    if missing:
+        yield (
+            f"missing tags {', '.join(missing)} (neither on the resource nor in its AWS "
+            "provider's defaultTags)"
+        )
+
+
+def bucket_purpose(*names: Any) -> str | None:
+    """The purpose ("prod-images", "logs" ...) a bucket name or logical name carries."""
+    purposes = sorted(parameters().bucket_purposes, key=len, reverse=True)
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        for purpose in purposes:
+            if re.search(rf"(^|[-_.]){re.escape(purpose)}($|[-_.])", name):
+                return purpose
+    return None
+
+
+@_resource_check("stateful-protected")
+def _stateful_protected(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.opts.protect:
+        return
+    if args.resource_type == RDS_CLUSTER:
+        yield "the Aurora cluster is not protected (ResourceOptions(protect=True))"
+    elif args.resource_type == BUCKET:
+        try:
+            name = args.props.get("bucket")
+        except UnknownValueError:
+            # A name computed during preview: the logical name still tells the purpose.
+            name = None
+        purpose = bucket_purpose(name, args.name)
+        if purpose in parameters().protected_bucket_purposes:
+            yield f"the {purpose} bucket is not protected (ResourceOptions(protect=True))"
+
+
+# --- Stack checks --------------------------------------------------------------------------
+
+
+def _of_type(args: StackValidationArgs, *types: str) -> list[PolicyResource]:
+    return [r for r in args.resources if r.resource_type in types]
+
+
+def _safe_get(resource: PolicyResource, key: str) -> Any:
+    try:
+        return resource.props.get(key)
+    except UnknownValueError:
+        return None
+
+
+def linked(
+    resource: PolicyResource,
+    prop: str,
+    targets: Sequence[PolicyResource],
+    match_keys: Sequence[str] = ("id",),
+) -> PolicyResource | None:
+    """The target ``resource.<prop>`` points at: by property dependency, then by plain
+    dependency, then by value (``prop`` equal to one of the target's ``match_keys``)."""
+    urns = {t.urn for t in targets}
+    by_prop = [d for d in resource.property_dependencies.get(prop, []) if d.urn in urns]
+    if len(by_prop) == 1:
+        return by_prop[0]
+    by_dependency = [d for d in resource.dependencies if d.urn in urns]
+    if len(by_dependency) == 1 and not by_prop:
+        return by_dependency[0]
+    value = resource.props.get(prop)
+    pool = by_prop or by_dependency or list(targets)
+    matches = [
+        t for t in pool if value is not None and value in [_safe_get(t, k) for k in match_keys]
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _attached(
+    args: StackValidationArgs,
+    types: Sequence[str],
+    targets: Sequence[PolicyResource],
+    prop: str,
+    match_keys: Sequence[str],
+) -> dict[str, list[PolicyResource]]:
+    """Resources of ``types`` grouped by the target URN their ``prop`` points at."""
+    attached: dict[str, list[PolicyResource]] = {t.urn: [] for t in targets}
+    for resource in _of_type(args, *types):
+        target = linked(resource, prop, targets, match_keys)
+        if target is not None:
+            attached[target.urn].append(resource)
+    return attached
+
+
+_BUCKET_KEYS = ("bucket", "id")
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    resource: PolicyResource
+    purpose: str | None
+    # The settings resources (public access block, encryption, policy ...) pointing at it.
+    companions: list[PolicyResource]
+
+    def of(self, *types: str) -> list[PolicyResource]:
+        return [c for c in self.companions if c.resource_type in types]
+
+
+def _buckets(args: StackValidationArgs) -> list[_Bucket]:
+    buckets = _of_type(args, BUCKET)
+    companion_types = (
+        BUCKET_PUBLIC_ACCESS_BLOCK,
+        *BUCKET_ENCRYPTION,
+        BUCKET_POLICY,
+        *BUCKET_VERSIONING,
+        *BUCKET_LOGGING,
+        BUCKET_OWNERSHIP,
+    )
+    attached = _attached(args, companion_types, buckets, "bucket", _BUCKET_KEYS)
+    return [
+        _Bucket(
+            resource=bucket,
+            purpose=bucket_purpose(_safe_get(bucket, "bucket"), bucket.name),
+            companions=attached[bucket.urn],
+        )
+        for bucket in buckets
+    ]
+
+
+def _each(
+    subjects: Sequence[Any], check: Callable[[Any], Iterator[tuple[str, str]]]
+) -> Iterator[tuple[str, str]]:
+    """Run ``check`` on every subject; a value unknown during preview skips only that
+    subject, and is raised at the end so the engine reports the control as not evaluated."""
+    unknown: UnknownValueError | None = None
+    for subject in subjects:
+        try:
+            yield from list(check(subject))
+        except UnknownValueError as exc:
+            unknown = unknown or exc
+    if unknown is not None:
+        raise unknown
+
+
+def _bucket_label(bucket: _Bucket) -> str:
+    return f"bucket {bucket.resource.name}" + (f" ({bucket.purpose})" if bucket.purpose else "")
+
+
+@_stack_check("s3-public-access-block")
+def _s3_public_access(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        blocks = bucket.of(BUCKET_PUBLIC_ACCESS_BLOCK)
+        if not any(all(is_true(b.props.get(f)) for f in flags) for b in blocks):
+            yield (
+                bucket.resource.urn,
+                f"{_bucket_label(bucket)} has no BucketPublicAccessBlock with "
+                f"{', '.join(flags)} all true",
+            )
+
+    yield from _each(_buckets(args), check)
+
+
+@_stack_check("s3-encryption")
+def _s3_encryption(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    kms_purposes = parameters().kms_bucket_purposes
+
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        algorithms = {
+            dig(mapping(rule), "applyServerSideEncryptionByDefault", "sseAlgorithm")
+            for config in bucket.of(*BUCKET_ENCRYPTION)
+            for rule in items(config.props.get("rules"))
+        }
+        algorithms.discard(None)
+        if not algorithms:
+            yield (
+                bucket.resource.urn,
+                f"{_bucket_label(bucket)} has no BucketServerSideEncryptionConfiguration",
+            )
+        elif bucket.purpose in kms_purposes and not algorithms <= {"aws:kms", "aws:kms:dsse"}:
+            yield (
+                bucket.resource.urn,
+                f"{_bucket_label(bucket)} must use SSE-KMS (aws:kms), not "
+                + ", ".join(sorted(algorithms)),
+            )
+
+    yield from _each(_buckets(args), check)
+
+
+def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    if statement.get("Effect") != "Deny":
+        return False
+    principal = statement.get("Principal")
+    if principal not in ("*", {"AWS": "*"}):
+        return False
+    actions = items(statement.get("Action")) or [statement.get("Action")]
+    if not any(action in ("*", "s3:*") for action in actions):
+        return False
+    secure = dig(statement, "Condition", "Bool", "aws:SecureTransport")
+    values = items(secure) or [secure]
+    return any(is_false(v) for v in values)
+
+
+@_stack_check("s3-tls-only")
+def _s3_tls_only(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        statements = [
+            mapping(statement)
+            for policy in bucket.of(BUCKET_POLICY)
+            for statement in (
+                items(json_document(policy.props.get("policy")).get("Statement"))
+                or [json_document(policy.props.get("policy")).get("Statement")]
+            )
+        ]
+        if not any(_denies_insecure_transport(s) for s in statements):
+            yield (
+                bucket.resource.urn,
+                f"{_bucket_label(bucket)} has no bucket policy denying aws:SecureTransport = false",
+            )
+
+    yield from _each(_buckets(args), check)
+
+
+@_stack_check("s3-versioning")
+def _s3_versioning(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    versioned = parameters().versioned_bucket_purposes
+
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        if bucket.purpose not in versioned:
+            return
+        statuses = [
+            dig(v.props, "versioningConfiguration", "status") for v in bucket.of(*BUCKET_VERSIONING)
+        ]
+        if "Enabled" not in statuses:
+            yield (bucket.resource.urn, f"{_bucket_label(bucket)} has no BucketVersioning Enabled")
+
+    yield from _each(_buckets(args), check)
+
+
+@_stack_check("s3-access-logging")
+def _s3_access_logging(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    buckets = _buckets(args)
+    targets = {
+        target.urn
+        for log in _of_type(args, *BUCKET_LOGGING)
+        if (target := linked(log, "targetBucket", [b.resource for b in buckets], _BUCKET_KEYS))
+    }
+
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        if bucket.resource.urn in targets or bucket.purpose == "logs":
+            return
+        if not bucket.of(*BUCKET_LOGGING):
+            yield (bucket.resource.urn, f"{_bucket_label(bucket)} has no BucketLogging")
+
+    yield from _each(buckets, check)
+
+
+@_stack_check("s3-ownership-enforced")
+def _s3_ownership(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
+        owners = [dig(o.props, "rule", "objectOwnership") for o in bucket.of(BUCKET_OWNERSHIP)]
+        if "BucketOwnerEnforced" not in owners:
+            yield (
+                bucket.resource.urn,
+                f"{_bucket_label(bucket)} has no BucketOwnershipControls BucketOwnerEnforced",
+            )
+
+    yield from _each(_buckets(args), check)
+
+
+@_stack_check("efs-backups")
+def _efs_backups(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    file_systems = _of_type(args, EFS_FILE_SYSTEM)
+    policies = _attached(args, (EFS_BACKUP_POLICY,), file_systems, "fileSystemId", ("id",))
+
+    def check(file_system: PolicyResource) -> Iterator[tuple[str, str]]:
+        statuses = [dig(p.props, "backupPolicy", "status") for p in policies[file_system.urn]]
+        if "ENABLED" not in statuses:
+            yield (file_system.urn, f"file system {file_system.name} has no BackupPolicy ENABLED")
+
+    yield from _each(file_systems, check)
+
+
+@_stack_check("vpc-flow-logs")
+def _vpc_flow_logs(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    vpcs = _of_type(args, VPC)
+    flow_logs = _attached(args, (FLOW_LOG,), vpcs, "vpcId", ("id",))
+
+    def check(vpc: PolicyResource) -> Iterator[tuple[str, str]]:
+        if not flow_logs[vpc.urn]:
+            yield (vpc.urn, f"VPC {vpc.name} has no flow log")
+
+    yield from _each(vpcs, check)
+
+
+# --- Policies ----------------------------------------------------------------------------
+
+_LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
+
+
+def _resource_policy(control: Control, check: ResourceCheck) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check(args):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=control.id,
+        description=control.description,
+        validate=validate,
+        enforcement_level=_LEVELS[control.enforcement],
+        display_name=control.title,
+    )
+
+
+def _stack_policy(control: Control, check: StackCheck) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for urn, message in check(args):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=control.id,
+        description=control.description,
+        validate=validate,
+        enforcement_level=_LEVELS[control.enforcement],
+        display_name=control.title,
+    )
+
+
+def policies() -> list[Policy]:
+    """One pulumi-policy policy per catalogue control, in catalogue order."""
+    built: list[Policy] = []
+    for control in controls():
+        if control.id in RESOURCE_CHECKS:
+            built.append(_resource_policy(control, RESOURCE_CHECKS[control.id]))
+        elif control.id in STACK_CHECKS:
+            built.append(_stack_policy(control, STACK_CHECKS[control.id]))
+        else:
+            raise LookupError(f"control {control.id} has no check in {__name__}")
+    unknown = (set(RESOURCE_CHECKS) | set(STACK_CHECKS)) - {c.id for c in controls()}
+    if unknown:
+        raise LookupError(f"checks without a catalogue entry: {', '.join(sorted(unknown))}")
+    return built

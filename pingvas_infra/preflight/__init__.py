@@ -1,0 +1,2 @@
+"""Account checks before the first `pulumi up` (`pingvas-infra preflight`) and the team
+state backend (`pingvas-infra bootstrap-state`)."""

@@ -1,0 +1,517 @@
+"""Every resource control: a deliberately bad resource is caught, a good one passes.
+
+Each case runs one control through the offline runner (pulumi-policy's proxy, the same
+``validate`` the CrossGuard server calls) on a hand-built resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+from pingvas_infra.policy import controls as policy_controls
+from pingvas_infra.policy.controls import RESOURCE_CHECKS
+from tests.policy.builders import DEFAULT_TAGS, aws_provider, messages, record
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+EKS_COMPONENT_GOOD: dict[str, Any] = {
+    "version": "1.35",
+    "upgradePolicy": {"supportType": "STANDARD"},
+    "encryptionConfigKeyArn": KEY_ARN,
+    "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+    "endpointPublicAccess": True,
+    "publicAccessCidrs": ["198.51.100.0/24"],
+    "endpointPrivateAccess": True,
+    "authenticationMode": "API",
+    "nodeAssociatePublicIpAddress": False,
+}
+EKS_CLUSTER_GOOD: dict[str, Any] = {
+    "version": "1.35",
+    "upgradePolicy": {"supportType": "STANDARD"},
+    "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+    "enabledClusterLogTypes": ["api", "audit", "authenticator", "scheduler"],
+    "vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
+    "accessConfig": {"authenticationMode": "API"},
+}
+LAUNCH_TEMPLATE_GOOD: dict[str, Any] = {
+    "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+    "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}],
+    "networkInterfaces": [{"associatePublicIpAddress": "false"}],
+}
+NODE_CLASS_GOOD: dict[str, Any] = {
+    "apiVersion": "karpenter.k8s.aws/v1",
+    "kind": "EC2NodeClass",
+    "metadata": {"name": "gpu"},
+    "spec": {
+        "amiSelectorTerms": [{"alias": "al2023@v20261101"}],
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "blockDeviceMappings": [
+            {"deviceName": "/dev/xvda", "ebs": {"volumeSize": "200Gi", "encrypted": True}}
+        ],
+    },
+}
+AURORA_GOOD: dict[str, Any] = {
+    "engine": "aurora-postgresql",
+    "storageEncrypted": True,
+    "deletionProtection": True,
+    "backupRetentionPeriod": 7,
+    "iamDatabaseAuthenticationEnabled": True,
+    "manageMasterUserPassword": True,
+    "enabledCloudwatchLogsExports": ["postgresql"],
+    "copyTagsToSnapshot": True,
+    "dbClusterParameterGroupName": "pingvas-aurora-pg17",
+}
+AURORA_INSTANCE_GOOD: dict[str, Any] = {
+    "instanceClass": "db.serverless",
+    "publiclyAccessible": False,
+    "performanceInsightsEnabled": True,
+    "autoMinorVersionUpgrade": True,
+}
+PARAMETER_GROUP_GOOD: dict[str, Any] = {
+    "family": "aurora-postgresql17",
+    "parameters": [{"name": "rds.force_ssl", "value": "1"}],
+}
+CACHE_GOOD: dict[str, Any] = {
+    "atRestEncryptionEnabled": True,
+    "transitEncryptionEnabled": True,
+    "userGroupIds": ["pingvas-cache"],
+    "automaticFailoverEnabled": True,
+    "multiAzEnabled": True,
+    "snapshotRetentionLimit": 1,
+}
+
+TYPES = policy_controls
+
+
+@dataclass(frozen=True)
+class Case:
+    control: str
+    type: str
+    good: dict[str, Any]
+    bad: dict[str, Any]
+    # Keys removed from `good` to make it bad (after `bad` is merged).
+    drop: tuple[str, ...] = ()
+
+    @property
+    def bad_props(self) -> dict[str, Any]:
+        merged = {**self.good, **self.bad}
+        return {k: v for k, v in merged.items() if k not in self.drop}
+
+
+CASES = [
+    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.31"}),
+    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {}, drop=("version",)),
+    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.99"}),
+    Case("eks-supported-version", TYPES.EKS_CLUSTER, EKS_CLUSTER_GOOD, {"version": "1.29"}),
+    Case(
+        "eks-upgrade-policy-standard",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {"upgradePolicy": {"supportType": "EXTENDED"}},
+    ),
+    Case(
+        "eks-upgrade-policy-standard",
+        TYPES.EKS_CLUSTER,
+        EKS_CLUSTER_GOOD,
+        {},
+        drop=("upgradePolicy",),
+    ),
+    Case(
+        "eks-secrets-encryption",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {},
+        drop=("encryptionConfigKeyArn",),
+    ),
+    Case(
+        "eks-secrets-encryption",
+        TYPES.EKS_CLUSTER,
+        EKS_CLUSTER_GOOD,
+        {"encryptionConfig": {"resources": [], "provider": {"keyArn": KEY_ARN}}},
+    ),
+    Case(
+        "eks-control-plane-logging",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {"enabledClusterLogTypes": ["api", "authenticator"]},
+    ),
+    Case(
+        "eks-control-plane-logging",
+        TYPES.EKS_CLUSTER,
+        EKS_CLUSTER_GOOD,
+        {},
+        drop=("enabledClusterLogTypes",),
+    ),
+    Case(
+        "eks-endpoint-restricted",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {"publicAccessCidrs": ["0.0.0.0/0"]},
+    ),
+    Case(
+        "eks-endpoint-restricted",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {},
+        drop=("publicAccessCidrs", "endpointPublicAccess"),
+    ),
+    Case(
+        "eks-endpoint-restricted",
+        TYPES.EKS_CLUSTER,
+        EKS_CLUSTER_GOOD,
+        {"vpcConfig": {"endpointPublicAccess": True}},
+    ),
+    Case(
+        "eks-access-entries",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {"authenticationMode": "API_AND_CONFIG_MAP"},
+    ),
+    Case(
+        "eks-access-entries",
+        TYPES.EKS_CLUSTER,
+        EKS_CLUSTER_GOOD,
+        {"accessConfig": {"authenticationMode": "CONFIG_MAP"}},
+    ),
+    Case(
+        "eks-private-nodes",
+        TYPES.EKS_COMPONENT,
+        EKS_COMPONENT_GOOD,
+        {},
+        drop=("nodeAssociatePublicIpAddress",),
+    ),
+    Case(
+        "eks-node-group-launch-template",
+        TYPES.EKS_MANAGED_NODE_GROUP,
+        {"launchTemplate": {"id": "lt-0123", "version": "1"}},
+        {},
+        drop=("launchTemplate",),
+    ),
+    Case(
+        "eks-node-group-launch-template",
+        TYPES.EKS_MANAGED_NODE_GROUP,
+        {"enableIMDSv2": True},
+        {"enableIMDSv2": False},
+    ),
+    Case(
+        "eks-node-group-launch-template",
+        TYPES.EKS_NODE_GROUP,
+        {"launchTemplate": {"id": "lt-0123", "version": "1"}},
+        {},
+        drop=("launchTemplate",),
+    ),
+    Case(
+        "launch-template-imdsv2",
+        TYPES.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE_GOOD,
+        {"metadataOptions": {"httpTokens": "optional"}},
+    ),
+    Case(
+        "launch-template-ebs-encrypted",
+        TYPES.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE_GOOD,
+        {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100}}]},
+    ),
+    Case(
+        "launch-template-no-public-ip",
+        TYPES.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE_GOOD,
+        {"networkInterfaces": [{"associatePublicIpAddress": "true"}]},
+    ),
+    Case(
+        "karpenter-imdsv2",
+        TYPES.EC2_NODE_CLASS,
+        NODE_CLASS_GOOD,
+        {"spec": {**NODE_CLASS_GOOD["spec"], "metadataOptions": {"httpTokens": "optional"}}},
+    ),
+    Case(
+        "karpenter-imdsv2",
+        TYPES.EC2_NODE_CLASS,
+        NODE_CLASS_GOOD,
+        {
+            "spec": {
+                **NODE_CLASS_GOOD["spec"],
+                "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2},
+            }
+        },
+    ),
+    Case(
+        "karpenter-ami-pinned",
+        TYPES.EC2_NODE_CLASS,
+        NODE_CLASS_GOOD,
+        {"spec": {**NODE_CLASS_GOOD["spec"], "amiSelectorTerms": [{"alias": "al2023@latest"}]}},
+    ),
+    Case(
+        "karpenter-ebs-encrypted",
+        TYPES.EC2_NODE_CLASS,
+        NODE_CLASS_GOOD,
+        {
+            "spec": {
+                **NODE_CLASS_GOOD["spec"],
+                "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": False}}],
+            }
+        },
+    ),
+    Case("rds-encrypted", TYPES.RDS_CLUSTER, AURORA_GOOD, {"storageEncrypted": False}),
+    Case("rds-deletion-protection", TYPES.RDS_CLUSTER, AURORA_GOOD, {"deletionProtection": False}),
+    Case("rds-backup-retention", TYPES.RDS_CLUSTER, AURORA_GOOD, {"backupRetentionPeriod": 1}),
+    Case(
+        "rds-backup-retention", TYPES.RDS_CLUSTER, AURORA_GOOD, {}, drop=("backupRetentionPeriod",)
+    ),
+    Case(
+        "rds-iam-auth",
+        TYPES.RDS_CLUSTER,
+        AURORA_GOOD,
+        {},
+        drop=("iamDatabaseAuthenticationEnabled",),
+    ),
+    Case(
+        "rds-managed-master-password",
+        TYPES.RDS_CLUSTER,
+        AURORA_GOOD,
+        {"masterPassword": "[secret]"},
+    ),
+    Case(
+        "rds-managed-master-password",
+        TYPES.RDS_CLUSTER,
+        AURORA_GOOD,
+        {},
+        drop=("manageMasterUserPassword",),
+    ),
+    Case(
+        "rds-log-exports",
+        TYPES.RDS_CLUSTER,
+        AURORA_GOOD,
+        {"enabledCloudwatchLogsExports": ["iam-db-auth-error"]},
+    ),
+    Case(
+        "rds-copy-tags-to-snapshots", TYPES.RDS_CLUSTER, AURORA_GOOD, {"copyTagsToSnapshot": False}
+    ),
+    Case("rds-no-public-access", TYPES.RDS_CLUSTER, AURORA_GOOD, {"publiclyAccessible": True}),
+    Case(
+        "rds-no-public-access",
+        TYPES.RDS_INSTANCE,
+        AURORA_INSTANCE_GOOD,
+        {},
+        drop=("publiclyAccessible",),
+    ),
+    Case(
+        "rds-force-ssl",
+        TYPES.RDS_CLUSTER_PARAMETER_GROUP,
+        PARAMETER_GROUP_GOOD,
+        {"parameters": [{"name": "rds.force_ssl", "value": "0"}]},
+    ),
+    Case(
+        "rds-force-ssl",
+        TYPES.RDS_CLUSTER,
+        AURORA_GOOD,
+        {"dbClusterParameterGroupName": "default.aurora-postgresql17"},
+    ),
+    Case(
+        "rds-auto-minor-upgrade",
+        TYPES.RDS_INSTANCE,
+        AURORA_INSTANCE_GOOD,
+        {"autoMinorVersionUpgrade": False},
+    ),
+    Case(
+        "rds-performance-insights",
+        TYPES.RDS_INSTANCE,
+        AURORA_INSTANCE_GOOD,
+        {},
+        drop=("performanceInsightsEnabled",),
+    ),
+    Case(
+        "elasticache-encrypted-at-rest",
+        TYPES.REPLICATION_GROUP,
+        CACHE_GOOD,
+        {"atRestEncryptionEnabled": False},
+    ),
+    Case(
+        "elasticache-encrypted-in-transit",
+        TYPES.REPLICATION_GROUP,
+        CACHE_GOOD,
+        {"transitEncryptionMode": "preferred"},
+    ),
+    Case(
+        "elasticache-encrypted-in-transit",
+        TYPES.REPLICATION_GROUP,
+        CACHE_GOOD,
+        {},
+        drop=("transitEncryptionEnabled",),
+    ),
+    Case("elasticache-auth", TYPES.REPLICATION_GROUP, CACHE_GOOD, {}, drop=("userGroupIds",)),
+    Case(
+        "elasticache-auth",
+        TYPES.REPLICATION_GROUP,
+        {**{k: v for k, v in CACHE_GOOD.items() if k != "userGroupIds"}, "authToken": "[secret]"},
+        {},
+        drop=("authToken",),
+    ),
+    Case(
+        "elasticache-users-authenticated",
+        TYPES.CACHE_USER,
+        {"userName": "default", "userId": "pingvas-default", "accessString": "off -@all"},
+        {"accessString": "on ~* +@all nopass"},
+    ),
+    Case(
+        "elasticache-users-authenticated",
+        TYPES.CACHE_USER,
+        {"userName": "dev-app", "userId": "dev-app", "accessString": "on ~dev:* +@all"},
+        {"noPasswordRequired": True},
+    ),
+    Case(
+        "elasticache-users-authenticated",
+        TYPES.CACHE_USER_GROUP,
+        {"userGroupId": "pingvas-cache", "userIds": ["pingvas-default", "dev-app"]},
+        {"userIds": ["default", "dev-app"]},
+    ),
+    Case(
+        "elasticache-failover",
+        TYPES.REPLICATION_GROUP,
+        CACHE_GOOD,
+        {"automaticFailoverEnabled": False},
+    ),
+    Case("elasticache-failover", TYPES.REPLICATION_GROUP, CACHE_GOOD, {}, drop=("multiAzEnabled",)),
+    Case("elasticache-backups", TYPES.REPLICATION_GROUP, CACHE_GOOD, {"snapshotRetentionLimit": 0}),
+    Case(
+        "elasticache-auto-minor-upgrade",
+        TYPES.REPLICATION_GROUP,
+        CACHE_GOOD,
+        {"autoMinorVersionUpgrade": False},
+    ),
+    Case("efs-encrypted", TYPES.EFS_FILE_SYSTEM, {"encrypted": True}, {"encrypted": False}),
+    Case(
+        "kms-key-rotation", TYPES.KMS_KEY, {"enableKeyRotation": True}, {"enableKeyRotation": False}
+    ),
+    Case(
+        "sqs-encrypted",
+        TYPES.SQS_QUEUE,
+        {"sqsManagedSseEnabled": True},
+        {"sqsManagedSseEnabled": False},
+    ),
+    Case(
+        "sqs-encrypted", TYPES.SQS_QUEUE, {"kmsMasterKeyId": KEY_ARN}, {}, drop=("kmsMasterKeyId",)
+    ),
+    Case(
+        "log-group-retention",
+        TYPES.LOG_GROUP,
+        {"retentionInDays": 14},
+        {},
+        drop=("retentionInDays",),
+    ),
+    Case(
+        "subnet-no-auto-public-ip",
+        TYPES.SUBNET,
+        {"mapPublicIpOnLaunch": False},
+        {"mapPublicIpOnLaunch": True},
+    ),
+    Case(
+        "default-sg-closed",
+        TYPES.DEFAULT_SECURITY_GROUP,
+        {"vpcId": "vpc-1"},
+        {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]},
+    ),
+    Case(
+        "sg-no-public-data-ports",
+        TYPES.SECURITY_GROUP_INGRESS_RULE,
+        {"cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432},
+        {"cidrIpv4": "0.0.0.0/0"},
+    ),
+    Case(
+        "sg-no-public-data-ports",
+        TYPES.SECURITY_GROUP_INGRESS_RULE,
+        {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443},
+        {"fromPort": 6000, "toPort": 6400},
+    ),
+    Case(
+        "sg-no-public-data-ports",
+        TYPES.SECURITY_GROUP_RULE,
+        {
+            "type": "ingress",
+            "cidrBlocks": ["0.0.0.0/0"],
+            "protocol": "tcp",
+            "fromPort": 443,
+            "toPort": 443,
+        },
+        {"protocol": "-1", "fromPort": 0, "toPort": 0},
+    ),
+    Case(
+        "sg-no-public-data-ports",
+        TYPES.SECURITY_GROUP,
+        {
+            "ingress": [
+                {"cidrBlocks": ["10.0.0.0/16"], "protocol": "tcp", "fromPort": 2049, "toPort": 2049}
+            ]
+        },
+        {
+            "ingress": [
+                {"ipv6CidrBlocks": ["::/0"], "protocol": "tcp", "fromPort": 2049, "toPort": 2049}
+            ]
+        },
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def fixed_day(monkeypatch: pytest.MonkeyPatch) -> date:
+    """Support windows are judged against a fixed day, not the wall clock."""
+    day = date(2026, 11, 26)
+    monkeypatch.setattr(policy_controls, "today", lambda: day)
+    return day
+
+
+def _run(case: Case, props: dict[str, Any]) -> list[str]:
+    return messages(case.control, [aws_provider(DEFAULT_TAGS), record(case.type, "subject", props)])
+
+
+def _case_id(case: Case) -> str:
+    return (
+        f"{case.control}:{case.type.rsplit(':', 1)[-1]}:{'+'.join(sorted(case.bad) or case.drop)}"
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_bad_resource_is_caught(case: Case) -> None:
+    assert _run(case, case.bad_props), f"{case.control} let {case.bad_props} through"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_good_resource_passes(case: Case) -> None:
+    assert _run(case, case.good) == []
+
+
+def test_every_resource_control_has_a_case() -> None:
+    assert {c.control for c in CASES} >= set(RESOURCE_CHECKS) - {
+        "required-tags",
+        "stateful-protected",
+    }
+
+
+def test_support_ends_on_the_table_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1.34 leaves standard support on 2026-12-02: in on that day, out the day after."""
+    props = {**EKS_COMPONENT_GOOD, "version": "1.34"}
+    subject = [record(TYPES.EKS_COMPONENT, "cluster", props)]
+    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 2))
+    assert messages("eks-supported-version", subject) == []
+    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 3))
+    (message,) = messages("eks-supported-version", subject)
+    assert "2026-12-02" in message
+    assert "1.35" in message
+
+
+def test_controls_ignore_other_types() -> None:
+    """A resource a control is not about never trips it."""
+    subject = [record("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta", {})]
+    for control in RESOURCE_CHECKS:
+        assert messages(control, subject) == [], control
+
+
+def test_a_computed_key_arn_counts_as_set() -> None:
+    """During a preview the KMS key being created has no ARN yet; the cluster still
+    encrypts its Secrets with it."""
+    props = {**EKS_COMPONENT_GOOD, "encryptionConfigKeyArn": "[unknown]"}
+    assert messages("eks-secrets-encryption", [record(TYPES.EKS_COMPONENT, "c", props)]) == []
