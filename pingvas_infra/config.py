@@ -27,7 +27,9 @@ from pingvas_infra.configbase import (
     raise_problems,
     render_offences,
 )
+from pingvas_infra.data.config import DataConfig
 from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
@@ -51,6 +53,8 @@ class StackConfig(ConfigModel):
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
     @field_validator("region")
     @classmethod
@@ -85,6 +89,12 @@ class StackConfig(ConfigModel):
             if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
         )
         raise_problems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _bucket_names(self) -> StackConfig:
+        # Bucket names include the project name, so they are checked here.
+        raise_problems(self.storage.bucket_name_problems(self.project))
         return self
 
     @property

@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"
 
 ensure_system_packages dot=graphviz
+ensure_system_packages redis-server=redis-server
 ensure_venv .venv -e ".[test]"
 
 log "ruff check"; .venv/bin/ruff check .
