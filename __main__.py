@@ -2,7 +2,7 @@
 
 Read top to bottom, this is the architecture:
 
-    config  ->  network  ->  cluster  ->  gpu  ->  outputs
+    config  ->  network  ->  cluster  ->  gpu  ->  data  ->  outputs
 
 Each layer is one ComponentResource with its own config section; layers talk only through
 the typed outputs passed here.
@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from pingvas_infra.cluster.component import Cluster, ClusterStorage
 from pingvas_infra.config import load_stack_config
+from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
 from pingvas_infra.network.component import Network
@@ -58,6 +59,18 @@ gpu = GpuCapacity(
     opts=layer_options(aws_default, kubernetes),
 )
 
+# Data: one Aurora PostgreSQL Serverless v2 cluster (writer + reader, schemas per
+# environment) and one Valkey replication group (ACL users confined to their key prefix),
+# reachable only from the cluster security group.
+data = Data(
+    "data",
+    config.data,
+    project=config.project,
+    network=network.outputs,
+    cluster=cluster.outputs,
+    opts=layer_options(aws_default),
+)
+
 pulumi.export("vpcId", network.outputs.vpc_id)
 pulumi.export("privateSubnetIds", network.outputs.private_subnet_ids)
 pulumi.export("dataSubnetIds", network.outputs.data_subnet_ids)
@@ -66,3 +79,5 @@ pulumi.export("kubeconfig", cluster.outputs.kubeconfig_json)
 pulumi.export("systemNodeRoleArn", cluster.outputs.system_node_role_arn)
 pulumi.export("karpenterNodeRoleArn", gpu.outputs.node_role_arn)
 pulumi.export("interruptionQueueName", gpu.outputs.interruption_queue_name)
+pulumi.export("databaseWriterEndpoint", data.outputs.writer_endpoint)
+pulumi.export("cachePrimaryEndpoint", data.outputs.cache_primary_endpoint)

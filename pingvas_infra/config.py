@@ -28,8 +28,10 @@ from pingvas_infra.configbase import (
     raise_problems,
     render_offences,
 )
+from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
@@ -54,6 +56,8 @@ class StackConfig(ConfigModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     gpu: GpuConfig = Field(default_factory=GpuConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
     @field_validator("region")
     @classmethod
@@ -102,6 +106,12 @@ class StackConfig(ConfigModel):
                     ConfigWarning(f"{key}.{w.key}", w.value, w.message) for w in section.warnings()
                 )
         return found
+
+    @model_validator(mode="after")
+    def _bucket_names(self) -> StackConfig:
+        # Bucket names include the project name, so they are checked here.
+        raise_problems(self.storage.bucket_name_problems(self.project))
+        return self
 
     @property
     def availability_zones(self) -> tuple[str, ...]:

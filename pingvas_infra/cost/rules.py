@@ -677,6 +677,7 @@ KNOWN_FREE: dict[str, str] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _NETWORK,
     "aws:ec2/route:Route": _NETWORK,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
+    "aws:ec2/tag:Tag": "tags are free",
     "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": "network ACLs are free",
     "aws:ec2/networkAcl:NetworkAcl": "network ACLs are free",
     "aws:ec2/securityGroup:SecurityGroup": "security groups are free",

@@ -327,3 +327,90 @@ INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "id": PARTITION,
     },
 }
+
+
+# --- data and storage layers: computed outputs they read ---------------------------------
+
+
+def _uuid_like(*parts: str) -> str:
+    d = digest(*parts, length=32)
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:]}"
+
+
+def _kms_key(ctx: FakeContext) -> dict[str, Any]:
+    key_id = _uuid_like("kms", ctx.name)
+    return {"keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+def _rds_cluster(ctx: FakeContext) -> dict[str, Any]:
+    cluster_id = str(ctx.inputs.get("clusterIdentifier") or ctx.name)
+    host = f"{digest('rds', ctx.name, length=12)}.{ctx.region}.rds.amazonaws.com"
+    secret_suffix = digest("secret", ctx.name, length=6)
+    return {
+        "arn": ctx.arn("rds", f"cluster:{cluster_id}"),
+        "endpoint": f"{cluster_id}.cluster-{host}",
+        "readerEndpoint": f"{cluster_id}.cluster-ro-{host}",
+        "port": ctx.inputs.get("port", 5432),
+        "clusterResourceId": f"cluster-{digest('resource', ctx.name, length=26).upper()}",
+        "masterUserSecrets": [
+            {
+                "secretArn": ctx.arn(
+                    "secretsmanager",
+                    f"secret:rds!cluster-{_uuid_like('rds-secret', ctx.name)}-{secret_suffix}",
+                ),
+                "kmsKeyId": ctx.inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ],
+    }
+
+
+def _replication_group(ctx: FakeContext) -> dict[str, Any]:
+    group_id = str(ctx.inputs.get("replicationGroupId") or ctx.name)
+    host = f"{digest('cache', ctx.name, length=6)}.ng.0001.cache.amazonaws.com"
+    return {
+        "arn": ctx.arn("elasticache", f"replicationgroup:{group_id}"),
+        "primaryEndpointAddress": f"master.{group_id}.{host}",
+        "readerEndpointAddress": f"replica.{group_id}.{host}",
+    }
+
+
+def _bucket(ctx: FakeContext) -> dict[str, Any]:
+    bucket = str(ctx.inputs.get("bucket") or ctx.name)
+    return {
+        "bucket": bucket,
+        "arn": f"arn:{PARTITION}:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{ctx.region}.amazonaws.com",
+    }
+
+
+def _efs_file_system(ctx: FakeContext) -> dict[str, Any]:
+    return {
+        "arn": ctx.arn("elasticfilesystem", f"file-system/{ctx.resource_id}"),
+        "dnsName": f"{ctx.resource_id}.efs.{ctx.region}.amazonaws.com",
+    }
+
+
+def _efs_access_point(ctx: FakeContext) -> dict[str, Any]:
+    return {"arn": ctx.arn("elasticfilesystem", f"access-point/{ctx.resource_id}")}
+
+
+def _autonamed(ctx: FakeContext) -> dict[str, Any]:
+    # The engine auto-names these; AWS uses the name as the id.
+    return {"name": str(ctx.inputs.get("name") or ctx.resource_id)}
+
+
+OUTPUT_FAKERS.update(
+    {
+        "aws:rds/subnetGroup:SubnetGroup": _autonamed,
+        "aws:rds/clusterParameterGroup:ClusterParameterGroup": _autonamed,
+        "aws:elasticache/subnetGroup:SubnetGroup": _autonamed,
+        "aws:kms/key:Key": _kms_key,
+        "aws:rds/cluster:Cluster": _rds_cluster,
+        "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+        "aws:s3/bucket:Bucket": _bucket,
+        "aws:efs/fileSystem:FileSystem": _efs_file_system,
+        "aws:efs/accessPoint:AccessPoint": _efs_access_point,
+    }
+)

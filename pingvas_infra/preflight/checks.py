@@ -266,13 +266,6 @@ def check_gpu_offerings(
 def check_eks_version(clients: AwsClients, targets: PreflightTargets, today: date) -> CheckResult:
     check = "EKS version"
     version = targets.kubernetes_version
-    if version is None:
-        return CheckResult(
-            check,
-            "warn",
-            "no Kubernetes version in the cluster config",
-            "set pingvas:cluster version",
-        )
     found = clients.eks.describe_cluster_versions(clusterVersions=[version]).get(
         "clusterVersions", []
     )
@@ -289,7 +282,7 @@ def check_eks_version(clients: AwsClients, targets: PreflightTargets, today: dat
     end = end_date.date()
     days = (end - today).days
     detail = f"Kubernetes {version}: standard support ends {end.isoformat()}"
-    upgrade = "upgrade pingvas:cluster version before then (extended support: $0.60/h)"
+    upgrade = "upgrade pingvas:cluster.kubernetesVersion before then (extended support: $0.60/h)"
     if days < 0:
         return CheckResult(
             check,
@@ -305,13 +298,6 @@ def check_eks_version(clients: AwsClients, targets: PreflightTargets, today: dat
 def check_aurora(clients: AwsClients, targets: PreflightTargets) -> CheckResult:
     check = "Aurora version"
     version = targets.aurora_engine_version
-    if version is None:
-        return CheckResult(
-            check,
-            "warn",
-            "no Aurora engine version in the data config",
-            "set pingvas:data engine version",
-        )
     found = clients.rds.describe_db_engine_versions(
         Engine=AURORA_ENGINE, EngineVersion=version
     ).get("DBEngineVersions", [])
@@ -424,7 +410,7 @@ def run_preflight(
     results += _guarded("EKS version", lambda: [check_eks_version(clients, targets, today)])
     results += _guarded("Aurora version", lambda: [check_aurora(clients, targets)])
     results += _guarded("spot service-linked role", lambda: [check_spot_role(clients, targets)])
-    for purpose, name in sorted(targets.bucket_names.items()):
+    for purpose, name in sorted(targets.bucket_names(account).items()):
         results += _guarded(
             f"bucket {purpose}", partial(_bucket_results, clients, purpose, name, account)
         )

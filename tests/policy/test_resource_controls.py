@@ -492,12 +492,13 @@ def test_every_resource_control_has_a_case() -> None:
 
 
 def test_support_ends_on_the_table_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    """1.34 leaves standard support on 2026-12-02: in on that day, out the day after."""
+    """1.34 leaves standard support on 2026-12-02 (the cluster layer's reading of the EKS
+    calendar, pingvas_infra/cluster/versions.py): in the day before, out on that day."""
     props = {**EKS_COMPONENT_GOOD, "version": "1.34"}
     subject = [record(TYPES.EKS_COMPONENT, "cluster", props)]
-    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 2))
+    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 1))
     assert messages("eks-supported-version", subject) == []
-    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 3))
+    monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 2))
     (message,) = messages("eks-supported-version", subject)
     assert "2026-12-02" in message
     assert "1.35" in message

@@ -52,5 +52,5 @@ def targets() -> PreflightTargets:
         kubernetes_version="1.35",
         aurora_engine_version="16.6",
         aurora_min_acu=0.0,
-        bucket_names={"models": "pingvas-models-test", "logs": "pingvas-logs-test"},
+        bucket_names=lambda account: {"models": "pingvas-models-test", "logs": "pingvas-logs-test"},
     )

@@ -238,14 +238,6 @@ def test_an_eks_version_not_offered_fails(clients: AwsClients, targets: Prefligh
     assert result.status == "fail"
 
 
-def test_no_kubernetes_version_configured_warns(
-    clients: AwsClients, targets: PreflightTargets
-) -> None:
-    assert check_eks_version(clients, replace(targets, kubernetes_version=None), TODAY).status == (
-        "warn"
-    )
-
-
 # --- Aurora (Stubber: moto has no DescribeDBEngineVersions) -------------------------------
 
 

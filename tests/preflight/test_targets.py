@@ -1,9 +1,6 @@
-"""What preflight checks, read from the stack config (with seed fallbacks until the GPU,
-data and storage sections exist)."""
+"""What preflight checks, read from the validated stack config."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 from pingvas_infra.environments import gpu_quotas
 from pingvas_infra.plan.stackfile import StackFile
@@ -23,31 +20,25 @@ def test_another_region_is_checked_in_its_own_zones(stack_file: StackFile) -> No
     assert targets.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
 
-def test_missing_sections_fall_back_to_the_seed(stack_file: StackFile) -> None:
-    config = config_with(stack_file, {})
-    assert t.gpu_instance_types(config) == t.SEED_GPU_INSTANCE_TYPES
-    assert t.gpu_capacity_types(config, "prod") == (t.SPOT, t.ON_DEMAND)
-    assert t.aurora_engine_version(config) is None
-    assert set(t.bucket_names(config)) == set(t.SEED_BUCKET_PURPOSES)
-    assert all(name.startswith("pingvas-") for name in t.bucket_names(config).values())
-
-
-def test_sections_are_read_when_present() -> None:
-    """The accessors read the layers' sections by field name once they exist."""
-    config = SimpleNamespace(
-        project="pingvas",
-        gpu=SimpleNamespace(
-            instance_types=None,
-            instance_families=("g6", "g5"),
-            capacity_types={"dev": ["spot"], "prod": ["spot", "on-demand"]},
-        ),
-        cluster=SimpleNamespace(version="1.35"),
-        data=SimpleNamespace(engine_version="16.6", min_acu=0),
-        storage=SimpleNamespace(bucket_names=lambda: {"models": "pingvas-models-x"}),
+def test_targets_follow_the_gpu_data_and_storage_sections(stack_file: StackFile) -> None:
+    config = config_with(
+        stack_file,
+        {
+            "pingvas:gpu": {"instanceFamilies": ["g6", "g5"]},
+            "pingvas:data": {"aurora": {"engineVersion": "17.9", "minAcu": 0}},
+            "pingvas:storage": {"bucketPrefix": "acme-"},
+        },
     )
-    assert t.gpu_instance_types(config) == ("g6.*", "g5.*")  # type: ignore[arg-type]
-    assert t.gpu_capacity_types(config, "dev") == ("spot",)  # type: ignore[arg-type]
-    assert t.kubernetes_version(config) == "1.35"  # type: ignore[arg-type]
-    assert t.aurora_engine_version(config) == "16.6"  # type: ignore[arg-type]
-    assert t.aurora_min_acu(config) == 0.0  # type: ignore[arg-type]
-    assert t.bucket_names(config) == {"models": "pingvas-models-x"}  # type: ignore[arg-type]
+    targets = t.targets_from_config(config)
+    assert targets.gpu_instance_types == ("g6.*", "g5.*")
+    assert {p.environment: p.capacity_types for p in targets.gpu_pools} == {
+        "dev": ("spot",),
+        "prod": ("spot", "on-demand"),
+    }
+    assert targets.kubernetes_version == config.cluster.kubernetes_version
+    assert (targets.aurora_engine_version, targets.aurora_min_acu) == ("17.9", 0)
+    names = targets.bucket_names("210987654321")
+    assert set(names) == {"dev-images", "prod-images", "models", "logs", "backups"}
+    assert all(
+        n.startswith("acme-pingvas-") and n.endswith("-210987654321") for n in names.values()
+    )

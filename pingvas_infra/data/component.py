@@ -1,0 +1,351 @@
+"""The data layer as one ComponentResource: Aurora Serverless v2 and Valkey, one KMS key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.data.cache_acl import (
+    DEFAULT_USER_ACCESS_STRING,
+    DEFAULT_USER_NAME,
+    cache_access_string,
+)
+from pingvas_infra.data.config import AuroraConfig, CacheConfig, DataConfig
+from pingvas_infra.data.outputs import CacheUser, DataOutputs
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.kms_keys import customer_managed_key
+from pingvas_infra.network.outputs import NetworkOutputs
+
+DATABASE_NAME = "pingvas_saas"
+DATABASE_PORT = 5432
+CACHE_PORT = 6379
+AURORA_ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
+SERVERLESS_INSTANCE_CLASS = "db.serverless"
+CACHE_ENGINE = "valkey"
+# Performance Insights keeps 7 days for free; longer retention is billed per vCPU.
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
+# RDS names the log group of an exported log /aws/rds/cluster/<cluster id>/<log type>.
+POSTGRESQL_LOG = "postgresql"
+# The seed's audit parameters, plus TLS for every connection.
+CLUSTER_PARAMETERS = (
+    ("log_statement", "ddl", "immediate"),
+    ("log_connections", "1", "immediate"),
+    ("rds.force_ssl", "1", "pending-reboot"),
+)
+# Cache passwords go into redis:// URLs; letters, digits, "-" and "_" need no escaping.
+CACHE_PASSWORD_LENGTH = 32
+CACHE_PASSWORD_SPECIALS = "-_"
+
+
+def _master_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
+    """The Secrets Manager secret RDS keeps the master password in (exactly one)."""
+    (secret,) = secrets
+    if not secret.secret_arn:
+        raise ValueError("RDS manages the master password but returned no secret ARN")
+    return secret.secret_arn
+
+
+class Data(pulumi.ComponentResource):
+    """The shared Aurora PostgreSQL cluster and Valkey cache, reachable only from the cluster."""
+
+    outputs: DataOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: DataConfig,
+        *,
+        project: str,
+        network: NetworkOutputs,
+        cluster: ClusterOutputs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:data:Data", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # One key for everything the data tier stores: cluster storage, Performance
+        # Insights, the RDS-managed master secret and the cache's disk and snapshots.
+        data_key = customer_managed_key(
+            f"{name}-key",
+            alias=f"{project}-data",
+            description="pingvas data tier: Aurora, its master secret, ElastiCache",
+            deletion_window_days=config.kms_deletion_window_days,
+            opts=child,
+        )
+
+        database_sg = self._security_group(
+            f"{name}-aurora", network, cluster, port=DATABASE_PORT, service="PostgreSQL"
+        )
+        cache_sg = self._security_group(
+            f"{name}-cache", network, cluster, port=CACHE_PORT, service="Valkey"
+        )
+        database = self._aurora(
+            name, config.aurora, project=project, network=network, key=data_key, group=database_sg
+        )
+        primary_endpoint, users = self._cache(
+            name, config.cache, project=project, network=network, key=data_key, group=cache_sg
+        )
+
+        self.outputs = DataOutputs(
+            database_name=DATABASE_NAME,
+            writer_endpoint=database.endpoint,
+            reader_endpoint=database.reader_endpoint,
+            database_port=DATABASE_PORT,
+            master_username=config.aurora.master_username,
+            master_user_secret_arn=database.master_user_secrets.apply(_master_secret_arn),
+            data_kms_key_arn=data_key.arn,
+            cache_primary_endpoint=primary_endpoint,
+            cache_port=CACHE_PORT,
+            cache_users=users,
+        )
+        self.register_outputs(
+            {
+                "databaseWriterEndpoint": database.endpoint,
+                "databaseReaderEndpoint": database.reader_endpoint,
+                "masterUserSecretArn": self.outputs.master_user_secret_arn,
+                "cachePrimaryEndpoint": primary_endpoint,
+                "dataKmsKeyArn": data_key.arn,
+            }
+        )
+
+    def _security_group(
+        self,
+        name: str,
+        network: NetworkOutputs,
+        cluster: ClusterOutputs,
+        *,
+        port: int,
+        service: str,
+    ) -> aws.ec2.SecurityGroup:
+        """A group admitting `port` from the cluster security group and nothing else.
+
+        No egress rule: security groups are stateful, so replies to the cluster flow
+        without one, and neither Aurora nor the cache opens connections of its own.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            name,
+            vpc_id=network.vpc_id,
+            description=f"{service} from the EKS cluster security group only",
+            tags={"Name": name},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-cluster",
+            security_group_id=group.id,
+            referenced_security_group_id=cluster.cluster_security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{service} from EKS nodes and pods",
+            tags={"Name": f"{name}-from-cluster"},
+            opts=child,
+        )
+        return group
+
+    def _aurora(
+        self,
+        name: str,
+        config: AuroraConfig,
+        *,
+        project: str,
+        network: NetworkOutputs,
+        key: aws.kms.Key,
+        group: aws.ec2.SecurityGroup,
+    ) -> aws.rds.Cluster:
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_id = f"{project}-shared-aurora"
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-aurora",
+            subnet_ids=network.data_subnet_ids,
+            description="Aurora in the data subnets (no route to the internet)",
+            tags={"Name": f"{name}-aurora"},
+            opts=child,
+        )
+        parameters = aws.rds.ClusterParameterGroup(
+            f"{name}-aurora",
+            family=config.parameter_group_family,
+            description="pingvas: DDL and connection logging, TLS required",
+            parameters=[
+                aws.rds.ClusterParameterGroupParameterArgs(
+                    name=parameter, value=value, apply_method=apply_method
+                )
+                for parameter, value, apply_method in CLUSTER_PARAMETERS
+            ],
+            opts=child,
+        )
+        # Created before the cluster so RDS writes into a group with bounded retention
+        # instead of creating one that keeps logs forever.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-aurora-postgresql",
+            name=f"/aws/rds/cluster/{cluster_id}/{POSTGRESQL_LOG}",
+            retention_in_days=config.log_retention_days,
+            opts=child,
+        )
+        database = aws.rds.Cluster(
+            f"{name}-aurora",
+            cluster_identifier=cluster_id,
+            engine=AURORA_ENGINE,
+            engine_mode="provisioned",
+            engine_version=config.engine_version,
+            database_name=DATABASE_NAME,
+            port=DATABASE_PORT,
+            master_username=config.master_username,
+            # RDS generates the password, keeps it in Secrets Manager and rotates it:
+            # no password in config, code or Pulumi state.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key.arn,
+            iam_database_authentication_enabled=True,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                min_capacity=config.min_acu,
+                max_capacity=config.max_acu,
+                seconds_until_auto_pause=config.auto_pause_seconds,
+            ),
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            enabled_cloudwatch_logs_exports=[POSTGRESQL_LOG],
+            backup_retention_period=config.backup_retention_days,
+            preferred_backup_window=config.preferred_backup_window,
+            preferred_maintenance_window=config.preferred_maintenance_window,
+            copy_tags_to_snapshot=True,
+            deletion_protection=config.deletion_protection,
+            skip_final_snapshot=False,
+            # A fixed name: the seed's timestamp() changed it on every plan.
+            final_snapshot_identifier=f"{cluster_id}-final",
+            auto_minor_version_upgrade=True,
+            tags={"Name": cluster_id, "Purpose": "dev-and-prod"},
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[log_group]),
+        )
+        # Writer and reader in different AZs. The reader is in promotion tier 1: it
+        # scales with the writer (tiers 0-1 follow the writer's capacity and pause with
+        # it), so a failover lands on an instance already sized for the load.
+        for role, az, tier in (
+            ("writer", network.availability_zones[0], 0),
+            ("reader", network.availability_zones[1], 1),
+        ):
+            aws.rds.ClusterInstance(
+                f"{name}-aurora-{role}",
+                identifier=f"{project}-shared-{role}",
+                cluster_identifier=database.cluster_identifier,
+                instance_class=SERVERLESS_INSTANCE_CLASS,
+                engine=AURORA_ENGINE,
+                engine_version=database.engine_version,
+                availability_zone=az,
+                promotion_tier=tier,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=key.arn,
+                performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+                tags={"Name": f"{project}-shared-{role}", "Role": role},
+                opts=child,
+            )
+        return database
+
+    def _cache(
+        self,
+        name: str,
+        config: CacheConfig,
+        *,
+        project: str,
+        network: NetworkOutputs,
+        key: aws.kms.Key,
+        group: aws.ec2.SecurityGroup,
+    ) -> tuple[pulumi.Output[str], dict[str, CacheUser]]:
+        child = pulumi.ResourceOptions(parent=self)
+        subnet_group = aws.elasticache.SubnetGroup(
+            f"{name}-cache",
+            subnet_ids=network.data_subnet_ids,
+            description="Valkey in the data subnets (no route to the internet)",
+            opts=child,
+        )
+
+        def password(user: str) -> random.RandomPassword:
+            return random.RandomPassword(
+                f"{name}-cache-{user}",
+                length=CACHE_PASSWORD_LENGTH,
+                special=True,
+                override_special=CACHE_PASSWORD_SPECIALS,
+                min_lower=1,
+                min_upper=1,
+                min_numeric=1,
+                opts=child,
+            )
+
+        def cache_user(
+            user: str, user_name: str, access: str
+        ) -> tuple[aws.elasticache.User, random.RandomPassword]:
+            secret = password(user)
+            created = aws.elasticache.User(
+                f"{name}-cache-{user}",
+                user_id=f"{project}-{user}",
+                user_name=user_name,
+                engine=CACHE_ENGINE,
+                access_string=access,
+                authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+                    type="password", passwords=[secret.result]
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, additional_secret_outputs=["authenticationMode", "passwords"]
+                ),
+            )
+            return created, secret
+
+        # Valkey user groups admit only users with a password, the disabled default too.
+        default_user, _ = cache_user("default", DEFAULT_USER_NAME, DEFAULT_USER_ACCESS_STRING)
+        users: dict[str, CacheUser] = {}
+        members = [default_user]
+        for env in ENVIRONMENTS:
+            access = cache_access_string(env)
+            user, secret = cache_user(env.cache_user, env.cache_user, access)
+            members.append(user)
+            users[env.name] = CacheUser(
+                user_name=env.cache_user, password=secret.result, access_string=access
+            )
+        user_group = aws.elasticache.UserGroup(
+            f"{name}-cache",
+            user_group_id=f"{project}-cache-users",
+            engine=CACHE_ENGINE,
+            user_ids=[u.user_id for u in members],
+            opts=child,
+        )
+
+        primary_az, replica_az = network.availability_zones[0], network.availability_zones[1]
+        replication_group = aws.elasticache.ReplicationGroup(
+            f"{name}-cache",
+            replication_group_id=f"{project}-shared-cache",
+            description="pingvas sessions and queues (dev and prod, separated by ACL user)",
+            engine=CACHE_ENGINE,
+            engine_version=config.engine_version,
+            node_type=config.node_type,
+            # Cluster mode disabled: the seed's DB 0 / DB 1 need SELECT, which cluster
+            # mode (before Valkey 9) does not offer.
+            cluster_mode="disabled",
+            num_cache_clusters=2,
+            preferred_cache_cluster_azs=[primary_az, replica_az],
+            automatic_failover_enabled=True,
+            multi_az_enabled=True,
+            port=CACHE_PORT,
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[group.id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            user_group_ids=[user_group.user_group_id],
+            snapshot_retention_limit=config.snapshot_retention_days,
+            snapshot_window=config.snapshot_window,
+            maintenance_window=config.maintenance_window,
+            auto_minor_version_upgrade=True,
+            tags={"Name": f"{project}-shared-cache"},
+            opts=child,
+        )
+        return replication_group.primary_endpoint_address, users

@@ -1,0 +1,233 @@
+"""The five S3 buckets and everything that makes each one private, encrypted and logged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pingvas_infra import iam
+from pingvas_infra.storage.config import StorageConfig, bucket_name
+
+LOGS = "logs"
+# Server access logs land under s3/<purpose>/ in the logs bucket.
+ACCESS_LOG_PREFIX = "s3/"
+# S3 server access log delivery writes only to buckets encrypted with SSE-S3, never
+# SSE-KMS (S3 user guide, "Enabling Amazon S3 server access logging").
+SSE_S3 = "AES256"
+SSE_KMS = "aws:kms"
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    purpose: str
+    # "prod" or "models": the customer-managed key that encrypts it; None: SSE-S3.
+    key: str | None
+    # Versioned buckets hold what cannot be regenerated; they are also `protect`ed.
+    versioned: bool
+    # The environment whose data it holds (a cost-allocation tag); None: shared.
+    environment: str | None
+
+
+BUCKETS: tuple[BucketSpec, ...] = (
+    # SSE-S3 keeps every KMS key out of dev's IAM policy.
+    BucketSpec("dev-images", key=None, versioned=False, environment="dev"),
+    BucketSpec("prod-images", key="prod", versioned=True, environment="prod"),
+    BucketSpec("models", key="models", versioned=True, environment=None),
+    BucketSpec(LOGS, key=None, versioned=False, environment=None),
+    BucketSpec("backups", key="prod", versioned=True, environment="prod"),
+)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    names: dict[str, pulumi.Output[str]]
+    arns: dict[str, pulumi.Output[str]]
+
+
+def create_buckets(
+    name: str,
+    config: StorageConfig,
+    *,
+    project: str,
+    account_id: pulumi.Output[str],
+    keys: Mapping[str, aws.kms.Key],
+    parent: pulumi.Resource,
+) -> Buckets:
+    child = pulumi.ResourceOptions(parent=parent)
+    created: dict[str, aws.s3.Bucket] = {}
+    for spec in BUCKETS:
+        full_name = account_id.apply(_namer(config, project, spec.purpose))
+        tags: dict[str, pulumi.Input[str]] = {"Name": full_name, "Purpose": spec.purpose}
+        if spec.environment:
+            tags["Environment"] = spec.environment
+        bucket = aws.s3.Bucket(
+            f"{name}-{spec.purpose}",
+            bucket=full_name,
+            force_destroy=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=parent, protect=spec.versioned),
+        )
+        created[spec.purpose] = bucket
+        _private_and_encrypted(f"{name}-{spec.purpose}", bucket, spec, keys, child)
+        _lifecycle(f"{name}-{spec.purpose}", bucket, spec, config, parent)
+
+    logs = created[LOGS]
+    logged = {p: b for p, b in created.items() if p != LOGS}
+    log_policy = aws.s3.BucketPolicy(
+        f"{name}-{LOGS}",
+        bucket=logs.bucket,
+        policy=iam.document(
+            [
+                iam.deny_insecure_transport([logs.arn, pulumi.Output.concat(logs.arn, "/*")]),
+                {
+                    # Policy-based delivery (ACLs are disabled): only S3 logging, only
+                    # for this account's buckets, only under the log prefix.
+                    "Sid": "AllowServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(logs.arn, "/", ACCESS_LOG_PREFIX, "*"),
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": [b.arn for b in logged.values()]},
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                    },
+                },
+            ]
+        ),
+        opts=child,
+    )
+    for purpose, bucket in logged.items():
+        aws.s3.BucketPolicy(
+            f"{name}-{purpose}",
+            bucket=bucket.bucket,
+            policy=iam.document(
+                [iam.deny_insecure_transport([bucket.arn, pulumi.Output.concat(bucket.arn, "/*")])]
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-{purpose}",
+            bucket=bucket.bucket,
+            target_bucket=logs.bucket,
+            target_prefix=f"{ACCESS_LOG_PREFIX}{purpose}/",
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_policy]),
+        )
+    return Buckets(
+        names={p: b.bucket for p, b in created.items()},
+        arns={p: b.arn for p, b in created.items()},
+    )
+
+
+def _namer(config: StorageConfig, project: str, purpose: str) -> Callable[[str], str]:
+    """The bucket's full name once the account id is known."""
+
+    def name(account_id: str) -> str:
+        return bucket_name(config.bucket_prefix, project, purpose, config.suffix_for(account_id))
+
+    return name
+
+
+def _private_and_encrypted(
+    name: str,
+    bucket: aws.s3.Bucket,
+    spec: BucketSpec,
+    keys: Mapping[str, aws.kms.Key],
+    child: pulumi.ResourceOptions,
+) -> None:
+    aws.s3.BucketPublicAccessBlock(
+        name,
+        bucket=bucket.bucket,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    aws.s3.BucketOwnershipControls(
+        name,
+        bucket=bucket.bucket,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=child,
+    )
+    default_encryption = (
+        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+    )
+    if spec.key is None:
+        by_default = default_encryption(sse_algorithm=SSE_S3)
+    else:
+        by_default = default_encryption(sse_algorithm=SSE_KMS, kms_master_key_id=keys[spec.key].arn)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        bucket=bucket.bucket,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=by_default,
+                # Bucket keys cut KMS requests (and their cost) by orders of magnitude.
+                bucket_key_enabled=spec.key is not None,
+            )
+        ],
+        opts=child,
+    )
+
+
+def _lifecycle(
+    name: str,
+    bucket: aws.s3.Bucket,
+    spec: BucketSpec,
+    config: StorageConfig,
+    parent: pulumi.Resource,
+) -> None:
+    whole_bucket = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
+    rules = [
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="abort-incomplete-multipart-uploads",
+            status="Enabled",
+            filter=whole_bucket,
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=config.abort_incomplete_multipart_upload_days
+            ),
+        )
+    ]
+    depends_on: list[pulumi.Resource] = []
+    if spec.versioned:
+        versioning = aws.s3.BucketVersioning(
+            name,
+            bucket=bucket.bucket,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        # Lifecycle rules on noncurrent versions need versioning in place first.
+        depends_on.append(versioning)
+        rules.append(
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-noncurrent-versions",
+                status="Enabled",
+                filter=whole_bucket,
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=config.noncurrent_version_expiration_days
+                ),
+            )
+        )
+    expire_after = {LOGS: config.log_expiration_days, "backups": config.backup_retention_days}
+    if spec.purpose in expire_after:
+        rules.append(
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id=f"expire-{spec.purpose}",
+                status="Enabled",
+                filter=whole_bucket,
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=expire_after[spec.purpose]
+                ),
+            )
+        )
+    aws.s3.BucketLifecycleConfiguration(
+        name,
+        bucket=bucket.bucket,
+        rules=rules,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )

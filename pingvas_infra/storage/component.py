@@ -1,0 +1,155 @@
+"""The storage layer as one ComponentResource: S3, the EFS model store, workload IAM."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.kms_keys import customer_managed_key
+from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.storage.buckets import create_buckets
+from pingvas_infra.storage.config import StorageConfig
+from pingvas_infra.storage.models_store import (
+    MODEL_SYNC_SERVICE_ACCOUNT,
+    create_model_volumes,
+    create_models_store,
+)
+from pingvas_infra.storage.outputs import StorageOutputs
+from pingvas_infra.storage.workload_iam import (
+    READ_OBJECTS,
+    READ_WRITE_OBJECTS,
+    bucket_statements,
+    key_statement,
+    pod_identity_role,
+)
+from pingvas_infra.tenancy.outputs import TenancyOutputs
+
+
+class Storage(pulumi.ComponentResource):
+    """Buckets, the shared model file system and the per-environment application roles."""
+
+    outputs: StorageOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: StorageConfig,
+        *,
+        project: str,
+        region: str,
+        network: NetworkOutputs,
+        cluster: ClusterOutputs,
+        tenancy: TenancyOutputs,
+        kubernetes_provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:storage:Storage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # prod: prod images and database backups. models: the models bucket and EFS,
+        # which both environments read. Dev images use SSE-S3, so no dev policy ever
+        # names a key that also guards prod data.
+        prod_key = customer_managed_key(
+            f"{name}-prod-key",
+            alias=f"{project}-prod",
+            description="pingvas prod images and database backups",
+            deletion_window_days=config.kms_deletion_window_days,
+            opts=child,
+        )
+        models_key = customer_managed_key(
+            f"{name}-models-key",
+            alias=f"{project}-models",
+            description="pingvas shared models (S3 bucket and EFS)",
+            deletion_window_days=config.kms_deletion_window_days,
+            opts=child,
+        )
+
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        buckets = create_buckets(
+            name,
+            config,
+            project=project,
+            account_id=identity.account_id,
+            keys={"prod": prod_key, "models": models_key},
+            parent=self,
+        )
+
+        store, mount_targets = create_models_store(
+            name,
+            config.efs,
+            project=project,
+            key=models_key,
+            network=network,
+            cluster=cluster,
+            parent=self,
+        )
+        sync_account = create_model_volumes(
+            name,
+            store,
+            mount_targets=mount_targets,
+            tenancy=tenancy,
+            provider=kubernetes_provider,
+            parent=self,
+        )
+
+        models_read = [
+            *bucket_statements("ModelsRead", buckets.arns["models"], READ_OBJECTS),
+            key_statement("ModelsKeyDecrypt", models_key.arn, ["kms:Decrypt"], region),
+        ]
+        app_roles: dict[str, pulumi.Output[str]] = {}
+        for env in ENVIRONMENTS:
+            statements = [
+                *bucket_statements(
+                    "ImagesReadWrite", buckets.arns[f"{env.name}-images"], READ_WRITE_OBJECTS
+                ),
+                *models_read,
+            ]
+            if env.name == "prod":
+                statements.append(
+                    key_statement(
+                        "ImagesKey", prod_key.arn, ["kms:Decrypt", "kms:GenerateDataKey"], region
+                    )
+                )
+            role = pod_identity_role(
+                f"{name}-{env.name}-app",
+                description=f"pingvas {env.name} application pods ({env.app_service_account})",
+                statements=statements,
+                cluster_name=cluster.cluster_name,
+                namespace=tenancy.namespaces[env.name],
+                service_account=tenancy.app_service_accounts[env.name],
+                tags={"Environment": env.name},
+                parent=self,
+            )
+            app_roles[env.name] = role.arn
+        sync_role = pod_identity_role(
+            f"{name}-{MODEL_SYNC_SERVICE_ACCOUNT}",
+            description="pingvas model sync: copies model weights from S3 into EFS",
+            statements=models_read,
+            cluster_name=cluster.cluster_name,
+            namespace=tenancy.system_namespace,
+            service_account=sync_account.metadata.name,
+            tags={"Environment": "shared"},
+            parent=self,
+        )
+
+        self.outputs = StorageOutputs(
+            bucket_names=buckets.names,
+            bucket_arns=buckets.arns,
+            prod_kms_key_arn=prod_key.arn,
+            models_kms_key_arn=models_key.arn,
+            efs_file_system_id=store.file_system.id,
+            models_access_point_id=store.access_point.id,
+            app_role_arns=app_roles,
+        )
+        self.register_outputs(
+            {
+                "bucketNames": buckets.names,
+                "efsFileSystemId": store.file_system.id,
+                "modelsAccessPointId": store.access_point.id,
+                "appRoleArns": app_roles,
+                "modelSyncRoleArn": sync_role.arn,
+            }
+        )

@@ -1,0 +1,233 @@
+"""The shared model store: EFS, its /models access point, and the Kubernetes volumes.
+
+Inference pods in dev and prod mount the models read-only; one writable claim, in the
+platform namespace, is the only path that changes what both environments serve. Dev
+therefore cannot alter prod's models, and neither can prod's own application pods: a
+model update is a deliberate platform job (the `model-sync` ServiceAccount), not a side
+effect of serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from pingvas_infra import iam
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.storage.config import EfsConfig
+from pingvas_infra.tenancy.outputs import TenancyOutputs
+
+NFS_PORT = 2049
+MODELS_PATH = "/models"
+# Owner rwx, everyone else r-x: the writer's uid changes files, readers only read.
+MODELS_DIRECTORY_MODE = "0755"
+EFS_CSI_DRIVER = "efs.csi.aws.com"
+STORAGE_CLASS = "efs-models"
+# The API requires a capacity; EFS is elastic and the CSI driver ignores it.
+NOMINAL_CAPACITY = "100Gi"
+READ_CLAIM = "models"
+WRITE_CLAIM = "models-writer"
+MODEL_SYNC_SERVICE_ACCOUNT = "model-sync"
+
+
+@dataclass(frozen=True)
+class ModelsStore:
+    file_system: aws.efs.FileSystem
+    access_point: aws.efs.AccessPoint
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One PersistentVolumeClaim and the PersistentVolume reserved for it."""
+
+    volume: str
+    namespace: pulumi.Output[str]
+    name: str
+    read_only: bool
+
+    @property
+    def access_mode(self) -> str:
+        return "ReadOnlyMany" if self.read_only else "ReadWriteMany"
+
+
+def create_models_store(
+    name: str,
+    config: EfsConfig,
+    *,
+    project: str,
+    key: aws.kms.Key,
+    network: NetworkOutputs,
+    cluster: ClusterOutputs,
+    parent: pulumi.Resource,
+) -> tuple[ModelsStore, list[aws.efs.MountTarget]]:
+    child = pulumi.ResourceOptions(parent=parent)
+    file_system = aws.efs.FileSystem(
+        f"{name}-models",
+        encrypted=True,
+        kms_key_id=key.arn,
+        performance_mode="generalPurpose",
+        # Elastic: pay per GB read/written, no burst credits to run out of when a new
+        # model is loaded by every replica at once.
+        throughput_mode="elastic",
+        lifecycle_policies=[
+            aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia=config.transition_to_ia),
+            aws.efs.FileSystemLifecyclePolicyArgs(
+                transition_to_primary_storage_class="AFTER_1_ACCESS"
+            ),
+        ],
+        tags={"Name": f"{project}-models-shared-efs"},
+        opts=child,
+    )
+    aws.efs.BackupPolicy(
+        f"{name}-models",
+        file_system_id=file_system.id,
+        backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
+        opts=child,
+    )
+    aws.efs.FileSystemPolicy(
+        f"{name}-models",
+        file_system_id=file_system.id,
+        policy=iam.document(
+            [
+                {
+                    "Sid": "MountThroughMountTargetsOnly",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                    "Resource": file_system.arn,
+                    "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+                },
+                iam.deny_insecure_transport([file_system.arn], principal={"AWS": "*"}),
+            ]
+        ),
+        opts=child,
+    )
+
+    security_group = aws.ec2.SecurityGroup(
+        f"{name}-efs",
+        vpc_id=network.vpc_id,
+        # No egress rule: NFS replies need none (stateful), EFS opens no connections.
+        description="NFS from the EKS cluster security group only",
+        tags={"Name": f"{name}-efs"},
+        opts=child,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-efs-from-cluster",
+        security_group_id=security_group.id,
+        referenced_security_group_id=cluster.cluster_security_group_id,
+        ip_protocol="tcp",
+        from_port=NFS_PORT,
+        to_port=NFS_PORT,
+        description="NFS from EKS nodes and pods",
+        tags={"Name": f"{name}-efs-from-cluster"},
+        opts=child,
+    )
+    mount_targets = [
+        aws.efs.MountTarget(
+            f"{name}-models-{az}",
+            file_system_id=file_system.id,
+            subnet_id=subnet_id,
+            security_groups=[security_group.id],
+            opts=child,
+        )
+        for az, subnet_id in zip(network.availability_zones, network.data_subnet_ids, strict=True)
+    ]
+    access_point = aws.efs.AccessPoint(
+        f"{name}-models",
+        file_system_id=file_system.id,
+        root_directory=aws.efs.AccessPointRootDirectoryArgs(
+            path=MODELS_PATH,
+            creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
+                owner_uid=config.posix_uid,
+                owner_gid=config.posix_gid,
+                permissions=MODELS_DIRECTORY_MODE,
+            ),
+        ),
+        # Every NFS call through the access point runs as this user, whatever the pod.
+        posix_user=aws.efs.AccessPointPosixUserArgs(uid=config.posix_uid, gid=config.posix_gid),
+        tags={"Name": f"{project}-models"},
+        opts=child,
+    )
+    return ModelsStore(file_system, access_point), mount_targets
+
+
+def create_model_volumes(
+    name: str,
+    store: ModelsStore,
+    *,
+    mount_targets: Sequence[aws.efs.MountTarget],
+    tenancy: TenancyOutputs,
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+) -> k8s.core.v1.ServiceAccount:
+    """StorageClass, one PersistentVolume per claim, the claims, and the sync account."""
+    kube = pulumi.ResourceOptions(parent=parent, provider=provider)
+    # Static provisioning only: without provisioningMode/fileSystemId parameters the
+    # driver creates nothing, so a claim naming this class binds only to the volumes
+    # below, each reserved for one claim by claimRef.
+    storage_class = k8s.storage.v1.StorageClass(
+        f"{name}-{STORAGE_CLASS}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=STORAGE_CLASS),
+        provisioner=EFS_CSI_DRIVER,
+        reclaim_policy="Retain",
+        volume_binding_mode="Immediate",
+        opts=kube,
+    )
+    handle = pulumi.Output.concat(store.file_system.id, "::", store.access_point.id)
+    claims = [
+        _Claim(f"models-{env.name}", tenancy.namespaces[env.name], READ_CLAIM, read_only=True)
+        for env in ENVIRONMENTS
+    ]
+    claims.append(_Claim("models-sync", tenancy.system_namespace, WRITE_CLAIM, read_only=False))
+    for claim in claims:
+        volume = k8s.core.v1.PersistentVolume(
+            f"{name}-{claim.volume}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=claim.volume, labels={"pingvas.io/volume": "models"}
+            ),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": NOMINAL_CAPACITY},
+                volume_mode="Filesystem",
+                access_modes=[claim.access_mode],
+                persistent_volume_reclaim_policy="Retain",
+                storage_class_name=storage_class.metadata.name,
+                mount_options=["tls"],
+                csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                    driver=EFS_CSI_DRIVER, volume_handle=handle, read_only=claim.read_only
+                ),
+                # A PersistentVolume binds exactly one claim: reserve it for this one.
+                claim_ref=k8s.core.v1.ObjectReferenceArgs(
+                    namespace=claim.namespace, name=claim.name
+                ),
+            ),
+            # Bound only once NFS is reachable in every zone.
+            opts=pulumi.ResourceOptions(
+                parent=parent, provider=provider, depends_on=list(mount_targets)
+            ),
+        )
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-{claim.volume}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=claim.name, namespace=claim.namespace),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=[claim.access_mode],
+                storage_class_name=storage_class.metadata.name,
+                volume_name=volume.metadata.name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": NOMINAL_CAPACITY}
+                ),
+            ),
+            opts=kube,
+        )
+    return k8s.core.v1.ServiceAccount(
+        f"{name}-{MODEL_SYNC_SERVICE_ACCOUNT}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=MODEL_SYNC_SERVICE_ACCOUNT, namespace=tenancy.system_namespace
+        ),
+        opts=kube,
+    )

@@ -1,0 +1,202 @@
+"""Malformed data configuration is refused with the offending key named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import ConfigError
+from pingvas_infra.plan.stackfile import StackFile
+from tests.conftest import config_with
+
+# (case id, pingvas:data overrides, key the message must name, text it must contain)
+BAD_DATA: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "unknown-engine-version",
+        {"aurora": {"engineVersion": "15.4"}},
+        "pingvas:data.aurora.engineVersion",
+        "one of 17.9",
+    ),
+    (
+        "zero-acu-on-a-version-that-cannot-pause",
+        {"aurora": {"engineVersion": "14.6", "minAcu": 0}},
+        "pingvas:data.aurora.minAcu",
+        "cannot pause",
+    ),
+    (
+        "min-above-max",
+        {"aurora": {"minAcu": 8, "maxAcu": 4}},
+        "pingvas:data.aurora.minAcu",
+        "at most maxAcu",
+    ),
+    (
+        "max-below-one",
+        {"aurora": {"minAcu": 0.5, "maxAcu": 0.5}},
+        "pingvas:data.aurora.maxAcu",
+        "at least 1",
+    ),
+    ("not-a-half-step", {"aurora": {"maxAcu": 4.2}}, "pingvas:data.aurora.maxAcu", "steps of 0.5"),
+    ("above-256", {"aurora": {"maxAcu": 300}}, "pingvas:data.aurora.maxAcu", "0 to 256 ACU"),
+    (
+        "auto-pause-too-short",
+        {"aurora": {"minAcu": 0, "secondsUntilAutoPause": 60}},
+        "pingvas:data.aurora.secondsUntilAutoPause",
+        "300 to 86400",
+    ),
+    (
+        "auto-pause-without-zero-minimum",
+        {"aurora": {"minAcu": 0.5, "secondsUntilAutoPause": 600}},
+        "pingvas:data.aurora.secondsUntilAutoPause",
+        "only with minAcu 0",
+    ),
+    (
+        "backups-shorter-than-a-week",
+        {"aurora": {"backupRetentionDays": 3}},
+        "pingvas:data.aurora.backupRetentionDays",
+        "7 to 35",
+    ),
+    (
+        "backup-window-malformed",
+        {"aurora": {"preferredBackupWindow": "3am-4am"}},
+        "pingvas:data.aurora.preferredBackupWindow",
+        "hh24:mi-hh24:mi",
+    ),
+    (
+        "backup-window-too-short",
+        {"aurora": {"preferredBackupWindow": "03:00-03:10"}},
+        "pingvas:data.aurora.preferredBackupWindow",
+        "at least 30 min",
+    ),
+    (
+        "maintenance-overlaps-backups",
+        {"aurora": {"preferredMaintenanceWindow": "tue:03:30-tue:04:30"}},
+        "pingvas:data.aurora.preferredMaintenanceWindow",
+        "does not overlap 03:00-04:00",
+    ),
+    (
+        "reserved-master-username",
+        {"aurora": {"masterUsername": "rdsadmin"}},
+        "pingvas:data.aurora.masterUsername",
+        "not postgres",
+    ),
+    (
+        "log-retention-not-allowed",
+        {"aurora": {"logRetentionDays": 10}},
+        "pingvas:data.aurora.logRetentionDays",
+        "one of 1, 3, 5",
+    ),
+    (
+        "unknown-node-type",
+        {"cache": {"nodeType": "cache.t2.micro"}},
+        "pingvas:data.cache.nodeType",
+        "cache.t4g.micro",
+    ),
+    (
+        "unknown-cache-engine-version",
+        {"cache": {"engineVersion": "6.2"}},
+        "pingvas:data.cache.engineVersion",
+        "one of 7.2",
+    ),
+    (
+        "snapshots-off",
+        {"cache": {"snapshotRetentionDays": 0}},
+        "pingvas:data.cache.snapshotRetentionDays",
+        "snapshots stay on",
+    ),
+    (
+        "cache-maintenance-overlaps-snapshot",
+        {"cache": {"maintenanceWindow": "mon:05:30-mon:06:30"}},
+        "pingvas:data.cache.maintenanceWindow",
+        "does not overlap",
+    ),
+    (
+        "kms-window-too-short",
+        {"kmsDeletionWindowDays": 3},
+        "pingvas:data.kmsDeletionWindowDays",
+        "7 to 30",
+    ),
+    ("unknown-key", {"auroraa": {}}, "pingvas:data.auroraa", "allowed keys"),
+    (
+        "unknown-nested-key",
+        {"cache": {"nodeTypes": "cache.t4g.small"}},
+        "pingvas:data.cache.nodeTypes",
+        "allowed keys",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "text"),
+    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_DATA],
+)
+def test_bad_data_config_names_key(
+    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, {"pingvas:data": overrides})
+    message = str(caught.value)
+    assert f"{key} = " in message
+    assert text in message
+
+
+def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
+    overrides = {
+        "pingvas:data": {
+            "aurora": {"minAcu": 5, "maxAcu": 4, "backupRetentionDays": 1},
+            "cache": {"nodeType": "cache.r5.large"},
+        }
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, overrides)
+    message = str(caught.value)
+    assert "(3 problems)" in message
+    for key in ("aurora.minAcu", "aurora.backupRetentionDays", "cache.nodeType"):
+        assert f"pingvas:data.{key} = " in message
+
+
+def test_defaults_validate_and_follow_the_seed(stack_file: StackFile) -> None:
+    config = config_with(stack_file, {"pingvas:data": None})
+    aurora = config.data.aurora
+    assert (aurora.min_acu, aurora.max_acu) == (0.5, 4.0)
+    assert aurora.backup_retention_days == 7
+    assert aurora.deletion_protection is True
+    assert aurora.master_username == "pingvas_admin"
+    assert aurora.auto_pause_seconds is None
+    assert config.data.cache.node_type == "cache.t4g.micro"
+
+
+def test_zero_acu_on_a_pausing_version_defaults_the_delay(stack_file: StackFile) -> None:
+    config = config_with(stack_file, {"pingvas:data": {"aurora": {"minAcu": 0}}})
+    assert config.data.aurora.auto_pause_seconds == 300
+    assert config.data.aurora.parameter_group_family == "aurora-postgresql17"
+
+
+def test_a_maintenance_window_across_midnight_is_checked_against_backups(
+    stack_file: StackFile,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with(
+            stack_file,
+            {
+                "pingvas:data": {
+                    "aurora": {
+                        "preferredBackupWindow": "23:30-00:30",
+                        "preferredMaintenanceWindow": "sat:23:45-sun:00:45",
+                    }
+                }
+            },
+        )
+    assert "pingvas:data.aurora.preferredMaintenanceWindow = " in str(caught.value)
+    fine = config_with(
+        stack_file,
+        {
+            "pingvas:data": {
+                "aurora": {
+                    "preferredBackupWindow": "23:30-00:30",
+                    "preferredMaintenanceWindow": "sat:01:00-sat:02:00",
+                }
+            }
+        },
+    )
+    assert fine.data.aurora.preferred_backup_window == "23:30-00:30"

@@ -1,0 +1,449 @@
+"""The storage layer's graph: buckets, EFS and its volumes, workload roles (mocks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.plan.kubernetes import kubernetes_objects, write_manifests
+from pingvas_infra.plan.model import PlanResult, RecordedResource
+from pingvas_infra.storage.config import BUCKET_BASE_NAMES
+from tests.conftest import (
+    FAKE_CLUSTER_SECURITY_GROUP,
+    FAKE_SYSTEM_NAMESPACE,
+    PlanRunner,
+)
+
+BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+KEY = "aws:kms/key:Key"
+FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
+MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+PV = "kubernetes:core/v1:PersistentVolume"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+VERSIONED = {"prod-images", "models", "backups"}
+
+
+def buckets(graph: PlanResult) -> dict[str, RecordedResource]:
+    """Purpose -> bucket, read from each bucket's Purpose tag."""
+    return {b.inputs["tags"]["Purpose"]: b for b in graph.of_type(BUCKET)}
+
+
+def attached(
+    graph: PlanResult, type_token: str, bucket: RecordedResource
+) -> list[RecordedResource]:
+    """Resources of ``type_token`` configuring ``bucket`` (matched by the bucket's name)."""
+    return [r for r in graph.of_type(type_token) if r.inputs["bucket"] == bucket.inputs["bucket"]]
+
+
+def one_attached(graph: PlanResult, type_token: str, bucket: RecordedResource) -> RecordedResource:
+    (found,) = attached(graph, type_token, bucket)
+    return found
+
+
+def bucket_arn(graph: PlanResult, bucket: RecordedResource) -> str:
+    """The bucket's ARN, as its own TLS-only policy names it."""
+    policy = json.loads(one_attached(graph, POLICY, bucket).inputs["policy"])
+    (deny,) = [s for s in policy["Statement"] if s["Sid"] == "DenyInsecureTransport"]
+    arns = [r for r in deny["Resource"] if not r.endswith("/*")]
+    (arn,) = arns
+    return str(arn)
+
+
+def encryption_rule(graph: PlanResult, bucket: RecordedResource) -> dict[str, Any]:
+    (rule,) = one_attached(graph, ENCRYPTION, bucket).inputs["rules"]
+    return dict(rule)
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_five_buckets_named_after_the_seed_with_account_suffix(
+    data_storage_graph: PlanResult,
+) -> None:
+    found = buckets(data_storage_graph)
+    assert set(found) == set(BUCKET_BASE_NAMES)
+    names = {p: b.inputs["bucket"] for p, b in found.items()}
+    assert names["dev-images"] == "pingvas-dev-images-123456789012"
+    assert names["models"] == "pingvas-models-shared-123456789012"
+    assert all(len(n) <= 63 for n in names.values())
+
+
+def test_prefix_and_suffix_shape_every_name(run_data_storage: PlanRunner) -> None:
+    graph = run_data_storage({"pingvas:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
+    names = {b.inputs["bucket"] for b in graph.of_type(BUCKET)}
+    assert names == {f"acme-pingvas-{base}-eu1" for base in BUCKET_BASE_NAMES.values()}
+
+
+def test_every_bucket_blocks_public_access_and_disables_acls(
+    data_storage_graph: PlanResult,
+) -> None:
+    for bucket in buckets(data_storage_graph).values():
+        block = one_attached(data_storage_graph, PUBLIC_ACCESS_BLOCK, bucket).inputs
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ):
+            assert block[flag] is True
+        ownership = one_attached(data_storage_graph, OWNERSHIP, bucket).inputs
+        assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_every_bucket_is_encrypted_kms_where_it_matters(data_storage_graph: PlanResult) -> None:
+    found = buckets(data_storage_graph)
+    for purpose, bucket in found.items():
+        rule = encryption_rule(data_storage_graph, bucket)
+        algorithm = rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
+        if purpose in VERSIONED:
+            assert algorithm == "aws:kms"
+            assert rule["bucketKeyEnabled"] is True
+            assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith(
+                "arn:aws:kms:"
+            )
+        else:
+            # Server access logs can only be delivered to SSE-S3 buckets; dev images stay
+            # off every KMS key.
+            assert algorithm == "AES256"
+    key_of = {
+        p: encryption_rule(data_storage_graph, found[p])["applyServerSideEncryptionByDefault"][
+            "kmsMasterKeyId"
+        ]
+        for p in VERSIONED
+    }
+    assert key_of["prod-images"] == key_of["backups"]
+    assert key_of["models"] != key_of["prod-images"]
+
+
+def test_every_bucket_refuses_plain_http(data_storage_graph: PlanResult) -> None:
+    for bucket in buckets(data_storage_graph).values():
+        policy = json.loads(one_attached(data_storage_graph, POLICY, bucket).inputs["policy"])
+        arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
+        denies = [
+            s
+            for s in policy["Statement"]
+            if s["Effect"] == "Deny"
+            and s["Principal"] == "*"
+            and s["Action"] == "*"
+            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(denies) == 1
+        assert set(denies[0]["Resource"]) == {arn, f"{arn}/*"}
+
+
+def test_access_logs_of_four_buckets_go_to_the_logs_bucket(
+    data_storage_graph: PlanResult,
+) -> None:
+    found = buckets(data_storage_graph)
+    logs = found["logs"]
+    assert not attached(data_storage_graph, LOGGING, logs)
+    sources = []
+    for purpose, bucket in found.items():
+        if purpose == "logs":
+            continue
+        logging = one_attached(data_storage_graph, LOGGING, bucket).inputs
+        assert logging["targetBucket"] == logs.inputs["bucket"]
+        assert logging["targetPrefix"] == f"s3/{purpose}/"
+        sources.append(bucket_arn(data_storage_graph, bucket))
+    policy = json.loads(one_attached(data_storage_graph, POLICY, logs).inputs["policy"])
+    (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == f"{bucket_arn(data_storage_graph, logs)}/s3/*"
+    assert sorted(delivery["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(sources)
+    assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+def test_versioning_and_protect_on_what_cannot_be_regenerated(
+    data_storage_graph: PlanResult,
+) -> None:
+    for purpose, bucket in buckets(data_storage_graph).items():
+        versioning = attached(data_storage_graph, VERSIONING, bucket)
+        if purpose in VERSIONED:
+            (only,) = versioning
+            assert only.inputs["versioningConfiguration"]["status"] == "Enabled"
+            assert bucket.protect is True
+        else:
+            assert not versioning
+            assert bucket.protect is False
+        assert bucket.inputs["forceDestroy"] is False
+
+
+def test_lifecycle_rules(data_storage_graph: PlanResult) -> None:
+    for purpose, bucket in buckets(data_storage_graph).items():
+        lifecycle = one_attached(data_storage_graph, LIFECYCLE, bucket)
+        rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
+        assert all(r["status"] == "Enabled" for r in rules.values())
+        aborts = [r for r in rules.values() if "abortIncompleteMultipartUpload" in r]
+        assert aborts and aborts[0]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
+        noncurrent = [r for r in rules.values() if "noncurrentVersionExpiration" in r]
+        expiring = [r["expiration"]["days"] for r in rules.values() if "expiration" in r]
+        assert bool(noncurrent) == (purpose in VERSIONED)
+        if purpose in VERSIONED:
+            versioning = one_attached(data_storage_graph, VERSIONING, bucket)
+            assert versioning.urn in lifecycle.dependencies
+        assert expiring == {"logs": [90], "backups": [35]}.get(purpose, [])
+
+
+def test_backup_retention_is_configurable(run_data_storage: PlanRunner) -> None:
+    graph = run_data_storage({"pingvas:storage": {"backupRetentionDays": 400}})
+    backups = buckets(graph)["backups"]
+    rules = one_attached(graph, LIFECYCLE, backups).inputs["rules"]
+    assert [r["expiration"]["days"] for r in rules if "expiration" in r] == [400]
+
+
+def test_storage_keys_rotate(data_storage_graph: PlanResult) -> None:
+    keys = [k for k in data_storage_graph.of_type(KEY) if k.layer == "storage"]
+    assert len(keys) == 2
+    assert all(k.inputs["enableKeyRotation"] is True for k in keys)
+    assert all(k.inputs["deletionWindowInDays"] == 30 for k in keys)
+
+
+def test_efs_is_encrypted_elastic_backed_up_and_tls_only(data_storage_graph: PlanResult) -> None:
+    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
+    inputs = file_system.inputs
+    models_key = encryption_rule(data_storage_graph, buckets(data_storage_graph)["models"])[
+        "applyServerSideEncryptionByDefault"
+    ]["kmsMasterKeyId"]
+    assert inputs["encrypted"] is True
+    assert inputs["kmsKeyId"] == models_key
+    assert inputs["throughputMode"] == "elastic"
+    assert inputs["lifecyclePolicies"] == [
+        {"transitionToIa": "AFTER_30_DAYS"},
+        {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},
+    ]
+    fs_id = file_system.id
+    (backup,) = [r for r in data_storage_graph.of_type("aws:efs/backupPolicy:BackupPolicy")]
+    assert backup.inputs == {"fileSystemId": fs_id, "backupPolicy": {"status": "ENABLED"}}
+    (policy_resource,) = data_storage_graph.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
+    assert policy_resource.inputs["fileSystemId"] == fs_id
+    statements = json.loads(policy_resource.inputs["policy"])["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert "elasticfilesystem:ClientRootAccess" not in allow["Action"]
+    assert allow["Condition"] == {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+
+
+def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
+    data_storage_graph: PlanResult,
+) -> None:
+    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
+    targets = data_storage_graph.of_type(MOUNT_TARGET)
+    assert {t.inputs["subnetId"] for t in targets} == {f"subnet-data-us-east-1{z}" for z in "abc"}
+    assert {t.inputs["fileSystemId"] for t in targets} == {file_system.id}
+    (group_ids,) = {tuple(t.inputs["securityGroups"]) for t in targets}
+    (group_id,) = group_ids
+    group = data_storage_graph.by_id()[group_id]
+    assert group.type == SECURITY_GROUP
+    assert not group.inputs.get("ingress") and not group.inputs.get("egress")
+    (rule,) = [
+        r for r in data_storage_graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id
+    ]
+    assert rule.inputs["referencedSecurityGroupId"] == FAKE_CLUSTER_SECURITY_GROUP
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "tcp",
+        2049,
+        2049,
+    )
+    assert "cidrIpv4" not in rule.inputs
+
+
+def test_models_access_point(data_storage_graph: PlanResult) -> None:
+    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
+    (access_point,) = data_storage_graph.of_type(ACCESS_POINT)
+    assert access_point.inputs["fileSystemId"] == file_system.id
+    assert access_point.inputs["rootDirectory"] == {
+        "path": "/models",
+        "creationInfo": {"ownerUid": 1000, "ownerGid": 1000, "permissions": "0755"},
+    }
+    assert access_point.inputs["posixUser"] == {"uid": 1000, "gid": 1000}
+
+
+def claims(graph: PlanResult) -> dict[tuple[str, str], RecordedResource]:
+    return {
+        (c.inputs["metadata"]["namespace"], c.inputs["metadata"]["name"]): c
+        for c in graph.of_type(PVC)
+    }
+
+
+def test_each_claim_has_its_own_volume_on_the_access_point(data_storage_graph: PlanResult) -> None:
+    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
+    (access_point,) = data_storage_graph.of_type(ACCESS_POINT)
+    volumes = {v.inputs["metadata"]["name"]: v for v in data_storage_graph.of_type(PV)}
+    found = claims(data_storage_graph)
+    assert set(found) == {
+        ("dev", "models"),
+        ("prod", "models"),
+        (FAKE_SYSTEM_NAMESPACE, "models-writer"),
+    }
+    bound = set()
+    for (namespace, name), claim in found.items():
+        volume = volumes[claim.inputs["spec"]["volumeName"]]
+        spec = volume.inputs["spec"]
+        assert spec["claimRef"] == {"namespace": namespace, "name": name}
+        assert spec["csi"]["driver"] == "efs.csi.aws.com"
+        assert spec["csi"]["volumeHandle"] == f"{file_system.id}::{access_point.id}"
+        assert "tls" in spec["mountOptions"]
+        assert spec["persistentVolumeReclaimPolicy"] == "Retain"
+        assert spec["storageClassName"] == claim.inputs["spec"]["storageClassName"]
+        assert spec["accessModes"] == claim.inputs["spec"]["accessModes"]
+        bound.add(volume.urn)
+    assert len(bound) == len(found) == len(volumes)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
+def test_environments_mount_models_read_only(
+    data_storage_graph: PlanResult, env: Environment
+) -> None:
+    claim = claims(data_storage_graph)[(env.namespace, "models")]
+    assert claim.inputs["spec"]["accessModes"] == ["ReadOnlyMany"]
+    volumes = {v.inputs["metadata"]["name"]: v for v in data_storage_graph.of_type(PV)}
+    volume = volumes[claim.inputs["spec"]["volumeName"]]
+    assert volume.inputs["spec"]["csi"]["readOnly"] is True
+
+
+def test_only_the_platform_namespace_can_write_models(data_storage_graph: PlanResult) -> None:
+    writable = [
+        c
+        for c in data_storage_graph.of_type(PVC)
+        if c.inputs["spec"]["accessModes"] != ["ReadOnlyMany"]
+    ]
+    assert [c.inputs["metadata"]["namespace"] for c in writable] == [FAKE_SYSTEM_NAMESPACE]
+    assert {e.namespace for e in ENVIRONMENTS}.isdisjoint(
+        c.inputs["metadata"]["namespace"] for c in writable
+    )
+
+
+def test_static_storage_class_cannot_provision(data_storage_graph: PlanResult) -> None:
+    (storage_class,) = data_storage_graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage_class.inputs["provisioner"] == "efs.csi.aws.com"
+    assert not storage_class.inputs.get("parameters")
+
+
+def test_every_kubernetes_object_of_the_layer_is_rendered(
+    data_storage_graph: PlanResult, tmp_path: Path
+) -> None:
+    rendered = {o.resource.urn: o.relative_path for o in kubernetes_objects(data_storage_graph)}
+    ours = [
+        r
+        for r in data_storage_graph.resources
+        if r.type.startswith("kubernetes:") and r.layer == "storage"
+    ]
+    assert len(ours) == 8
+    assert {r.urn for r in ours} <= set(rendered)
+    paths = {rendered[r.urn] for r in ours}
+    assert "dev/persistentvolumeclaim-models.yaml" in paths
+    assert "cluster/persistentvolume-models-prod.yaml" in paths
+    assert f"{FAKE_SYSTEM_NAMESPACE}/serviceaccount-model-sync.yaml" in paths
+    # What the plan writes under build/plan/manifests/.
+    written = {
+        p.relative_to(tmp_path).as_posix() for p in write_manifests(data_storage_graph, tmp_path)
+    }
+    assert paths <= written
+
+
+def role_policy(graph: PlanResult, role: RecordedResource) -> dict[str, Any]:
+    (policy,) = [p for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
+    return dict(json.loads(policy.inputs["policy"]))
+
+
+def app_roles(graph: PlanResult) -> dict[str, RecordedResource]:
+    return {
+        r.inputs["tags"]["Environment"]: r
+        for r in graph.of_type(ROLE)
+        if r.inputs["tags"]["Environment"] in {e.name for e in ENVIRONMENTS}
+    }
+
+
+def arns_of(graph: PlanResult, env: Environment) -> set[str]:
+    """The ARNs (bucket, objects, key) that hold only ``env``'s data."""
+    found = buckets(graph)
+    images = found[f"{env.name}-images"]
+    arn = bucket_arn(graph, images)
+    arns = {arn, f"{arn}/*"}
+    key = encryption_rule(graph, images)["applyServerSideEncryptionByDefault"].get("kmsMasterKeyId")
+    if key:
+        arns.add(key)
+    if env is PROD:
+        backups = bucket_arn(graph, found["backups"])
+        arns |= {backups, f"{backups}/*"}
+    return arns
+
+
+def actions_of(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+@pytest.mark.parametrize(("env", "other"), [(DEV, PROD), (PROD, DEV)], ids=["dev", "prod"])
+def test_no_environment_role_names_the_other_environment(
+    data_storage_graph: PlanResult, env: Environment, other: Environment
+) -> None:
+    policy = role_policy(data_storage_graph, app_roles(data_storage_graph)[env.name])
+    named = set(strings_in([s["Resource"] for s in policy["Statement"]]))
+    assert not named & arns_of(data_storage_graph, other)
+    images = bucket_arn(data_storage_graph, buckets(data_storage_graph)[f"{env.name}-images"])
+    assert {images, f"{images}/*"} <= named
+
+
+def test_roles_read_models_and_write_only_their_own_images(data_storage_graph: PlanResult) -> None:
+    found = buckets(data_storage_graph)
+    models = bucket_arn(data_storage_graph, found["models"])
+    for env, role in app_roles(data_storage_graph).items():
+        statements = role_policy(data_storage_graph, role)["Statement"]
+        images = bucket_arn(data_storage_graph, found[f"{env}-images"])
+        writes = {s["Resource"] for s in statements if "s3:PutObject" in actions_of(s)}
+        assert writes == {f"{images}/*"}
+        on_models = set().union(
+            *(actions_of(s) for s in statements if s["Resource"] in (models, f"{models}/*"))
+        )
+        assert on_models == {"s3:GetObject", "s3:ListBucket"}
+        for statement in statements:
+            if any(a.startswith("kms:") for a in actions_of(statement)):
+                assert statement["Condition"] == {
+                    "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+                }
+
+
+def test_pod_identity_for_each_environments_service_account(data_storage_graph: PlanResult) -> None:
+    roles = app_roles(data_storage_graph)
+    associations = data_storage_graph.of_type(ASSOCIATION)
+    for env in ENVIRONMENTS:
+        role = roles[env.name]
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+        (association,) = [a for a in associations if a.inputs["namespace"] == env.namespace]
+        assert association.inputs["serviceAccount"] == env.app_service_account
+        assert association.inputs["clusterName"] == "pingvas-shared-eks"
+        assert association.dependencies and role.urn in association.dependencies
