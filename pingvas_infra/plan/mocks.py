@@ -76,6 +76,9 @@ _ID_PREFIXES = {
 
 
 def fake_id(type_token: str, name: str) -> str:
+    if type_token == "aws:kms/key:Key":
+        # A KMS key's id is its key id, a UUID that its ARN ends with.
+        return _uuid_like("kms", name)
     prefix = _ID_PREFIXES.get(type_token)
     if prefix:
         return f"{prefix}-{digest(type_token, name)}"
@@ -338,8 +341,7 @@ def _uuid_like(*parts: str) -> str:
 
 
 def _kms_key(ctx: FakeContext) -> dict[str, Any]:
-    key_id = _uuid_like("kms", ctx.name)
-    return {"keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+    return {"keyId": ctx.resource_id, "arn": ctx.arn("kms", f"key/{ctx.resource_id}")}
 
 
 def _rds_cluster(ctx: FakeContext) -> dict[str, Any]:
