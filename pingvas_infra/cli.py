@@ -84,5 +84,25 @@ def plan(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("local-env")
+def local_env(
+    local_dir: Annotated[
+        Path | None, typer.Option("--local-dir", help="Folder of compose.yaml (default: local/).")
+    ] = None,
+) -> None:
+    """Write local/.env and the Valkey ACL file that local/compose.yaml reads."""
+    from pingvas_infra.operations import localenv  # noqa: PLC0415
+
+    try:
+        written = localenv.write_local_env(local_dir or localenv.LOCAL_DIR)
+    except ModuleNotFoundError as exc:
+        err_console.print(
+            f"local-env needs the data layer's cache ACLs ({exc.name} is missing)", markup=False
+        )
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    console.print(f"wrote {written.env_file} and {written.acl_file}")
+    console.print("next: docker compose -f local/compose.yaml up -d")
+
+
 def main() -> None:
     app()

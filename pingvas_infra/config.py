@@ -28,11 +28,15 @@ from pingvas_infra.configbase import (
     render_offences,
 )
 from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.tables import load_table
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
 # `pulumi config set --secret`, and are never part of the pydantic model.
-SECRET_KEYS: dict[str, str] = {}
+SECRET_KEYS: dict[str, str] = {
+    "pagerdutyRoutingKey": "PagerDuty Events API v2 routing key for prod alerts",
+    "slackWebhookUrl": "Slack incoming-webhook URL for dev alerts",
+}
 
 _TAG_KEY_RESERVED_PREFIX = "aws:"
 
@@ -51,6 +55,7 @@ class StackConfig(ConfigModel):
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
 
     @field_validator("region")
     @classmethod

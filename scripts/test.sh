@@ -10,6 +10,10 @@ cd "$PROJECT_ROOT"
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
 ensure_venv .venv -e ".[test]"
+source "$(dirname "$0")/ops-tools.sh"
+ensure_system_packages shellcheck=shellcheck
+ensure_unpacked_tools promtool=prometheus:prometheus amtool=prometheus-alertmanager:alertmanager
+ensure_actionlint
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .
