@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pingvas_infra.config import ConfigError, StackConfig
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
+from pingvas_infra.operations import localenv
 from pingvas_infra.plan.runner import (
     PlanContext,
     build_graph,
@@ -223,6 +224,18 @@ def cost(
     except (CompareError, OSError) as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@app.command("local-env")
+def local_env(
+    local_dir: Annotated[
+        Path | None, typer.Option("--local-dir", help="Folder of compose.yaml (default: local/).")
+    ] = None,
+) -> None:
+    """Write local/.env and the Valkey ACL file that local/compose.yaml reads."""
+    written = localenv.write_local_env(local_dir or localenv.LOCAL_DIR)
+    console.print(f"wrote {written.env_file} and {written.acl_file}")
+    console.print("next: docker compose -f local/compose.yaml up -d")
 
 
 def main() -> None:

@@ -31,12 +31,16 @@ from pingvas_infra.configbase import (
 from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.network.config import NetworkConfig
+from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
 # `pulumi config set --secret`, and are never part of the pydantic model.
-SECRET_KEYS: dict[str, str] = {}
+SECRET_KEYS: dict[str, str] = {
+    "pagerdutyRoutingKey": "PagerDuty Events API v2 routing key for prod alerts",
+    "slackWebhookUrl": "Slack incoming-webhook URL for dev alerts",
+}
 
 _TAG_KEY_RESERVED_PREFIX = "aws:"
 
@@ -58,6 +62,7 @@ class StackConfig(ConfigModel):
     gpu: GpuConfig = Field(default_factory=GpuConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
 
     @field_validator("region")
     @classmethod

@@ -14,6 +14,10 @@ ensure_venv .venv -e ".[test]"
 # (tests/policy/test_checkov.py runs it over build/plan/manifests/).
 CHECKOV_VERSION="3.3.30"
 ensure_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
+source "$(dirname "$0")/ops-tools.sh"
+ensure_system_packages shellcheck=shellcheck
+ensure_unpacked_tools promtool=prometheus:prometheus amtool=prometheus-alertmanager:alertmanager
+ensure_actionlint
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .

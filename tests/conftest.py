@@ -387,3 +387,264 @@ def run_data_storage(stack_file: StackFile) -> PlanRunner:
 def data_storage_graph(run_data_storage: PlanRunner) -> PlanResult:
     """The data and storage layers' graph with the stack file's config, built once."""
     return run_data_storage({})
+
+
+# --- One layer under the mock engine, with fake upstream outputs -------------------------
+#
+# Layers that are built in parallel are tested on their own: the component under test is
+# constructed inside a program run by the same engine as the plan, with the upstream layers'
+# Outputs dataclasses faked below (deterministic values shaped like the real ones) and the
+# explicit Kubernetes provider passed through opts, as __main__.py does.
+
+FAKE_ACCOUNT = "123456789012"
+FAKE_REGION = "us-east-1"
+BUCKET_PURPOSES = ("dev-images", "prod-images", "models", "logs", "backups")
+
+
+def fake_cluster_outputs() -> Any:
+    import pulumi  # noqa: PLC0415
+
+    from pingvas_infra.cluster.outputs import ClusterOutputs  # noqa: PLC0415
+
+    return ClusterOutputs(
+        cluster_name=pulumi.Output.from_input("pingvas-shared-eks"),
+        cluster_arn=pulumi.Output.from_input(
+            f"arn:aws:eks:{FAKE_REGION}:{FAKE_ACCOUNT}:cluster/pingvas-shared-eks"
+        ),
+        kubernetes_version="1.35",
+        kubeconfig_json=pulumi.Output.secret("{}"),
+        cluster_security_group_id=pulumi.Output.from_input("sg-0fakecluster"),
+        system_node_role_arn=pulumi.Output.from_input(
+            f"arn:aws:iam::{FAKE_ACCOUNT}:role/pingvas-system-nodes"
+        ),
+    )
+
+
+def fake_data_outputs() -> Any:
+    import pulumi  # noqa: PLC0415
+
+    from pingvas_infra.data.outputs import CacheUser, DataOutputs  # noqa: PLC0415
+    from pingvas_infra.environments import ENVIRONMENTS  # noqa: PLC0415
+
+    return DataOutputs(
+        database_name="pingvas_saas",
+        writer_endpoint=pulumi.Output.from_input("pingvas-shared.cluster-fake.rds.amazonaws.com"),
+        reader_endpoint=pulumi.Output.from_input(
+            "pingvas-shared.cluster-ro-fake.rds.amazonaws.com"
+        ),
+        database_port=5432,
+        master_username="pingvas_admin",
+        master_user_secret_arn=pulumi.Output.from_input(
+            f"arn:aws:secretsmanager:{FAKE_REGION}:{FAKE_ACCOUNT}:secret:rds!cluster-fake"
+        ),
+        data_kms_key_arn=pulumi.Output.from_input(
+            f"arn:aws:kms:{FAKE_REGION}:{FAKE_ACCOUNT}:key/data-fake"
+        ),
+        cache_primary_endpoint=pulumi.Output.from_input(
+            "master.pingvas-cache.fake.cache.amazonaws.com"
+        ),
+        cache_port=6379,
+        cache_users={
+            env.name: CacheUser(
+                user_name=env.cache_user,
+                password=pulumi.Output.secret(f"fake-{env.name}-cache-password"),
+                access_string=f"on ~{env.key_prefix}* -@all +@read +@write",
+            )
+            for env in ENVIRONMENTS
+        },
+    )
+
+
+def fake_tenancy_outputs() -> Any:
+    import pulumi  # noqa: PLC0415
+
+    from pingvas_infra.environments import ENVIRONMENTS  # noqa: PLC0415
+    from pingvas_infra.tenancy.outputs import TenancyOutputs  # noqa: PLC0415
+
+    return TenancyOutputs(
+        namespaces={env.name: pulumi.Output.from_input(env.namespace) for env in ENVIRONMENTS},
+        system_namespace=pulumi.Output.from_input("pingvas-system"),
+        app_service_accounts={env.name: env.app_service_account for env in ENVIRONMENTS},
+        db_credentials_secret="db-credentials",
+        redis_secret="redis-config",
+    )
+
+
+def fake_storage_outputs() -> Any:
+    import pulumi  # noqa: PLC0415
+
+    from pingvas_infra.environments import ENVIRONMENTS  # noqa: PLC0415
+    from pingvas_infra.storage.outputs import StorageOutputs  # noqa: PLC0415
+
+    return StorageOutputs(
+        bucket_names={p: pulumi.Output.from_input(f"pingvas-{p}-fake") for p in BUCKET_PURPOSES},
+        bucket_arns={
+            p: pulumi.Output.from_input(f"arn:aws:s3:::pingvas-{p}-fake") for p in BUCKET_PURPOSES
+        },
+        prod_kms_key_arn=pulumi.Output.from_input(
+            f"arn:aws:kms:{FAKE_REGION}:{FAKE_ACCOUNT}:key/prod-fake"
+        ),
+        models_kms_key_arn=pulumi.Output.from_input(
+            f"arn:aws:kms:{FAKE_REGION}:{FAKE_ACCOUNT}:key/models-fake"
+        ),
+        efs_file_system_id=pulumi.Output.from_input("fs-0fake"),
+        models_access_point_id=pulumi.Output.from_input("fsap-0fake"),
+        app_role_arns={
+            env.name: pulumi.Output.from_input(
+                f"arn:aws:iam::{FAKE_ACCOUNT}:role/pingvas-{env.name}-app"
+            )
+            for env in ENVIRONMENTS
+        },
+    )
+
+
+LayerBuilder = Callable[[Any], None]
+
+
+@pytest.fixture(scope="session")
+def run_layer() -> Callable[[LayerBuilder], PlanResult]:
+    """Run ``build(opts)`` under the mock engine and return what it registered.
+
+    ``opts`` carries explicit AWS and Kubernetes providers, as __main__.py hands them to
+    every layer.
+    """
+
+    def run(build: LayerBuilder) -> PlanResult:
+        def program() -> None:
+            import pulumi  # noqa: PLC0415
+            import pulumi_aws as aws  # noqa: PLC0415
+            import pulumi_kubernetes as k8s  # noqa: PLC0415
+
+            providers = {
+                "aws": aws.Provider("aws", region=FAKE_REGION),
+                "kubernetes": k8s.Provider("k8s", kubeconfig="{}"),
+            }
+            build(pulumi.ResourceOptions(providers=providers))
+
+        return run_program(
+            program,
+            project="pingvas-infra",
+            stack=STACK,
+            config={},
+            secret_keys=[],
+            region=FAKE_REGION,
+        )
+
+    return run
+
+
+OperationsRunner = Callable[..., PlanResult]
+
+
+@pytest.fixture(scope="session")
+def run_operations(run_layer: Callable[[LayerBuilder], PlanResult]) -> OperationsRunner:
+    """The operations layer with a config section (camelCase dict) and secret values."""
+
+    def run(
+        section: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None
+    ) -> PlanResult:
+        import pulumi  # noqa: PLC0415
+
+        from pingvas_infra.config import StackSecrets  # noqa: PLC0415
+        from pingvas_infra.operations.component import Operations  # noqa: PLC0415
+        from pingvas_infra.operations.config import OperationsConfig  # noqa: PLC0415
+
+        config = OperationsConfig.model_validate(dict(section or {}))
+
+        def build(opts: Any) -> None:
+            Operations(
+                "operations",
+                config,
+                project="pingvas",
+                region=FAKE_REGION,
+                cluster=fake_cluster_outputs(),
+                data=fake_data_outputs(),
+                tenancy=fake_tenancy_outputs(),
+                storage=fake_storage_outputs(),
+                secrets=StackSecrets(
+                    {k: pulumi.Output.secret(v) for k, v in (secrets or {}).items()}
+                ),
+                opts=opts,
+            )
+
+        return run_layer(build)
+
+    return run
+
+
+# --- Offline checkers installed by scripts/test.sh ------------------------------------------
+
+TOOLS_DIR = PROJECT_DIR / ".tools"
+
+
+def require_tool(name: str) -> str:
+    """A checker on PATH or unpacked into .tools/ (promtool, amtool, shellcheck, node)."""
+    unpacked = TOOLS_DIR / "debian" / "usr" / "bin" / name
+    found = shutil.which(name) or (str(unpacked) if unpacked.exists() else None)
+    return _require_binary(found, name)
+
+
+# --- moto's AWS server and the AWS CLI, for scripts that call AWS ---------------------------
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    """moto's server on 127.0.0.1 (S3, KMS ...), empty when the test starts."""
+
+    endpoint: str
+    region: str = FAKE_REGION
+
+    def client(self, service: str) -> Any:
+        import boto3  # noqa: PLC0415
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def cli_env(self, home: Path) -> dict[str, str]:
+        """Environment that points the AWS CLI at this server and nowhere else."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": str(home),
+        }
+
+
+def _moto_reset(endpoint: str) -> None:
+    import urllib.request  # noqa: PLC0415
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+@pytest.fixture
+def moto_server() -> Iterator[MotoServer]:
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process, not per server: start from nothing, leave nothing.
+    _moto_reset(endpoint)
+    try:
+        yield MotoServer(endpoint)
+    finally:
+        _moto_reset(endpoint)
+        server.stop()
+
+
+def aws_cli() -> str:
+    """The `aws` command of the test virtualenv (the `awscli` test dependency)."""
+    import sys  # noqa: PLC0415
+
+    candidate = Path(sys.executable).parent / "aws"
+    return _require_binary(str(candidate) if candidate.exists() else None, "aws (awscli)")

@@ -1,0 +1,113 @@
+"""Optional Argo CD: the chart's values, the AppProject and the services' ApplicationSet.
+
+The seed's ApplicationSet templates `selfHeal: '{{ if eq .env "dev" }}true{{ else }}false{{ end }}'`
+into a boolean field, under an `automated` block every environment gets: prod syncs by
+itself (and prunes) whatever the string says. Here the sync policy is data per
+environment: dev's element carries an `automated` patch with prune and self-heal, prod's
+carries none, so nothing but a person syncs prod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
+from pingvas_infra.operations import sizing
+from pingvas_infra.operations.config import ArgoCdConfig
+
+NAMESPACE = "argocd"
+RELEASE_NAME = "argo-cd"
+PROJECT = "pingvas-services"
+APPLICATION_SET = "pingvas-services"
+IN_CLUSTER = "https://kubernetes.default.svc"
+SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
+SYNC_MODE_LABEL = "pingvas.io/sync"
+
+# Dev first, prod after: the seed's order.
+SYNC_WAVES = {DEV.name: "1", PROD.name: "2"}
+# Dev follows Git on its own, prunes what Git dropped and undoes drift; prod has no
+# automated policy at all.
+AUTOMATED = {DEV.name: {"prune": True, "selfHeal": True}}
+
+
+def helm_values() -> dict[str, Any]:
+    return {
+        "global": {"nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)},
+        # No SSO broker or notification controller: smaller, fewer moving parts.
+        "dex": {"enabled": False},
+        "notifications": {"enabled": False},
+        "controller": {"resources": sizing.ARGOCD_CONTROLLER.values()},
+        "repoServer": {"resources": sizing.ARGOCD_REPO_SERVER.values()},
+        "server": {"resources": sizing.ARGOCD_SERVER.values()},
+        "applicationSet": {"resources": sizing.ARGOCD_APPLICATIONSET.values()},
+        "redis": {"resources": sizing.ARGOCD_REDIS.values()},
+    }
+
+
+def app_project_spec(config: ArgoCdConfig) -> dict[str, Any]:
+    """The services may deploy namespaced objects into dev and prod from one repository,
+    and may not touch what the tenancy layer owns there."""
+    return {
+        "description": "pingvas application services (dev and prod)",
+        "sourceRepos": [config.repo_url],
+        "destinations": [
+            {"server": IN_CLUSTER, "namespace": env.namespace} for env in ENVIRONMENTS
+        ],
+        "clusterResourceWhitelist": [],
+        "namespaceResourceBlacklist": [
+            {"group": "", "kind": "ResourceQuota"},
+            {"group": "", "kind": "LimitRange"},
+            {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
+        ],
+    }
+
+
+def _patch(environment: str) -> dict[str, Any]:
+    automated = AUTOMATED.get(environment)
+    patch: dict[str, Any] = {
+        "metadata": {"labels": {SYNC_MODE_LABEL: "automated" if automated else "manual"}}
+    }
+    if automated:
+        patch["spec"] = {"syncPolicy": {"automated": dict(automated)}}
+    return patch
+
+
+def application_set_spec(config: ArgoCdConfig) -> dict[str, Any]:
+    return {
+        "goTemplate": True,
+        "goTemplateOptions": ["missingkey=error"],
+        "generators": [
+            {
+                "list": {
+                    "elements": [
+                        {
+                            "env": env.name,
+                            "namespace": env.namespace,
+                            "syncWave": SYNC_WAVES[env.name],
+                            "patch": _patch(env.name),
+                        }
+                        for env in ENVIRONMENTS
+                    ]
+                }
+            }
+        ],
+        "template": {
+            "metadata": {
+                "name": f"{APPLICATION_SET}-{{{{ .env }}}}",
+                "labels": {"environment": "{{ .env }}"},
+                "annotations": {SYNC_WAVE_ANNOTATION: "{{ .syncWave }}"},
+            },
+            "spec": {
+                "project": PROJECT,
+                "source": {
+                    "repoURL": config.repo_url,
+                    "targetRevision": config.target_revision,
+                    "path": f"{config.services_path}/{{{{ .env }}}}",
+                },
+                "destination": {"server": IN_CLUSTER, "namespace": "{{ .namespace }}"},
+                "syncPolicy": {"syncOptions": ["PruneLast=true"]},
+            },
+        },
+        # The element's patch, as JSON: a strategic merge onto the rendered Application.
+        "templatePatch": "{{ toJson .patch }}",
+    }

@@ -1,0 +1,310 @@
+"""The operations layer as one ComponentResource: prod backups, monitoring, optional Argo CD."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from pingvas_infra import iam
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.config import StackSecrets
+from pingvas_infra.data.outputs import DataOutputs
+from pingvas_infra.environments import ENVIRONMENTS, PROD
+from pingvas_infra.operations import argocd, backup, monitoring
+from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.operations.outputs import OperationsOutputs
+from pingvas_infra.storage.outputs import StorageOutputs
+from pingvas_infra.tables import load_table
+from pingvas_infra.tenancy.outputs import TenancyOutputs
+
+BACKUPS_BUCKET = "backups"
+
+
+class Operations(pulumi.ComponentResource):
+    """Everything operations runs in the cluster, plus the backup job's IAM role."""
+
+    outputs: OperationsOutputs
+
+    def __init__(
+        self,
+        name: str,
+        config: OperationsConfig,
+        *,
+        project: str,
+        region: str,
+        cluster: ClusterOutputs,
+        data: DataOutputs,
+        tenancy: TenancyOutputs,
+        storage: StorageOutputs,
+        secrets: StackSecrets,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("pingvas:operations:Operations", name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        role, cron_job = self._backup(
+            config,
+            project=project,
+            region=region,
+            cluster=cluster,
+            data=data,
+            tenancy=tenancy,
+            storage=storage,
+        )
+        monitoring_namespace = None
+        if config.monitoring.enabled:
+            monitoring_namespace = self._monitoring(config, secrets)
+        argocd_namespace = None
+        if config.argocd.enabled:
+            argocd_namespace = self._argocd(config)
+
+        bucket = storage.bucket_names[BACKUPS_BUCKET]
+        self.outputs = OperationsOutputs(
+            backup_role_arn=role.arn,
+            backup_cron_job=pulumi.Output.concat(
+                cron_job.metadata.namespace, "/", cron_job.metadata.name
+            ),
+            backup_location=pulumi.Output.concat("s3://", bucket, f"/{backup.PREFIX}/"),
+            monitoring_namespace=monitoring_namespace,
+            argocd_namespace=argocd_namespace,
+        )
+        self.register_outputs(
+            {
+                "backupRoleArn": self.outputs.backup_role_arn,
+                "backupCronJob": self.outputs.backup_cron_job,
+                "backupLocation": self.outputs.backup_location,
+            }
+        )
+
+    def _backup(
+        self,
+        config: OperationsConfig,
+        *,
+        project: str,
+        region: str,
+        cluster: ClusterOutputs,
+        data: DataOutputs,
+        tenancy: TenancyOutputs,
+        storage: StorageOutputs,
+    ) -> tuple[aws.iam.Role, k8s.batch.v1.CronJob]:
+        name, child = self._name, self._child
+        namespace = tenancy.namespaces[PROD.name]
+        role = aws.iam.Role(
+            f"{name}-{backup.NAME}",
+            name=f"{project}-{backup.NAME}",
+            description="Pod Identity role of the prod schema backup: writes prod/ dumps only",
+            assume_role_policy=iam.pod_identity_trust(),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-{backup.NAME}",
+            role=role.id,
+            policy=backup.role_policy(
+                storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region
+            ),
+            opts=child,
+        )
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-{backup.NAME}",
+            metadata={"name": backup.NAME, "namespace": namespace, "labels": backup.LABELS},
+            opts=child,
+        )
+        aws.eks.PodIdentityAssociation(
+            f"{name}-{backup.NAME}",
+            cluster_name=cluster.cluster_name,
+            namespace=namespace,
+            service_account=service_account.metadata.name,
+            role_arn=role.arn,
+            opts=child,
+        )
+        scripts_name = f"{backup.NAME}-scripts"
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-{scripts_name}",
+            metadata={
+                "name": scripts_name,
+                "namespace": namespace,
+                "labels": backup.LABELS,
+            },
+            data={script: backup.script(script) for script in backup.SCRIPTS},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{backup.NAME}-pod-identity",
+            metadata={
+                "name": f"{backup.NAME}-pod-identity",
+                "namespace": namespace,
+                "labels": backup.LABELS,
+            },
+            spec=backup.pod_identity_egress_policy(),
+            opts=child,
+        )
+        cron_job = k8s.batch.v1.CronJob(
+            f"{name}-{backup.NAME}",
+            metadata={"name": backup.NAME, "namespace": namespace, "labels": backup.LABELS},
+            spec=backup.cron_job_spec(
+                config.backup,
+                secret_name=tenancy.db_credentials_secret,
+                scripts_config_map=scripts_name,
+                bucket=storage.bucket_names[BACKUPS_BUCKET],
+                kms_key_arn=storage.prod_kms_key_arn,
+                database_name=data.database_name,
+                region=region,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scripts, service_account]),
+        )
+        return role, cron_job
+
+    def _monitoring(self, config: OperationsConfig, secrets: StackSecrets) -> str:
+        name, child = self._name, self._child
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-monitoring",
+            metadata={
+                "name": monitoring.NAMESPACE,
+                # node-exporter reads the host's /proc and /sys on the host network: the
+                # privileged Pod Security level is the only one that admits it.
+                "labels": {"pod-security.kubernetes.io/enforce": "privileged"},
+            },
+            opts=child,
+        )
+        in_namespace = namespace.metadata.name
+
+        credentials = {}
+        for notifier in monitoring.NOTIFIERS:
+            value = secrets.get(notifier.secret_config_key)
+            if value is None:
+                pulumi.log.warn(
+                    f"pingvas:{notifier.secret_config_key} is not set: "
+                    f"{notifier.environment.name} alerts are routed to the "
+                    f"'{monitoring.NULL_RECEIVER}' receiver and notify no one. Set it with "
+                    f"`pulumi config set --secret pingvas:{notifier.secret_config_key} ...`",
+                    resource=self,
+                )
+                continue
+            credentials[notifier.secret_file] = value
+        receivers = k8s.core.v1.Secret(
+            f"{name}-alertmanager-receivers",
+            metadata={"name": monitoring.RECEIVERS_SECRET, "namespace": in_namespace},
+            type="Opaque",
+            string_data=credentials,
+            opts=child,
+        )
+        admin_password = random.RandomPassword(
+            f"{name}-grafana-admin", length=32, special=False, opts=child
+        )
+        grafana_admin = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": monitoring.GRAFANA_ADMIN_SECRET, "namespace": in_namespace},
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": admin_password.result},
+            opts=child,
+        )
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-{monitoring.STORAGE_CLASS}",
+            metadata={"name": monitoring.STORAGE_CLASS},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            reclaim_policy="Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=child,
+        )
+
+        chart = load_table("operations")["charts"]["kubePrometheusStack"]
+        configured = {
+            n.secret_config_key: n.secret_file in credentials for n in monitoring.NOTIFIERS
+        }
+        release = k8s.helm.v3.Release(
+            f"{name}-{monitoring.RELEASE_NAME}",
+            name=monitoring.RELEASE_NAME,
+            namespace=in_namespace,
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
+            values=monitoring.helm_values(
+                config.monitoring, monitoring.alertmanager_config(configured)
+            ),
+            max_history=5,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[receivers, grafana_admin, storage_class]
+            ),
+        )
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        k8s.apiextensions.CustomResource(
+            f"{name}-pingvas-alerts",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={
+                "name": "pingvas-alerts",
+                "namespace": in_namespace,
+                "labels": {monitoring.RULE_SELECTOR_LABEL: monitoring.RELEASE_NAME},
+            },
+            spec={
+                "groups": monitoring.rule_groups(
+                    config.monitoring,
+                    monitoring.BackupWatch(
+                        namespace=PROD.namespace,
+                        cron_job=backup.NAME,
+                        deadline=config.backup.deadline,
+                        longest_interval=config.backup.longest_interval,
+                    ),
+                )
+            },
+            opts=after_crds,
+        )
+        for environment in ENVIRONMENTS:
+            document = monitoring.dashboard(environment, config.monitoring.quota_alert_ratio)
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard-{environment.name}",
+                metadata={
+                    "name": f"grafana-dashboard-pingvas-{environment.name}",
+                    "namespace": in_namespace,
+                    "labels": {monitoring.DASHBOARD_LABEL[0]: monitoring.DASHBOARD_LABEL[1]},
+                },
+                data={f"pingvas-{environment.name}.json": monitoring.dashboard_json(document)},
+                opts=child,
+            )
+        return monitoring.NAMESPACE
+
+    def _argocd(self, config: OperationsConfig) -> str:
+        name, child = self._name, self._child
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-argocd",
+            metadata={
+                "name": argocd.NAMESPACE,
+                "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
+            },
+            opts=child,
+        )
+        chart = load_table("operations")["charts"]["argoCd"]
+        release = k8s.helm.v3.Release(
+            f"{name}-{argocd.RELEASE_NAME}",
+            name=argocd.RELEASE_NAME,
+            namespace=namespace.metadata.name,
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
+            values=argocd.helm_values(),
+            max_history=5,
+            opts=child,
+        )
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        project = k8s.apiextensions.CustomResource(
+            f"{name}-argocd-project",
+            api_version="argoproj.io/v1alpha1",
+            kind="AppProject",
+            metadata={"name": argocd.PROJECT, "namespace": namespace.metadata.name},
+            spec=argocd.app_project_spec(config.argocd),
+            opts=after_crds,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-argocd-applicationset",
+            api_version="argoproj.io/v1alpha1",
+            kind="ApplicationSet",
+            metadata={"name": argocd.APPLICATION_SET, "namespace": namespace.metadata.name},
+            spec=argocd.application_set_spec(config.argocd),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release, project]),
+        )
+        return argocd.NAMESPACE

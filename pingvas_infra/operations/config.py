@@ -1,0 +1,269 @@
+"""Operations layer configuration (`pingvas:operations`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import pairwise
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.operations import sizing
+
+# Kubernetes CronJobs take the standard five cron fields or one of these descriptors
+# (robfig/cron's standard parser); seconds, L, W and # are refused by the API server.
+_CRON_DESCRIPTORS = (
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+)
+_CRON_FIELD = re.compile(r"^[0-9*/,\-?A-Za-z]+$")
+_CRON_NAMES = re.compile(
+    r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT", re.IGNORECASE
+)
+_CRON_EXTENSIONS = re.compile(r"[LW#]", re.IGNORECASE)
+# Prometheus durations as the operator's `retention` field takes them, in whole units.
+_RETENTION = re.compile(r"^[1-9][0-9]*(h|d|w)$")
+# A fixed, arbitrary start for measuring the gaps between scheduled runs: the result does
+# not depend on when the check runs. The probe covers a year of runs (monthly and yearly
+# patterns), or at least two weeks of a frequent schedule (weekday patterns).
+_SCHEDULE_PROBE_START = datetime(2026, 1, 5, tzinfo=UTC)
+_SCHEDULE_PROBE_SPAN = timedelta(days=400)
+_SCHEDULE_PROBE_MIN_SPAN = timedelta(days=15)
+_SCHEDULE_PROBE_MAX_RUNS = 5000
+
+
+def _quantity(value: str) -> str:
+    sizing.parse_quantity(value)
+    return value
+
+
+Quantity = Annotated[str, AfterValidator(_quantity)]
+
+
+@cache
+def run_intervals(schedule: str) -> tuple[timedelta, ...]:
+    """The times between consecutive runs of ``schedule`` (see the probe span above).
+
+    Measured in UTC: a time zone only moves runs by its daylight-saving hour twice a year,
+    which the stale-backup alert allows for.
+    """
+    runs = croniter(schedule, _SCHEDULE_PROBE_START)
+    times = [runs.get_next(datetime)]
+    while times[-1] - _SCHEDULE_PROBE_START < _SCHEDULE_PROBE_SPAN and not (
+        len(times) >= _SCHEDULE_PROBE_MAX_RUNS
+        and times[-1] - _SCHEDULE_PROBE_START >= _SCHEDULE_PROBE_MIN_SPAN
+    ):
+        times.append(runs.get_next(datetime))
+    return tuple(later - earlier for earlier, later in pairwise(times))
+
+
+class BackupConfig(ConfigModel):
+    """The daily dump of the prod schema to the backups bucket."""
+
+    # The seed's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
+    # seed's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
+    schedule: str = "0 2 * * *"
+    time_zone: str = "Etc/UTC"
+    # Retries of a failed run before the Job is marked Failed (and alerts).
+    backoff_limit: int = Field(default=2, ge=0, le=6)
+    # A run that takes longer is killed and counts as a failure.
+    active_deadline_minutes: int = Field(default=60, ge=5, le=720)
+    # The emptyDir the dump is written to before upload (node ephemeral storage).
+    scratch_size_gi: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        allowed = (
+            "five cron fields (minute hour day-of-month month day-of-week) or one of "
+            + ", ".join(_CRON_DESCRIPTORS)
+            + "; no seconds, no TZ= prefix (use timeZone), no L/W/#"
+        )
+        if value in _CRON_DESCRIPTORS:
+            return value
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"not a Kubernetes cron schedule; allowed: {allowed}")
+        if _CRON_EXTENSIONS.search(_CRON_NAMES.sub("", value)) or not croniter.is_valid(value):
+            raise ValueError(f"not a Kubernetes cron schedule; allowed: {allowed}")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "unknown time zone; allowed: an IANA zone name such as Etc/UTC or Europe/Berlin"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _deadline_within_interval(self) -> BackupConfig:
+        shortest = min(run_intervals(self.schedule))
+        raise_problems(
+            [
+                Problem(
+                    "activeDeadlineMinutes",
+                    self.active_deadline_minutes,
+                    "less than the shortest interval between scheduled runs "
+                    f"({int(shortest.total_seconds() // 60)} minutes); with "
+                    "concurrencyPolicy Forbid a longer run makes the next one be skipped",
+                )
+            ]
+            if timedelta(minutes=self.active_deadline_minutes) >= shortest
+            else []
+        )
+        return self
+
+    @property
+    def deadline(self) -> timedelta:
+        return timedelta(minutes=self.active_deadline_minutes)
+
+    @property
+    def longest_interval(self) -> timedelta:
+        return max(run_intervals(self.schedule))
+
+
+class MonitoringConfig(ConfigModel):
+    """kube-prometheus-stack on the system nodes, alert routing, dashboards."""
+
+    enabled: bool = True
+    # How long Prometheus keeps samples; the volume's size caps it as well.
+    retention: str = "15d"
+    # The Prometheus gp3 volume (priced by the cost model).
+    volume_size_gi: int = Field(default=20, ge=10, le=200)
+    prometheus_cpu: Quantity = "250m"
+    prometheus_memory: Quantity = "1Gi"
+    prometheus_memory_limit: Quantity = "1536Mi"
+    # The seed's alert: a namespace using more than this share of a quota for 5 minutes.
+    quota_alert_ratio: float = Field(default=0.9, gt=0, le=1)
+
+    @field_validator("retention")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not _RETENTION.match(value):
+            raise ValueError("not a retention; allowed: a whole number of h, d or w, such as 15d")
+        return value
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> MonitoringConfig:
+        raise_problems(
+            [
+                Problem(
+                    "prometheusMemoryLimit",
+                    self.prometheus_memory_limit,
+                    f"at least prometheusMemory ({self.prometheus_memory})",
+                )
+            ]
+            if sizing.parse_quantity(self.prometheus_memory_limit)
+            < sizing.parse_quantity(self.prometheus_memory)
+            else []
+        )
+        return self
+
+    @property
+    def prometheus_resources(self) -> sizing.Resources:
+        return sizing.Resources(
+            cpu=self.prometheus_cpu,
+            memory=self.prometheus_memory,
+            cpu_limit=sizing.PROMETHEUS_CPU_LIMIT,
+            memory_limit=self.prometheus_memory_limit,
+        )
+
+    @property
+    def retention_size(self) -> str:
+        """Prometheus' size cap: 80% of the volume, leaving room for WAL and compaction.
+
+        Prometheus size units are powers of two, so "16GB" is 16 GiB.
+        """
+        return f"{self.volume_size_gi * 8 // 10}GB"
+
+
+_REPO_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://\S+@\S+|git@[^\s:]+:\S+)$")
+_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+class ArgoCdConfig(ConfigModel):
+    """Optional Argo CD for the application services (off by default)."""
+
+    enabled: bool = False
+    # The Git repository holding the services' manifests (required when enabled).
+    repo_url: str | None = None
+    target_revision: str = Field(default="main", min_length=1)
+    # Each environment syncs `<servicesPath>/<env>` (e.g. deploy/dev, deploy/prod).
+    services_path: str = "deploy"
+
+    @model_validator(mode="after")
+    def _repository(self) -> ArgoCdConfig:
+        problems = []
+        if self.enabled and self.repo_url is None:
+            problems.append(
+                Problem("repoUrl", None, "required when enabled: the services' Git repository")
+            )
+        if self.repo_url is not None and not _REPO_URL.match(self.repo_url):
+            problems.append(
+                Problem(
+                    "repoUrl",
+                    self.repo_url,
+                    "an https:// or SSH (git@host:org/repo, ssh://) Git URL",
+                )
+            )
+        if not _PATH.match(self.services_path) or ".." in self.services_path.split("/"):
+            problems.append(
+                Problem(
+                    "servicesPath",
+                    self.services_path,
+                    "a relative path inside the repository, without '..'",
+                )
+            )
+        raise_problems(problems)
+        return self
+
+
+class OperationsConfig(ConfigModel):
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
+
+    @model_validator(mode="after")
+    def _fits_on_system_nodes(self) -> OperationsConfig:
+        workloads: list[sizing.Workload] = []
+        if self.monitoring.enabled:
+            workloads += sizing.monitoring_workloads(self.monitoring.prometheus_resources)
+        if self.argocd.enabled:
+            workloads += sizing.argocd_workloads()
+        cpu, memory = sizing.total_requests(workloads)
+        budget = sizing.Budget.from_table()
+        problems = []
+        if cpu > budget.cpu_millicores:
+            problems.append(
+                Problem(
+                    "monitoring.prometheusCpu",
+                    self.monitoring.prometheus_cpu,
+                    f"the operations workloads would request {cpu}m CPU; the system nodes "
+                    f"have {budget.cpu_millicores}m left beside the cluster add-ons",
+                )
+            )
+        if memory > budget.memory_mebibytes:
+            problems.append(
+                Problem(
+                    "monitoring.prometheusMemory",
+                    self.monitoring.prometheus_memory,
+                    f"the operations workloads would request {memory}Mi memory; the system "
+                    f"nodes have {budget.memory_mebibytes}Mi left beside the cluster add-ons",
+                )
+            )
+        raise_problems(problems)
+        return self

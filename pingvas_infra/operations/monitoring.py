@@ -1,0 +1,334 @@
+"""Monitoring as data: kube-prometheus-stack values, alert rules, routing, dashboards.
+
+Everything here is a plain function of the config so the tests can feed the very same
+rules to promtool, the routing to amtool and the dashboards' queries to the PromQL parser;
+`component.py` only turns the results into Kubernetes objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.operations import sizing
+from pingvas_infra.operations.config import MonitoringConfig
+
+NAMESPACE = "monitoring"
+# The Helm release name: the chart's Prometheus selects PrometheusRules labelled
+# `release: <release name>` (ruleSelectorNilUsesHelmValues).
+RELEASE_NAME = "kube-prometheus-stack"
+RULE_SELECTOR_LABEL = "release"
+# The Grafana sidecar loads ConfigMaps carrying this label as dashboards.
+DASHBOARD_LABEL = ("grafana_dashboard", "1")
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+STORAGE_CLASS = "monitoring-gp3"
+# Secrets listed in alertmanagerSpec.secrets are mounted by the operator at
+# /etc/alertmanager/secrets/<secret name>/<key>.
+RECEIVERS_SECRET = "alertmanager-receivers"
+_SECRETS_MOUNT = "/etc/alertmanager/secrets"
+NULL_RECEIVER = "null"
+QUOTA_ALERT_FOR = "5m"
+_DST_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """Where one environment's alerts go, and how urgently."""
+
+    environment: Environment
+    receiver: str
+    # The Pulumi secret config key holding the credential (pingvas:<key>).
+    secret_config_key: str
+    # The file name of that credential inside the receivers Secret.
+    secret_file: str
+    group_wait: str
+    repeat_interval: str
+
+    @property
+    def secret_path(self) -> str:
+        return f"{_SECRETS_MOUNT}/{RECEIVERS_SECRET}/{self.secret_file}"
+
+    def receiver_config(self) -> dict[str, Any]:
+        if self.environment == PROD:
+            return {
+                "name": self.receiver,
+                "pagerduty_configs": [
+                    {"routing_key_file": self.secret_path, "send_resolved": True}
+                ],
+            }
+        return {
+            "name": self.receiver,
+            "slack_configs": [
+                {
+                    "api_url_file": self.secret_path,
+                    "send_resolved": True,
+                    "title": (
+                        "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}"
+                        " in {{ .CommonLabels.namespace }}"
+                    ),
+                    "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
+                }
+            ],
+        }
+
+
+# The seed's routing: prod pages PagerDuty at once and every 5 minutes; dev posts to Slack.
+NOTIFIERS: tuple[Notifier, ...] = (
+    Notifier(PROD, "pagerduty-prod", "pagerdutyRoutingKey", "pagerduty-routing-key", "10s", "5m"),
+    Notifier(DEV, "slack-dev", "slackWebhookUrl", "slack-webhook-url", "5m", "1h"),
+)
+
+
+def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
+    """The whole Alertmanager configuration; holds file paths, never a credential.
+
+    ``configured`` maps a notifier's secret config key to whether it is set; an
+    environment whose credential is unset keeps its route, delivered to the null receiver.
+    """
+    routes: list[dict[str, Any]] = [
+        # Always-firing heartbeat and the chart's info-silencing helper: never notified.
+        {"receiver": NULL_RECEIVER, "matchers": ['alertname = "Watchdog"']},
+        {"receiver": NULL_RECEIVER, "matchers": ['alertname = "InfoInhibitor"']},
+    ]
+    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
+    for notifier in NOTIFIERS:
+        enabled = configured.get(notifier.secret_config_key, False)
+        routes.append(
+            {
+                "receiver": notifier.receiver if enabled else NULL_RECEIVER,
+                "matchers": [f'namespace = "{notifier.environment.namespace}"'],
+                "group_wait": notifier.group_wait,
+                "repeat_interval": notifier.repeat_interval,
+            }
+        )
+        if enabled:
+            receivers.append(notifier.receiver_config())
+    return {
+        "global": {"resolve_timeout": "5m"},
+        "route": {
+            "receiver": NULL_RECEIVER,
+            "group_by": ["namespace", "alertname"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "12h",
+            "routes": routes,
+        },
+        # A critical alert silences its own warning and info siblings; info alerts are
+        # only sent beside a warning or critical one in the same namespace.
+        "inhibit_rules": [
+            {
+                "source_matchers": ['severity = "critical"'],
+                "target_matchers": ['severity =~ "warning|info"'],
+                "equal": ["namespace", "alertname"],
+            },
+            {
+                "source_matchers": ['severity = "warning"'],
+                "target_matchers": ['severity = "info"'],
+                "equal": ["namespace", "alertname"],
+            },
+            {
+                "source_matchers": ['alertname = "InfoInhibitor"'],
+                "target_matchers": ['severity = "info"'],
+                "equal": ["namespace"],
+            },
+        ],
+        "receivers": receivers,
+        "templates": [],
+    }
+
+
+def quota_alert_name(environment: Environment) -> str:
+    return f"{environment.name.capitalize()}ResourceQuotaExceeded"
+
+
+def quota_ratio_expression(namespace: str) -> str:
+    """Used / hard per quota resource.
+
+    The two series differ only in their `type` label, so the division must ignore it:
+    the seed's `used / hard` matches on every label, `type` included, and never returns
+    a sample.
+    """
+    return (
+        f'kube_resourcequota{{namespace="{namespace}", type="used"}}\n'
+        f"  / ignoring(type)\n"
+        f'kube_resourcequota{{namespace="{namespace}", type="hard"}}'
+    )
+
+
+def quota_alert_rule(environment: Environment, ratio: float) -> dict[str, Any]:
+    return {
+        "alert": quota_alert_name(environment),
+        "expr": f"{quota_ratio_expression(environment.namespace)}\n  > {ratio:g}",
+        "for": QUOTA_ALERT_FOR,
+        "labels": {"severity": "critical" if environment == PROD else "warning"},
+        "annotations": {
+            "summary": (
+                f"{environment.name} namespace is using more than {ratio:.0%} of its "
+                "{{ $labels.resource }} quota ({{ $value | humanizePercentage }})"
+            ),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class BackupWatch:
+    """What the backup alerts need to know about the backup CronJob."""
+
+    namespace: str
+    cron_job: str
+    deadline: timedelta
+    longest_interval: timedelta
+
+
+def backup_alert_rules(watch: BackupWatch) -> list[dict[str, Any]]:
+    selector = f'namespace="{watch.namespace}", cronjob="{watch.cron_job}"'
+    scheduled = f"kube_cronjob_status_last_schedule_time{{{selector}}}"
+    succeeded = f"kube_cronjob_status_last_successful_time{{{selector}}}"
+    # The longest gap the schedule has, the run's own deadline, and a daylight-saving hour.
+    stale_after = int((watch.longest_interval + watch.deadline + _DST_HOUR).total_seconds())
+    return [
+        {
+            # The latest scheduled run has not succeeded within the Job's deadline: it
+            # failed (retries exhausted) or is stuck. Also fires before any first success.
+            "alert": "ProdBackupFailed",
+            "expr": (f"({scheduled} > {succeeded}) or ({scheduled} unless {succeeded})"),
+            "for": f"{int(watch.deadline.total_seconds() // 60)}m",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "The last prod schema backup ({{ $labels.cronjob }}) did not succeed",
+            },
+        },
+        {
+            # No success for longer than the schedule allows: the CronJob was suspended,
+            # deleted from its schedule, or never started.
+            "alert": "ProdBackupStale",
+            "expr": f"time() - {succeeded} > {stale_after}",
+            "for": "10m",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": (
+                    "No prod schema backup has succeeded for {{ $value | humanizeDuration }}"
+                ),
+            },
+        },
+    ]
+
+
+def rule_groups(config: MonitoringConfig, backup: BackupWatch) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "pingvas-resource-quotas",
+            "rules": [quota_alert_rule(env, config.quota_alert_ratio) for env in ENVIRONMENTS],
+        },
+        {"name": "pingvas-backups", "rules": backup_alert_rules(backup)},
+    ]
+
+
+def _on_system_nodes(resources_: sizing.Resources) -> dict[str, Any]:
+    return {"resources": resources_.values(), "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)}
+
+
+def helm_values(config: MonitoringConfig, alertmanager: dict[str, Any]) -> dict[str, Any]:
+    """kube-prometheus-stack values: sizes from `sizing`, everything on the system nodes."""
+    return {
+        # EKS runs the control plane: its components cannot be scraped, and kube-proxy
+        # binds its metrics to 127.0.0.1. Scraping them would only raise TargetDown.
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "prometheusOperator": {
+            **_on_system_nodes(sizing.PROMETHEUS_OPERATOR),
+            "prometheusConfigReloader": {"resources": sizing.CONFIG_RELOADER.values()},
+            "admissionWebhooks": {"patch": {"nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)}},
+        },
+        "prometheus": {
+            "prometheusSpec": {
+                **_on_system_nodes(config.prometheus_resources),
+                "replicas": 1,
+                "retention": config.retention,
+                "retentionSize": config.retention_size,
+                "ruleSelectorNilUsesHelmValues": True,
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "storageClassName": STORAGE_CLASS,
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{config.volume_size_gi}Gi"}},
+                        }
+                    }
+                },
+            }
+        },
+        "alertmanager": {
+            "config": alertmanager,
+            "alertmanagerSpec": {
+                **_on_system_nodes(sizing.ALERTMANAGER),
+                "replicas": 1,
+                "secrets": [RECEIVERS_SECRET],
+            },
+        },
+        "grafana": {
+            **_on_system_nodes(sizing.GRAFANA),
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET,
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
+            "persistence": {"enabled": False},
+            "sidecar": {
+                "resources": sizing.GRAFANA_SIDECAR.values(),
+                # Dashboards come only from this namespace, not from dev or prod.
+                "dashboards": {
+                    "label": DASHBOARD_LABEL[0],
+                    "labelValue": DASHBOARD_LABEL[1],
+                    "searchNamespace": NAMESPACE,
+                },
+            },
+        },
+        "kube-state-metrics": _on_system_nodes(sizing.KUBE_STATE_METRICS),
+        "prometheus-node-exporter": {
+            "resources": sizing.NODE_EXPORTER.values(),
+            # On every node, GPU nodes included: they carry NoSchedule taints
+            # (nvidia.com/gpu) that only a toleration lets a DaemonSet past.
+            "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}],
+        },
+    }
+
+
+@cache
+def _dashboard_template() -> dict[str, Any]:
+    text = (
+        resources.files(__package__)
+        .joinpath("dashboards/namespace-overview.json")
+        .read_text(encoding="utf-8")
+    )
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def dashboard(environment: Environment, quota_alert_ratio: float) -> dict[str, Any]:
+    """The namespace overview for one environment: its namespace and the alert ratio set."""
+    document = copy.deepcopy(_dashboard_template())
+    document["title"] = f"pingvas {environment.name}: namespace overview"
+    document["uid"] = f"pingvas-{environment.name}"
+    for variable in document["templating"]["list"]:
+        if variable["name"] == "namespace":
+            variable["query"] = environment.namespace
+            variable["current"] = {"text": environment.namespace, "value": environment.namespace}
+    for panel in document["panels"]:
+        thresholds = panel["fieldConfig"]["defaults"].get("thresholds")
+        if thresholds:
+            thresholds["steps"][-1]["value"] = quota_alert_ratio
+    return document
+
+
+def dashboard_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"

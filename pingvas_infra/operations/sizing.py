@@ -1,0 +1,148 @@
+"""What the operations workloads request on the system nodes, and whether it fits.
+
+The monitoring stack and the optional Argo CD run on the seed's two t3.medium-class system
+nodes beside the cluster add-ons. Every component's requests and limits are defined once
+here: the Helm values are built from them and the config check sums them against the
+capacity in ``tables/operations.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pingvas_infra.tables import load_table
+
+# The seed's system node group labels its nodes role=system: operations workloads run
+# there, never on GPU capacity.
+SYSTEM_NODE_SELECTOR = {"role": "system"}
+
+# Kubernetes quantity suffixes this project uses (k8s.io/apimachinery resource.Quantity).
+_SUFFIXES = {
+    "m": Decimal("0.001"),
+    "": Decimal(1),
+    "k": Decimal(1000),
+    "M": Decimal(1000) ** 2,
+    "G": Decimal(1000) ** 3,
+    "Ki": Decimal(1024),
+    "Mi": Decimal(1024) ** 2,
+    "Gi": Decimal(1024) ** 3,
+    "Ti": Decimal(1024) ** 4,
+}
+_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|Ki|Mi|Gi|Ti)?$")
+
+
+def parse_quantity(value: str) -> Decimal:
+    """A Kubernetes quantity ("250m", "1.5", "512Mi") as a number of base units."""
+    match = _QUANTITY.match(value)
+    if match is None:
+        raise ValueError(
+            f"not a Kubernetes quantity: {value!r}; allowed: a number with an optional "
+            "suffix m, k, M, G, Ki, Mi, Gi or Ti, such as 250m or 512Mi"
+        )
+    return Decimal(match["number"]) * _SUFFIXES[match["suffix"] or ""]
+
+
+def millicores(value: str) -> int:
+    return int(parse_quantity(value) * 1000)
+
+
+def mebibytes(value: str) -> int:
+    return int(parse_quantity(value) / _SUFFIXES["Mi"])
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits of one container (no CPU limit below the request)."""
+
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_limit: str
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A component and how many copies of it run on the system nodes."""
+
+    name: str
+    resources: Resources
+    copies: int
+
+
+# kube-prometheus-stack components other than Prometheus itself, sized for a cluster of a
+# few dozen pods. Node-exporter runs one copy per node: two on the system nodes.
+PROMETHEUS_OPERATOR = Resources("50m", "64Mi", "200m", "128Mi")
+CONFIG_RELOADER = Resources("10m", "32Mi", "50m", "64Mi")
+KUBE_STATE_METRICS = Resources("20m", "64Mi", "100m", "128Mi")
+NODE_EXPORTER = Resources("10m", "32Mi", "100m", "64Mi")
+GRAFANA = Resources("50m", "192Mi", "500m", "384Mi")
+GRAFANA_SIDECAR = Resources("10m", "64Mi", "100m", "128Mi")
+ALERTMANAGER = Resources("20m", "48Mi", "100m", "96Mi")
+PROMETHEUS_CPU_LIMIT = "1"
+
+# Argo CD components (argo-cd chart), single replicas, Dex and notifications off.
+ARGOCD_CONTROLLER = Resources("100m", "256Mi", "500m", "512Mi")
+ARGOCD_REPO_SERVER = Resources("50m", "128Mi", "500m", "256Mi")
+ARGOCD_SERVER = Resources("25m", "64Mi", "250m", "128Mi")
+ARGOCD_APPLICATIONSET = Resources("25m", "64Mi", "250m", "128Mi")
+ARGOCD_REDIS = Resources("25m", "32Mi", "100m", "64Mi")
+
+
+def monitoring_workloads(prometheus: Resources) -> list[Workload]:
+    return [
+        Workload("prometheus", prometheus, 1),
+        Workload("prometheus-config-reloader", CONFIG_RELOADER, 1),
+        Workload("alertmanager", ALERTMANAGER, 1),
+        Workload("alertmanager-config-reloader", CONFIG_RELOADER, 1),
+        Workload("prometheus-operator", PROMETHEUS_OPERATOR, 1),
+        Workload("kube-state-metrics", KUBE_STATE_METRICS, 1),
+        Workload("grafana", GRAFANA, 1),
+        # The dashboards and datasources sidecars.
+        Workload("grafana-sidecars", GRAFANA_SIDECAR, 2),
+        Workload("node-exporter", NODE_EXPORTER, load_table("operations")["systemNodes"]["count"]),
+    ]
+
+
+def argocd_workloads() -> list[Workload]:
+    return [
+        Workload("argocd-application-controller", ARGOCD_CONTROLLER, 1),
+        Workload("argocd-repo-server", ARGOCD_REPO_SERVER, 1),
+        Workload("argocd-server", ARGOCD_SERVER, 1),
+        Workload("argocd-applicationset-controller", ARGOCD_APPLICATIONSET, 1),
+        Workload("argocd-redis", ARGOCD_REDIS, 1),
+    ]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the system nodes have left once the cluster add-ons are placed."""
+
+    cpu_millicores: int
+    memory_mebibytes: int
+
+    @classmethod
+    def from_table(cls) -> Budget:
+        nodes = load_table("operations")["systemNodes"]
+        count = int(nodes["count"])
+        return cls(
+            cpu_millicores=count * millicores(nodes["allocatableCpu"])
+            - millicores(nodes["addOnRequestsCpu"]),
+            memory_mebibytes=count * mebibytes(nodes["allocatableMemory"])
+            - mebibytes(nodes["addOnRequestsMemory"]),
+        )
+
+
+def total_requests(workloads: list[Workload]) -> tuple[int, int]:
+    """Summed (millicores, MiB) requests of ``workloads``."""
+    cpu = sum(millicores(w.resources.cpu) * w.copies for w in workloads)
+    memory = sum(mebibytes(w.resources.memory) * w.copies for w in workloads)
+    return cpu, memory

@@ -1,0 +1,412 @@
+"""The operations layer's resource graph under the mock engine, with fake upstream layers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
+from pingvas_infra.operations import backup, sizing
+from pingvas_infra.plan.kubernetes import is_kubernetes_object, kubernetes_objects, write_manifests
+from pingvas_infra.plan.model import SECRET, PlanResult, RecordedResource
+from pingvas_infra.tables import load_table
+from tests.conftest import BUCKET_PURPOSES, FAKE_REGION, OperationsRunner
+
+COMPONENT = "pingvas:operations:Operations"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+APPLICATION_SET = "kubernetes:argoproj.io/v1alpha1:ApplicationSet"
+APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
+KEYS = {"pagerdutyRoutingKey": "pd-routing-key", "slackWebhookUrl": "https://hooks.invalid/x"}
+REPO = "https://github.com/pingvas/services"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+BACKUPS_BUCKET = "pingvas-backups-fake"
+BACKUPS_ARN = f"arn:aws:s3:::{BACKUPS_BUCKET}"
+PROD_KEY = f"arn:aws:kms:{FAKE_REGION}:123456789012:key/prod-fake"
+
+
+@pytest.fixture(scope="module")
+def graph(run_operations: OperationsRunner) -> PlanResult:
+    return run_operations({}, KEYS)
+
+
+@pytest.fixture(scope="module")
+def with_argocd(run_operations: OperationsRunner) -> PlanResult:
+    return run_operations({"argocd": {"enabled": True, "repoUrl": REPO}}, KEYS)
+
+
+def named(graph: PlanResult, type_token: str, object_name: str) -> RecordedResource:
+    found = [r for r in graph.of_type(type_token) if r.inputs["metadata"]["name"] == object_name]
+    assert len(found) == 1, f"{type_token} {object_name}: {len(found)}"
+    return found[0]
+
+
+def pod_spec(graph: PlanResult) -> dict[str, Any]:
+    spec: dict[str, Any] = graph.one(CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]
+    return spec["spec"]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def statements(policy: str) -> list[dict[str, Any]]:
+    document = json.loads(policy)
+    return [
+        {**s, "Action": _list(s["Action"]), "Resource": _list(s.get("Resource", []))}
+        for s in document["Statement"]
+    ]
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_everything_is_one_component_through_the_explicit_providers(graph: PlanResult) -> None:
+    (component,) = graph.of_type(COMPONENT)
+    kubernetes_provider = graph.one("pulumi:providers:kubernetes")
+    aws_provider = graph.one("pulumi:providers:aws")
+    for resource in graph.resources:
+        if resource.type.startswith("pulumi:providers:") or resource is component:
+            continue
+        assert resource.parent == component.urn, resource.urn
+        if resource.type.startswith("kubernetes:"):
+            assert resource.provider == kubernetes_provider.urn, resource.urn
+        if resource.type.startswith("aws:"):
+            assert resource.provider == aws_provider.urn, resource.urn
+
+
+def test_backup_role_is_pod_identity_and_may_only_write_prod_dumps(graph: PlanResult) -> None:
+    role = graph.one("aws:iam/role:Role")
+    (trust,) = statements(role.inputs["assumeRolePolicy"])
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+
+    (policy,) = [p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")]
+    assert graph.by_id()[policy.inputs["role"]] == role
+    allowed = statements(policy.inputs["policy"])
+    assert all(s["Effect"] == "Allow" for s in allowed)
+    s3 = [s for s in allowed if any(a.startswith("s3:") for a in s["Action"])]
+    kms = [s for s in allowed if any(a.startswith("kms:") for a in s["Action"])]
+    assert s3 and kms and len(s3) + len(kms) == len(allowed)
+    for statement in s3:
+        assert set(statement["Action"]) <= {"s3:PutObject", "s3:AbortMultipartUpload"}
+        assert statement["Resource"] == [f"{BACKUPS_ARN}/{PROD.name}/*"]
+    for statement in kms:
+        assert set(statement["Action"]) <= {"kms:GenerateDataKey", "kms:Decrypt"}
+        assert statement["Resource"] == [PROD_KEY]
+        assert statement["Condition"] == {
+            "StringEquals": {"kms:ViaService": f"s3.{FAKE_REGION}.amazonaws.com"}
+        }
+    actions = {a for s in allowed for a in s["Action"]}
+    assert not {a for a in actions if re.search(r"Get|List|Delete|\*", a)}
+
+
+def test_the_cron_job_pod_gets_the_role_through_its_service_account(graph: PlanResult) -> None:
+    role = graph.one("aws:iam/role:Role")
+    association = graph.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    account = graph.one("kubernetes:core/v1:ServiceAccount")
+    assert association.inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.inputs['name']}"
+    assert association.inputs["clusterName"] == "pingvas-shared-eks"
+    assert association.inputs["namespace"] == account.inputs["metadata"]["namespace"] == "prod"
+    assert association.inputs["serviceAccount"] == account.inputs["metadata"]["name"]
+    assert pod_spec(graph)["serviceAccountName"] == account.inputs["metadata"]["name"]
+
+
+def test_cron_job_runs_daily_at_two_utc_one_at_a_time_and_fails_visibly(
+    graph: PlanResult,
+) -> None:
+    cron_job = graph.one(CRON_JOB)
+    spec = cron_job.inputs["spec"]
+    assert cron_job.inputs["metadata"]["namespace"] == PROD.namespace
+    assert (spec["schedule"], spec["timeZone"]) == ("0 2 * * *", "Etc/UTC")
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 2
+    assert job["activeDeadlineSeconds"] == 3600
+    pod = pod_spec(graph)
+    # A failed container fails the pod; the Job retries, then is marked Failed.
+    assert pod["restartPolicy"] == "Never"
+
+
+def test_the_pod_runs_the_repository_scripts_dump_first_then_upload(graph: PlanResult) -> None:
+    pod = pod_spec(graph)
+    (dump,) = pod["initContainers"]
+    (upload,) = pod["containers"]
+    (scripts_volume,) = [v for v in pod["volumes"] if "configMap" in v]
+    config_map = named(graph, "kubernetes:core/v1:ConfigMap", scripts_volume["configMap"]["name"])
+    scripts_dir = Path(backup.__file__).parent / "scripts"
+    for container, script in ((dump, "backup-dump.sh"), (upload, "backup-upload.sh")):
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == scripts_volume["name"]]
+        assert container["command"] == ["/bin/bash", f"{mount['mountPath']}/{script}"]
+        assert config_map.inputs["data"][script] == (scripts_dir / script).read_text()
+
+
+def test_the_dump_is_prod_schema_only_as_prod_user_into_the_backups_bucket(
+    graph: PlanResult,
+) -> None:
+    pod = pod_spec(graph)
+    dump, upload = env_of(pod["initContainers"][0]), env_of(pod["containers"][0])
+    assert dump["DB_SCHEMA"] == upload["DB_SCHEMA"] == PROD.schema
+    # The tenancy layer's prod db-credentials Secret: prod_user's own URL.
+    assert dump["DATABASE_URL"] == {
+        "secretKeyRef": {"name": "db-credentials", "key": backup.DATABASE_URL_KEY}
+    }
+    assert upload["BACKUP_BUCKET"] == BACKUPS_BUCKET
+    assert upload["BACKUP_PREFIX"] == PROD.name
+    assert upload["KMS_KEY_ARN"] == PROD_KEY
+    assert upload["BACKUP_NAME"] == f"pingvas_saas-{PROD.schema}"
+    assert "backups" in BUCKET_PURPOSES
+
+
+def test_backup_containers_are_pinned_unprivileged_and_read_only(graph: PlanResult) -> None:
+    pod = pod_spec(graph)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        image = container["image"]
+        assert re.fullmatch(r"[a-z0-9./-]+:[0-9][0-9.]*(-[a-z]+)?", image), image
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert container["resources"]["limits"]["memory"]
+    postgres_major = int(pod["initContainers"][0]["image"].split(":")[1].split(".")[0])
+    # pg_dump must not be older than the server (Aurora PostgreSQL 16 or 17).
+    assert postgres_major >= 17
+
+
+def test_only_the_backup_pod_may_reach_the_pod_identity_agent(graph: PlanResult) -> None:
+    policy = graph.one("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    spec = policy.inputs["spec"]
+    labels = graph.one(CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+    assert policy.inputs["metadata"]["namespace"] == PROD.namespace
+    assert spec["podSelector"]["matchLabels"].items() <= labels["labels"].items()
+    assert spec["policyTypes"] == ["Egress"]
+    assert spec["egress"] == [
+        {
+            "to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
+            "ports": [{"protocol": "TCP", "port": 80}],
+        }
+    ]
+
+
+def test_prometheus_rule_is_selected_by_the_charts_prometheus(graph: PlanResult) -> None:
+    release = graph.one(RELEASE)
+    rule = graph.one(PROMETHEUS_RULE)
+    prometheus = release.inputs["values"]["prometheus"]["prometheusSpec"]
+    assert prometheus["ruleSelectorNilUsesHelmValues"] is True
+    # The chart then selects rules labelled release=<release name>, in its namespace.
+    assert rule.inputs["metadata"]["labels"]["release"] == release.inputs["name"]
+    assert rule.inputs["metadata"]["namespace"] == release.inputs["namespace"]
+    assert release.urn in rule.dependencies
+    alerts = {r["alert"] for g in rule.inputs["spec"]["groups"] for r in g["rules"]}
+    assert {"DevResourceQuotaExceeded", "ProdResourceQuotaExceeded"} <= alerts
+    for group in rule.inputs["spec"]["groups"]:
+        for alert in group["rules"]:
+            if alert["alert"].endswith("ResourceQuotaExceeded"):
+                assert alert["for"] == "5m"
+                assert "ignoring(type)" in alert["expr"]
+
+
+def test_charts_are_pinned_to_the_table(graph: PlanResult, with_argocd: PlanResult) -> None:
+    charts = load_table("operations")["charts"]
+    releases = {r.inputs["chart"]: r for r in with_argocd.of_type(RELEASE)}
+    assert set(releases) == {c["chart"] for c in charts.values()}
+    for chart in charts.values():
+        release = releases[chart["chart"]]
+        assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", release.inputs["version"])
+        assert release.inputs["version"] == chart["version"]
+        assert release.inputs["repositoryOpts"]["repo"].startswith("https://")
+
+
+def walk(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, value)]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += walk(child, (*path, key))
+    return found
+
+
+def test_monitoring_is_sized_and_placed_on_the_system_nodes(graph: PlanResult) -> None:
+    values = graph.one(RELEASE).inputs["values"]
+    resources = [
+        v for p, v in walk(values) if p and p[-1] == "resources" and "cpu" in v.get("requests", {})
+    ]
+    assert len(resources) >= 7
+    for block in resources:
+        assert set(block) == {"requests", "limits"}
+        assert set(block["requests"]) == set(block["limits"]) == {"cpu", "memory"}
+    selectors = [v for p, v in walk(values) if p and p[-1] == "nodeSelector"]
+    assert len(selectors) >= 6
+    assert all(s == {"role": "system"} for s in selectors)
+    requested = sizing.total_requests(
+        sizing.monitoring_workloads(sizing.Resources("250m", "1Gi", "1", "1536Mi"))
+    )
+    budget = sizing.Budget.from_table()
+    assert requested[0] <= budget.cpu_millicores
+    assert requested[1] <= budget.memory_mebibytes
+
+
+def tolerates(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
+    """Kubernetes' toleration matching (k8s.io/api/core/v1 Toleration.ToleratesTaint)."""
+    for toleration in tolerations:
+        if toleration.get("effect") and toleration["effect"] != taint["effect"]:
+            continue
+        if toleration.get("key") and toleration["key"] != taint["key"]:
+            continue
+        operator = toleration.get("operator", "Equal")
+        if operator == "Exists" or toleration.get("value") == taint.get("value"):
+            return True
+    return False
+
+
+def test_node_exporter_runs_on_gpu_nodes_too(graph: PlanResult) -> None:
+    exporter = graph.one(RELEASE).inputs["values"]["prometheus-node-exporter"]
+    assert tolerates(exporter["tolerations"], GPU_TAINT)
+    assert not tolerates([{"key": "other", "operator": "Exists"}], GPU_TAINT)
+
+
+def test_prometheus_keeps_its_data_on_an_encrypted_gp3_volume(graph: PlanResult) -> None:
+    prometheus = graph.one(RELEASE).inputs["values"]["prometheus"]["prometheusSpec"]
+    claim = prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
+    storage_class = named(
+        graph, "kubernetes:storage.k8s.io/v1:StorageClass", claim["storageClassName"]
+    )
+    assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
+    assert storage_class.inputs["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert claim["resources"]["requests"]["storage"] == "20Gi"
+    # Prometheus' size units are powers of two: the cap stays below the volume.
+    assert int(prometheus["retentionSize"].removesuffix("GB")) < 20
+    assert prometheus["retention"] == "15d"
+
+
+def test_grafana_admin_password_is_generated(graph: PlanResult) -> None:
+    grafana = graph.one(RELEASE).raw_inputs["values"]["grafana"]
+    secret = named(graph, "kubernetes:core/v1:Secret", grafana["admin"]["existingSecret"])
+    password = graph.one("random:index/randomPassword:RandomPassword")
+    assert password.urn in secret.dependencies
+    assert secret.inputs["stringData"][grafana["admin"]["passwordKey"]] == SECRET
+    assert "adminPassword" not in grafana
+
+
+def test_monitoring_toggle_off_leaves_only_the_backup(run_operations: OperationsRunner) -> None:
+    graph = run_operations({"monitoring": {"enabled": False}}, KEYS)
+    assert graph.of_type(RELEASE) == []
+    assert graph.of_type(PROMETHEUS_RULE) == []
+    kinds = {r.inputs.get("kind") for r in graph.resources if is_kubernetes_object(r)}
+    assert kinds == {"CronJob", "ConfigMap", "ServiceAccount", "NetworkPolicy"}
+    assert graph.one(CRON_JOB)
+
+
+def test_argocd_is_off_by_default(graph: PlanResult) -> None:
+    assert graph.of_type(APPLICATION_SET) == []
+    assert [r for r in graph.of_type(RELEASE) if r.inputs["chart"] == "argo-cd"] == []
+
+
+def render_applications(application_set: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What Argo CD's ApplicationSet controller generates from a list generator whose
+    template uses only `{{ .field }}` substitutions and a `{{ toJson .patch }}` patch."""
+    assert application_set["goTemplate"] is True
+    assert application_set["templatePatch"] == "{{ toJson .patch }}"
+    (generator,) = application_set["generators"]
+    applications = {}
+    for element in generator["list"]["elements"]:
+        text = json.dumps(application_set["template"])
+        for field, value in element.items():
+            text = text.replace(f"{{{{ .{field} }}}}", str(value))
+        assert "{{" not in text
+        applications[element["env"]] = merge(json.loads(text), element["patch"])
+    return applications
+
+
+def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def test_dev_syncs_itself_with_self_heal_and_prod_only_by_hand(with_argocd: PlanResult) -> None:
+    application_set = with_argocd.one(APPLICATION_SET).inputs["spec"]
+    apps = render_applications(application_set)
+    assert set(apps) == {e.name for e in ENVIRONMENTS}
+    dev, prod = apps[DEV.name], apps[PROD.name]
+    # Booleans, not the seed's templated strings.
+    assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert "automated" not in prod["spec"]["syncPolicy"]
+    assert "automated" not in application_set["template"]["spec"]["syncPolicy"]
+    for env, app in apps.items():
+        assert app["spec"]["destination"]["namespace"] == env
+        assert app["spec"]["source"]["path"] == f"deploy/{env}"
+        assert app["spec"]["source"]["repoURL"] == REPO
+    waves = {
+        env: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+        for env, a in apps.items()
+    }
+    assert waves[DEV.name] < waves[PROD.name]
+
+
+def test_argocd_project_confines_services_to_dev_and_prod(with_argocd: PlanResult) -> None:
+    project = with_argocd.one(APP_PROJECT)
+    spec = project.inputs["spec"]
+    assert {d["namespace"] for d in spec["destinations"]} == {e.namespace for e in ENVIRONMENTS}
+    assert spec["sourceRepos"] == [REPO]
+    assert spec["clusterResourceWhitelist"] == []
+    assert {"kind": "NetworkPolicy", "group": "networking.k8s.io"} in spec[
+        "namespaceResourceBlacklist"
+    ]
+    application_set = with_argocd.one(APPLICATION_SET)
+    assert (
+        application_set.inputs["spec"]["template"]["spec"]["project"]
+        == (project.inputs["metadata"]["name"])
+    )
+    release = [r for r in with_argocd.of_type(RELEASE) if r.inputs["chart"] == "argo-cd"]
+    assert release[0].urn in application_set.dependencies
+
+
+def test_rules_dashboards_and_backup_render_under_manifests(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    written = {p.relative_to(tmp_path).as_posix() for p in write_manifests(graph, tmp_path)}
+    assert {
+        "monitoring/prometheusrule-pingvas-alerts.yaml",
+        "monitoring/configmap-grafana-dashboard-pingvas-dev.yaml",
+        "monitoring/configmap-grafana-dashboard-pingvas-prod.yaml",
+        "prod/cronjob-prod-db-backup.yaml",
+        "helm/kube-prometheus-stack.yaml",
+    } <= written
+    receivers = yaml.safe_load(
+        (tmp_path / "monitoring/secret-alertmanager-receivers.yaml").read_text()
+    )
+    assert set(receivers["stringData"].values()) == {SECRET}
+    helm = (tmp_path / "helm/kube-prometheus-stack.yaml").read_text()
+    assert "routing_key_file" in helm
+    for value in KEYS.values():
+        assert value not in helm
+
+
+@pytest.mark.parametrize("version", ["1.35"])
+def test_core_objects_validate_against_the_kubernetes_schema(
+    with_argocd: PlanResult, version: str
+) -> None:
+    core = [
+        o
+        for o in kubernetes_objects(with_argocd, reveal=True)
+        if "." not in o.document["apiVersion"].split("/")[0]
+        or o.document["apiVersion"].split("/")[0].endswith(".k8s.io")
+    ]
+    assert {o.document["kind"] for o in core} >= {"CronJob", "NetworkPolicy", "StorageClass"}
+    for item in core:
+        kubernetes_validate.validate(item.document, version, strict=True)

@@ -1,0 +1,191 @@
+"""Malformed operations configuration is refused with the offending key named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
+from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.plan.stackfile import StackFile
+from tests.conftest import config_with
+
+KEY = "pingvas:operations"
+
+# (case id, pingvas:operations value, key the message must name, text it must contain)
+BAD_OPERATIONS: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "cron-four-fields",
+        {"backup": {"schedule": "0 2 * *"}},
+        f"{KEY}.backup.schedule",
+        "five cron fields",
+    ),
+    (
+        "cron-with-seconds",
+        {"backup": {"schedule": "0 0 2 * * *"}},
+        f"{KEY}.backup.schedule",
+        "no seconds",
+    ),
+    (
+        "cron-tz-prefix",
+        {"backup": {"schedule": "CRON_TZ=UTC 0 2 * * *"}},
+        f"{KEY}.backup.schedule",
+        "use timeZone",
+    ),
+    (
+        "cron-out-of-range",
+        {"backup": {"schedule": "0 25 * * *"}},
+        f"{KEY}.backup.schedule",
+        "not a Kubernetes cron schedule",
+    ),
+    (
+        "cron-quartz-last-day",
+        {"backup": {"schedule": "0 2 L * *"}},
+        f"{KEY}.backup.schedule",
+        "L/W/#",
+    ),
+    (
+        "unknown-time-zone",
+        {"backup": {"timeZone": "Mars/Olympus"}},
+        f"{KEY}.backup.timeZone",
+        "IANA zone name",
+    ),
+    (
+        "backoff-too-high",
+        {"backup": {"backoffLimit": 10}},
+        f"{KEY}.backup.backoffLimit",
+        "less than or equal to 6",
+    ),
+    (
+        "deadline-longer-than-interval",
+        {"backup": {"schedule": "0 * * * *", "activeDeadlineMinutes": 90}},
+        f"{KEY}.backup.activeDeadlineMinutes",
+        "shortest interval between scheduled runs (60 minutes)",
+    ),
+    (
+        "retention-in-words",
+        {"monitoring": {"retention": "15 days"}},
+        f"{KEY}.monitoring.retention",
+        "whole number of h, d or w",
+    ),
+    (
+        "volume-too-small",
+        {"monitoring": {"volumeSizeGi": 5}},
+        f"{KEY}.monitoring.volumeSizeGi",
+        "greater than or equal to 10",
+    ),
+    (
+        "quantity-garbage",
+        {"monitoring": {"prometheusMemory": "lots"}},
+        f"{KEY}.monitoring.prometheusMemory",
+        "not a Kubernetes quantity",
+    ),
+    (
+        "memory-limit-below-request",
+        {"monitoring": {"prometheusMemory": "2Gi", "prometheusMemoryLimit": "1Gi"}},
+        f"{KEY}.monitoring.prometheusMemoryLimit",
+        "at least prometheusMemory (2Gi)",
+    ),
+    (
+        "prometheus-too-big-for-system-nodes",
+        {"monitoring": {"prometheusMemory": "6Gi", "prometheusMemoryLimit": "8Gi"}},
+        f"{KEY}.monitoring.prometheusMemory",
+        "the system nodes have",
+    ),
+    (
+        "quota-ratio-above-one",
+        {"monitoring": {"quotaAlertRatio": 1.5}},
+        f"{KEY}.monitoring.quotaAlertRatio",
+        "less than or equal to 1",
+    ),
+    (
+        "argocd-without-repository",
+        {"argocd": {"enabled": True}},
+        f"{KEY}.argocd.repoUrl",
+        "required when enabled",
+    ),
+    (
+        "argocd-plain-http-repository",
+        {"argocd": {"enabled": True, "repoUrl": "http://git.example.com/services"}},
+        f"{KEY}.argocd.repoUrl",
+        "https://",
+    ),
+    (
+        "argocd-path-escapes-repository",
+        {"argocd": {"repoUrl": "https://github.com/pingvas/services", "servicesPath": "../x"}},
+        f"{KEY}.argocd.servicesPath",
+        "without '..'",
+    ),
+    (
+        "unknown-key",
+        {"monitoring": {"enable": False}},
+        f"{KEY}.monitoring.enable",
+        "unknown key; allowed keys: enabled",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "text"),
+    [pytest.param(s, k, t, id=case) for case, s, k, t in BAD_OPERATIONS],
+)
+def test_bad_operations_config_names_key(
+    stack_file: StackFile, section: dict[str, Any], key: str, text: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, {KEY: section})
+    message = str(caught.value)
+    assert f"{key} = " in message
+    assert text in message
+    assert "Traceback" not in message
+
+
+def test_every_bad_key_is_named_in_one_message(stack_file: StackFile) -> None:
+    section = {
+        "backup": {"timeZone": "Nowhere/Town"},
+        "monitoring": {"retention": "forever"},
+        "argocd": {"enabled": True},
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, {KEY: section})
+    message = str(caught.value)
+    for key in ("backup.timeZone", "monitoring.retention", "argocd.repoUrl"):
+        assert f"{KEY}.{key} = " in message
+
+
+def test_defaults_follow_the_seed() -> None:
+    config = OperationsConfig()
+    assert config.backup.schedule == "0 2 * * *"
+    assert config.backup.time_zone == "Etc/UTC"
+    assert config.monitoring.enabled is True
+    assert config.monitoring.quota_alert_ratio == 0.9
+    assert config.argocd.enabled is False
+
+
+def test_monitoring_and_argocd_together_fit_on_the_system_nodes() -> None:
+    OperationsConfig.model_validate(
+        {"argocd": {"enabled": True, "repoUrl": "git@github.com:pingvas/services.git"}}
+    )
+
+
+def test_dst_zones_and_descriptors_are_accepted() -> None:
+    config = OperationsConfig.model_validate(
+        {"backup": {"schedule": "@daily", "timeZone": "Europe/Berlin"}}
+    )
+    assert config.backup.longest_interval.total_seconds() == 24 * 3600
+    weekdays = OperationsConfig.model_validate({"backup": {"schedule": "30 1 * * MON-FRI"}})
+    assert weekdays.backup.longest_interval.days == 3
+
+
+def test_receiver_keys_must_be_pulumi_secrets() -> None:
+    raw = RawConfig(
+        values={"pingvas:pagerdutyRoutingKey": "plain-text-key"}, secret_keys=frozenset()
+    )
+    with pytest.raises(ConfigError, match=r"pingvas:pagerdutyRoutingKey = \(plain text\)"):
+        parse_stack_config(raw, "shared")
+    encrypted = RawConfig(
+        values={"pingvas:slackWebhookUrl": "[secret]"},
+        secret_keys=frozenset({"pingvas:slackWebhookUrl"}),
+    )
+    parse_stack_config(encrypted, "shared")

@@ -1,0 +1,260 @@
+"""The local environment: local/compose.yaml and what `pingvas-infra local-env` writes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import redis
+import yaml
+
+from pingvas_infra.data.cache_acl import cache_access_string
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.operations import localenv
+from pingvas_infra.tables import load_table
+from tests.conftest import (
+    PROJECT_DIR,
+    MotoServer,
+    _free_port,
+    _require_binary,
+    aws_cli,
+    require_tool,
+)
+
+LOCAL = PROJECT_DIR / "local"
+COMPOSE = LOCAL / "compose.yaml"
+TENANCY_SQL = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql" / "bootstrap.sql"
+LONG_RUNNING = {"postgres", "valkey", "moto"}
+
+
+def representative_access_string(environment: Environment) -> str:
+    """The shape the data layer gives ElastiCache: its own key prefix, no admin commands."""
+    return f"on ~{environment.key_prefix}* -@all +@read +@write +@connection"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return document
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of each bind mount (named volumes left out)."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("."):
+            found[target] = (LOCAL / source).resolve()
+    return found
+
+
+def test_services_and_no_obsolete_version_key(compose: dict[str, Any]) -> None:
+    assert "version" not in compose
+    assert set(compose["services"]) == {"postgres", "valkey", "moto", "moto-init"}
+
+
+def test_every_image_is_pinned_arm64_native_and_the_one_the_stack_pins(
+    compose: dict[str, Any],
+) -> None:
+    images = load_table("operations")["images"]
+    services = compose["services"]
+    for name, service in services.items():
+        assert service["platform"] == "linux/arm64", name
+        image = service["image"]
+        assert not image.endswith(":latest") and ":" in image, image
+    assert services["postgres"]["image"] == images["postgres"]
+    assert services["valkey"]["image"] == images["valkey"]
+    assert services["moto"]["image"] == images["moto"]
+    assert services["moto-init"]["image"] == images["awsCli"]
+    # Digest-pinned where the digest is published (moto's release notes).
+    assert "@sha256:" in services["moto"]["image"]
+    assert "localstack" not in COMPOSE.read_text()
+
+
+def test_long_running_services_have_healthchecks_and_listen_on_localhost_only(
+    compose: dict[str, Any],
+) -> None:
+    for name in LONG_RUNNING:
+        service = compose["services"][name]
+        assert service["healthcheck"]["test"], name
+        for port in service["ports"]:
+            assert port.startswith("127.0.0.1:"), port
+    init = compose["services"]["moto-init"]
+    assert init["depends_on"] == {"moto": {"condition": "service_healthy"}}
+
+
+def test_the_databases_bootstrap_is_the_clusters_own_sql(compose: dict[str, Any]) -> None:
+    postgres = mounts(compose["services"]["postgres"])
+    assert postgres["/pingvas/sql/bootstrap.sql"] == TENANCY_SQL
+    initdb = postgres["/docker-entrypoint-initdb.d"]
+    (script,) = initdb.glob("*.sh")
+    assert "/pingvas/sql/bootstrap.sql" in script.read_text()
+    if not (PROJECT_DIR / "pingvas_infra" / "tenancy" / "component.py").exists():
+        pytest.skip("the tenancy layer (and its bootstrap.sql) is not on this branch yet")
+    assert TENANCY_SQL.is_file()
+
+
+def test_every_other_mounted_file_exists(compose: dict[str, Any]) -> None:
+    generated = LOCAL / localenv.ACL_FILE
+    for service in compose["services"].values():
+        for host in mounts(service).values():
+            if host in (TENANCY_SQL, generated.resolve()):
+                continue
+            assert host.exists(), host
+    assert mounts(compose["services"]["valkey"])["/etc/valkey/users.acl"] == generated.resolve()
+
+
+def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+    docker = shutil.which("docker")
+    plugin = (
+        subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if docker
+        else None
+    )
+    if plugin is None or plugin.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed here")
+    env_file = localenv.write_local_env(tmp_path, representative_access_string).env_file
+    done = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "--env-file", str(env_file), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_local_env_writes_urls_shaped_like_the_clusters_secrets(tmp_path: Path) -> None:
+    written = localenv.write_local_env(tmp_path, representative_access_string)
+    values = localenv.read_env_file(written.env_file)
+    for env in ENVIRONMENTS:
+        url = urlsplit(values[f"{env.name.upper()}_DATABASE_URL"])
+        assert url.username == env.db_user
+        assert url.path == f"/{localenv.DATABASE}"
+        assert unquote(parse_qs(url.query)["options"][0]) == f"-c search_path={env.schema}"
+        cache = urlsplit(values[f"{env.name.upper()}_REDIS_URL"])
+        assert cache.username == env.cache_user
+        assert cache.path == f"/{env.redis_db}"
+    assert values["LOCAL_BUCKETS"].split() == list(localenv.BUCKETS)
+    assert oct(written.env_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_local_env_keeps_its_passwords_when_run_again(tmp_path: Path) -> None:
+    first = localenv.write_local_env(tmp_path, representative_access_string)
+    before = (first.env_file.read_text(), first.acl_file.read_text())
+    second = localenv.write_local_env(tmp_path, representative_access_string)
+    assert (second.env_file.read_text(), second.acl_file.read_text()) == before
+
+
+def test_acl_file_holds_no_password_in_clear(tmp_path: Path) -> None:
+    written = localenv.write_local_env(tmp_path, representative_access_string)
+    values = localenv.read_env_file(written.env_file)
+    acl = written.acl_file.read_text()
+    for name in localenv.password_variables():
+        assert values[name] not in acl
+    assert acl.splitlines()[0] == "user default off"
+
+
+@pytest.fixture
+def acl_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """redis-server loaded with the generated ACL file, as Valkey loads it in compose."""
+    binary = _require_binary(shutil.which("redis-server"), "redis-server")
+    written = localenv.write_local_env(tmp_path, representative_access_string)
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            *("--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"),
+            *("--aclfile", str(written.acl_file), "--dir", str(tmp_path)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "Ready to accept connections" in line:
+            break
+    try:
+        yield port, localenv.read_env_file(written.env_file)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@pytest.mark.redis
+def test_each_local_cache_user_reaches_only_its_prefix(
+    acl_server: tuple[int, dict[str, str]],
+) -> None:
+    port, values = acl_server
+    for env, other in ((DEV, PROD), (PROD, DEV)):
+        password = values[f"LOCAL_{env.name.upper()}_CACHE_PASSWORD"]
+        client = redis.Redis(port=port, username=env.cache_user, password=password)
+        assert client.set(f"{env.key_prefix}session", "1") is True
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            client.set(f"{other.key_prefix}session", "1")
+        client.close()
+    anonymous = redis.Redis(port=port)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()
+    anonymous.close()
+
+
+@pytest.mark.redis
+def test_the_compose_healthcheck_reads_an_auth_demand_as_healthy(
+    acl_server: tuple[int, dict[str, str]],
+) -> None:
+    """valkey-cli behaves like redis-cli here: with the default user off, PING is answered
+    with NOAUTH and exit status 0, which the healthcheck's grep accepts."""
+    port, _ = acl_server
+    cli = _require_binary(shutil.which("redis-cli"), "redis-cli")
+    done = subprocess.run(
+        [cli, "-p", str(port), "ping"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert "NOAUTH" in done.stdout + done.stderr
+
+
+def test_with_the_data_layers_access_strings(tmp_path: Path) -> None:
+    acl = localenv.write_local_env(tmp_path).acl_file.read_text()
+    for env in ENVIRONMENTS:
+        assert f"user {env.cache_user} {cache_access_string(env)} #" in acl
+
+
+def test_create_buckets_script_makes_every_bucket_and_can_run_again(
+    moto_server: MotoServer, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.pathsep.join([str(Path(aws_cli()).parent), os.environ.get("PATH", "")]),
+        "LOCAL_BUCKETS": " ".join(localenv.BUCKETS),
+        **moto_server.cli_env(tmp_path),
+    }
+    for _ in range(2):
+        done = subprocess.run(
+            ["bash", str(LOCAL / "create-buckets.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    listed = moto_server.client("s3").list_buckets()["Buckets"]
+    assert sorted(b["Name"] for b in listed) == sorted(localenv.BUCKETS)
+
+
+def test_the_local_scripts_pass_shellcheck() -> None:
+    shellcheck = require_tool("shellcheck")
+    scripts = [str(p) for p in sorted(LOCAL.rglob("*.sh"))]
+    assert len(scripts) == 2
+    done = subprocess.run(
+        [shellcheck, "--shell=bash", "--severity=style", *scripts],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
