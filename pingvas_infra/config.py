@@ -29,6 +29,7 @@ from pingvas_infra.configbase import (
 )
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.tables import load_table
+from pingvas_infra.tenancy.config import TenancyConfig
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
 # `pulumi config set --secret`, and are never part of the pydantic model.
@@ -51,6 +52,7 @@ class StackConfig(ConfigModel):
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    tenancy: TenancyConfig = Field(default_factory=TenancyConfig)
 
     @field_validator("region")
     @classmethod

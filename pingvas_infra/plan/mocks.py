@@ -7,6 +7,7 @@ them. Values derive from a hash of type and name, so two runs are byte-identical
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,16 @@ def _random_password(ctx: FakeContext) -> dict[str, Any]:
     return {"result": secret(value), "bcryptHash": secret("$2a$10$" + value)}
 
 
+def _random_id(ctx: FakeContext) -> dict[str, Any]:
+    raw = bytes.fromhex(digest("random-id", ctx.name, length=2 * int(ctx.inputs["byteLength"])))
+    return {
+        "hex": raw.hex(),
+        "b64Std": base64.b64encode(raw).decode(),
+        "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "dec": str(int.from_bytes(raw, "big")),
+    }
+
+
 # Type-specific outputs beyond the echoed inputs and the generic id/arn. Layers that add
 # resource types whose computed outputs they read add a faker here.
 OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
@@ -128,6 +139,7 @@ OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomId:RandomId": _random_id,
 }
 
 
