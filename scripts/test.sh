@@ -10,6 +10,11 @@ cd "$PROJECT_ROOT"
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
 ensure_venv .venv -e ".[test]"
+# The schema-bootstrap test runs the Job's script under busybox, as the alpine image does.
+ensure_system_packages busybox=busybox
+# network-config-analyzer pins versions that clash with the project's: its own venv; the
+# NetworkPolicy proofs call its `nca` by path.
+ensure_venv .venv-tools/nca "network-config-analyzer>=2.1,<3"
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .
