@@ -2,7 +2,8 @@
 
 Read top to bottom, this is the architecture:
 
-    config  ->  network  ->  cluster  ->  gpu  ->  data  ->  outputs
+    config -> network -> cluster -> gpu -> data -> tenancy -> storage -> operations
+           -> outputs
 
 Each layer is one ComponentResource with its own config section; layers talk only through
 the typed outputs passed here.
@@ -11,13 +12,16 @@ the typed outputs passed here.
 import pulumi
 import pulumi_kubernetes as k8s
 
-from pingvas_infra.cluster.component import Cluster, ClusterStorage
-from pingvas_infra.config import load_stack_config
+from pingvas_infra.cluster.component import Cluster
+from pingvas_infra.config import StackSecrets, load_stack_config
 from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
 from pingvas_infra.network.component import Network
+from pingvas_infra.operations.component import Operations
 from pingvas_infra.providers import aws_provider, layer_options
+from pingvas_infra.storage.component import Storage
+from pingvas_infra.tenancy.component import Tenancy
 
 config = load_stack_config()
 aws_default = aws_provider(config)
@@ -46,7 +50,6 @@ kubernetes = k8s.Provider(
     kubeconfig=cluster.outputs.kubeconfig_json,
     enable_server_side_apply=True,
 )
-ClusterStorage("cluster-storage", opts=layer_options(aws_default, kubernetes))
 
 # GPU capacity: Karpenter with interruption handling, one GPU NodePool per environment
 # capped at the environment's GPU quota, and the NVIDIA device plugin.
@@ -71,6 +74,46 @@ data = Data(
     opts=layer_options(aws_default),
 )
 
+# Tenancy: the dev and prod namespaces with the seed's quotas, limit ranges and priority
+# classes, NetworkPolicies that isolate for real, per-environment credentials Secrets and
+# the Job that creates the per-environment schemas and database roles.
+tenancy = Tenancy(
+    "tenancy",
+    config.tenancy,
+    network=network.outputs,
+    cluster=cluster.outputs,
+    data=data.outputs,
+    opts=layer_options(aws_default, kubernetes),
+)
+
+# Storage: the seed's S3 buckets (+ backups), the EFS model store mounted read-only in dev
+# and prod, per-environment Pod Identity roles, and the default block StorageClass.
+storage = Storage(
+    "storage",
+    config.storage,
+    project=config.project,
+    region=config.region,
+    network=network.outputs,
+    cluster=cluster.outputs,
+    tenancy=tenancy.outputs,
+    opts=layer_options(aws_default, kubernetes),
+)
+
+# Operations: the nightly prod-schema backup, monitoring and alert routing (prod ->
+# PagerDuty, dev -> Slack), optional Argo CD.
+operations = Operations(
+    "operations",
+    config.operations,
+    project=config.project,
+    region=config.region,
+    cluster=cluster.outputs,
+    data=data.outputs,
+    tenancy=tenancy.outputs,
+    storage=storage.outputs,
+    secrets=StackSecrets.from_runtime(),
+    opts=layer_options(aws_default, kubernetes),
+)
+
 pulumi.export("vpcId", network.outputs.vpc_id)
 pulumi.export("privateSubnetIds", network.outputs.private_subnet_ids)
 pulumi.export("dataSubnetIds", network.outputs.data_subnet_ids)
@@ -81,3 +124,7 @@ pulumi.export("karpenterNodeRoleArn", gpu.outputs.node_role_arn)
 pulumi.export("interruptionQueueName", gpu.outputs.interruption_queue_name)
 pulumi.export("databaseWriterEndpoint", data.outputs.writer_endpoint)
 pulumi.export("cachePrimaryEndpoint", data.outputs.cache_primary_endpoint)
+pulumi.export("bucketNames", storage.outputs.bucket_names)
+pulumi.export("modelsFileSystemId", storage.outputs.efs_file_system_id)
+pulumi.export("appRoleArns", storage.outputs.app_role_arns)
+pulumi.export("backupLocation", operations.outputs.backup_location)

@@ -34,6 +34,7 @@ from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
+from pingvas_infra.tenancy.config import TenancyConfig
 
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
 # `pulumi config set --secret`, and are never part of the pydantic model.
@@ -63,6 +64,7 @@ class StackConfig(ConfigModel):
     data: DataConfig = Field(default_factory=DataConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    tenancy: TenancyConfig = Field(default_factory=TenancyConfig)
 
     @field_validator("region")
     @classmethod

@@ -18,6 +18,11 @@ source "$(dirname "$0")/ops-tools.sh"
 ensure_system_packages shellcheck=shellcheck
 ensure_unpacked_tools promtool=prometheus:prometheus amtool=prometheus-alertmanager:alertmanager
 ensure_actionlint
+# The schema-bootstrap test runs the Job's script under busybox, as the alpine image does.
+ensure_system_packages busybox=busybox
+# network-config-analyzer pins versions that clash with the project's: its own venv; the
+# NetworkPolicy proofs call its `nca` by path.
+ensure_venv .venv-tools/nca "network-config-analyzer>=2.1,<3"
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .

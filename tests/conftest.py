@@ -648,3 +648,135 @@ def aws_cli() -> str:
 
     candidate = Path(sys.executable).parent / "aws"
     return _require_binary(str(candidate) if candidate.exists() else None, "aws (awscli)")
+
+
+# --- Tenancy layer harness ----------------------------------------------------------------
+#
+# The tenancy layer under the real mock engine with fake upstream outputs (cluster and data
+# are other layers' work): the network values come from the stack config, exactly what the
+# network layer hands over; cluster and data outputs are plausible constants.
+
+HARNESS_KUBERNETES_VERSION = "1.35"
+HARNESS_DATABASE = "pingvas_saas"
+HARNESS_MASTER_USER = "pingvas_admin"
+HARNESS_WRITER = "pingvas-shared.cluster-c0ffee.us-east-1.rds.amazonaws.com"
+HARNESS_CACHE = "master.pingvas-cache.c0ffee.use1.cache.amazonaws.com"
+HARNESS_MASTER_SECRET_ARN = (
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-c0ffee-AbCdEf"
+)
+HARNESS_DATA_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0c0ffee0-0000-4000-8000-000000000000"
+# Cache user passwords as the data layer would hand them over (secret outputs).
+HARNESS_CACHE_PASSWORDS = {
+    "dev": "harnessDevCachePassword0123456789abcdef",
+    "prod": "harnessProdCachePassword0123456789abcdef",
+}
+
+
+def tenancy_program(config: StackConfig) -> Callable[[], None]:
+    """A program that builds only the Tenancy component, from fake upstream outputs."""
+
+    def program() -> None:
+        import pulumi  # noqa: PLC0415 (imported where the mock runtime is set up)
+        import pulumi_kubernetes as k8s  # noqa: PLC0415
+
+        from pingvas_infra.cluster.outputs import ClusterOutputs  # noqa: PLC0415
+        from pingvas_infra.data.outputs import CacheUser, DataOutputs  # noqa: PLC0415
+        from pingvas_infra.environments import ENVIRONMENTS  # noqa: PLC0415
+        from pingvas_infra.network.outputs import NetworkOutputs  # noqa: PLC0415
+        from pingvas_infra.providers import aws_provider  # noqa: PLC0415
+        from pingvas_infra.tenancy.component import Tenancy  # noqa: PLC0415
+
+        known = pulumi.Output.from_input
+        net = config.network
+        zones = config.availability_zones
+        network = NetworkOutputs(
+            vpc_id=known("vpc-0harness"),
+            vpc_cidr=net.vpc_cidr,
+            availability_zones=zones,
+            public_subnet_ids=[known(f"subnet-public-{az}") for az in zones],
+            private_subnet_ids=[known(f"subnet-private-{az}") for az in zones],
+            data_subnet_ids=[known(f"subnet-data-{az}") for az in zones],
+            public_subnet_cidrs=net.public_subnet_cidrs,
+            private_subnet_cidrs=net.private_subnet_cidrs,
+            data_subnet_cidrs=net.data_subnet_cidrs,
+            nat_gateway_ids=[known("nat-0harness")],
+            s3_endpoint_id=known("vpce-0harness"),
+        )
+        cluster = ClusterOutputs(
+            cluster_name=known(config.cluster.name),
+            cluster_arn=known(
+                f"arn:aws:eks:{config.region}:123456789012:cluster/{config.cluster.name}"
+            ),
+            kubernetes_version=HARNESS_KUBERNETES_VERSION,
+            kubeconfig_json=pulumi.Output.secret("{}"),
+            cluster_security_group_id=known("sg-0harness"),
+            system_node_role_arn=known("arn:aws:iam::123456789012:role/system-nodes"),
+        )
+        data = DataOutputs(
+            database_name=HARNESS_DATABASE,
+            writer_endpoint=known(HARNESS_WRITER),
+            reader_endpoint=known(HARNESS_WRITER.replace(".cluster-", ".cluster-ro-")),
+            database_port=5432,
+            master_username=HARNESS_MASTER_USER,
+            master_user_secret_arn=known(HARNESS_MASTER_SECRET_ARN),
+            data_kms_key_arn=known(HARNESS_DATA_KEY_ARN),
+            cache_primary_endpoint=known(HARNESS_CACHE),
+            cache_port=6379,
+            cache_users={
+                env.name: CacheUser(
+                    user_name=env.cache_user,
+                    password=pulumi.Output.secret(HARNESS_CACHE_PASSWORDS[env.name]),
+                    access_string=f"on ~{env.key_prefix}* +@all -@dangerous",
+                )
+                for env in ENVIRONMENTS
+            },
+        )
+        kubernetes = k8s.Provider("k8s", kubeconfig="{}")
+        tenancy = Tenancy(
+            "tenancy",
+            config.tenancy,
+            network=network,
+            cluster=cluster,
+            data=data,
+            opts=pulumi.ResourceOptions(
+                providers={"aws": aws_provider(config), "kubernetes": kubernetes}
+            ),
+        )
+        # What the layer hands to the others, as stack outputs the tests can read.
+        outputs = tenancy.outputs
+        pulumi.export(
+            "tenancy",
+            {
+                "namespaces": dict(outputs.namespaces),
+                "systemNamespace": outputs.system_namespace,
+                "appServiceAccounts": dict(outputs.app_service_accounts),
+                "dbCredentialsSecret": outputs.db_credentials_secret,
+                "redisSecret": outputs.redis_secret,
+            },
+        )
+
+    return program
+
+
+@pytest.fixture(scope="session")
+def run_tenancy(stack_file: StackFile) -> PlanRunner:
+    """Run the tenancy harness with config overrides; returns its graph."""
+
+    def run(overrides: Mapping[str, Any]) -> PlanResult:
+        config = config_with(stack_file, overrides)
+        return run_program(
+            tenancy_program(config),
+            project=stack_file.project,
+            stack=STACK,
+            config=merged_config(stack_file.config, overrides),
+            secret_keys=stack_file.secret_keys,
+            region=config.region,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tenancy_graph(run_tenancy: PlanRunner) -> PlanResult:
+    """The tenancy layer's graph with the default configuration, built once per session."""
+    return run_tenancy({})

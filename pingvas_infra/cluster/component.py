@@ -7,7 +7,6 @@ import re
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
-import pulumi_kubernetes as k8s
 
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
@@ -307,31 +306,3 @@ class Cluster(pulumi.ComponentResource):
 
 # The default StorageClass: gp3 through the EBS CSI driver, always encrypted, bound where
 # the pod lands (a volume lives in one AZ).
-DEFAULT_STORAGE_CLASS = "gp3-encrypted"
-
-
-class ClusterStorage(pulumi.ComponentResource):
-    """The cluster's default StorageClass, for PersistentVolumeClaims (monitoring, say).
-
-    A separate component because it is a Kubernetes object: it needs the explicit
-    Kubernetes provider, which __main__ builds from the cluster's kubeconfig once the
-    cluster exists.
-    """
-
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pingvas:cluster:ClusterStorage", name, None, opts)
-        storage_class = k8s.storage.v1.StorageClass(
-            f"{name}-{DEFAULT_STORAGE_CLASS}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=DEFAULT_STORAGE_CLASS,
-                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
-            ),
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-            volume_binding_mode="WaitForFirstConsumer",
-            reclaim_policy="Delete",
-            allow_volume_expansion=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.storage_class_name = storage_class.metadata.name
-        self.register_outputs({"defaultStorageClass": self.storage_class_name})

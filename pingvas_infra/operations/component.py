@@ -56,7 +56,9 @@ class Operations(pulumi.ComponentResource):
         )
         monitoring_namespace = None
         if config.monitoring.enabled:
-            monitoring_namespace = self._monitoring(config, secrets)
+            monitoring_namespace = self._monitoring(
+                config, secrets, storage_class=storage.block_storage_class
+            )
         argocd_namespace = None
         if config.argocd.enabled:
             argocd_namespace = self._argocd(config)
@@ -157,7 +159,13 @@ class Operations(pulumi.ComponentResource):
         )
         return role, cron_job
 
-    def _monitoring(self, config: OperationsConfig, secrets: StackSecrets) -> str:
+    def _monitoring(
+        self,
+        config: OperationsConfig,
+        secrets: StackSecrets,
+        *,
+        storage_class: pulumi.Output[str],
+    ) -> str:
         name, child = self._name, self._child
         namespace = k8s.core.v1.Namespace(
             f"{name}-monitoring",
@@ -201,17 +209,6 @@ class Operations(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin_password.result},
             opts=child,
         )
-        storage_class = k8s.storage.v1.StorageClass(
-            f"{name}-{monitoring.STORAGE_CLASS}",
-            metadata={"name": monitoring.STORAGE_CLASS},
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true"},
-            reclaim_policy="Delete",
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            opts=child,
-        )
-
         chart = load_table("operations")["charts"]["kubePrometheusStack"]
         configured = {
             n.secret_config_key: n.secret_file in credentials for n in monitoring.NOTIFIERS
@@ -224,12 +221,12 @@ class Operations(pulumi.ComponentResource):
             version=chart["version"],
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
             values=monitoring.helm_values(
-                config.monitoring, monitoring.alertmanager_config(configured)
+                config.monitoring,
+                monitoring.alertmanager_config(configured),
+                storage_class=storage_class,
             ),
             max_history=5,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[receivers, grafana_admin, storage_class]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[receivers, grafana_admin]),
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
         k8s.apiextensions.CustomResource(

@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import pulumi
+
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.operations import sizing
 from pingvas_infra.operations.config import MonitoringConfig
@@ -28,7 +30,6 @@ RULE_SELECTOR_LABEL = "release"
 # The Grafana sidecar loads ConfigMaps carrying this label as dashboards.
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 GRAFANA_ADMIN_SECRET = "grafana-admin"
-STORAGE_CLASS = "monitoring-gp3"
 # Secrets listed in alertmanagerSpec.secrets are mounted by the operator at
 # /etc/alertmanager/secrets/<secret name>/<key>.
 RECEIVERS_SECRET = "alertmanager-receivers"
@@ -235,7 +236,9 @@ def _on_system_nodes(resources_: sizing.Resources) -> dict[str, Any]:
     return {"resources": resources_.values(), "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)}
 
 
-def helm_values(config: MonitoringConfig, alertmanager: dict[str, Any]) -> dict[str, Any]:
+def helm_values(
+    config: MonitoringConfig, alertmanager: dict[str, Any], *, storage_class: pulumi.Input[str]
+) -> dict[str, Any]:
     """kube-prometheus-stack values: sizes from `sizing`, everything on the system nodes."""
     return {
         # EKS runs the control plane: its components cannot be scraped, and kube-proxy
@@ -259,7 +262,7 @@ def helm_values(config: MonitoringConfig, alertmanager: dict[str, Any]) -> dict[
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {
-                            "storageClassName": STORAGE_CLASS,
+                            "storageClassName": storage_class,
                             "accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": f"{config.volume_size_gi}Gi"}},
                         }

@@ -243,6 +243,16 @@ def _event_rule(ctx: FakeContext) -> dict[str, Any]:
     return {"name": name, "arn": ctx.arn("events", f"rule/{name}")}
 
 
+def _random_id(ctx: FakeContext) -> dict[str, Any]:
+    raw = bytes.fromhex(digest("random-id", ctx.name, length=2 * int(ctx.inputs["byteLength"])))
+    return {
+        "hex": raw.hex(),
+        "b64Std": base64.b64encode(raw).decode(),
+        "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "dec": str(int.from_bytes(raw, "big")),
+    }
+
+
 # Type-specific outputs beyond the echoed inputs and the generic id/arn. Layers that add
 # resource types whose computed outputs they read add a faker here.
 OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
@@ -258,6 +268,7 @@ OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:sqs/queue:Queue": _sqs_queue,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "random:index/randomId:RandomId": _random_id,
 }
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.storage.block_storage import create_block_storage_class
 from pingvas_infra.storage.buckets import create_buckets
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.storage.models_store import (
@@ -43,7 +43,6 @@ class Storage(pulumi.ComponentResource):
         network: NetworkOutputs,
         cluster: ClusterOutputs,
         tenancy: TenancyOutputs,
-        kubernetes_provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pingvas:storage:Storage", name, None, opts)
@@ -91,9 +90,9 @@ class Storage(pulumi.ComponentResource):
             store,
             mount_targets=mount_targets,
             tenancy=tenancy,
-            provider=kubernetes_provider,
             parent=self,
         )
+        block_storage_class = create_block_storage_class(name, parent=self)
 
         models_read = [
             *bucket_statements("ModelsRead", buckets.arns["models"], READ_OBJECTS),
@@ -143,6 +142,7 @@ class Storage(pulumi.ComponentResource):
             efs_file_system_id=store.file_system.id,
             models_access_point_id=store.access_point.id,
             app_role_arns=app_roles,
+            block_storage_class=block_storage_class.metadata.name,
         )
         self.register_outputs(
             {

@@ -163,11 +163,11 @@ def create_model_volumes(
     *,
     mount_targets: Sequence[aws.efs.MountTarget],
     tenancy: TenancyOutputs,
-    provider: k8s.Provider,
     parent: pulumi.Resource,
 ) -> k8s.core.v1.ServiceAccount:
     """StorageClass, one PersistentVolume per claim, the claims, and the sync account."""
-    kube = pulumi.ResourceOptions(parent=parent, provider=provider)
+    # Kubernetes children get the explicit provider through the layer's `providers`.
+    kube = pulumi.ResourceOptions(parent=parent)
     # Static provisioning only: without provisioningMode/fileSystemId parameters the
     # driver creates nothing, so a claim naming this class binds only to the volumes
     # below, each reserved for one claim by claimRef.
@@ -207,9 +207,7 @@ def create_model_volumes(
                 ),
             ),
             # Bound only once NFS is reachable in every zone.
-            opts=pulumi.ResourceOptions(
-                parent=parent, provider=provider, depends_on=list(mount_targets)
-            ),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(mount_targets)),
         )
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-{claim.volume}",

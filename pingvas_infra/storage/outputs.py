@@ -20,3 +20,5 @@ class StorageOutputs:
     models_access_point_id: pulumi.Output[str]
     # Environment name -> the Pod Identity role of its application pods.
     app_role_arns: Mapping[str, pulumi.Output[str]]
+    # The default StorageClass for block volumes (encrypted gp3), e.g. Prometheus' disk.
+    block_storage_class: pulumi.Output[str]

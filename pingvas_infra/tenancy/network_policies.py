@@ -1,0 +1,228 @@
+"""The NetworkPolicies that depend on stack values, as plain Kubernetes documents.
+
+They add to the static ones in k8s_manifests/network-policies.yaml (default deny, same
+namespace, DNS). Every rule names addresses by CIDR, and on EKS that needs care: the VPC
+CNI gives pods addresses from the VPC's private subnets, so an ipBlock that covers those
+subnets (the seed's `10.0.0.0/16`) opens every pod of every namespace. The rules here
+never cover the private subnets:
+
+- the data subnets hold only Aurora, ElastiCache and the EFS mount targets (no node is
+  ever launched there), so egress to them on the three data ports reaches those and
+  nothing else;
+- "HTTPS out" excludes the VPC and every other non-internet range (RFC 1918, shared
+  address space, link-local), so it reaches AWS APIs and the internet, never a pod, a node,
+  a peered network or instance metadata;
+- ingress from the public subnets is what the load balancers' own addresses are (the AWS
+  Load Balancer Controller with IP targets: the ALB, or an NLB without client-IP
+  preservation, connects to the pod from its address in a public subnet); no node or pod
+  lives in a public subnet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pingvas_infra.tables import load_table
+
+API_VERSION = "networking.k8s.io/v1"
+# Application pods that serve the load balancers carry this label; nothing else is
+# reachable from outside its namespace.
+INGRESS_LABEL = {"pingvas.io/ingress": "load-balancer"}
+# EFS speaks NFS on 2049, whatever the data layer configures.
+NFS_PORT = 2049
+# Istio sidecars fetch configuration and certificates from istiod on 15012 (XDS over TLS).
+ISTIOD_PORT = 15012
+ISTIO_NAMESPACE = "istio-system"
+ANYWHERE = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class PolicyAddresses:
+    """The addresses the policies name; all config values (known before anything runs)."""
+
+    vpc_cidr: str
+    public_subnet_cidrs: tuple[str, ...]
+    data_subnet_cidrs: tuple[str, ...]
+
+
+def _table() -> Mapping[str, Any]:
+    return load_table("tenancy")
+
+
+def pod_identity_agent() -> tuple[str, int]:
+    agent = _table()["podIdentityAgent"]
+    return str(agent["cidr"]), int(agent["port"])
+
+
+def internet_exceptions(vpc_cidr: str) -> list[str]:
+    """What the HTTPS rule leaves out: the VPC and every non-internet range, merged."""
+    ranges = [ipaddress.IPv4Network(vpc_cidr)]
+    ranges += [ipaddress.IPv4Network(cidr) for cidr in _table()["nonInternetRanges"]]
+    return [str(n) for n in ipaddress.collapse_addresses(ranges)]
+
+
+def _tcp(ports: Iterable[int]) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _policy(
+    name: str,
+    namespace: str,
+    *,
+    pod_selector: Mapping[str, str] | None = None,
+    ingress: list[dict[str, Any]] | None = None,
+    egress: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": dict(pod_selector)} if pod_selector else {},
+        "policyTypes": [],
+    }
+    if ingress is not None:
+        spec["policyTypes"].append("Ingress")
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = egress
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def data_tier_egress(
+    namespace: str,
+    addresses: PolicyAddresses,
+    ports: Sequence[int],
+    pod_selector: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Egress to the data subnets on the data ports only."""
+    return _policy(
+        "allow-data-tier",
+        namespace,
+        pod_selector=pod_selector,
+        egress=[
+            {
+                "to": [{"ipBlock": {"cidr": cidr}} for cidr in addresses.data_subnet_cidrs],
+                "ports": _tcp(ports),
+            }
+        ],
+    )
+
+
+def https_egress(
+    namespace: str, addresses: PolicyAddresses, pod_selector: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """HTTPS to the internet (AWS APIs, S3, model hubs) and nowhere inside."""
+    return _policy(
+        "allow-https-internet",
+        namespace,
+        pod_selector=pod_selector,
+        egress=[
+            {
+                "to": [
+                    {
+                        "ipBlock": {
+                            "cidr": ANYWHERE,
+                            "except": internet_exceptions(addresses.vpc_cidr),
+                        }
+                    }
+                ],
+                "ports": _tcp([443]),
+            }
+        ],
+    )
+
+
+def pod_identity_egress(
+    namespace: str, pod_selector: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The EKS Pod Identity Agent on the node: where AWS SDKs get the pod's role
+    credentials. Only its /32 and port: instance metadata (169.254.169.254, the node's
+    own role) stays unreachable."""
+    cidr, port = pod_identity_agent()
+    return _policy(
+        "allow-pod-identity-agent",
+        namespace,
+        pod_selector=pod_selector,
+        egress=[{"to": [{"ipBlock": {"cidr": cidr}}], "ports": _tcp([port])}],
+    )
+
+
+def load_balancer_ingress(
+    namespace: str, addresses: PolicyAddresses, ports: Sequence[int]
+) -> dict[str, Any]:
+    """The load-balancer path: from the public subnets, on the application ports, to the
+    pods labelled for it."""
+    return _policy(
+        "allow-load-balancer",
+        namespace,
+        pod_selector=INGRESS_LABEL,
+        ingress=[
+            {
+                "from": [{"ipBlock": {"cidr": cidr}} for cidr in addresses.public_subnet_cidrs],
+                "ports": _tcp(ports),
+            }
+        ],
+    )
+
+
+def istiod_egress(namespace: str) -> dict[str, Any]:
+    return _policy(
+        "allow-istiod",
+        namespace,
+        egress=[
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": ISTIO_NAMESPACE}
+                        },
+                        "podSelector": {"matchLabels": {"app": "istiod"}},
+                    }
+                ],
+                "ports": _tcp([ISTIOD_PORT]),
+            }
+        ],
+    )
+
+
+def environment_policies(
+    namespace: str,
+    addresses: PolicyAddresses,
+    *,
+    data_ports: Sequence[int],
+    load_balancer_ports: Sequence[int],
+    service_mesh: str | None,
+) -> list[dict[str, Any]]:
+    """What an environment namespace (dev, prod) allows beyond the static policies."""
+    policies = [
+        data_tier_egress(namespace, addresses, data_ports),
+        https_egress(namespace, addresses),
+        pod_identity_egress(namespace),
+    ]
+    if load_balancer_ports:
+        policies.append(load_balancer_ingress(namespace, addresses, load_balancer_ports))
+    if service_mesh == "istio":
+        policies.append(istiod_egress(namespace))
+    return policies
+
+
+def platform_policies(
+    namespace: str,
+    addresses: PolicyAddresses,
+    *,
+    database_port: int,
+    pod_selector: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The schema-bootstrap pods: PostgreSQL in the data subnets, HTTPS to Secrets
+    Manager, their credentials from the Pod Identity Agent. No ingress at all."""
+    return [
+        data_tier_egress(namespace, addresses, [database_port], pod_selector),
+        https_egress(namespace, addresses, pod_selector),
+        pod_identity_egress(namespace, pod_selector),
+    ]

@@ -1,0 +1,120 @@
+"""The static cluster-policy YAML of `k8s_manifests/` that the tenancy layer applies.
+
+Each object becomes its own typed resource (k8s.core.v1.Namespace, ...), so the mocks, the
+offline plan and `pulumi preview` all see every object with its fields. A kind without a
+typed class here is refused, naming the kinds that are allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic.alias_generators import to_snake
+
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.manifests import ManifestError, load_documents
+
+# The files this layer owns, applied in this order (namespaces before what lives in them).
+TENANCY_FILES = (
+    "namespaces.yaml",
+    "resource-quotas.yaml",
+    "limit-ranges.yaml",
+    "priority-classes.yaml",
+    "network-policies.yaml",
+)
+
+# The platform namespace (schema-bootstrap Job); namespaces.yaml must define it.
+SYSTEM_NAMESPACE = "pingvas-system"
+ENVIRONMENT_LABEL = "environment"
+
+# A typed resource class, called as Class(name, metadata=..., spec=..., opts=...).
+ResourceClass = Callable[..., pulumi.CustomResource]
+
+KIND_CLASSES: Mapping[tuple[str, str], ResourceClass] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
+    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+}
+
+# Set by the class itself (or by the API server), never passed as arguments.
+_NOT_ARGUMENTS = ("apiVersion", "kind", "status")
+
+
+@dataclass(frozen=True)
+class StaticObject:
+    file: str
+    document: Mapping[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.document["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.document["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        namespace = self.document["metadata"].get("namespace")
+        return str(namespace) if namespace else None
+
+    @property
+    def resource_class(self) -> ResourceClass:
+        return resource_class(self.document, self.file)
+
+    def arguments(self) -> dict[str, Any]:
+        """Constructor arguments: top-level fields in snake_case (`globalDefault` ->
+        `global_default`); nested fields keep the API's camelCase, which the SDK accepts."""
+        return {to_snake(k): v for k, v in self.document.items() if k not in _NOT_ARGUMENTS}
+
+
+def resource_class(document: Mapping[str, Any], file: str) -> ResourceClass:
+    key = (str(document.get("apiVersion")), str(document.get("kind")))
+    try:
+        return KIND_CLASSES[key]
+    except KeyError:
+        allowed = ", ".join(f"{api}/{kind}" for api, kind in KIND_CLASSES)
+        raise ManifestError(
+            f"{file}: {key[0]}/{key[1]} {document.get('metadata', {}).get('name', '?')!r} "
+            f"is not applied by the tenancy layer; allowed kinds: {allowed}"
+        ) from None
+
+
+def static_objects(files: tuple[str, ...] = TENANCY_FILES) -> list[StaticObject]:
+    """Every object of ``files``, checked: a known kind, a name, no duplicates, and the
+    namespaces the environments and the platform need."""
+    objects: list[StaticObject] = []
+    seen: dict[tuple[str, str | None, str], str] = {}
+    for file in files:
+        for document in load_documents(file):
+            # Refuse an unknown kind before anything is built.
+            resource_class(document, file)
+            item = StaticObject(file, document)
+            if not document["metadata"].get("name"):
+                raise ManifestError(f"{file}: a {item.kind} without metadata.name")
+            key = (item.kind, item.namespace, item.name)
+            if key in seen:
+                raise ManifestError(f"{file}: {item.kind} {item.name} is also in {seen[key]}")
+            seen[key] = file
+            objects.append(item)
+    namespaces = {o.name: o for o in objects if o.kind == "Namespace"}
+    required = {env.namespace: env.name for env in ENVIRONMENTS}
+    missing = sorted(set(required) - set(namespaces))
+    if SYSTEM_NAMESPACE not in namespaces:
+        missing.append(SYSTEM_NAMESPACE)
+    if missing:
+        raise ManifestError(f"{TENANCY_FILES[0]}: no Namespace {', '.join(missing)}")
+    for namespace, env_name in required.items():
+        labels = namespaces[namespace].document["metadata"].get("labels") or {}
+        if labels.get(ENVIRONMENT_LABEL) != env_name:
+            raise ManifestError(
+                f"{namespaces[namespace].file}: Namespace {namespace} needs the label "
+                f"{ENVIRONMENT_LABEL}={env_name}"
+            )
+    return objects

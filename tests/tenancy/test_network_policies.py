@@ -1,0 +1,233 @@
+"""The NetworkPolicies isolate dev from prod, proven by a connectivity analyser.
+
+network-config-analyzer computes every connection the rendered policies allow between
+sample pods (two per environment, the schema-bootstrap pod, CoreDNS and another
+kube-system pod) and any IP address. The seed's own policies go through the same
+analysis and come out open, so the analysis can tell the difference.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import StackConfig
+from pingvas_infra.plan.kubernetes import kubernetes_objects
+from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.plan.stackfile import StackFile
+from pingvas_infra.tables import load_table
+from pingvas_infra.tenancy import bootstrap
+from pingvas_infra.tenancy.network_policies import INGRESS_LABEL
+from tests.conftest import PlanRunner, config_with
+from tests.tenancy.connectivity import Connectivity, Pod, analyse, pod
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+ENVS = ("dev", "prod")
+PLATFORM = "pingvas-system"
+COREDNS = Pod("kube-system", "coredns")
+METRICS = Pod("kube-system", "metrics-server")
+# An address of an AWS API endpoint on the internet, and one of a random host.
+INTERNET_ADDRESSES = ("52.94.0.10", "203.0.113.20")
+TABLE = load_table("tenancy")
+AGENT = str(ipaddress.IPv4Network(TABLE["podIdentityAgent"]["cidr"]).network_address)
+AGENT_PORT = int(TABLE["podIdentityAgent"]["port"])
+IMDS = str(ipaddress.IPv4Network(TABLE["instanceMetadata"]).network_address)
+DNS = {("UDP", 53), ("TCP", 53)}
+
+
+def api(env: str) -> Pod:
+    return Pod(env, "api")
+
+
+def web(env: str) -> Pod:
+    return Pod(env, "web")
+
+
+BOOTSTRAP = Pod(PLATFORM, "schema-bootstrap")
+SAMPLE_PODS = (
+    [pod(env, "api", {"app": "api"}) for env in ENVS]
+    + [pod(env, "web", {"app": "web", **INGRESS_LABEL}) for env in ENVS]
+    + [
+        pod(PLATFORM, "schema-bootstrap", bootstrap.POD_LABELS),
+        pod("kube-system", "coredns", {"k8s-app": "kube-dns"}),
+        pod("kube-system", "metrics-server", {"k8s-app": "metrics-server"}),
+    ]
+)
+KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
+
+
+def documents(graph: PlanResult, kind: str) -> list[dict[str, Any]]:
+    return [o.document for o in kubernetes_objects(graph) if o.document["kind"] == kind]
+
+
+def analyse_graph(graph: PlanResult, workdir: Path) -> Connectivity:
+    return analyse(
+        documents(graph, "NetworkPolicy"),
+        [*documents(graph, "Namespace"), KUBE_SYSTEM],
+        SAMPLE_PODS,
+        workdir,
+    )
+
+
+@pytest.fixture(scope="module")
+def config(stack_file: StackFile) -> StackConfig:
+    return config_with(stack_file, {})
+
+
+@pytest.fixture(scope="module")
+def connectivity(
+    tenancy_graph: PlanResult, tmp_path_factory: pytest.TempPathFactory
+) -> Connectivity:
+    return analyse_graph(tenancy_graph, tmp_path_factory.mktemp("nca"))
+
+
+def env_pods(env: str) -> list[Pod]:
+    return [api(env), web(env)]
+
+
+def test_no_connection_of_any_kind_between_dev_and_prod(connectivity: Connectivity) -> None:
+    for source_env, target_env in (("dev", "prod"), ("prod", "dev")):
+        for source in env_pods(source_env):
+            for target in env_pods(target_env):
+                assert connectivity.between(source, target) is None, f"{source} -> {target}"
+
+
+def test_environments_and_the_platform_namespace_do_not_talk(connectivity: Connectivity) -> None:
+    for env in ENVS:
+        for workload in env_pods(env):
+            assert connectivity.between(workload, BOOTSTRAP) is None
+            assert connectivity.between(BOOTSTRAP, workload) is None
+
+
+def test_pods_reach_their_own_namespace(connectivity: Connectivity) -> None:
+    for env in ENVS:
+        connections = connectivity.between(api(env), web(env))
+        assert connections is not None
+        assert connections.everything
+
+
+def test_dns_goes_to_coredns_only_on_port_53(connectivity: Connectivity) -> None:
+    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP]:
+        dns = connectivity.between(source, COREDNS)
+        assert dns is not None
+        assert dns.pairs() == DNS
+        assert connectivity.between(source, METRICS) is None
+
+
+def test_egress_into_the_vpc_is_the_data_tier_on_its_ports_only(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    network = config.network
+    data_ports = {("TCP", 5432), ("TCP", 6379), ("TCP", 2049)}
+    for env in ENVS:
+        for source in env_pods(env):
+            inside = [
+                (r, c)
+                for r, c in connectivity.egress_ranges(source)
+                if r.overlaps(network.vpc_cidr)
+            ]
+            assert inside, f"{source} reaches nothing in the VPC"
+            for address_range, connections in inside:
+                assert address_range.within(network.data_subnet_cidrs), address_range
+                assert connections.pairs() == data_ports
+            for cidr in network.data_subnet_cidrs:
+                address = str(ipaddress.IPv4Network(cidr).network_address + 10)
+                connections = connectivity.to_address(source, address)
+                assert connections is not None
+                assert connections.pairs() == data_ports
+    # The bootstrap pod gets PostgreSQL only.
+    for address_range, connections in connectivity.egress_ranges(BOOTSTRAP):
+        if address_range.overlaps(network.vpc_cidr):
+            assert address_range.within(network.data_subnet_cidrs)
+            assert connections.pairs() == {("TCP", 5432)}
+
+
+def test_no_pod_address_is_reachable(connectivity: Connectivity, config: StackConfig) -> None:
+    """Pods and nodes live in the private subnets (VPC CNI addresses): no rule may reach
+    them by address, in either direction."""
+    private = config.network.private_subnet_cidrs
+    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP]:
+        for address_range, _ in connectivity.egress_ranges(source):
+            assert not any(address_range.overlaps(cidr) for cidr in private), address_range
+        for address_range, _ in connectivity.ingress_ranges(source):
+            assert not any(address_range.overlaps(cidr) for cidr in private), address_range
+
+
+def test_https_reaches_the_internet_and_nothing_else_does(connectivity: Connectivity) -> None:
+    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP]:
+        for address in INTERNET_ADDRESSES:
+            connections = connectivity.to_address(source, address)
+            assert connections is not None
+            assert connections.pairs() == {("TCP", 443)}
+
+
+def test_pod_identity_agent_yes_instance_metadata_no(connectivity: Connectivity) -> None:
+    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP]:
+        agent = connectivity.to_address(source, AGENT)
+        assert agent is not None
+        assert agent.pairs() == {("TCP", AGENT_PORT)}
+        assert connectivity.to_address(source, IMDS) is None
+
+
+def test_only_labelled_pods_take_load_balancer_traffic_on_app_ports(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    public = config.network.public_subnet_cidrs
+    app_ports = {("TCP", port) for port in config.tenancy.load_balancer_ports}
+    for env in ENVS:
+        sources = connectivity.ingress_ranges(web(env))
+        assert sources
+        for address_range, connections in sources:
+            assert address_range.within(public)
+            assert connections.pairs() == app_ports
+        assert connectivity.ingress_ranges(api(env)) == []
+    assert connectivity.ingress_ranges(BOOTSTRAP) == []
+
+
+def test_the_mesh_opens_istiod_and_nothing_between_environments(
+    run_tenancy: PlanRunner, tmp_path: Path
+) -> None:
+    graph = run_tenancy({"pingvas:tenancy": {"serviceMesh": "istio"}})
+    istio = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+    istiod = Pod("istio-system", "istiod")
+    connectivity = analyse(
+        documents(graph, "NetworkPolicy"),
+        [*documents(graph, "Namespace"), KUBE_SYSTEM, istio],
+        [*SAMPLE_PODS, pod("istio-system", "istiod", {"app": "istiod"})],
+        tmp_path,
+    )
+    for env in ENVS:
+        xds = connectivity.between(api(env), istiod)
+        assert xds is not None
+        assert xds.pairs() == {("TCP", 15012)}
+        for target in env_pods("prod" if env == "dev" else "dev"):
+            assert connectivity.between(api(env), target) is None
+    assert connectivity.between(BOOTSTRAP, istiod) is None
+
+
+def test_the_seeds_policies_leave_dev_to_prod_open(tmp_path: Path) -> None:
+    """The same analysis on the seed's YAML: dev reaches prod pods on TCP 443 and UDP 53,
+    and every address of 10.0.0.0/16 (every pod's, with the VPC CNI) on every port."""
+    import yaml  # noqa: PLC0415
+
+    namespaces = list(yaml.safe_load_all((FIXTURES / "seed-namespaces.yaml").read_text()))
+    connectivity = analyse(
+        FIXTURES / "seed-network-policies.yaml",
+        [*namespaces, KUBE_SYSTEM],
+        [p for p in SAMPLE_PODS if p["metadata"]["namespace"] != PLATFORM],
+        tmp_path,
+    )
+    dev_to_prod = connectivity.between(api("dev"), api("prod"))
+    assert dev_to_prod is not None
+    assert dev_to_prod.allows("TCP", 443)
+    assert dev_to_prod.allows("UDP", 53)
+    prod_to_dev = connectivity.between(api("prod"), api("dev"))
+    assert prod_to_dev is not None
+    assert prod_to_dev.allows("TCP", 443)
+    whole_vpc = connectivity.to_address(api("dev"), "10.0.64.10")
+    assert whole_vpc is not None
+    assert whole_vpc.everything

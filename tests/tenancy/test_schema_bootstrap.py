@@ -1,0 +1,325 @@
+"""Schema separation, proven against a real PostgreSQL server.
+
+The database is set up as RDS sets up Aurora: the admin (master) user is NOT a superuser,
+has CREATEROLE and owns the application database. The schema-bootstrap Job's own script
+(bootstrap.sh, which runs bootstrap.sql once per environment) runs twice as that admin,
+reading the admin password out of an RDS-style secret file as the Job does. Then each
+environment's role is tried against the other's schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.tenancy import bootstrap
+from pingvas_infra.tenancy.credentials import database_url, scram_sha256_verifier
+from tests.conftest import HARNESS_DATABASE, HARNESS_MASTER_USER, PostgresServer
+
+pytestmark = pytest.mark.postgres
+
+DATABASE = HARNESS_DATABASE
+ADMIN = HARNESS_MASTER_USER
+# What the Job's JSON extraction must survive: a backslash (escaped in JSON), a quote,
+# a colon and a percent sign. RDS passwords never hold '"', '/' or '@'.
+ADMIN_PASSWORD = "adm\\in'pa:ss%w0rd"
+INTRUDER = "pingvas_intruder"
+INTRUDER_PASSWORD = "intruder-password"
+
+
+@dataclass
+class Database:
+    server: PostgresServer
+    workdir: Path
+    passwords: dict[str, str]
+    runs: list[subprocess.CompletedProcess[str]]
+
+    def connect(self, env: Environment, password: str | None = None) -> psycopg.Connection:
+        """Connect as the environment's role with the DATABASE_URL its Secret carries."""
+        url = database_url(
+            user=env.db_user,
+            password=self.passwords[env.name] if password is None else password,
+            host=self.server.host,
+            port=self.server.port,
+            database=DATABASE,
+            schema=env.schema,
+        )
+        # The URL requires TLS (Aurora forces it); this local server speaks plain TCP.
+        return psycopg.connect(url, sslmode="disable", autocommit=True)
+
+    def admin(self) -> psycopg.Connection:
+        # Keyword arguments: the admin password holds a quote and a backslash.
+        return psycopg.connect(
+            host=self.server.host,
+            port=self.server.port,
+            dbname=DATABASE,
+            user=ADMIN,
+            password=ADMIN_PASSWORD,
+            autocommit=True,
+        )
+
+    def bootstrap(
+        self, passwords: Mapping[str, str], shell: list[str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_bootstrap(self.server, self.workdir, passwords, shell=shell)
+
+
+def run_bootstrap(
+    server: PostgresServer,
+    workdir: Path,
+    passwords: Mapping[str, str],
+    *,
+    shell: list[str] | None = None,
+    path: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the Job's main container command (bootstrap.sh) as the Job would."""
+    secret_file = workdir / "master-secret.json"
+    secret_file.write_text(json.dumps({"username": ADMIN, "password": ADMIN_PASSWORD}))
+    roles_dir = workdir / "role-passwords"
+    roles_dir.mkdir(exist_ok=True)
+    for env in ENVIRONMENTS:
+        verifier = scram_sha256_verifier(passwords[env.name], secrets.token_bytes(16))
+        (roles_dir / env.db_user).write_text(verifier)
+    environment = {
+        "PATH": path or f"{Path(server.tool('psql')).parent}:{os.environ['PATH']}",
+        "PGHOST": server.host,
+        "PGPORT": str(server.port),
+        "PGDATABASE": DATABASE,
+        "PGUSER": ADMIN,
+        "PGSSLMODE": "disable",
+        "MASTER_SECRET_FILE": str(secret_file),
+        "ROLE_PASSWORDS_DIR": str(roles_dir),
+        "BOOTSTRAP_SQL": str(bootstrap.SQL_FILE),
+        "BOOTSTRAP_TARGETS": bootstrap.targets(ENVIRONMENTS),
+    }
+    return subprocess.run(
+        [*(shell or ["sh"]), str(bootstrap.SCRIPT_FILE)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _drop_everything(superuser: psycopg.Connection) -> None:
+    superuser.execute(
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+    )
+    for role in (*(env.db_user for env in ENVIRONMENTS), ADMIN, INTRUDER):
+        superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="module")
+def database(
+    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
+        _drop_everything(superuser)
+        # The RDS master user: CREATEROLE and CREATEDB, owner of the database, no superuser.
+        superuser.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
+                sql.Identifier(ADMIN), sql.Literal(ADMIN_PASSWORD)
+            )
+        )
+        superuser.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(DATABASE), sql.Identifier(ADMIN)
+            )
+        )
+        superuser.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(INTRUDER), sql.Literal(INTRUDER_PASSWORD)
+            )
+        )
+    with psycopg.connect(postgres_server.dsn(DATABASE), autocommit=True) as superuser:
+        # A cluster upgraded from PostgreSQL 14 or older still lets PUBLIC create in public.
+        superuser.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    workdir = tmp_path_factory.mktemp("bootstrap")
+    passwords = {env.name: secrets.token_urlsafe(24) for env in ENVIRONMENTS}
+    runs = [run_bootstrap(postgres_server, workdir, passwords) for _ in range(2)]
+    yield Database(postgres_server, workdir, passwords, runs)
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
+        _drop_everything(superuser)
+
+
+def test_bootstrap_runs_twice_as_a_non_superuser(database: Database) -> None:
+    for run in database.runs:
+        assert run.returncode == 0, run.stderr
+        assert "bootstrap: done" in run.stdout
+    with database.admin() as admin:
+        (is_super,) = admin.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()  # type: ignore[misc]
+    assert is_super is False
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
+def test_each_role_lands_in_its_own_schema(database: Database, env: Environment) -> None:
+    table = f"landing_{secrets.token_hex(4)}"
+    with database.connect(env) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (env.db_user,)
+        assert conn.execute("SELECT current_schema()").fetchone() == (env.schema,)
+        conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(table)))
+        (schema,) = conn.execute(
+            "SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = %s", (table,)
+        ).fetchone()  # type: ignore[misc]
+    assert schema == env.schema
+    # The role's own default, without the URL's options, is its schema too.
+    with psycopg.connect(
+        database.server.dsn(DATABASE, env.db_user, database.passwords[env.name]), autocommit=True
+    ) as plain:
+        assert plain.execute("SHOW search_path").fetchone() == (env.schema,)
+
+
+@pytest.mark.parametrize(
+    ("intruder", "owner"), [(DEV, PROD), (PROD, DEV)], ids=["dev-into-prod", "prod-into-dev"]
+)
+def test_a_role_can_neither_read_write_nor_create_in_the_other_schema(
+    database: Database, intruder: Environment, owner: Environment
+) -> None:
+    table = sql.Identifier(owner.schema, f"private_{secrets.token_hex(4)}")
+    with database.connect(owner) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (secret text)").format(table))
+        conn.execute(sql.SQL("INSERT INTO {} VALUES ('owner only')").format(table))
+    attempts = [
+        sql.SQL("SELECT * FROM {}").format(table),
+        sql.SQL("INSERT INTO {} VALUES ('intruder')").format(table),
+        sql.SQL("UPDATE {} SET secret = 'intruder'").format(table),
+        sql.SQL("DELETE FROM {}").format(table),
+        sql.SQL("CREATE TABLE {} (id int)").format(
+            sql.Identifier(owner.schema, f"planted_{secrets.token_hex(4)}")
+        ),
+        sql.SQL("ALTER SCHEMA {} RENAME TO stolen").format(sql.Identifier(owner.schema)),
+    ]
+    with database.connect(intruder) as conn:
+        for statement in attempts:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(statement)
+    with database.connect(owner) as conn:
+        assert conn.execute(sql.SQL("SELECT secret FROM {}").format(table)).fetchall() == [
+            ("owner only",)
+        ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
+def test_no_role_creates_in_public(database: Database, env: Environment) -> None:
+    with database.connect(env) as conn, pytest.raises(errors.InsufficientPrivilege):
+        conn.execute("CREATE TABLE public.planted (id int)")
+
+
+def test_what_the_admin_creates_in_a_schema_is_its_roles_alone(database: Database) -> None:
+    """Default privileges: a migration run as the master user yields tables the schema's
+    role can use and the other role cannot."""
+    table = sql.Identifier(PROD.schema, f"migrated_{secrets.token_hex(4)}")
+    with database.admin() as admin:
+        admin.execute(sql.SQL("CREATE TABLE {} (id serial, note text)").format(table))
+    with database.connect(PROD) as prod:
+        prod.execute(sql.SQL("INSERT INTO {} (note) VALUES ('ok')").format(table))
+        assert prod.execute(sql.SQL("SELECT note FROM {}").format(table)).fetchall() == [("ok",)]
+    with database.connect(DEV) as dev, pytest.raises(errors.InsufficientPrivilege):
+        dev.execute(sql.SQL("SELECT * FROM {}").format(table))
+
+
+def test_only_granted_roles_connect(database: Database) -> None:
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(database.server.dsn(DATABASE, INTRUDER, INTRUDER_PASSWORD)).close()
+
+
+def test_a_rerun_keeps_the_data_and_applies_new_passwords(database: Database) -> None:
+    table = sql.Identifier(DEV.schema, f"kept_{secrets.token_hex(4)}")
+    with database.connect(DEV) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(table))
+        conn.execute(sql.SQL("INSERT INTO {} VALUES (1)").format(table))
+    old = dict(database.passwords)
+    new = {env.name: secrets.token_urlsafe(24) for env in ENVIRONMENTS}
+    run = database.bootstrap(new)
+    assert run.returncode == 0, run.stderr
+    database.passwords.update(new)
+    try:
+        with database.connect(DEV) as conn:
+            assert conn.execute(sql.SQL("SELECT id FROM {}").format(table)).fetchall() == [(1,)]
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            database.connect(DEV, password=old["dev"]).close()
+    finally:
+        restored = database.bootstrap(old)
+        assert restored.returncode == 0, restored.stderr
+        database.passwords.update(old)
+
+
+def test_a_missing_password_stops_the_run(database: Database) -> None:
+    """Without the password variable psql fails instead of setting a wrong password."""
+    done = subprocess.run(
+        [
+            database.server.tool("psql"),
+            "--no-psqlrc",
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--set",
+            f"role={DEV.db_user}",
+            "--set",
+            f"schema={DEV.schema}",
+            "--file",
+            str(bootstrap.SQL_FILE),
+        ],
+        env={
+            "PGHOST": database.server.host,
+            "PGPORT": str(database.server.port),
+            "PGDATABASE": DATABASE,
+            "PGUSER": ADMIN,
+            "PGPASSWORD": ADMIN_PASSWORD,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "syntax error" in done.stderr
+    with database.connect(DEV) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_the_job_script_runs_under_busybox_as_in_the_alpine_image(
+    database: Database, tmp_path: Path
+) -> None:
+    """The postgres alpine image has busybox's sh and sed: run the script with those."""
+    busybox = _busybox()
+    applets = tmp_path / "bin"
+    applets.mkdir()
+    for applet in ("sh", "sed", "cat", "echo"):
+        (applets / applet).symlink_to(busybox)
+    (applets / "psql").symlink_to(database.server.tool("psql"))
+    run = run_bootstrap(
+        database.server,
+        tmp_path,
+        database.passwords,
+        shell=[str(applets / "sh")],
+        path=str(applets),
+    )
+    assert run.returncode == 0, run.stderr
+    with database.connect(PROD) as conn:
+        assert conn.execute("SELECT current_schema()").fetchone() == (PROD.schema,)
+
+
+def _busybox() -> str:
+    import shutil  # noqa: PLC0415
+
+    found = shutil.which("busybox")
+    if found:
+        return found
+    message = "busybox not found; scripts/test.sh installs it"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (CI=true: a missing tool is a failure)")
+    pytest.skip(message)

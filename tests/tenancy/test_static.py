@@ -1,0 +1,165 @@
+"""The static manifests in k8s_manifests/ say what the seed says, corrected where it errs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.manifests import ManifestError
+from pingvas_infra.tenancy.static import (
+    KIND_CLASSES,
+    SYSTEM_NAMESPACE,
+    StaticObject,
+    resource_class,
+    static_objects,
+)
+
+# The seed's ResourceQuotas, figure for figure.
+SEED_QUOTAS = {
+    "dev": {
+        "requests.cpu": "20",
+        "requests.memory": "50Gi",
+        "requests.nvidia.com/gpu": "3",
+        "pods": "50",
+        "services": "20",
+        "persistentvolumeclaims": "10",
+    },
+    "prod": {
+        "requests.cpu": "50",
+        "requests.memory": "200Gi",
+        "requests.nvidia.com/gpu": "15",
+        "pods": "200",
+        "services": "50",
+        "persistentvolumeclaims": "30",
+    },
+}
+SEED_PRIORITIES = {"prod-critical": 2000000, "prod-high": 1000000, "dev-low": 100000}
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[StaticObject]:
+    return static_objects()
+
+
+def of_kind(objects: list[StaticObject], kind: str) -> list[StaticObject]:
+    return [o for o in objects if o.kind == kind]
+
+
+def test_every_object_maps_to_a_typed_class(objects: list[StaticObject]) -> None:
+    assert objects
+    for item in objects:
+        assert (item.document["apiVersion"], item.kind) in KIND_CLASSES
+        assert item.resource_class is KIND_CLASSES[(item.document["apiVersion"], item.kind)]
+
+
+def test_an_unknown_kind_is_refused_naming_the_allowed_ones() -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
+    with pytest.raises(ManifestError) as caught:
+        resource_class(deployment, "extra.yaml")
+    message = str(caught.value)
+    assert "extra.yaml: apps/v1/Deployment 'web'" in message
+    for api_version, kind in KIND_CLASSES:
+        assert f"{api_version}/{kind}" in message
+
+
+def test_top_level_fields_become_snake_case_arguments(objects: list[StaticObject]) -> None:
+    (dev_low,) = [o for o in of_kind(objects, "PriorityClass") if o.name == "dev-low"]
+    arguments = dev_low.arguments()
+    assert arguments["global_default"] is False
+    assert arguments["preemption_policy"] == "Never"
+    assert "apiVersion" not in arguments
+    assert "kind" not in arguments
+
+
+def test_namespaces_carry_environment_and_pod_security_labels(
+    objects: list[StaticObject],
+) -> None:
+    namespaces = {o.name: o.document["metadata"]["labels"] for o in of_kind(objects, "Namespace")}
+    assert set(namespaces) == {*(env.namespace for env in ENVIRONMENTS), SYSTEM_NAMESPACE}
+    for env in ENVIRONMENTS:
+        labels = namespaces[env.namespace]
+        assert labels["environment"] == env.name
+        assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+        assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+        assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+        assert "istio-injection" not in labels
+    assert namespaces[SYSTEM_NAMESPACE]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_every_namespaced_object_lives_in_a_namespace_of_the_layer(
+    objects: list[StaticObject],
+) -> None:
+    created = {o.name for o in of_kind(objects, "Namespace")}
+    for item in objects:
+        if item.kind not in ("Namespace", "PriorityClass"):
+            assert item.namespace in created, item
+
+
+def _quotas(objects: list[StaticObject]) -> dict[str, dict[str, Any]]:
+    return {
+        o.namespace: o.document["spec"]
+        for o in of_kind(objects, "ResourceQuota")
+        if "scopeSelector" not in o.document["spec"] and o.namespace
+    }
+
+
+def test_quotas_are_the_seeds(objects: list[StaticObject]) -> None:
+    assert {ns: spec["hard"] for ns, spec in _quotas(objects).items()} == SEED_QUOTAS
+
+
+def test_limit_ranges_default_every_request_a_quota_requires(
+    objects: list[StaticObject],
+) -> None:
+    """A pod naming no requests is admitted under the quota: every requests.<resource> a
+    quota caps among cpu and memory (the ones Kubernetes insists on) gets a default."""
+    limit_ranges = {
+        o.namespace: o.document["spec"]["limits"] for o in of_kind(objects, "LimitRange")
+    }
+    for namespace, quota in _quotas(objects).items():
+        required = {
+            key.removeprefix("requests.")
+            for key in quota["hard"]
+            if key in ("requests.cpu", "requests.memory")
+        }
+        (container,) = [item for item in limit_ranges[namespace] if item["type"] == "Container"]
+        assert required <= set(container["defaultRequest"])
+        # No default limits: a default limit under a container's own request is invalid.
+        assert "default" not in container
+        assert "nvidia.com/gpu" not in container["defaultRequest"]
+
+
+def test_priority_classes_are_the_seeds_and_none_is_default(objects: list[StaticObject]) -> None:
+    classes = {o.name: o.document for o in of_kind(objects, "PriorityClass")}
+    assert {name: c["value"] for name, c in classes.items()} == SEED_PRIORITIES
+    assert all(c["globalDefault"] is False for c in classes.values())
+    assert classes["dev-low"]["preemptionPolicy"] == "Never"
+    assert {env.priority_class for env in ENVIRONMENTS} <= set(classes)
+
+
+def test_dev_cannot_run_pods_at_prod_priority(objects: list[StaticObject]) -> None:
+    prod_classes = {o.name for o in of_kind(objects, "PriorityClass") if o.name.startswith("prod-")}
+    scoped = [
+        o.document["spec"]
+        for o in of_kind(objects, "ResourceQuota")
+        if o.namespace == "dev" and "scopeSelector" in o.document["spec"]
+    ]
+    blocked: set[str] = set()
+    for spec in scoped:
+        if spec["hard"] != {"pods": "0"}:
+            continue
+        for expression in spec["scopeSelector"]["matchExpressions"]:
+            if expression["scopeName"] == "PriorityClass" and expression["operator"] == "In":
+                blocked |= set(expression["values"])
+    assert prod_classes <= blocked
+
+
+def test_every_namespace_denies_by_default(objects: list[StaticObject]) -> None:
+    for namespace in (o.name for o in of_kind(objects, "Namespace")):
+        deny = [
+            o.document["spec"]
+            for o in of_kind(objects, "NetworkPolicy")
+            if o.namespace == namespace and o.name == "default-deny"
+        ]
+        assert deny == [{"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}]
