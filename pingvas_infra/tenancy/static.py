@@ -25,6 +25,7 @@ TENANCY_FILES = (
     "limit-ranges.yaml",
     "priority-classes.yaml",
     "network-policies.yaml",
+    "admission-policies.yaml",
 )
 
 # The platform namespace (schema-bootstrap Job); namespaces.yaml must define it.
@@ -40,6 +41,12 @@ KIND_CLASSES: Mapping[tuple[str, str], ResourceClass] = {
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): (
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicy
+    ),
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): (
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding
+    ),
 }
 
 # Set by the class itself (or by the API server), never passed as arguments.
