@@ -11,7 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
 from pingvas_infra.cost.model import SHARED, CostLine, Kind
@@ -31,6 +31,12 @@ NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
+PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+# CSI drivers (and the in-tree EBS plugin) as StorageClass provisioners and PV drivers.
+EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
+EFS_PROVISIONERS = ("efs.csi.aws.com",)
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
@@ -119,6 +125,17 @@ class PoolShare:
         )
 
 
+@dataclass(frozen=True)
+class ClaimBacking:
+    """What stores a persistent volume claim's data: an EBS volume of ``volume_type``
+    (billed per GB provisioned), EFS (billed on the file system's stored GB), or neither
+    known (``unknown``: a provisioner not in the table; ``missing``: no such class)."""
+
+    kind: Literal["ebs", "efs", "unknown", "missing"]
+    volume_type: str | None
+    described: str
+
+
 @dataclass
 class RuleResult:
     """What a rule found for one resource."""
@@ -198,21 +215,36 @@ class PricingContext:
                 return cluster
         return None
 
-    def ebs_type_of_class(self, class_name: str | None) -> str | None:
-        """The EBS volume type a StorageClass provisions (None when unknown)."""
-        if class_name is None:
-            for candidate in self.of_type(STORAGE_CLASS):
-                annotations = dig(self.inputs(candidate), "metadata", "annotations") or {}
-                if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
-                    class_name = dig(self.inputs(candidate), "metadata", "name")
-                    break
-        if class_name is None:
-            return None
-        storage_class = self.k8s_named(STORAGE_CLASS, class_name)
-        if storage_class is not None:
+    def default_storage_class(self) -> str | None:
+        for candidate in self.of_type(STORAGE_CLASS):
+            annotations = dig(self.inputs(candidate), "metadata", "annotations") or {}
+            if annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
+                return str(dig(self.inputs(candidate), "metadata", "name"))
+        return None
+
+    def claim_backing(self, class_name: str | None) -> ClaimBacking:
+        """What a claim on ``class_name`` (None: the default class) provisions, by the
+        class's provisioner as the graph declares it."""
+        name = class_name if class_name is not None else self.default_storage_class()
+        if name is None:
+            return ClaimBacking("missing", None, "no storage class named and no default class")
+        storage_class = self.k8s_named(STORAGE_CLASS, name)
+        if storage_class is None:
+            # EKS clusters ship an in-tree `gp2` class; other names must be in the graph.
+            if name in ("gp2", "gp3"):
+                return ClaimBacking("ebs", name, f"storage class {name}")
+            return ClaimBacking("missing", None, f"storage class {name} is not in the graph")
+        inputs = self.inputs(storage_class)
+        provisioner = str(inputs.get("provisioner") or "")
+        if provisioner in EBS_PROVISIONERS:
             # The EBS CSI driver provisions gp3 when the class names no type.
-            return str(dig(self.inputs(storage_class), "parameters", "type") or "gp3")
-        return class_name if class_name in ("gp2", "gp3") else None
+            volume_type = str(dig(inputs, "parameters", "type") or "gp3")
+            return ClaimBacking("ebs", volume_type, f"storage class {name} ({provisioner})")
+        if provisioner in EFS_PROVISIONERS:
+            return ClaimBacking("efs", None, f"storage class {name} ({provisioner})")
+        return ClaimBacking(
+            "unknown", None, f"storage class {name}: provisioner {provisioner or 'unset'}"
+        )
 
     # -- prices and lines ----------------------------------------------------------------
 

@@ -63,7 +63,8 @@ def _target_text(check: TargetCheck, comparable: bool) -> str:
     state = "met" if check.met else "NOT MET"
     if not comparable:
         state = "not judged: layers missing"
-    value = f"{check.value:.0%}" if "GPU" in check.name else f"{check.value:.2f}x"
+    # Ratios to four places: a total just under its limit must not read as the limit.
+    value = f"{check.value:.0%}" if "GPU" in check.name else f"{check.value:.4f}x"
     limit = f"{check.limit:.0%}" if "GPU" in check.name else f"{check.limit:.2f}x"
     return f"{check.name}: {value} (limit {limit}) {state}"
 

@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pingvas_infra.cost.context import (
+    EBS_PROVISIONERS,
+    EFS_PROVISIONERS,
     EKS_CLUSTER,
     ENVIRONMENT_NAMES,
     GPU_RESOURCE,
     INSTANCE_FAMILY_LABEL,
     NODE_CLASS,
+    PERSISTENT_VOLUME,
+    PERSISTENT_VOLUME_CLAIM,
     RDS_CLUSTER,
     S3_BUCKET_TYPES,
     LogSink,
@@ -23,6 +27,7 @@ from pingvas_infra.cost.context import (
     PricingContext,
     RuleResult,
     dig,
+    environment_of,
     quantity_gib,
     requirement_values,
 )
@@ -327,35 +332,72 @@ def node_class(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(free="its volumes are priced on the NodePools that launch nodes from it")
 
 
+EFS_STORAGE = (
+    "EFS bills the file system's stored GB (priced on the FileSystem), not a claimed or "
+    "declared size"
+)
+
+
 def _claimed_volumes(
     ctx: PricingContext, resource: RecordedResource, claims: list[Claim]
 ) -> RuleResult:
-    """EBS lines for (what, size, storage class, replicas) persistent volume claims."""
+    """EBS lines for (what, size, storage class, replicas) persistent volume claims.
+
+    A claim is an EBS volume only when its class's provisioner is the EBS CSI driver; a
+    claim on an EFS class is an access point on a file system billed by its stored GB
+    (priced on the FileSystem), so it adds nothing here."""
     result = RuleResult()
+    on_efs: list[str] = []
     for what, size, class_name, replicas in claims:
-        volume_type = ctx.ebs_type_of_class(class_name)
-        if volume_type is None:
-            result.unpriced.append(f"{what}: storage class {class_name} is not in the graph")
+        backing = ctx.claim_backing(class_name)
+        if backing.kind == "efs":
+            on_efs.append(what)
+            continue
+        if backing.kind != "ebs" or backing.volume_type is None:
+            result.unpriced.append(f"{what}: {backing.described}, not an EBS or EFS class")
             continue
         result.lines.append(
             ctx.line(
                 resource,
-                f"{what} ({volume_type})",
+                f"{what} ({backing.volume_type})",
                 quantity=quantity_gib(size) * replicas,
                 kind="fixed",
-                price_key=f"ebs-{volume_type}-gb-month",
+                price_key=f"ebs-{backing.volume_type}-gb-month",
             )
         )
+    if on_efs and not result.lines and not result.unpriced:
+        result.free = f"on EFS ({', '.join(on_efs)}): {EFS_STORAGE}"
     return result
 
 
-@rule("kubernetes:core/v1:PersistentVolumeClaim")
+@rule(PERSISTENT_VOLUME_CLAIM)
 def persistent_volume_claim(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     spec = ctx.inputs(resource).get("spec") or {}
+    bound_to = spec.get("volumeName")
+    volume = ctx.k8s_named(PERSISTENT_VOLUME, str(bound_to)) if bound_to else None
+    if volume is not None:
+        # A claim reserved for a static volume provisions nothing: the storage is what
+        # the volume points at, priced (or not) on that volume.
+        return RuleResult(
+            free="bound to a static PersistentVolume in the graph: provisions nothing itself"
+        )
     size = dig(spec, "resources", "requests", "storage")
     if size is None:
         return RuleResult(unpriced=["the claim requests no storage size"])
     return _claimed_volumes(ctx, resource, [("Volume", size, spec.get("storageClassName"), 1)])
+
+
+@rule(PERSISTENT_VOLUME)
+def persistent_volume(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    spec = ctx.inputs(resource).get("spec") or {}
+    driver = dig(spec, "csi", "driver")
+    if driver in EFS_PROVISIONERS:
+        return RuleResult(free=f"static EFS volume: {EFS_STORAGE}")
+    if driver in EBS_PROVISIONERS or spec.get("awsElasticBlockStore"):
+        return RuleResult(
+            free="static volume for an existing EBS volume: priced where that volume is created"
+        )
+    return RuleResult(unpriced=[f"a static volume of driver {driver or 'unknown'}: not priced"])
 
 
 @rule("kubernetes:apps/v1:StatefulSet")
@@ -560,8 +602,11 @@ def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
         warnings.append(f"S3 bucket {resource.name}: no purpose the profile knows; priced at 0 GB")
     else:
         gb = ctx.share_of(f"s3:{purpose}", ctx.profile.s3.stored_gb[purpose])
+    # A dev-/prod- purpose names its environment; else the bucket's Environment tag
+    # (the backups bucket holds prod dumps).
     environment = next(
-        (e for e in ENVIRONMENT_NAMES if purpose and purpose.startswith(f"{e}-")), SHARED
+        (e for e in ENVIRONMENT_NAMES if purpose and purpose.startswith(f"{e}-")),
+        environment_of(ctx.inputs(resource)),
     )
     return RuleResult(
         lines=[
@@ -622,6 +667,27 @@ def efs_file_system(resource: RecordedResource, ctx: PricingContext) -> RuleResu
     elif mode == "provisioned":
         result.unpriced.append("provisioned throughput: no price in the table")
     return result
+
+
+@rule("aws:efs/backupPolicy:BackupPolicy")
+def efs_backup_policy(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    inputs = ctx.inputs(resource)
+    if dig(inputs, "backupPolicy", "status") != "ENABLED":
+        return RuleResult(free="backups off: no backup storage")
+    efs = ctx.profile.efs
+    # EFS automatic backups (AWS Backup, daily, kept 35 days) store one full copy and
+    # then only what changed: the file system's stored GB is the floor priced here.
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                "AWS Backup storage (daily, incremental)",
+                quantity=ctx.share_of("efs", efs.standard_gb + efs.infrequent_access_gb),
+                kind="usage",
+                price_key="backup-efs-warm-gb-month",
+            )
+        ]
+    )
 
 
 @rule("aws:kms/key:Key")
@@ -708,7 +774,6 @@ KNOWN_FREE: dict[str, str] = {
     "aws:elasticache/userGroup:UserGroup": "ElastiCache RBAC users are free",
     "aws:efs/mountTarget:MountTarget": "mount targets are free",
     "aws:efs/accessPoint:AccessPoint": "access points are free",
-    "aws:efs/backupPolicy:BackupPolicy": _CONFIG,
     "aws:efs/fileSystemPolicy:FileSystemPolicy": _CONFIG,
     "aws:secretsmanager/secretVersion:SecretVersion": "versions are included in the secret's price",
     "aws:secretsmanager/secretPolicy:SecretPolicy": _CONFIG,

@@ -226,10 +226,10 @@ class Data(pulumi.ComponentResource):
         # Writer and reader in different AZs. The reader is in promotion tier 1: it
         # scales with the writer (tiers 0-1 follow the writer's capacity and pause with
         # it), so a failover lands on an instance already sized for the load.
-        for role, az, tier in (
-            ("writer", network.availability_zones[0], 0),
-            ("reader", network.availability_zones[1], 1),
-        ):
+        instances = [("writer", network.availability_zones[0], 0)]
+        if config.reader:
+            instances.append(("reader", network.availability_zones[1], 1))
+        for role, az, tier in instances:
             aws.rds.ClusterInstance(
                 f"{name}-aurora-{role}",
                 identifier=f"{project}-shared-{role}",

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.configbase import ConfigModel, ConfigWarning, Problem, raise_problems
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 from pingvas_infra.network.config import LOG_RETENTION_DAYS
 from pingvas_infra.tables import load_table
@@ -128,6 +128,24 @@ class AuroraConfig(ConfigModel):
     deletion_protection: bool = True
     # CloudWatch Logs retention of the exported PostgreSQL log.
     log_retention_days: int = 30
+    # The reader in a second AZ is what makes the database highly available: Aurora fails
+    # over to it in about 30 s. false drops it (about $88 a month at the seed's 1 ACU per
+    # instance): a writer or AZ failure then waits for RDS to create a new instance, and
+    # the plan warns.
+    reader: bool = True
+
+    def warnings(self) -> list[ConfigWarning]:
+        if self.reader:
+            return []
+        return [
+            ConfigWarning(
+                "reader",
+                self.reader,
+                "no Aurora reader: the database is not highly available; a writer or AZ "
+                "failure means RDS creates a new instance (minutes of downtime) instead of "
+                "failing over in about 30 s",
+            )
+        ]
 
     @property
     def parameter_group_family(self) -> str:
@@ -275,6 +293,11 @@ class DataConfig(ConfigModel):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     # Waiting period before the data key (database, cache, master secret) is deleted.
     kms_deletion_window_days: int = 30
+
+    def warnings(self) -> list[ConfigWarning]:
+        return [
+            ConfigWarning(f"aurora.{w.key}", w.value, w.message) for w in self.aurora.warnings()
+        ]
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:

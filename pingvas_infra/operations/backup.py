@@ -39,6 +39,13 @@ POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
 POD_IDENTITY_AGENT_PORT = 80
 _SCRIPTS_MOUNT = "/scripts"
 _BACKUP_DIR = "/backup"
+# The Secret's DATABASE_URL key as a file (read by backup-dump.sh), not an environment
+# variable: the password then sits in no container's environment.
+_CREDENTIALS_DIR = "/run/db-credentials"
+_DATABASE_URL_FILE = "database-url"
+# Each run resolves its tag at the registry again: a re-pushed or withdrawn tag is
+# noticed, and the node's cached copy is never trusted blindly (one request per run).
+_PULL_POLICY = "Always"
 
 _CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
@@ -111,29 +118,29 @@ def cron_job_spec(
     dump = {
         "name": "dump",
         "image": images["postgres"],
+        "imagePullPolicy": _PULL_POLICY,
         "command": ["/bin/bash", f"{_SCRIPTS_MOUNT}/{SCRIPTS[0]}"],
-        "env": [
+        "env": _env(
             {
-                "name": "DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": secret_name, "key": DATABASE_URL_KEY}},
-            },
-            *_env(
-                {
-                    "DB_SCHEMA": PROD.schema,
-                    "BACKUP_DIR": _BACKUP_DIR,
-                    # A floor: Aurora forces TLS; a sslmode in the URL still wins.
-                    "PGSSLMODE": "require",
-                    "PGCONNECT_TIMEOUT": "30",
-                }
-            ),
-        ],
+                "DATABASE_URL_FILE": f"{_CREDENTIALS_DIR}/{_DATABASE_URL_FILE}",
+                "DB_SCHEMA": PROD.schema,
+                "BACKUP_DIR": _BACKUP_DIR,
+                # A floor: Aurora forces TLS; a sslmode in the URL still wins.
+                "PGSSLMODE": "require",
+                "PGCONNECT_TIMEOUT": "30",
+            }
+        ),
         "resources": _DUMP.values(),
         "securityContext": _CONTAINER_SECURITY,
-        "volumeMounts": mounts,
+        "volumeMounts": [
+            *mounts,
+            {"name": "db-credentials", "mountPath": _CREDENTIALS_DIR, "readOnly": True},
+        ],
     }
     upload = {
         "name": "upload",
         "image": images["awsCli"],
+        "imagePullPolicy": _PULL_POLICY,
         "command": ["/bin/bash", f"{_SCRIPTS_MOUNT}/{SCRIPTS[1]}"],
         "env": _env(
             {
@@ -154,6 +161,8 @@ def cron_job_spec(
     }
     pod = {
         "serviceAccountName": NAME,
+        # Pod Identity mounts its own token; the pod never talks to the Kubernetes API.
+        "automountServiceAccountToken": False,
         "restartPolicy": "Never",
         "priorityClassName": PROD.priority_class,
         "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),
@@ -166,6 +175,15 @@ def cron_job_spec(
         },
         "volumes": [
             {"name": "scripts", "configMap": {"name": scripts_config_map, "defaultMode": 0o444}},
+            {
+                # Only the URL key, readable by the pod's group (fsGroup) and nobody else.
+                "name": "db-credentials",
+                "secret": {
+                    "secretName": secret_name,
+                    "items": [{"key": DATABASE_URL_KEY, "path": _DATABASE_URL_FILE}],
+                    "defaultMode": 0o440,
+                },
+            },
             {"name": "backup", "emptyDir": {"sizeLimit": scratch}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -54,6 +55,14 @@ class EfsConfig(ConfigModel):
     """The shared model store; files are owned by this POSIX user through the access point."""
 
     transition_to_ia: str = "AFTER_30_DAYS"
+    # Bursting by default: no per-GB throughput charge. Its baseline is 50 KiB/s per GiB
+    # stored (1 MiB/s minimum), with bursts to 100 MiB/s on credits earned below it. A
+    # model store of 50 GB earns ~6 TiB of throughput a month; the ~320 GB of model loads
+    # a month of the seed's usage is about 5% of it, so Elastic ($0.03 per GB read, $0.06
+    # per GB written: ~$10 a month there) buys nothing. Choose elastic when many GPU nodes
+    # load large models at once and 100 MiB/s slows their start, or when
+    # BurstCreditBalance trends down.
+    throughput_mode: Literal["bursting", "elastic"] = "bursting"
     posix_uid: int = 1000
     posix_gid: int = 1000
 

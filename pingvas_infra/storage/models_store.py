@@ -29,7 +29,7 @@ MODELS_PATH = "/models"
 MODELS_DIRECTORY_MODE = "0755"
 EFS_CSI_DRIVER = "efs.csi.aws.com"
 STORAGE_CLASS = "efs-models"
-# The API requires a capacity; EFS is elastic and the CSI driver ignores it.
+# The API requires a capacity; EFS grows with its files and the CSI driver ignores it.
 NOMINAL_CAPACITY = "100Gi"
 READ_CLAIM = "models"
 WRITE_CLAIM = "models-writer"
@@ -72,9 +72,8 @@ def create_models_store(
         encrypted=True,
         kms_key_id=key.arn,
         performance_mode="generalPurpose",
-        # Elastic: pay per GB read/written, no burst credits to run out of when a new
-        # model is loaded by every replica at once.
-        throughput_mode="elastic",
+        # Bursting unless configured otherwise (see EfsConfig.throughput_mode).
+        throughput_mode=config.throughput_mode,
         lifecycle_policies=[
             aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia=config.transition_to_ia),
             aws.efs.FileSystemLifecyclePolicyArgs(

@@ -98,6 +98,11 @@ def _container_security() -> dict[str, Any]:
     }
 
 
+# Each run resolves its tag at the registry again: a re-pushed or withdrawn tag is
+# noticed, and the node's cached copy is never trusted blindly (one request per run).
+_PULL_POLICY = "Always"
+
+
 def _env(values: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in values.items()]
 
@@ -115,6 +120,7 @@ def job_spec(
     fetch_secret = {
         "name": "fetch-master-secret",
         "image": images()["awsCli"],
+        "imagePullPolicy": _PULL_POLICY,
         "command": [
             "/bin/sh",
             "-c",
@@ -133,12 +139,13 @@ def job_spec(
         "securityContext": _container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "128Mi"},
-            "limits": {"memory": "256Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
         },
     }
     run_sql = {
         "name": "psql",
         "image": images()["postgresClient"],
+        "imagePullPolicy": _PULL_POLICY,
         "command": ["/bin/sh", f"{_SCRIPT_DIR}/bootstrap.sh"],
         "env": _env(
             {
@@ -166,7 +173,7 @@ def job_spec(
         "securityContext": _container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "64Mi"},
-            "limits": {"memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "128Mi"},
         },
     }
     return {

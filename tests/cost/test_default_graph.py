@@ -1,29 +1,47 @@
-"""The cost model on the real default stack (tests/conftest.py `graph`).
+"""The cost model on the real default stack (tests/conftest.py `graph`), line by line.
 
-The target checks run here once every layer is in the graph; until the layers land on
-this branch they are skipped with the missing layers named (the synthetic full stack in
-test_report.py covers them meanwhile).
+Every figure below is worked out by hand from the us-east-1 table (pingvas_infra/cost/
+prices/us-east-1.yaml) and the resource's own inputs in the graph, so a rule that misreads
+what a layer really registers (a claim's storage class, a node class's volume size, a log
+group's owner) fails here.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from pingvas_infra.cost.report import CostReport, build_report
+from pingvas_infra.cost.context import quantity_gib
+from pingvas_infra.cost.model import CostLine
+from pingvas_infra.cost.report import IDLE, LAYER_ORDER, REFERENCE, CostReport
 from pingvas_infra.cost.rules import RULES, known_free_reason
-from pingvas_infra.cost.targets import dev_gpu_share, idle_ratio, reference_ratio
-from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.plan.model import PlanResult, RecordedResource
+
+SPOT = 0.3  # 70% off on-demand
+HOURS = 730
 
 
 @pytest.fixture(scope="module")
-def report(graph: PlanResult) -> CostReport:
-    return build_report(
-        graph.resources, project=graph.project, stack=graph.stack, region="us-east-1"
-    )
+def lines(default_report: CostReport) -> dict[str, list[CostLine]]:
+    return {name: priced.lines for name, priced in default_report.this_stack.items()}
 
 
-def test_the_default_stack_has_no_unpriced_types(report: CostReport) -> None:
-    assert report.unpriced() == []
+def of(lines: list[CostLine], resource: RecordedResource) -> list[CostLine]:
+    return [
+        line
+        for line in lines
+        if (line.resource_type, line.resource) == (resource.type, resource.name)
+    ]
+
+
+def one(lines: list[CostLine], resource: RecordedResource, component: str) -> CostLine:
+    (found,) = [line for line in of(lines, resource) if line.component.startswith(component)]
+    return found
+
+
+def test_every_layer_is_in_the_graph_and_nothing_is_unpriced(default_report: CostReport) -> None:
+    assert default_report.missing_layers == []
+    assert set(LAYER_ORDER) <= default_report.layers
+    assert default_report.unpriced() == []
 
 
 def test_every_type_in_the_default_graph_has_a_rule_or_a_reason_to_be_free(
@@ -35,28 +53,213 @@ def test_every_type_in_the_default_graph_has_a_rule_or_a_reason_to_be_free(
     )
 
 
-def test_the_network_lines_are_in_the_stack_total(report: CostReport) -> None:
-    lines = report.this_stack["idle"].lines
-    nat_hours = [line for line in lines if line.component == "NAT gateway hours"]
-    assert [line.monthly for line in nat_hours] == pytest.approx([0.045 * 730])
-    assert any(line.component == "Public IPv4 address" for line in lines)
+def test_system_node_group_at_the_mean_of_its_spot_types_and_its_launch_template_disks(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    group = graph.one("eks:index:ManagedNodeGroup")
+    assert group.inputs["instanceTypes"] == ["t3.medium", "t3a.medium", "c5a.large"]
+    assert group.inputs["scalingConfig"]["desiredSize"] == 2
+    instances = one(lines[IDLE], group, "Instances (spot")
+    # (0.0416 + 0.0376 + 0.077) / 3 x 0.3 = $0.015620 an hour, 2 nodes x 730 h = $22.81.
+    assert instances.unit_price == pytest.approx((0.0416 + 0.0376 + 0.077) / 3 * SPOT)
+    assert instances.monthly == pytest.approx(22.8052)
+    # The launch template's 30 GiB gp3 root volume on each node: 2 x 30 x $0.08.
+    (template,) = graph.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 30
+    assert one(lines[IDLE], group, "Node volumes (gp3)").monthly == pytest.approx(4.80)
 
 
-def require_every_layer(report: CostReport) -> None:
-    if report.missing_layers:
-        pytest.skip(f"the default graph has no {', '.join(report.missing_layers)} layer yet")
+def test_gpu_pools_price_their_node_class_volume_for_the_hours_they_run(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    (node_class,) = graph.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    (root,) = node_class.inputs["spec"]["blockDeviceMappings"]
+    gib = quantity_gib(root["ebs"]["volumeSize"])
+    assert gib == 100
+    pools = {
+        p.inputs["metadata"]["name"]: p
+        for p in graph.of_type("kubernetes:karpenter.sh/v1:NodePool")
+    }
+    reference = lines[REFERENCE]
+    # dev: 107.11 spot hours; prod: 535.53 hours, half spot (profile seed-reference).
+    dev, prod = pools["gpu-dev"], pools["gpu-prod"]
+    assert one(reference, dev, "GPU instance-hours, spot").monthly == pytest.approx(
+        107.11 * 0.526 * SPOT
+    )
+    assert one(reference, dev, "GPU instance-hours, on-demand").monthly == 0
+    assert one(reference, prod, "GPU instance-hours, on-demand").monthly == pytest.approx(
+        535.53 / 2 * 0.526
+    )
+    assert one(reference, dev, "Node volumes").monthly == pytest.approx(100 * 107.11 / HOURS * 0.08)
+    assert one(reference, prod, "Node volumes").monthly == pytest.approx(
+        100 * 535.53 / HOURS * 0.08
+    )
+    assert one(reference, dev, "Node volumes").environment == "dev"
+    assert sum(line.monthly for p in pools.values() for line in of(lines[IDLE], p)) == 0
 
 
-def test_idle_target_on_the_default_graph(report: CostReport) -> None:
-    require_every_layer(report)
-    assert idle_ratio(report).met, idle_ratio(report)
+def test_aurora_instances_pay_their_floor_and_the_cluster_its_managed_secret(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    (cluster,) = graph.of_type("aws:rds/cluster:Cluster")
+    assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
+        "maxCapacity": 4,
+        "minCapacity": 0.5,
+    }
+    instances = graph.of_type("aws:rds/clusterInstance:ClusterInstance")
+    assert sorted(i.inputs["tags"]["Role"] for i in instances) == ["reader", "writer"]
+    for instance in instances:
+        # 0.5 ACU x 730 h x $0.12 = $43.80 floor; seed-reference runs 1 ACU on average.
+        assert one(lines[IDLE], instance, "ACU floor").monthly == pytest.approx(43.80)
+        assert one(lines[IDLE], instance, "ACU above").monthly == 0
+        assert one(lines[REFERENCE], instance, "ACU above").monthly == pytest.approx(43.80)
+    # RDS keeps the master password in a Secrets Manager secret it creates: $0.40.
+    assert cluster.inputs["manageMasterUserPassword"] is True
+    assert not graph.of_type("aws:secretsmanager/secret:Secret")
+    assert one(lines[IDLE], cluster, "Master password secret").monthly == pytest.approx(0.40)
+    # Storage and I/O of the seed-reference profile: 20 GB x $0.10 + 20 M x $0.20.
+    assert one(lines[REFERENCE], cluster, "Storage").monthly == pytest.approx(2.00)
+    assert one(lines[REFERENCE], cluster, "I/O requests").monthly == pytest.approx(4.00)
 
 
-def test_seed_reference_target_on_the_default_graph(report: CostReport) -> None:
-    require_every_layer(report)
-    assert reference_ratio(report).met, reference_ratio(report)
+def test_cache_is_two_valkey_micro_nodes(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    (cache,) = graph.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert (cache.inputs["engine"], cache.inputs["nodeType"], cache.inputs["numCacheClusters"]) == (
+        "valkey",
+        "cache.t4g.micro",
+        2,
+    )
+    assert one(lines[IDLE], cache, "Cache nodes").monthly == pytest.approx(2 * HOURS * 0.0128)
 
 
-def test_dev_gpu_target_on_the_default_graph(report: CostReport) -> None:
-    require_every_layer(report)
-    assert dev_gpu_share(report).met, dev_gpu_share(report)
+def test_efs_is_priced_as_configured_and_its_backups_too(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    (file_system,) = graph.of_type("aws:efs/fileSystem:FileSystem")
+    assert file_system.inputs["throughputMode"] == "bursting"
+    reference = lines[REFERENCE]
+    # Bursting: storage only (50 GB x $0.30), no per-GB throughput charge.
+    assert [line.component for line in of(reference, file_system)] == [
+        "Storage, Standard",
+        "Storage, Infrequent Access",
+    ]
+    assert one(reference, file_system, "Storage, Standard").monthly == pytest.approx(15.00)
+    (backup,) = graph.of_type("aws:efs/backupPolicy:BackupPolicy")
+    assert backup.inputs["backupPolicy"] == {"status": "ENABLED"}
+    assert one(reference, backup, "AWS Backup storage").monthly == pytest.approx(50 * 0.05)
+
+
+def test_efs_claims_and_static_volumes_cost_nothing_of_their_own(
+    graph: PlanResult, default_report: CostReport, lines: dict[str, list[CostLine]]
+) -> None:
+    claims = graph.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    volumes = graph.of_type("kubernetes:core/v1:PersistentVolume")
+    assert len(claims) == len(volumes) == 3
+    classes = {
+        c.inputs["metadata"]["name"]: c
+        for c in graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    }
+    for claim in claims:
+        assert (
+            classes[claim.inputs["spec"]["storageClassName"]].inputs["provisioner"]
+            == "efs.csi.aws.com"
+        )
+    for volume in volumes:
+        assert volume.inputs["spec"]["csi"]["driver"] == "efs.csi.aws.com"
+    billed = {line.resource_type for profile in lines.values() for line in profile}
+    assert not billed & {
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "kubernetes:core/v1:PersistentVolume",
+    }
+    free = {(f.resource_type, f.resource) for f in default_report.this_stack[IDLE].free}
+    assert {(r.type, r.name) for r in [*claims, *volumes]} <= free
+
+
+def test_prometheus_volume_follows_its_class_to_ebs_gp3(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    (release,) = [
+        r
+        for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "kube-prometheus-stack"
+    ]
+    spec = release.inputs["values"]["prometheus"]["prometheusSpec"]["storageSpec"][
+        "volumeClaimTemplate"
+    ]["spec"]
+    (storage_class,) = [
+        c
+        for c in graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+        if c.inputs["metadata"]["name"] == spec["storageClassName"]
+    ]
+    assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
+    volume = one(lines[IDLE], release, "Volume")
+    assert volume.price_key == "ebs-gp3-gb-month"
+    assert volume.monthly == pytest.approx(20 * 0.08)
+
+
+def test_every_bucket_is_priced_for_its_purpose_and_owner(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    purposes = {}
+    for bucket in graph.of_type("aws:s3/bucket:Bucket"):
+        (storage,) = of(lines[REFERENCE], bucket)
+        purposes[bucket.inputs["tags"]["Purpose"]] = (storage.quantity, storage.environment)
+    # The seed-reference profile's GB per purpose; dev-/prod- purposes and the backups
+    # bucket's Environment tag (prod dumps) say whose data it is.
+    assert purposes == {
+        "dev-images": (200, "dev"),
+        "prod-images": (1359.13, "prod"),
+        "models": (50, "shared"),
+        "logs": (100, "shared"),
+        "backups": (30, "prod"),
+    }
+
+
+def test_each_log_group_is_priced_for_what_writes_into_it(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    groups = {g.inputs["name"]: g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert set(groups) == {
+        "/aws/eks/pingvas-shared-eks/cluster",
+        "/aws/rds/cluster/pingvas-shared-aurora/postgresql",
+        "/aws/vpc/network-flow-logs",
+    }
+    idle = lines[IDLE]
+    eks = groups["/aws/eks/pingvas-shared-eks/cluster"]
+    assert sorted(line.component for line in of(idle, eks)) == [
+        "Log ingestion (eks:api)",
+        "Log ingestion (eks:audit)",
+        "Log ingestion (eks:authenticator)",
+        "Log storage (30 days kept)",
+    ]
+    # idle: 15 GB of audit log at $0.50; 18 GB ingested kept 30 days at $0.03.
+    assert one(idle, eks, "Log ingestion (eks:audit)").monthly == pytest.approx(7.50)
+    assert one(idle, eks, "Log storage").quantity == pytest.approx(18 * 30 / (HOURS / 24))
+    rds = groups["/aws/rds/cluster/pingvas-shared-aurora/postgresql"]
+    assert one(idle, rds, "Log ingestion (rds:postgresql)").quantity == 0.5
+    flow = groups["/aws/vpc/network-flow-logs"]
+    assert one(idle, flow, "Log ingestion (vpc-flow-logs)").quantity == 1
+    assert one(idle, flow, "Log storage").component == "Log storage (14 days kept)"
+
+
+def test_every_key_address_and_gateway_is_billed(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    keys = graph.of_type("aws:kms/key:Key")
+    assert len(keys) == 4  # EKS secrets, data tier, prod data, models
+    assert [one(lines[IDLE], key, "Customer-managed key").monthly for key in keys] == [1.0] * 4
+    (address,) = graph.of_type("aws:ec2/eip:Eip")
+    assert one(lines[IDLE], address, "Public IPv4 address").monthly == pytest.approx(3.65)
+    (nat,) = graph.of_type("aws:ec2/natGateway:NatGateway")
+    assert one(lines[IDLE], nat, "NAT gateway hours").monthly == pytest.approx(32.85)
+    assert one(lines[REFERENCE], nat, "Data processed").monthly == pytest.approx(50 * 0.045)
+    (cluster,) = graph.of_type("eks:index:Cluster")
+    assert one(lines[IDLE], cluster, "Control plane hours").monthly == pytest.approx(73.00)
+
+
+def test_the_totals_are_the_sum_of_these_lines(default_report: CostReport) -> None:
+    """The figures the README quotes (pingvas-infra plan prints the same)."""
+    assert default_report.total("this stack", IDLE) == pytest.approx(259.70, abs=0.005)
+    assert default_report.total("this stack", REFERENCE) == pytest.approx(730.94, abs=0.005)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pingvas_infra.cost.rules import KNOWN_FREE, RULES
+from pingvas_infra.plan.model import RecordedResource
 from tests.cost.builders import HOURS, line, price, profile, resource
 
 NAT = "aws:ec2/natGateway:NatGateway"
@@ -23,6 +24,8 @@ CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 EFS = "aws:efs/fileSystem:FileSystem"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+PV = "kubernetes:core/v1:PersistentVolume"
+EFS_BACKUP = "aws:efs/backupPolicy:BackupPolicy"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 HELM = "kubernetes:helm.sh/v3:Release"
 DAYS = HOURS / 24
@@ -362,12 +365,15 @@ def test_buckets_take_their_purpose_from_tags_or_name_and_prefix_environment() -
     prod = resource(BUCKET, "b", {"tags": {"Purpose": "prod-images"}})
     models = resource(BUCKET, "models")
     stray = resource(BUCKET, "stray", {"bucket": "pingvas-scratch"})
-    priced = price([dev, prod, models, stray], usage)
+    backups = resource(BUCKET, "backups", {"tags": {"Purpose": "backups", "Environment": "prod"}})
+    priced = price([dev, prod, models, stray, backups], usage)
     assert line(priced, "Storage", "a").monthly == pytest.approx(100 * 0.023)
     assert line(priced, "Storage", "a").environment == "dev"
     assert line(priced, "Storage", "b").monthly == pytest.approx(1000 * 0.023)
     assert line(priced, "Storage", "b").environment == "prod"
     assert line(priced, "Storage", "models").environment == "shared"
+    # No environment in the purpose: the bucket's Environment tag says whose data it holds.
+    assert line(priced, "Storage", "backups").environment == "prod"
     assert line(priced, "Storage", "stray").monthly == 0
     assert any("stray" in w for w in priced.warnings)
 
@@ -391,6 +397,25 @@ def test_efs_storage_and_elastic_throughput() -> None:
     assert provisioned.unpriced
 
 
+def test_efs_backups_store_the_file_systems_data_at_the_backup_rate() -> None:
+    usage = profile(efs={"standardGb": 50, "infrequentAccessGb": 30})
+    file_system = resource(EFS, "fs", resource_id="fs-1")
+    enabled = resource(
+        EFS_BACKUP, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "ENABLED"}}
+    )
+    priced = price([file_system, enabled], usage)
+    backup = line(priced, "AWS Backup storage")
+    assert backup.resource_type == EFS_BACKUP
+    assert backup.monthly == pytest.approx((50 + 30) * 0.05)  # $4.00
+    assert backup.kind == "usage"
+    disabled = resource(
+        EFS_BACKUP, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "DISABLED"}}
+    )
+    off = price([file_system, disabled], usage)
+    assert not [item for item in off.lines if item.resource_type == EFS_BACKUP]
+    assert [f.resource_type for f in off.free] == [EFS_BACKUP]
+
+
 @pytest.mark.parametrize(
     ("type_token", "expected"),
     [
@@ -406,7 +431,11 @@ def test_monthly_items(type_token: str, expected: float) -> None:
 
 
 def test_claims_priced_by_their_storage_class_volume_type() -> None:
-    gp3 = resource(STORAGE_CLASS, "gp3", {"metadata": {"name": "fast"}, "parameters": {}})
+    gp3 = resource(
+        STORAGE_CLASS,
+        "gp3",
+        {"metadata": {"name": "fast"}, "provisioner": "ebs.csi.aws.com", "parameters": {}},
+    )
     claim = resource(
         PVC,
         "data",
@@ -431,6 +460,72 @@ def test_claims_priced_by_their_storage_class_volume_type() -> None:
     assert line(priced, "Volume (gp3)", "data").environment == "prod"
     assert line(priced, "Volume (gp2)", "old").monthly == pytest.approx(10 * 0.10)
     assert [u.resource for u in priced.unpriced] == ["lost"]
+
+
+def _efs_class(name: str = "efs-models") -> RecordedResource:
+    return resource(
+        STORAGE_CLASS, name, {"metadata": {"name": name}, "provisioner": "efs.csi.aws.com"}
+    )
+
+
+def test_a_claim_is_an_ebs_volume_only_when_its_class_provisions_ebs() -> None:
+    """The class's provisioner decides, not the claim's size: EFS bills stored GB."""
+    efs_claim = resource(
+        PVC,
+        "models",
+        {"spec": {"storageClassName": "efs-models", "resources": {"requests": {"storage": "8Gi"}}}},
+    )
+    odd_class = resource(
+        STORAGE_CLASS, "odd", {"metadata": {"name": "odd"}, "provisioner": "example.com/nfs"}
+    )
+    odd_claim = resource(
+        PVC,
+        "odd-claim",
+        {"spec": {"storageClassName": "odd", "resources": {"requests": {"storage": "8Gi"}}}},
+    )
+    priced = price([_efs_class(), efs_claim, odd_class, odd_claim])
+    assert priced.lines == []
+    assert "models" in {f.resource for f in priced.free}
+    (unpriced,) = priced.unpriced
+    assert unpriced.resource == "odd-claim"
+    assert "example.com/nfs" in unpriced.reason
+
+
+def test_static_volumes_and_the_claims_bound_to_them_provision_nothing() -> None:
+    efs_volume = resource(
+        PV,
+        "models-dev",
+        {
+            "metadata": {"name": "models-dev"},
+            "spec": {
+                "capacity": {"storage": "100Gi"},
+                "storageClassName": "efs-models",
+                "csi": {"driver": "efs.csi.aws.com", "volumeHandle": "fs-1::fsap-1"},
+            },
+        },
+    )
+    bound = resource(
+        PVC,
+        "models",
+        {
+            "metadata": {"namespace": "dev"},
+            "spec": {
+                "storageClassName": "efs-models",
+                "volumeName": "models-dev",
+                "resources": {"requests": {"storage": "100Gi"}},
+            },
+        },
+    )
+    ebs_volume = resource(
+        PV,
+        "imported",
+        {"metadata": {"name": "imported"}, "spec": {"csi": {"driver": "ebs.csi.aws.com"}}},
+    )
+    host_path = resource(PV, "local", {"metadata": {"name": "local"}, "spec": {"hostPath": {}}})
+    priced = price([_efs_class(), efs_volume, bound, ebs_volume, host_path])
+    assert priced.lines == []
+    assert {f.resource for f in priced.free} == {"efs-models", "models-dev", "models", "imported"}
+    assert [u.resource for u in priced.unpriced] == ["local"]
 
 
 def test_chart_volumes_come_from_values_times_replicas() -> None:
@@ -465,6 +560,7 @@ def test_chart_volumes_come_from_values_times_replicas() -> None:
                 "name": "gp3",
                 "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
             },
+            "provisioner": "ebs.csi.aws.com",
             "parameters": {"type": "gp3"},
         },
     )

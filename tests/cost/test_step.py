@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,16 +13,14 @@ from pingvas_infra.cost import step
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.runner import plan_steps
-from tests.cost.full_stack import full_stack_plan
 
 
 def test_cost_is_a_plan_step() -> None:
     assert "cost" in dict(plan_steps())
 
 
-def test_cost_json_has_the_keys_the_issue_names(tmp_path: Path) -> None:
-    plan = full_stack_plan()
-    written = write_cost(plan, "us-east-1", tmp_path)
+def test_cost_json_has_the_keys_the_issue_names(graph: PlanResult, tmp_path: Path) -> None:
+    written = write_cost(graph, "us-east-1", tmp_path)
     assert sorted(p.name for p in written.files) == ["architecture.svg", "cost.json", "cost.md"]
     document = json.loads((tmp_path / "cost.json").read_text())
     assert {"date", "region"} <= set(document["price_table"])
@@ -33,10 +32,16 @@ def test_cost_json_has_the_keys_the_issue_names(tmp_path: Path) -> None:
     assert {"dev", "prod", "on_demand"} <= set(document["gpu_cost_per_1000_images"])
     line = document["profiles"]["idle"]["lines"][0]
     assert {"component", "unit", "quantity", "unit_price", "monthly", "kind", "layer"} <= set(line)
+    assert document["completeness"] == {"complete": True, "missing_layers": []}
+    assert document["unpriced"] == []
+    targets = {t["name"]: t for t in document["targets"]}
+    assert [t["met"] for t in targets.values()] == [True, False, True, True]
 
 
-def test_the_console_table_compares_both_profiles_with_both_baselines(tmp_path: Path) -> None:
-    written = write_cost(full_stack_plan(), "us-east-1", tmp_path)
+def test_the_console_table_compares_both_profiles_with_both_baselines(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    written = write_cost(graph, "us-east-1", tmp_path)
     header, idle, reference = written.lines[1:4]
     assert header.split()[:4] == ["profile", "this", "stack", "seed"]
     assert idle.startswith("idle ") and "saves" in idle
@@ -72,9 +77,27 @@ def test_without_graphviz_the_svg_is_skipped_with_a_warning(
     assert any("architecture.svg skipped" in w for w in written.warnings)
 
 
-def test_an_incomplete_graph_says_its_totals_are_not_comparable(
+def test_a_missed_target_is_printed_and_warned_with_its_ratio(
     graph: PlanResult, tmp_path: Path
 ) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
+    assert "target seed-reference total vs seed-single-cluster: 0.7507x (limit 0.72x) NOT MET" in (
+        written.lines
+    )
+    assert any(w.startswith("cost target not met: seed-reference") for w in written.warnings)
+    md = (tmp_path / "cost.md").read_text()
+    assert "- idle total vs seed-single-cluster: 0.4993x (limit 0.50x) met" in md
+
+
+def test_an_incomplete_graph_says_its_totals_are_not_comparable(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    """A graph without a layer (here: operations left out) is priced, but its totals are
+    not compared with the seed's designs."""
+    partial = dataclasses.replace(
+        graph, resources=[r for r in graph.resources if r.layer != "operations"]
+    )
+    written = write_cost(partial, "us-east-1", tmp_path)
     assert any("not comparable" in w for w in written.warnings)
-    assert any(line.startswith("incomplete graph") for line in written.lines)
+    assert any(line.startswith("incomplete graph: no operations layer") for line in written.lines)
+    assert not any(w.startswith("cost target not met") for w in written.warnings)

@@ -4,13 +4,18 @@
 # (postgres image); the tests run the same file against a real PostgreSQL.
 #
 # Environment:
-#   DATABASE_URL  libpq URL of the environment's own role (its db-credentials Secret)
-#   DB_SCHEMA     the schema to dump (prod_pingvas)
-#   BACKUP_DIR    where "$DB_SCHEMA.dump" is written (an emptyDir shared with the upload)
+#   DATABASE_URL       libpq URL of the environment's own role (its db-credentials Secret)
+#   DATABASE_URL_FILE  or a file holding it: the pod mounts the Secret's key as a file,
+#                      so the password is in no container's environment
+#   DB_SCHEMA          the schema to dump (prod_pingvas)
+#   BACKUP_DIR         where "$DB_SCHEMA.dump" is written (an emptyDir shared with the upload)
 set -euo pipefail
 umask 077
 
-: "${DATABASE_URL:?DATABASE_URL is not set}"
+if [[ -z "${DATABASE_URL:-}" && -n "${DATABASE_URL_FILE:-}" ]]; then
+  DATABASE_URL="$(<"$DATABASE_URL_FILE")"
+fi
+: "${DATABASE_URL:?neither DATABASE_URL nor DATABASE_URL_FILE is set}"
 : "${DB_SCHEMA:?DB_SCHEMA is not set}"
 : "${BACKUP_DIR:?BACKUP_DIR is not set}"
 

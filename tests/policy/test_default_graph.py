@@ -1,0 +1,292 @@
+"""Every control judges the real default stack, not just hand-built resources.
+
+The default graph passes every mandatory control (test_offline.py). That alone would also
+hold for a control that never looks at what the layers really register (a wrong type
+token, a property read from the wrong place, a bucket whose purpose is not recognised).
+So for each control, one real resource of the default graph is made wrong in the way the
+control forbids, and the control must report exactly that resource: proof that it reads
+the inputs the layers send.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pingvas_infra.plan.model import PlanResult, RecordedResource
+from pingvas_infra.policy.catalogue import controls, parameters
+from pingvas_infra.policy.controls import bucket_purpose, policies
+from pingvas_infra.policy.offline import ControlResult, evaluate
+
+Inputs = dict[str, Any]
+# (type, logical name or None for the only one of its type)
+Target = tuple[str, str | None]
+
+EKS = ("eks:index:Cluster", None)
+NODE_GROUP = ("eks:index:ManagedNodeGroup", None)
+LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate", None)
+NODE_CLASS = ("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", None)
+AURORA = ("aws:rds/cluster:Cluster", None)
+WRITER = ("aws:rds/clusterInstance:ClusterInstance", "data-aurora-writer")
+READER = ("aws:rds/clusterInstance:ClusterInstance", "data-aurora-reader")
+PARAMETERS = ("aws:rds/clusterParameterGroup:ClusterParameterGroup", None)
+CACHE = ("aws:elasticache/replicationGroup:ReplicationGroup", None)
+CACHE_DEFAULT_USER = ("aws:elasticache/user:User", "data-cache-default")
+FILE_SYSTEM = ("aws:efs/fileSystem:FileSystem", None)
+EFS_BACKUP = ("aws:efs/backupPolicy:BackupPolicy", None)
+QUEUE = ("aws:sqs/queue:Queue", None)
+VPC = ("aws:ec2/vpc:Vpc", None)
+FLOW_LOG = ("aws:ec2/flowLog:FlowLog", None)
+DEFAULT_SG = ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", None)
+AURORA_INGRESS = (
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "data-aurora-from-cluster",
+)
+PUBLIC_SUBNET = ("aws:ec2/subnet:Subnet", "network-public-us-east-1a")
+PROVIDER = ("pulumi:providers:aws", None)
+
+
+def bucket(name: str) -> Target:
+    return ("aws:s3/bucket:Bucket", f"storage-{name}")
+
+
+def bucket_setting(kind: str, name: str) -> Target:
+    return (f"aws:s3/{kind}:{kind[0].upper()}{kind[1:]}", f"storage-{name}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    control: str
+    target: Target
+    # Makes the target's inputs wrong in place; None: the target is removed or unprotected.
+    change: Callable[[Inputs], None] | None = None
+    unprotect: bool = False
+    remove: bool = False
+    # Where the violation is reported, when not on the target itself.
+    reported_on: Target | None = None
+
+
+def setter(*path_and_value: Any) -> Callable[[Inputs], None]:
+    *path, value = path_and_value
+
+    def change(inputs: Inputs) -> None:
+        node: Any = inputs
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return change
+
+
+def deleter(*path: Any) -> Callable[[Inputs], None]:
+    def change(inputs: Inputs) -> None:
+        node: Any = inputs
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return change
+
+
+def _parameters_without_force_ssl(inputs: Inputs) -> None:
+    inputs["parameters"] = [p for p in inputs["parameters"] if p["name"] != "rds.force_ssl"]
+
+
+def _policy_without_tls_deny(inputs: Inputs) -> None:
+    document = json.loads(inputs["policy"])
+    document["Statement"] = [s for s in document["Statement"] if s["Effect"] != "Deny"]
+    inputs["policy"] = json.dumps(document)
+
+
+def _public_postgres(inputs: Inputs) -> None:
+    del inputs["referencedSecurityGroupId"]
+    inputs["cidrIpv4"] = "0.0.0.0/0"
+
+
+def _default_tags_without_managed_by(inputs: Inputs) -> None:
+    tags = json.loads(inputs["defaultTags"])
+    del tags["tags"]["ManagedBy"]
+    inputs["defaultTags"] = json.dumps(tags)
+
+
+CASES = [
+    Case("eks-supported-version", EKS, setter("version", "1.28")),
+    Case("eks-upgrade-policy-standard", EKS, setter("upgradePolicy", "supportType", "EXTENDED")),
+    Case("eks-secrets-encryption", EKS, deleter("encryptionConfigKeyArn")),
+    Case("eks-control-plane-logging", EKS, setter("enabledClusterLogTypes", ["api"])),
+    Case("eks-endpoint-restricted", EKS, setter("endpointPrivateAccess", False)),
+    Case("eks-access-entries", EKS, setter("authenticationMode", "CONFIG_MAP")),
+    Case("eks-private-nodes", EKS, setter("nodeAssociatePublicIpAddress", True)),
+    Case("eks-node-group-launch-template", NODE_GROUP, deleter("launchTemplate")),
+    Case(
+        "launch-template-imdsv2",
+        LAUNCH_TEMPLATE,
+        setter("metadataOptions", "httpTokens", "optional"),
+    ),
+    Case(
+        "launch-template-ebs-encrypted",
+        LAUNCH_TEMPLATE,
+        setter("blockDeviceMappings", 0, "ebs", "encrypted", "false"),
+    ),
+    Case(
+        "launch-template-no-public-ip",
+        LAUNCH_TEMPLATE,
+        setter("networkInterfaces", [{"associatePublicIpAddress": "true"}]),
+    ),
+    Case(
+        "karpenter-imdsv2", NODE_CLASS, setter("spec", "metadataOptions", "httpTokens", "optional")
+    ),
+    Case(
+        "karpenter-ami-pinned",
+        NODE_CLASS,
+        setter("spec", "amiSelectorTerms", [{"alias": "al2023@latest"}]),
+    ),
+    Case(
+        "karpenter-ebs-encrypted",
+        NODE_CLASS,
+        setter("spec", "blockDeviceMappings", 0, "ebs", "encrypted", False),
+    ),
+    Case("rds-encrypted", AURORA, setter("storageEncrypted", False)),
+    Case("rds-deletion-protection", AURORA, setter("deletionProtection", False)),
+    Case("rds-backup-retention", AURORA, setter("backupRetentionPeriod", 1)),
+    Case("rds-iam-auth", AURORA, setter("iamDatabaseAuthenticationEnabled", False)),
+    Case("rds-managed-master-password", AURORA, setter("manageMasterUserPassword", False)),
+    Case("rds-log-exports", AURORA, setter("enabledCloudwatchLogsExports", [])),
+    Case("rds-copy-tags-to-snapshots", AURORA, setter("copyTagsToSnapshot", False)),
+    Case("rds-no-public-access", READER, setter("publiclyAccessible", True)),
+    Case("rds-force-ssl", PARAMETERS, _parameters_without_force_ssl),
+    Case("rds-auto-minor-upgrade", WRITER, setter("autoMinorVersionUpgrade", False)),
+    Case("rds-performance-insights", READER, setter("performanceInsightsEnabled", False)),
+    Case("elasticache-encrypted-at-rest", CACHE, setter("atRestEncryptionEnabled", False)),
+    Case("elasticache-encrypted-in-transit", CACHE, setter("transitEncryptionMode", "preferred")),
+    Case("elasticache-auth", CACHE, deleter("userGroupIds")),
+    Case(
+        "elasticache-users-authenticated", CACHE_DEFAULT_USER, setter("accessString", "on ~* +@all")
+    ),
+    Case("elasticache-failover", CACHE, setter("multiAzEnabled", False)),
+    Case("elasticache-backups", CACHE, setter("snapshotRetentionLimit", 0)),
+    Case("elasticache-auto-minor-upgrade", CACHE, setter("autoMinorVersionUpgrade", False)),
+    Case(
+        "s3-public-access-block",
+        bucket_setting("bucketPublicAccessBlock", "models"),
+        setter("blockPublicPolicy", False),
+        reported_on=bucket("models"),
+    ),
+    Case(
+        "s3-encryption",
+        bucket_setting("bucketServerSideEncryptionConfiguration", "prod-images"),
+        setter("rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm", "AES256"),
+        reported_on=bucket("prod-images"),
+    ),
+    Case(
+        "s3-tls-only",
+        bucket_setting("bucketPolicy", "dev-images"),
+        _policy_without_tls_deny,
+        reported_on=bucket("dev-images"),
+    ),
+    Case(
+        "s3-versioning",
+        bucket_setting("bucketVersioning", "backups"),
+        setter("versioningConfiguration", "status", "Suspended"),
+        reported_on=bucket("backups"),
+    ),
+    Case(
+        "s3-access-logging",
+        bucket_setting("bucketLogging", "prod-images"),
+        remove=True,
+        reported_on=bucket("prod-images"),
+    ),
+    Case(
+        "s3-ownership-enforced",
+        bucket_setting("bucketOwnershipControls", "logs"),
+        setter("rule", "objectOwnership", "ObjectWriter"),
+        reported_on=bucket("logs"),
+    ),
+    Case("efs-encrypted", FILE_SYSTEM, setter("encrypted", False)),
+    Case(
+        "efs-backups",
+        EFS_BACKUP,
+        setter("backupPolicy", "status", "DISABLED"),
+        reported_on=FILE_SYSTEM,
+    ),
+    Case("kms-key-rotation", ("aws:kms/key:Key", "data-key"), setter("enableKeyRotation", False)),
+    Case("sqs-encrypted", QUEUE, setter("sqsManagedSseEnabled", False)),
+    Case(
+        "log-group-retention",
+        ("aws:cloudwatch/logGroup:LogGroup", "data-aurora-postgresql"),
+        deleter("retentionInDays"),
+    ),
+    Case("subnet-no-auto-public-ip", PUBLIC_SUBNET, setter("mapPublicIpOnLaunch", True)),
+    Case(
+        "default-sg-closed",
+        DEFAULT_SG,
+        setter("ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]),
+    ),
+    Case("vpc-flow-logs", FLOW_LOG, remove=True, reported_on=VPC),
+    Case("sg-no-public-data-ports", AURORA_INGRESS, _public_postgres),
+    Case("required-tags", PROVIDER, _default_tags_without_managed_by, reported_on=VPC),
+    Case("stateful-protected", bucket("models"), unprotect=True),
+]
+
+
+def find(resources: list[RecordedResource], target: Target) -> RecordedResource:
+    type_token, name = target
+    (found,) = [r for r in resources if r.type == type_token and name in (None, r.name)]
+    return found
+
+
+def run(control_id: str, resources: list[RecordedResource]) -> ControlResult:
+    (policy,) = [p for p in policies() if p.name == control_id]
+    (result,) = evaluate(resources, pack=[policy])
+    return result
+
+
+def broken(graph: PlanResult, case: Case) -> list[RecordedResource]:
+    target = find(graph.resources, case.target)
+    if case.remove:
+        return [r for r in graph.resources if r is not target]
+    inputs = copy.deepcopy(target.inputs)
+    if case.change is not None:
+        case.change(inputs)
+    changed = dataclasses.replace(
+        target, inputs=inputs, protect=False if case.unprotect else target.protect
+    )
+    return [changed if r is target else r for r in graph.resources]
+
+
+def test_every_control_has_a_case_on_the_real_graph() -> None:
+    assert [case.control for case in CASES] == [c.id for c in controls()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.control for case in CASES])
+def test_the_control_reports_the_real_resource_made_wrong(graph: PlanResult, case: Case) -> None:
+    before = run(case.control, graph.resources)
+    after = run(case.control, broken(graph, case))
+    expected = find(graph.resources, case.reported_on or case.target).urn
+    assert not after.not_evaluated, after.not_evaluated
+    # New findings only (the advisory endpoint control already reports the open endpoint).
+    new = set(after.violations) - set(before.violations)
+    assert expected in {v.urn for v in new}, (case.control, [v.message for v in after.violations])
+
+
+def test_the_real_buckets_are_told_apart_by_purpose(graph: PlanResult) -> None:
+    purposes = {
+        bucket_purpose(b.inputs["bucket"], b.name): b.inputs["tags"]["Purpose"]
+        for b in graph.of_type("aws:s3/bucket:Bucket")
+    }
+    assert purposes == {p: p for p in parameters().bucket_purposes}
+
+
+def test_versioning_is_demanded_of_the_data_buckets_only(graph: PlanResult) -> None:
+    """Issue 4: prod images, models and backups are versioned; dev images and access
+    logs need not be."""
+    assert set(parameters().versioned_bucket_purposes) == {"prod-images", "models", "backups"}
+    for purpose in ("dev-images", "logs"):
+        versioning = bucket_setting("bucketVersioning", purpose)
+        assert not [r for r in graph.resources if (r.type, r.name) == versioning]
+    assert run("s3-versioning", graph.resources).violations == []
