@@ -811,6 +811,8 @@ KNOWN_FREE: dict[str, str] = {
     "kubernetes:batch/v1:CronJob": _K8S,
     "kubernetes:policy/v1:PodDisruptionBudget": _K8S,
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": _K8S,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": _K8S,
     "kubernetes:scheduling.k8s.io/v1:PriorityClass": _K8S,
     "kubernetes:rbac.authorization.k8s.io/v1:Role": _K8S,
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": _K8S,
