@@ -154,6 +154,8 @@ def cron_job_spec(
     }
     pod = {
         "serviceAccountName": NAME,
+        # Pod Identity mounts its own token; the pod never talks to the API server.
+        "automountServiceAccountToken": False,
         "restartPolicy": "Never",
         "priorityClassName": PROD.priority_class,
         "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),

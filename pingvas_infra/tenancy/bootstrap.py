@@ -133,7 +133,7 @@ def job_spec(
         "securityContext": _container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "128Mi"},
-            "limits": {"memory": "256Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
         },
     }
     run_sql = {
@@ -166,7 +166,7 @@ def job_spec(
         "securityContext": _container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "64Mi"},
-            "limits": {"memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "128Mi"},
         },
     }
     return {
