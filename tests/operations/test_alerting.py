@@ -20,24 +20,36 @@ import yaml
 from pingvas_infra.environments import DEV, ENVIRONMENTS, GPU_QUOTA_KEY, PROD
 from pingvas_infra.operations import backup, monitoring
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import OperationsRunner, require_tool
+from tests.conftest import PlanRunner, layer_graph, require_tool
 
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-BOTH_KEYS = {"pagerdutyRoutingKey": "pd-routing-key", "slackWebhookUrl": "https://hooks.invalid/x"}
+# Both receivers' keys, set as `pulumi config set --secret` sets them.
+BOTH_KEYS = {
+    "pingvas:pagerdutyRoutingKey": "pd-routing-key",
+    "pingvas:slackWebhookUrl": "https://hooks.invalid/x",
+}
 
 # kube-state-metrics target labels every series carries.
 KSM = 'job="kube-state-metrics", instance="10.0.40.7:8080"'
 
 
+def operations(
+    run_plan: PlanRunner, overrides: dict[str, Any], secrets: dict[str, str]
+) -> PlanResult:
+    """The operations layer's resources in the stack planned with ``overrides``/``secrets``."""
+    return layer_graph(run_plan(overrides, secrets), "operations")
+
+
 @pytest.fixture(scope="module")
-def graph(run_operations: OperationsRunner) -> PlanResult:
-    return run_operations({}, BOTH_KEYS)
+def ops(run_plan: PlanRunner) -> PlanResult:
+    """The operations layer of the default stack with both receivers' keys set."""
+    return operations(run_plan, {}, BOTH_KEYS)
 
 
-def rule_file(graph: PlanResult, tmp_path: Path) -> Path:
-    rule = graph.one(PROMETHEUS_RULE)
+def rule_file(ops: PlanResult, tmp_path: Path) -> Path:
+    rule = ops.one(PROMETHEUS_RULE)
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"groups": rule.inputs["spec"]["groups"]}), encoding="utf-8")
     return path
@@ -100,17 +112,17 @@ QUOTA_SERIES = [
 ]
 
 
-def test_rules_are_valid_for_prometheus(graph: PlanResult, tmp_path: Path) -> None:
-    done = promtool("check", "rules", str(rule_file(graph, tmp_path)))
+def test_rules_are_valid_for_prometheus(ops: PlanResult, tmp_path: Path) -> None:
+    done = promtool("check", "rules", str(rule_file(ops, tmp_path)))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_quota_alert_fires_per_namespace_after_five_minutes_above_ninety_percent(
-    graph: PlanResult, tmp_path: Path
+    ops: PlanResult, tmp_path: Path
 ) -> None:
     dev_alert, prod_alert = (monitoring.quota_alert_name(e) for e in (DEV, PROD))
     run_rule_tests(
-        rule_file(graph, tmp_path),
+        rule_file(ops, tmp_path),
         [
             {
                 "interval": "1m",
@@ -153,7 +165,7 @@ def test_quota_alert_fires_per_namespace_after_five_minutes_above_ninety_percent
 
 
 def test_the_seeds_expression_never_matches_on_the_same_series(
-    graph: PlanResult, tmp_path: Path
+    ops: PlanResult, tmp_path: Path
 ) -> None:
     """The defect the fixed rule corrects: `used / hard` also matches on `type`."""
     seed = (
@@ -162,7 +174,7 @@ def test_the_seeds_expression_never_matches_on_the_same_series(
     )
     fixed = f"{monitoring.quota_ratio_expression(DEV.namespace)} > 0.9"
     run_rule_tests(
-        rule_file(graph, tmp_path),
+        rule_file(ops, tmp_path),
         [
             {
                 "interval": "1m",
@@ -214,13 +226,13 @@ def backup_alert(alertname: str, summary: str = FAILED_SUMMARY) -> dict[str, Any
 
 
 def test_backup_alerts_page_for_a_failed_a_never_successful_and_a_stale_backup(
-    graph: PlanResult, tmp_path: Path
+    ops: PlanResult, tmp_path: Path
 ) -> None:
     scheduled = "kube_cronjob_status_last_schedule_time"
     succeeded = "kube_cronjob_status_last_successful_time"
     # Timestamps in seconds; promtool's clock starts at 0.
     run_rule_tests(
-        rule_file(graph, tmp_path),
+        rule_file(ops, tmp_path),
         [
             {
                 # A run scheduled at 01:00 that never succeeds: pages once the 60-minute
@@ -285,8 +297,8 @@ def test_backup_alerts_page_for_a_failed_a_never_successful_and_a_stale_backup(
     )
 
 
-def alertmanager_file(graph: PlanResult, tmp_path: Path) -> Path:
-    values = graph.one(RELEASE).inputs["values"]
+def alertmanager_file(ops: PlanResult, tmp_path: Path) -> Path:
+    values = ops.one(RELEASE).inputs["values"]
     path = tmp_path / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(values["alertmanager"]["config"]), encoding="utf-8")
     return path
@@ -304,15 +316,15 @@ def routed_to(config: Path, *labels: str) -> str:
     return done.stdout.strip()
 
 
-def test_alertmanager_accepts_the_configuration(graph: PlanResult, tmp_path: Path) -> None:
-    done = amtool("check-config", str(alertmanager_file(graph, tmp_path)))
+def test_alertmanager_accepts_the_configuration(ops: PlanResult, tmp_path: Path) -> None:
+    done = amtool("check-config", str(alertmanager_file(ops, tmp_path)))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_prod_pages_pagerduty_and_dev_posts_to_slack_by_namespace(
-    graph: PlanResult, tmp_path: Path
+    ops: PlanResult, tmp_path: Path
 ) -> None:
-    config = alertmanager_file(graph, tmp_path)
+    config = alertmanager_file(ops, tmp_path)
     prod, dev = (n for n in monitoring.NOTIFIERS if n.environment in (PROD, DEV))
     assert routed_to(config, "namespace=prod", "alertname=ProdBackupFailed") == prod.receiver
     assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == dev.receiver
@@ -328,13 +340,13 @@ def test_prod_pages_pagerduty_and_dev_posts_to_slack_by_namespace(
     assert routes[('namespace = "dev"',)]["repeat_interval"] == "1h"
 
 
-def test_receivers_read_credentials_from_the_mounted_secret_only(graph: PlanResult) -> None:
-    values = graph.one(RELEASE).raw_inputs["values"]
+def test_receivers_read_credentials_from_the_mounted_secret_only(ops: PlanResult) -> None:
+    values = ops.one(RELEASE).raw_inputs["values"]
     text = json.dumps(values)
     for secret_value in BOTH_KEYS.values():
         assert secret_value not in text
     mounted = values["alertmanager"]["alertmanagerSpec"]["secrets"]
-    secret = graph.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
+    secret = ops.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
     assert secret.inputs["metadata"]["name"] in mounted
     files = {
         config.get("routing_key_file") or config.get("api_url_file")
@@ -352,26 +364,26 @@ def test_receivers_read_credentials_from_the_mounted_secret_only(graph: PlanResu
 
 
 def test_unset_keys_route_to_null_with_a_warning_and_no_invented_key(
-    run_operations: OperationsRunner, tmp_path: Path
+    run_plan: PlanRunner, tmp_path: Path
 ) -> None:
-    graph = run_operations({}, {"pagerdutyRoutingKey": "pd-routing-key"})
+    ops = operations(run_plan, {}, {"pingvas:pagerdutyRoutingKey": "pd-routing-key"})
     # What the program logs through pulumi.log is what the plan prints as warnings.
-    warnings = graph.warnings
+    warnings = ops.warnings
     assert any("pingvas:slackWebhookUrl is not set" in w for w in warnings)
     assert not any("pingvas:pagerdutyRoutingKey" in w for w in warnings)
 
-    config = alertmanager_file(graph, tmp_path)
+    config = alertmanager_file(ops, tmp_path)
     assert amtool("check-config", str(config)).returncode == 0
     assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == "null"
     assert routed_to(config, "namespace=prod", "alertname=X") == "pagerduty-prod"
-    secret = graph.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
+    secret = ops.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
     assert set(secret.inputs["stringData"]) == {"pagerduty-routing-key"}
 
 
-def dashboards(graph: PlanResult) -> dict[str, dict[str, Any]]:
+def dashboards(ops: PlanResult) -> dict[str, dict[str, Any]]:
     label, value = monitoring.DASHBOARD_LABEL
     found = {}
-    for config_map in graph.of_type(CONFIG_MAP):
+    for config_map in ops.of_type(CONFIG_MAP):
         if config_map.inputs["metadata"].get("labels", {}).get(label) == value:
             ((_, text),) = config_map.inputs["data"].items()
             found[config_map.inputs["metadata"]["name"]] = json.loads(text)
@@ -396,9 +408,9 @@ def filled_queries(document: dict[str, Any]) -> list[str]:
 
 
 def test_one_dashboard_per_environment_each_confined_to_its_namespace(
-    graph: PlanResult,
+    ops: PlanResult,
 ) -> None:
-    found = dashboards(graph)
+    found = dashboards(ops)
     assert len(found) == len(ENVIRONMENTS)
     by_namespace = {}
     for document in found.values():
@@ -417,10 +429,10 @@ def test_one_dashboard_per_environment_each_confined_to_its_namespace(
         assert f'resource="{GPU_QUOTA_KEY}"' in queries
 
 
-def test_dashboard_queries_parse_as_promql(graph: PlanResult, tmp_path: Path) -> None:
+def test_dashboard_queries_parse_as_promql(ops: PlanResult, tmp_path: Path) -> None:
     records = [
         {"record": f"dashboard:query{i}", "expr": query}
-        for i, document in enumerate(dashboards(graph).values())
+        for i, document in enumerate(dashboards(ops).values())
         for query in filled_queries(document)
     ]
     path = tmp_path / "queries.yaml"
@@ -429,15 +441,17 @@ def test_dashboard_queries_parse_as_promql(graph: PlanResult, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_quota_gauges_turn_red_at_the_alert_ratio(run_operations: OperationsRunner) -> None:
-    graph = run_operations({"monitoring": {"quotaAlertRatio": 0.8}}, BOTH_KEYS)
-    for document in dashboards(graph).values():
+def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
+    ops = operations(
+        run_plan, {"pingvas:operations": {"monitoring": {"quotaAlertRatio": 0.8}}}, BOTH_KEYS
+    )
+    for document in dashboards(ops).values():
         steps = [
             p["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"]
             for p in document["panels"]
             if "thresholds" in p["fieldConfig"]["defaults"]
         ]
         assert steps == [0.8]
-    rule = graph.one(PROMETHEUS_RULE)
+    rule = ops.one(PROMETHEUS_RULE)
     exprs = [r["expr"] for g in rule.inputs["spec"]["groups"] for r in g["rules"]]
     assert sum(e.endswith("> 0.8") for e in exprs) == len(ENVIRONMENTS)

@@ -1,9 +1,11 @@
 """The backup scripts the CronJob mounts, run here exactly as its pod runs them.
 
-backup-dump.sh runs against the session's real PostgreSQL (its own pg_dump and
-pg_restore), backup-upload.sh against moto's S3 server through the AWS CLI from PyPI
-(`awscli`, the same `aws s3 cp` command line as the amazon/aws-cli image in the pod).
-The pod runs them in sequence (init container, then main container); so does each test.
+Each script gets its container's environment from the stack's CronJob (the default graph),
+with only what points at the cloud replaced: backup-dump.sh runs against the session's
+real PostgreSQL (its own pg_dump and pg_restore), backup-upload.sh against moto's S3
+server through the AWS CLI from PyPI (`awscli`, the same `aws s3 cp` command line as the
+amazon/aws-cli image in the pod). The pod runs them in sequence (init container, then main
+container); so does each test.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from pingvas_infra.environments import PROD
 from pingvas_infra.operations import backup
+from pingvas_infra.plan.model import PlanResult
 from tests.conftest import MotoServer, PostgresServer, aws_cli, require_tool
 
 pytestmark = pytest.mark.postgres
@@ -27,7 +31,7 @@ SCRIPTS_DIR = Path(backup.__file__).parent / "scripts"
 DUMP, UPLOAD = (str(SCRIPTS_DIR / name) for name in backup.SCRIPTS)
 
 DATABASE = "backup_test_source"
-PROD_SCHEMA = "prod_pingvas"
+PROD_SCHEMA = PROD.schema
 DEV_SCHEMA = "dev_pingvas"
 # Role names of this test only: the session server is shared with the tenancy tests,
 # whose bootstrap owns dev_user and prod_user.
@@ -35,7 +39,7 @@ PROD_ROLE, DEV_ROLE = "backup_test_prod", "backup_test_dev"
 PROD_PASSWORD, DEV_PASSWORD = "prod-role-pw", "dev-role-pw"
 PROD_ROWS = {"images": 3, "users": 2}
 DEV_ROWS = {"images": 5, "dev_only_marker": 1}
-BUCKET = "pingvas-backups-test"
+ContainerEnv = dict[str, str]
 
 
 def _create_schema(cursor: psycopg.Cursor, schema: str, owner: str, rows: dict[str, int]) -> None:
@@ -73,26 +77,43 @@ def source_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]
         admin.execute(f"DROP ROLE IF EXISTS {DEV_ROLE}")
 
 
+@pytest.fixture(scope="module")
+def containers(graph: PlanResult) -> dict[str, ContainerEnv]:
+    """Container name -> the plain environment the stack's backup CronJob gives it."""
+    (cron_job,) = [
+        c
+        for c in graph.of_type("kubernetes:batch/v1:CronJob")
+        if c.inputs["metadata"]["name"] == backup.NAME
+    ]
+    pod = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return {
+        container["name"]: {e["name"]: e["value"] for e in container["env"] if "value" in e}
+        for container in [*pod["initContainers"], *pod["containers"]]
+    }
+
+
 @dataclass(frozen=True)
 class FakeS3:
-    """moto with the backups bucket and the prod KMS key."""
+    """moto with the stack's backups bucket and a stand-in for the prod KMS key."""
 
     server: MotoServer
+    bucket: str
     kms_key_arn: str
 
     def client(self) -> Any:
         return self.server.client("s3")
 
     def keys(self) -> list[str]:
-        listing = self.client().list_objects_v2(Bucket=BUCKET)
+        listing = self.client().list_objects_v2(Bucket=self.bucket)
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
 
 @pytest.fixture
-def s3(moto_server: MotoServer) -> FakeS3:
-    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+def s3(moto_server: MotoServer, containers: dict[str, ContainerEnv]) -> FakeS3:
+    bucket = containers["upload"]["BACKUP_BUCKET"]
+    moto_server.client("s3").create_bucket(Bucket=bucket)
     key = moto_server.client("kms").create_key(Description="prod backups")
-    return FakeS3(moto_server, key["KeyMetadata"]["Arn"])
+    return FakeS3(moto_server, bucket, key["KeyMetadata"]["Arn"])
 
 
 def run_script(
@@ -115,31 +136,35 @@ class BackupPod:
 
     server: PostgresServer
     s3: FakeS3
+    containers: dict[str, ContainerEnv]
     scratch: Path
     home: Path
 
-    def dump(self, user: str, password: str, schema: str) -> subprocess.CompletedProcess[str]:
+    def dump(
+        self, user: str, password: str, schema: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = self.containers["dump"]
+        # The URL stands in for the prod db-credentials Secret; this server has no TLS,
+        # and the URL's sslmode wins over the container's PGSSLMODE floor.
+        url = self.server.url(DATABASE, user=user, password=password) + "?sslmode=disable"
         return run_script(
             DUMP,
             {
-                "DATABASE_URL": self.server.url(DATABASE, user=user, password=password),
-                "DB_SCHEMA": schema,
+                **env,
+                "DATABASE_URL": url,
+                "DB_SCHEMA": schema or env["DB_SCHEMA"],
                 "BACKUP_DIR": str(self.scratch),
             },
             [str(self.server.bindir)],
         )
 
-    def upload(
-        self, schema: str = PROD_SCHEMA, bucket: str = BUCKET
-    ) -> subprocess.CompletedProcess[str]:
+    def upload(self, bucket: str | None = None) -> subprocess.CompletedProcess[str]:
         return run_script(
             UPLOAD,
             {
-                "DB_SCHEMA": schema,
+                **self.containers["upload"],
                 "BACKUP_DIR": str(self.scratch),
-                "BACKUP_BUCKET": bucket,
-                "BACKUP_PREFIX": backup.PREFIX,
-                "BACKUP_NAME": backup.object_name(DATABASE),
+                "BACKUP_BUCKET": bucket or self.s3.bucket,
                 "KMS_KEY_ARN": self.s3.kms_key_arn,
                 **self.s3.server.cli_env(self.home),
             },
@@ -148,11 +173,16 @@ class BackupPod:
 
 
 @pytest.fixture
-def pod(source_database: PostgresServer, s3: FakeS3, tmp_path: Path) -> BackupPod:
+def pod(
+    source_database: PostgresServer,
+    s3: FakeS3,
+    containers: dict[str, ContainerEnv],
+    tmp_path: Path,
+) -> BackupPod:
     scratch, home = tmp_path / "backup", tmp_path / "home"
     scratch.mkdir()
     home.mkdir()
-    return BackupPod(source_database, s3, scratch, home)
+    return BackupPod(source_database, s3, containers, scratch, home)
 
 
 def row_counts(server: PostgresServer, database: str, schema: str) -> dict[str, int]:
@@ -170,10 +200,14 @@ def row_counts(server: PostgresServer, database: str, schema: str) -> dict[str, 
         }
 
 
+def test_the_pod_dumps_the_prod_schema(containers: dict[str, ContainerEnv]) -> None:
+    assert containers["dump"]["DB_SCHEMA"] == containers["upload"]["DB_SCHEMA"] == PROD_SCHEMA
+
+
 def test_dump_lands_under_prod_only_encrypted_and_restores_with_the_same_rows(
     pod: BackupPod, tmp_path: Path
 ) -> None:
-    dumped = pod.dump(PROD_ROLE, PROD_PASSWORD, PROD_SCHEMA)
+    dumped = pod.dump(PROD_ROLE, PROD_PASSWORD)
     assert dumped.returncode == 0, dumped.stderr
     uploaded = pod.upload()
     assert uploaded.returncode == 0, uploaded.stderr
@@ -183,13 +217,13 @@ def test_dump_lands_under_prod_only_encrypted_and_restores_with_the_same_rows(
     (key,) = keys
     assert key.startswith(f"{backup.PREFIX}/")
     assert key.endswith(".dump")
-    head = pod.s3.client().head_object(Bucket=BUCKET, Key=key)
+    head = pod.s3.client().head_object(Bucket=pod.s3.bucket, Key=key)
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"] == pod.s3.kms_key_arn
 
     # What S3 holds, not the local file, is what gets checked and restored.
     archive = tmp_path / "downloaded.dump"
-    pod.s3.client().download_file(BUCKET, key, str(archive))
+    pod.s3.client().download_file(pod.s3.bucket, key, str(archive))
     listing = subprocess.run(
         [pod.server.tool("pg_restore"), "--list", str(archive)],
         capture_output=True,
@@ -223,7 +257,7 @@ def test_dump_lands_under_prod_only_encrypted_and_restores_with_the_same_rows(
 
 
 def test_bad_credentials_fail_the_dump_and_nothing_is_uploaded(pod: BackupPod) -> None:
-    dumped = pod.dump(PROD_ROLE, "not-the-password", PROD_SCHEMA)
+    dumped = pod.dump(PROD_ROLE, "not-the-password")
     assert dumped.returncode != 0
     assert "password authentication failed" in dumped.stderr
     # Nothing is left for the upload to pick up, half-written or whole.
@@ -251,7 +285,7 @@ def test_a_missing_schema_fails_instead_of_writing_an_empty_archive(pod: BackupP
 
 
 def test_a_failed_upload_exits_non_zero(pod: BackupPod) -> None:
-    assert pod.dump(PROD_ROLE, PROD_PASSWORD, PROD_SCHEMA).returncode == 0
+    assert pod.dump(PROD_ROLE, PROD_PASSWORD).returncode == 0
     uploaded = pod.upload(bucket="no-such-bucket")
     assert uploaded.returncode != 0
     assert "NoSuchBucket" in uploaded.stderr

@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
 import pytest
 import redis
 import yaml
+from psycopg import errors, sql
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pingvas_infra.data.cache_acl import cache_access_string
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
@@ -21,15 +25,17 @@ from pingvas_infra.tables import load_table
 from tests.conftest import (
     PROJECT_DIR,
     MotoServer,
-    _free_port,
-    _require_binary,
+    PostgresServer,
     aws_cli,
+    require_binary,
     require_tool,
+    start_redis,
 )
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
 TENANCY_SQL = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql" / "bootstrap.sql"
+INITDB_SCRIPT = LOCAL / "initdb" / "10-pingvas-bootstrap.sh"
 LONG_RUNNING = {"postgres", "valkey", "moto"}
 
 
@@ -94,10 +100,89 @@ def test_the_databases_bootstrap_is_the_clusters_own_sql(compose: dict[str, Any]
     assert postgres["/pingvas/sql/bootstrap.sql"] == TENANCY_SQL
     initdb = postgres["/docker-entrypoint-initdb.d"]
     (script,) = initdb.glob("*.sh")
+    assert script == INITDB_SCRIPT
     assert "/pingvas/sql/bootstrap.sql" in script.read_text()
-    if not (PROJECT_DIR / "pingvas_infra" / "tenancy" / "component.py").exists():
-        pytest.skip("the tenancy layer (and its bootstrap.sql) is not on this branch yet")
     assert TENANCY_SQL.is_file()
+
+
+def test_compose_hands_the_initdb_script_every_variable_it_reads(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    environment = compose["services"]["postgres"]["environment"]
+    values = localenv.read_env_file(localenv.write_local_env(tmp_path).env_file)
+    targets = values["LOCAL_DB_TARGETS"].split()
+    assert [t.split(":")[:2] for t in targets] == [[e.db_user, e.schema] for e in ENVIRONMENTS]
+    for name in ("LOCAL_DB_TARGETS", *(t.split(":")[2] for t in targets)):
+        assert environment[name] == f"${{{name}:?run pingvas-infra local-env first}}"
+        assert values[name]
+
+
+def _drop_local_database(server: PostgresServer) -> None:
+    with psycopg.connect(server.dsn(), autocommit=True) as superuser:
+        superuser.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(localenv.DATABASE)
+            )
+        )
+        for env in ENVIRONMENTS:
+            superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(env.db_user)))
+
+
+@pytest.fixture
+def local_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+    """The database compose's postgres service creates (POSTGRES_DB), still empty."""
+    _drop_local_database(postgres_server)
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
+        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(localenv.DATABASE)))
+    try:
+        yield postgres_server
+    finally:
+        _drop_local_database(postgres_server)
+
+
+@pytest.mark.postgres
+def test_the_initdb_script_bootstraps_what_the_local_urls_connect_to(
+    local_database: PostgresServer, tmp_path: Path
+) -> None:
+    """The postgres image's initdb step, run here as the image runs it (bash, psql as
+    POSTGRES_USER into POSTGRES_DB), then each environment connects with its URL."""
+    values = localenv.read_env_file(localenv.write_local_env(tmp_path).env_file)
+    done = subprocess.run(
+        ["bash", str(INITDB_SCRIPT)],
+        env={
+            **local_database.client_env(),
+            **values,
+            "POSTGRES_USER": local_database.superuser,
+            "POSTGRES_DB": localenv.DATABASE,
+            "BOOTSTRAP_SQL": str(TENANCY_SQL),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    def connect(env: Environment) -> psycopg.Connection:
+        # The URL names localhost:5432, compose's published port; the session server
+        # listens elsewhere.
+        url = values[f"{env.name.upper()}_DATABASE_URL"]
+        return psycopg.connect(
+            url, host=local_database.host, port=local_database.port, autocommit=True
+        )
+
+    for env in ENVIRONMENTS:
+        with connect(env) as conn:
+            assert conn.execute("SELECT current_user, current_schema()").fetchone() == (
+                env.db_user,
+                env.schema,
+            )
+            conn.execute("CREATE TABLE local_check (id int)")
+    for env, other in ((DEV, PROD), (PROD, DEV)):
+        with connect(env) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(
+                sql.SQL("SELECT * FROM {}").format(sql.Identifier(other.schema, "local_check"))
+            )
 
 
 def test_every_other_mounted_file_exists(compose: dict[str, Any]) -> None:
@@ -163,23 +248,9 @@ def test_acl_file_holds_no_password_in_clear(tmp_path: Path) -> None:
 @pytest.fixture
 def acl_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """redis-server loaded with the generated ACL file, as Valkey loads it in compose."""
-    binary = _require_binary(shutil.which("redis-server"), "redis-server")
+    binary = require_binary(shutil.which("redis-server"), "redis-server")
     written = localenv.write_local_env(tmp_path, representative_access_string)
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            *("--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"),
-            *("--aclfile", str(written.acl_file), "--dir", str(tmp_path)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "Ready to accept connections" in line:
-            break
+    process, port = start_redis(binary, tmp_path, "--aclfile", str(written.acl_file))
     try:
         yield port, localenv.read_env_file(written.env_file)
     finally:
@@ -199,7 +270,8 @@ def test_each_local_cache_user_reaches_only_its_prefix(
         with pytest.raises(redis.exceptions.NoPermissionError):
             client.set(f"{other.key_prefix}session", "1")
         client.close()
-    anonymous = redis.Redis(port=port)
+    # Refused authentication is the expected answer: no retries.
+    anonymous = redis.Redis(port=port, retry=Retry(NoBackoff(), 0))
     with pytest.raises(redis.exceptions.AuthenticationError):
         anonymous.ping()
     anonymous.close()
@@ -212,7 +284,7 @@ def test_the_compose_healthcheck_reads_an_auth_demand_as_healthy(
     """valkey-cli behaves like redis-cli here: with the default user off, PING is answered
     with NOAUTH and exit status 0, which the healthcheck's grep accepts."""
     port, _ = acl_server
-    cli = _require_binary(shutil.which("redis-cli"), "redis-cli")
+    cli = require_binary(shutil.which("redis-cli"), "redis-cli")
     done = subprocess.run(
         [cli, "-p", str(port), "ping"], capture_output=True, text=True, check=False
     )

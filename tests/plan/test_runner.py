@@ -3,37 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import PROJECT_DIR
-
-
-def run_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
-    return subprocess.run(
-        [sys.executable, "-m", "pingvas_infra", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def two_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("plans")
-    first, second = base / "one", base / "two"
-    for out in (first, second):
-        done = run_cli("plan", "--stack", "shared", "--out", str(out))
-        assert done.returncode == 0, done.stderr
-    return first, second
+# run_cli is also imported from here by the policy and cost tests.
+from tests.conftest import PROJECT_DIR, STACK, CliPlan, run_cli
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -42,14 +16,16 @@ def files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_two_plans_are_byte_identical(two_plans: tuple[Path, Path]) -> None:
-    first, second = two_plans
-    assert files_of(first) == files_of(second)
-    assert "resources.json" in files_of(first)
+def test_two_plans_are_byte_identical(cli_plan: CliPlan, tmp_path: Path) -> None:
+    second = tmp_path / "second"
+    done = run_cli("plan", "--stack", STACK, "--out", str(second))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert files_of(cli_plan.out) == files_of(second)
+    assert "resources.json" in files_of(second)
 
 
-def test_resources_json_holds_the_foundation_graph(two_plans: tuple[Path, Path]) -> None:
-    document = json.loads((two_plans[0] / "resources.json").read_text())
+def test_resources_json_holds_the_foundation_graph(cli_plan: CliPlan) -> None:
+    document = json.loads((cli_plan.out / "resources.json").read_text())
     assert document["project"] == "pingvas-infra"
     assert document["stack"] == "shared"
     resources = document["resources"]
@@ -101,5 +77,9 @@ def test_invalid_vpc_cidr_exits_nonzero_with_one_screen_message(tmp_path: Path) 
 def test_plan_refuses_to_empty_a_folder_it_did_not_write(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me", encoding="utf-8")
     done = run_cli("plan", "--out", str(tmp_path), "--project-dir", str(PROJECT_DIR))
-    assert done.returncode != 0
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "was not written by `pingvas-infra plan`" in done.stderr
+    # Refused before the program ran: no layer summary was printed.
+    assert "resources by layer" not in done.stdout
     assert (tmp_path / "precious.txt").read_text() == "keep me"

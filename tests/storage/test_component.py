@@ -1,4 +1,5 @@
-"""The storage layer's graph: buckets, EFS and its volumes, workload roles (mocks)."""
+"""The storage layer's graph in the default stack: buckets, EFS and its volumes, workload
+roles, the default block StorageClass (mock engine)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,8 @@ from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.plan.kubernetes import kubernetes_objects, write_manifests
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES
-from tests.conftest import (
-    FAKE_CLUSTER_SECURITY_GROUP,
-    FAKE_SYSTEM_NAMESPACE,
-    PlanRunner,
-)
+from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE
+from tests.conftest import PlanRunner, cluster_security_group_id, layer_graph, tags_of
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -40,7 +38,14 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 PV = "kubernetes:core/v1:PersistentVolume"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 VERSIONED = {"prod-images", "models", "backups"}
+
+
+@pytest.fixture(scope="module")
+def storage(graph: PlanResult) -> PlanResult:
+    """The storage layer's own resources (other layers have roles and keys too)."""
+    return layer_graph(graph, "storage")
 
 
 def buckets(graph: PlanResult) -> dict[str, RecordedResource]:
@@ -86,9 +91,9 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def test_five_buckets_named_after_the_seed_with_account_suffix(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    found = buckets(data_storage_graph)
+    found = buckets(graph)
     assert set(found) == set(BUCKET_BASE_NAMES)
     names = {p: b.inputs["bucket"] for p, b in found.items()}
     assert names["dev-images"] == "pingvas-dev-images-123456789012"
@@ -96,17 +101,17 @@ def test_five_buckets_named_after_the_seed_with_account_suffix(
     assert all(len(n) <= 63 for n in names.values())
 
 
-def test_prefix_and_suffix_shape_every_name(run_data_storage: PlanRunner) -> None:
-    graph = run_data_storage({"pingvas:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
+def test_prefix_and_suffix_shape_every_name(run_plan: PlanRunner) -> None:
+    graph = run_plan({"pingvas:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
     names = {b.inputs["bucket"] for b in graph.of_type(BUCKET)}
     assert names == {f"acme-pingvas-{base}-eu1" for base in BUCKET_BASE_NAMES.values()}
 
 
 def test_every_bucket_blocks_public_access_and_disables_acls(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    for bucket in buckets(data_storage_graph).values():
-        block = one_attached(data_storage_graph, PUBLIC_ACCESS_BLOCK, bucket).inputs
+    for bucket in buckets(graph).values():
+        block = one_attached(graph, PUBLIC_ACCESS_BLOCK, bucket).inputs
         for flag in (
             "blockPublicAcls",
             "blockPublicPolicy",
@@ -114,14 +119,14 @@ def test_every_bucket_blocks_public_access_and_disables_acls(
             "restrictPublicBuckets",
         ):
             assert block[flag] is True
-        ownership = one_attached(data_storage_graph, OWNERSHIP, bucket).inputs
+        ownership = one_attached(graph, OWNERSHIP, bucket).inputs
         assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
 
 
-def test_every_bucket_is_encrypted_kms_where_it_matters(data_storage_graph: PlanResult) -> None:
-    found = buckets(data_storage_graph)
+def test_every_bucket_is_encrypted_kms_where_it_matters(graph: PlanResult) -> None:
+    found = buckets(graph)
     for purpose, bucket in found.items():
-        rule = encryption_rule(data_storage_graph, bucket)
+        rule = encryption_rule(graph, bucket)
         algorithm = rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
         if purpose in VERSIONED:
             assert algorithm == "aws:kms"
@@ -134,18 +139,16 @@ def test_every_bucket_is_encrypted_kms_where_it_matters(data_storage_graph: Plan
             # off every KMS key.
             assert algorithm == "AES256"
     key_of = {
-        p: encryption_rule(data_storage_graph, found[p])["applyServerSideEncryptionByDefault"][
-            "kmsMasterKeyId"
-        ]
+        p: encryption_rule(graph, found[p])["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
         for p in VERSIONED
     }
     assert key_of["prod-images"] == key_of["backups"]
     assert key_of["models"] != key_of["prod-images"]
 
 
-def test_every_bucket_refuses_plain_http(data_storage_graph: PlanResult) -> None:
-    for bucket in buckets(data_storage_graph).values():
-        policy = json.loads(one_attached(data_storage_graph, POLICY, bucket).inputs["policy"])
+def test_every_bucket_refuses_plain_http(graph: PlanResult) -> None:
+    for bucket in buckets(graph).values():
+        policy = json.loads(one_attached(graph, POLICY, bucket).inputs["policy"])
         arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
         denies = [
             s
@@ -160,33 +163,33 @@ def test_every_bucket_refuses_plain_http(data_storage_graph: PlanResult) -> None
 
 
 def test_access_logs_of_four_buckets_go_to_the_logs_bucket(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    found = buckets(data_storage_graph)
+    found = buckets(graph)
     logs = found["logs"]
-    assert not attached(data_storage_graph, LOGGING, logs)
+    assert not attached(graph, LOGGING, logs)
     sources = []
     for purpose, bucket in found.items():
         if purpose == "logs":
             continue
-        logging = one_attached(data_storage_graph, LOGGING, bucket).inputs
+        logging = one_attached(graph, LOGGING, bucket).inputs
         assert logging["targetBucket"] == logs.inputs["bucket"]
         assert logging["targetPrefix"] == f"s3/{purpose}/"
-        sources.append(bucket_arn(data_storage_graph, bucket))
-    policy = json.loads(one_attached(data_storage_graph, POLICY, logs).inputs["policy"])
+        sources.append(bucket_arn(graph, bucket))
+    policy = json.loads(one_attached(graph, POLICY, logs).inputs["policy"])
     (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Action"] == "s3:PutObject"
-    assert delivery["Resource"] == f"{bucket_arn(data_storage_graph, logs)}/s3/*"
+    assert delivery["Resource"] == f"{bucket_arn(graph, logs)}/s3/*"
     assert sorted(delivery["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(sources)
     assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
 
 def test_versioning_and_protect_on_what_cannot_be_regenerated(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    for purpose, bucket in buckets(data_storage_graph).items():
-        versioning = attached(data_storage_graph, VERSIONING, bucket)
+    for purpose, bucket in buckets(graph).items():
+        versioning = attached(graph, VERSIONING, bucket)
         if purpose in VERSIONED:
             (only,) = versioning
             assert only.inputs["versioningConfiguration"]["status"] == "Enabled"
@@ -197,9 +200,9 @@ def test_versioning_and_protect_on_what_cannot_be_regenerated(
         assert bucket.inputs["forceDestroy"] is False
 
 
-def test_lifecycle_rules(data_storage_graph: PlanResult) -> None:
-    for purpose, bucket in buckets(data_storage_graph).items():
-        lifecycle = one_attached(data_storage_graph, LIFECYCLE, bucket)
+def test_lifecycle_rules(graph: PlanResult) -> None:
+    for purpose, bucket in buckets(graph).items():
+        lifecycle = one_attached(graph, LIFECYCLE, bucket)
         rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
         assert all(r["status"] == "Enabled" for r in rules.values())
         aborts = [r for r in rules.values() if "abortIncompleteMultipartUpload" in r]
@@ -208,29 +211,29 @@ def test_lifecycle_rules(data_storage_graph: PlanResult) -> None:
         expiring = [r["expiration"]["days"] for r in rules.values() if "expiration" in r]
         assert bool(noncurrent) == (purpose in VERSIONED)
         if purpose in VERSIONED:
-            versioning = one_attached(data_storage_graph, VERSIONING, bucket)
+            versioning = one_attached(graph, VERSIONING, bucket)
             assert versioning.urn in lifecycle.dependencies
         assert expiring == {"logs": [90], "backups": [35]}.get(purpose, [])
 
 
-def test_backup_retention_is_configurable(run_data_storage: PlanRunner) -> None:
-    graph = run_data_storage({"pingvas:storage": {"backupRetentionDays": 400}})
+def test_backup_retention_is_configurable(run_plan: PlanRunner) -> None:
+    graph = run_plan({"pingvas:storage": {"backupRetentionDays": 400}})
     backups = buckets(graph)["backups"]
     rules = one_attached(graph, LIFECYCLE, backups).inputs["rules"]
     assert [r["expiration"]["days"] for r in rules if "expiration" in r] == [400]
 
 
-def test_storage_keys_rotate(data_storage_graph: PlanResult) -> None:
-    keys = [k for k in data_storage_graph.of_type(KEY) if k.layer == "storage"]
+def test_storage_keys_rotate(storage: PlanResult) -> None:
+    keys = storage.of_type(KEY)
     assert len(keys) == 2
     assert all(k.inputs["enableKeyRotation"] is True for k in keys)
     assert all(k.inputs["deletionWindowInDays"] == 30 for k in keys)
 
 
-def test_efs_is_encrypted_elastic_backed_up_and_tls_only(data_storage_graph: PlanResult) -> None:
-    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
+def test_efs_is_encrypted_elastic_backed_up_and_tls_only(graph: PlanResult) -> None:
+    (file_system,) = graph.of_type(FILE_SYSTEM)
     inputs = file_system.inputs
-    models_key = encryption_rule(data_storage_graph, buckets(data_storage_graph)["models"])[
+    models_key = encryption_rule(graph, buckets(graph)["models"])[
         "applyServerSideEncryptionByDefault"
     ]["kmsMasterKeyId"]
     assert inputs["encrypted"] is True
@@ -241,9 +244,9 @@ def test_efs_is_encrypted_elastic_backed_up_and_tls_only(data_storage_graph: Pla
         {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},
     ]
     fs_id = file_system.id
-    (backup,) = [r for r in data_storage_graph.of_type("aws:efs/backupPolicy:BackupPolicy")]
+    (backup,) = [r for r in graph.of_type("aws:efs/backupPolicy:BackupPolicy")]
     assert backup.inputs == {"fileSystemId": fs_id, "backupPolicy": {"status": "ENABLED"}}
-    (policy_resource,) = data_storage_graph.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
+    (policy_resource,) = graph.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
     assert policy_resource.inputs["fileSystemId"] == fs_id
     statements = json.loads(policy_resource.inputs["policy"])["Statement"]
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
@@ -254,21 +257,25 @@ def test_efs_is_encrypted_elastic_backed_up_and_tls_only(data_storage_graph: Pla
 
 
 def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
-    data_storage_graph: PlanResult,
+    graph: PlanResult,
 ) -> None:
-    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
-    targets = data_storage_graph.of_type(MOUNT_TARGET)
-    assert {t.inputs["subnetId"] for t in targets} == {f"subnet-data-us-east-1{z}" for z in "abc"}
+    (file_system,) = graph.of_type(FILE_SYSTEM)
+    targets = graph.of_type(MOUNT_TARGET)
+    data_subnets = {
+        s.id
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        if tags_of(s.inputs).get("Tier") == "data"
+    }
+    assert len(data_subnets) == 3
+    assert {t.inputs["subnetId"] for t in targets} == data_subnets
     assert {t.inputs["fileSystemId"] for t in targets} == {file_system.id}
     (group_ids,) = {tuple(t.inputs["securityGroups"]) for t in targets}
     (group_id,) = group_ids
-    group = data_storage_graph.by_id()[group_id]
+    group = graph.by_id()[group_id]
     assert group.type == SECURITY_GROUP
     assert not group.inputs.get("ingress") and not group.inputs.get("egress")
-    (rule,) = [
-        r for r in data_storage_graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id
-    ]
-    assert rule.inputs["referencedSecurityGroupId"] == FAKE_CLUSTER_SECURITY_GROUP
+    (rule,) = [r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id]
+    assert rule.inputs["referencedSecurityGroupId"] == cluster_security_group_id(graph)
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
         "tcp",
         2049,
@@ -277,9 +284,9 @@ def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
     assert "cidrIpv4" not in rule.inputs
 
 
-def test_models_access_point(data_storage_graph: PlanResult) -> None:
-    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
-    (access_point,) = data_storage_graph.of_type(ACCESS_POINT)
+def test_models_access_point(graph: PlanResult) -> None:
+    (file_system,) = graph.of_type(FILE_SYSTEM)
+    (access_point,) = graph.of_type(ACCESS_POINT)
     assert access_point.inputs["fileSystemId"] == file_system.id
     assert access_point.inputs["rootDirectory"] == {
         "path": "/models",
@@ -295,15 +302,15 @@ def claims(graph: PlanResult) -> dict[tuple[str, str], RecordedResource]:
     }
 
 
-def test_each_claim_has_its_own_volume_on_the_access_point(data_storage_graph: PlanResult) -> None:
-    (file_system,) = data_storage_graph.of_type(FILE_SYSTEM)
-    (access_point,) = data_storage_graph.of_type(ACCESS_POINT)
-    volumes = {v.inputs["metadata"]["name"]: v for v in data_storage_graph.of_type(PV)}
-    found = claims(data_storage_graph)
+def test_each_claim_has_its_own_volume_on_the_access_point(graph: PlanResult) -> None:
+    (file_system,) = graph.of_type(FILE_SYSTEM)
+    (access_point,) = graph.of_type(ACCESS_POINT)
+    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(PV)}
+    found = claims(graph)
     assert set(found) == {
         ("dev", "models"),
         ("prod", "models"),
-        (FAKE_SYSTEM_NAMESPACE, "models-writer"),
+        (SYSTEM_NAMESPACE, "models-writer"),
     }
     bound = set()
     for (namespace, name), claim in found.items():
@@ -321,53 +328,71 @@ def test_each_claim_has_its_own_volume_on_the_access_point(data_storage_graph: P
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
-def test_environments_mount_models_read_only(
-    data_storage_graph: PlanResult, env: Environment
-) -> None:
-    claim = claims(data_storage_graph)[(env.namespace, "models")]
+def test_environments_mount_models_read_only(graph: PlanResult, env: Environment) -> None:
+    claim = claims(graph)[(env.namespace, "models")]
     assert claim.inputs["spec"]["accessModes"] == ["ReadOnlyMany"]
-    volumes = {v.inputs["metadata"]["name"]: v for v in data_storage_graph.of_type(PV)}
+    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(PV)}
     volume = volumes[claim.inputs["spec"]["volumeName"]]
     assert volume.inputs["spec"]["csi"]["readOnly"] is True
 
 
-def test_only_the_platform_namespace_can_write_models(data_storage_graph: PlanResult) -> None:
+def test_only_the_platform_namespace_can_write_models(graph: PlanResult) -> None:
     writable = [
-        c
-        for c in data_storage_graph.of_type(PVC)
-        if c.inputs["spec"]["accessModes"] != ["ReadOnlyMany"]
+        c for c in graph.of_type(PVC) if c.inputs["spec"]["accessModes"] != ["ReadOnlyMany"]
     ]
-    assert [c.inputs["metadata"]["namespace"] for c in writable] == [FAKE_SYSTEM_NAMESPACE]
+    assert [c.inputs["metadata"]["namespace"] for c in writable] == [SYSTEM_NAMESPACE]
     assert {e.namespace for e in ENVIRONMENTS}.isdisjoint(
         c.inputs["metadata"]["namespace"] for c in writable
     )
 
 
-def test_static_storage_class_cannot_provision(data_storage_graph: PlanResult) -> None:
-    (storage_class,) = data_storage_graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+def test_static_storage_class_cannot_provision(graph: PlanResult) -> None:
+    """The models claims name a class with no provisioner parameters: every volume on the
+    file system is one of the static PersistentVolumes above, never a dynamic one."""
+    (class_name,) = {c.inputs["spec"]["storageClassName"] for c in graph.of_type(PVC)}
+    (storage_class,) = [
+        c for c in graph.of_type(STORAGE_CLASS) if c.inputs["metadata"]["name"] == class_name
+    ]
+    assert storage_class.layer == "storage"
     assert storage_class.inputs["provisioner"] == "efs.csi.aws.com"
     assert not storage_class.inputs.get("parameters")
+    annotations = storage_class.inputs["metadata"].get("annotations") or {}
+    assert annotations.get("storageclass.kubernetes.io/is-default-class") != "true"
+
+
+def test_the_default_storage_class_is_encrypted_gp3(graph: PlanResult) -> None:
+    defaults = [
+        c
+        for c in graph.of_type(STORAGE_CLASS)
+        if (c.inputs["metadata"].get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class"
+        )
+        == "true"
+    ]
+    (storage_class,) = defaults
+    assert storage_class.layer == "storage"
+    assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
+    assert storage_class.inputs["parameters"]["type"] == "gp3"
+    assert storage_class.inputs["parameters"]["encrypted"] == "true"
+    # An EBS volume lives in one AZ: bind where the pod lands.
+    assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert storage_class.inputs["allowVolumeExpansion"] is True
 
 
 def test_every_kubernetes_object_of_the_layer_is_rendered(
-    data_storage_graph: PlanResult, tmp_path: Path
+    graph: PlanResult, tmp_path: Path
 ) -> None:
-    rendered = {o.resource.urn: o.relative_path for o in kubernetes_objects(data_storage_graph)}
-    ours = [
-        r
-        for r in data_storage_graph.resources
-        if r.type.startswith("kubernetes:") and r.layer == "storage"
-    ]
-    assert len(ours) == 8
+    rendered = {o.resource.urn: o.relative_path for o in kubernetes_objects(graph)}
+    ours = [r for r in graph.resources if r.type.startswith("kubernetes:") and r.layer == "storage"]
+    assert len(ours) == 9
     assert {r.urn for r in ours} <= set(rendered)
     paths = {rendered[r.urn] for r in ours}
     assert "dev/persistentvolumeclaim-models.yaml" in paths
     assert "cluster/persistentvolume-models-prod.yaml" in paths
-    assert f"{FAKE_SYSTEM_NAMESPACE}/serviceaccount-model-sync.yaml" in paths
+    assert "cluster/storageclass-gp3-encrypted.yaml" in paths
+    assert f"{SYSTEM_NAMESPACE}/serviceaccount-model-sync.yaml" in paths
     # What the plan writes under build/plan/manifests/.
-    written = {
-        p.relative_to(tmp_path).as_posix() for p in write_manifests(data_storage_graph, tmp_path)
-    }
+    written = {p.relative_to(tmp_path).as_posix() for p in write_manifests(graph, tmp_path)}
     assert paths <= written
 
 
@@ -406,21 +431,23 @@ def actions_of(statement: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize(("env", "other"), [(DEV, PROD), (PROD, DEV)], ids=["dev", "prod"])
 def test_no_environment_role_names_the_other_environment(
-    data_storage_graph: PlanResult, env: Environment, other: Environment
+    graph: PlanResult, storage: PlanResult, env: Environment, other: Environment
 ) -> None:
-    policy = role_policy(data_storage_graph, app_roles(data_storage_graph)[env.name])
+    policy = role_policy(graph, app_roles(storage)[env.name])
     named = set(strings_in([s["Resource"] for s in policy["Statement"]]))
-    assert not named & arns_of(data_storage_graph, other)
-    images = bucket_arn(data_storage_graph, buckets(data_storage_graph)[f"{env.name}-images"])
+    assert not named & arns_of(graph, other)
+    images = bucket_arn(graph, buckets(graph)[f"{env.name}-images"])
     assert {images, f"{images}/*"} <= named
 
 
-def test_roles_read_models_and_write_only_their_own_images(data_storage_graph: PlanResult) -> None:
-    found = buckets(data_storage_graph)
-    models = bucket_arn(data_storage_graph, found["models"])
-    for env, role in app_roles(data_storage_graph).items():
-        statements = role_policy(data_storage_graph, role)["Statement"]
-        images = bucket_arn(data_storage_graph, found[f"{env}-images"])
+def test_roles_read_models_and_write_only_their_own_images(
+    graph: PlanResult, storage: PlanResult
+) -> None:
+    found = buckets(graph)
+    models = bucket_arn(graph, found["models"])
+    for env, role in app_roles(storage).items():
+        statements = role_policy(graph, role)["Statement"]
+        images = bucket_arn(graph, found[f"{env}-images"])
         writes = {s["Resource"] for s in statements if "s3:PutObject" in actions_of(s)}
         assert writes == {f"{images}/*"}
         on_models = set().union(
@@ -434,9 +461,9 @@ def test_roles_read_models_and_write_only_their_own_images(data_storage_graph: P
                 }
 
 
-def test_pod_identity_for_each_environments_service_account(data_storage_graph: PlanResult) -> None:
-    roles = app_roles(data_storage_graph)
-    associations = data_storage_graph.of_type(ASSOCIATION)
+def test_pod_identity_for_each_environments_service_account(storage: PlanResult) -> None:
+    roles = app_roles(storage)
+    associations = storage.of_type(ASSOCIATION)
     for env in ENVIRONMENTS:
         role = roles[env.name]
         trust = json.loads(role.inputs["assumeRolePolicy"])

@@ -16,7 +16,6 @@ address ranges the pods may reach.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,23 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-NCA = Path(__file__).resolve().parents[2] / ".venv-tools" / "nca" / "bin" / "nca"
+from tests.conftest import require_venv_tool
 
-ALL = "all"
 Address = ipaddress.IPv4Address
-
-
-def nca_binary() -> Path:
-    """The nca executable, or skip (fail under CI=true) with the reason."""
-    if NCA.exists():
-        return NCA
-    message = f"network-config-analyzer not installed at {NCA}; scripts/test.sh installs it"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (CI=true: a missing tool is a failure)")
-    pytest.skip(message)
 
 
 @dataclass(frozen=True)
@@ -241,7 +228,7 @@ def analyse(
     workdir: Path,
 ) -> Connectivity:
     """What ``policies`` allow between ``pods`` (and any address), according to nca."""
-    binary = nca_binary()
+    binary = require_venv_tool("nca", "nca")
     if isinstance(policies, Path):
         policy_file = policies
     else:

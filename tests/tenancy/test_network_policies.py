@@ -1,6 +1,7 @@
 """The NetworkPolicies isolate dev from prod, proven by a connectivity analyser.
 
-network-config-analyzer computes every connection the rendered policies allow between
+network-config-analyzer computes every connection the stack's rendered policies (every
+layer's, from the default graph) allow between
 sample pods (two per environment, the schema-bootstrap pod, CoreDNS and another
 kube-system pod) and any IP address. The seed's own policies go through the same
 analysis and come out open, so the analysis can tell the difference.
@@ -79,10 +80,8 @@ def config(stack_file: StackFile) -> StackConfig:
 
 
 @pytest.fixture(scope="module")
-def connectivity(
-    tenancy_graph: PlanResult, tmp_path_factory: pytest.TempPathFactory
-) -> Connectivity:
-    return analyse_graph(tenancy_graph, tmp_path_factory.mktemp("nca"))
+def connectivity(graph: PlanResult, tmp_path_factory: pytest.TempPathFactory) -> Connectivity:
+    return analyse_graph(graph, tmp_path_factory.mktemp("nca"))
 
 
 def env_pods(env: str) -> list[Pod]:
@@ -189,9 +188,9 @@ def test_only_labelled_pods_take_load_balancer_traffic_on_app_ports(
 
 
 def test_the_mesh_opens_istiod_and_nothing_between_environments(
-    run_tenancy: PlanRunner, tmp_path: Path
+    run_plan: PlanRunner, tmp_path: Path
 ) -> None:
-    graph = run_tenancy({"pingvas:tenancy": {"serviceMesh": "istio"}})
+    graph = run_plan({"pingvas:tenancy": {"serviceMesh": "istio"}})
     istio = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
     istiod = Pod("istio-system", "istiod")
     connectivity = analyse(

@@ -3,8 +3,10 @@
 The database is set up as RDS sets up Aurora: the admin (master) user is NOT a superuser,
 has CREATEROLE and owns the application database. The schema-bootstrap Job's own script
 (bootstrap.sh, which runs bootstrap.sql once per environment) runs twice as that admin,
-reading the admin password out of an RDS-style secret file as the Job does. Then each
-environment's role is tried against the other's schema.
+reading the admin password out of an RDS-style secret file as the Job does, with the
+environment the stack's Job gives its container (database, master user, targets: the
+default graph), only where it connects replaced. Then each environment's role is tried
+against the other's schema.
 """
 
 from __future__ import annotations
@@ -22,14 +24,13 @@ import pytest
 from psycopg import errors, sql
 
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.credentials import database_url, scram_sha256_verifier
-from tests.conftest import HARNESS_DATABASE, HARNESS_MASTER_USER, PostgresServer
+from tests.conftest import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
-DATABASE = HARNESS_DATABASE
-ADMIN = HARNESS_MASTER_USER
 # What the Job's JSON extraction must survive: a backslash (escaped in JSON), a quote,
 # a colon and a percent sign. RDS passwords never hold '"', '/' or '@'.
 ADMIN_PASSWORD = "adm\\in'pa:ss%w0rd"
@@ -37,9 +38,39 @@ INTRUDER = "pingvas_intruder"
 INTRUDER_PASSWORD = "intruder-password"
 
 
+@dataclass(frozen=True)
+class JobEnvironment:
+    """The plain environment of the stack's schema-bootstrap container."""
+
+    values: dict[str, str]
+
+    @property
+    def database(self) -> str:
+        return self.values["PGDATABASE"]
+
+    @property
+    def admin(self) -> str:
+        return self.values["PGUSER"]
+
+
+@pytest.fixture(scope="module")
+def job_env(graph: PlanResult) -> JobEnvironment:
+    (job,) = graph.of_type("kubernetes:batch/v1:Job")
+    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    # The data layer's database and master user.
+    aurora = graph.one("aws:rds/cluster:Cluster").inputs
+    assert (values["PGDATABASE"], values["PGUSER"]) == (
+        aurora["databaseName"],
+        aurora["masterUsername"],
+    )
+    return JobEnvironment(values)
+
+
 @dataclass
 class Database:
     server: PostgresServer
+    job: JobEnvironment
     workdir: Path
     passwords: dict[str, str]
     runs: list[subprocess.CompletedProcess[str]]
@@ -51,7 +82,7 @@ class Database:
             password=self.passwords[env.name] if password is None else password,
             host=self.server.host,
             port=self.server.port,
-            database=DATABASE,
+            database=self.job.database,
             schema=env.schema,
         )
         # The URL requires TLS (Aurora forces it); this local server speaks plain TCP.
@@ -62,20 +93,24 @@ class Database:
         return psycopg.connect(
             host=self.server.host,
             port=self.server.port,
-            dbname=DATABASE,
-            user=ADMIN,
+            dbname=self.job.database,
+            user=self.job.admin,
             password=ADMIN_PASSWORD,
             autocommit=True,
         )
 
+    def dsn(self, user: str, password: str) -> str:
+        return self.server.dsn(self.job.database, user, password)
+
     def bootstrap(
         self, passwords: Mapping[str, str], shell: list[str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return run_bootstrap(self.server, self.workdir, passwords, shell=shell)
+        return run_bootstrap(self.server, self.job, self.workdir, passwords, shell=shell)
 
 
 def run_bootstrap(
     server: PostgresServer,
+    job: JobEnvironment,
     workdir: Path,
     passwords: Mapping[str, str],
     *,
@@ -84,23 +119,22 @@ def run_bootstrap(
 ) -> subprocess.CompletedProcess[str]:
     """Run the Job's main container command (bootstrap.sh) as the Job would."""
     secret_file = workdir / "master-secret.json"
-    secret_file.write_text(json.dumps({"username": ADMIN, "password": ADMIN_PASSWORD}))
+    secret_file.write_text(json.dumps({"username": job.admin, "password": ADMIN_PASSWORD}))
     roles_dir = workdir / "role-passwords"
     roles_dir.mkdir(exist_ok=True)
     for env in ENVIRONMENTS:
         verifier = scram_sha256_verifier(passwords[env.name], secrets.token_bytes(16))
         (roles_dir / env.db_user).write_text(verifier)
     environment = {
+        **job.values,
+        # Where the container connects and where its mounted files are, locally.
         "PATH": path or f"{Path(server.tool('psql')).parent}:{os.environ['PATH']}",
         "PGHOST": server.host,
         "PGPORT": str(server.port),
-        "PGDATABASE": DATABASE,
-        "PGUSER": ADMIN,
         "PGSSLMODE": "disable",
         "MASTER_SECRET_FILE": str(secret_file),
         "ROLE_PASSWORDS_DIR": str(roles_dir),
         "BOOTSTRAP_SQL": str(bootstrap.SQL_FILE),
-        "BOOTSTRAP_TARGETS": bootstrap.targets(ENVIRONMENTS),
     }
     return subprocess.run(
         [*(shell or ["sh"]), str(bootstrap.SCRIPT_FILE)],
@@ -112,29 +146,31 @@ def run_bootstrap(
     )
 
 
-def _drop_everything(superuser: psycopg.Connection) -> None:
+def _drop_everything(superuser: psycopg.Connection, job: JobEnvironment) -> None:
     superuser.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(job.database))
     )
-    for role in (*(env.db_user for env in ENVIRONMENTS), ADMIN, INTRUDER):
+    for role in (*(env.db_user for env in ENVIRONMENTS), job.admin, INTRUDER):
         superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="module")
 def database(
-    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+    postgres_server: PostgresServer,
+    job_env: JobEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Database]:
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
-        _drop_everything(superuser)
+        _drop_everything(superuser, job_env)
         # The RDS master user: CREATEROLE and CREATEDB, owner of the database, no superuser.
         superuser.execute(
             sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
-                sql.Identifier(ADMIN), sql.Literal(ADMIN_PASSWORD)
+                sql.Identifier(job_env.admin), sql.Literal(ADMIN_PASSWORD)
             )
         )
         superuser.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(DATABASE), sql.Identifier(ADMIN)
+                sql.Identifier(job_env.database), sql.Identifier(job_env.admin)
             )
         )
         superuser.execute(
@@ -142,15 +178,21 @@ def database(
                 sql.Identifier(INTRUDER), sql.Literal(INTRUDER_PASSWORD)
             )
         )
-    with psycopg.connect(postgres_server.dsn(DATABASE), autocommit=True) as superuser:
+    with psycopg.connect(postgres_server.dsn(job_env.database), autocommit=True) as superuser:
         # A cluster upgraded from PostgreSQL 14 or older still lets PUBLIC create in public.
         superuser.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
     workdir = tmp_path_factory.mktemp("bootstrap")
     passwords = {env.name: secrets.token_urlsafe(24) for env in ENVIRONMENTS}
-    runs = [run_bootstrap(postgres_server, workdir, passwords) for _ in range(2)]
-    yield Database(postgres_server, workdir, passwords, runs)
+    runs = [run_bootstrap(postgres_server, job_env, workdir, passwords) for _ in range(2)]
+    yield Database(postgres_server, job_env, workdir, passwords, runs)
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
-        _drop_everything(superuser)
+        _drop_everything(superuser, job_env)
+
+
+def test_the_job_bootstraps_every_environment(job_env: JobEnvironment) -> None:
+    assert job_env.values["BOOTSTRAP_TARGETS"].split() == [
+        f"{env.db_user}:{env.schema}" for env in ENVIRONMENTS
+    ]
 
 
 def test_bootstrap_runs_twice_as_a_non_superuser(database: Database) -> None:
@@ -177,7 +219,7 @@ def test_each_role_lands_in_its_own_schema(database: Database, env: Environment)
     assert schema == env.schema
     # The role's own default, without the URL's options, is its schema too.
     with psycopg.connect(
-        database.server.dsn(DATABASE, env.db_user, database.passwords[env.name]), autocommit=True
+        database.dsn(env.db_user, database.passwords[env.name]), autocommit=True
     ) as plain:
         assert plain.execute("SHOW search_path").fetchone() == (env.schema,)
 
@@ -233,7 +275,7 @@ def test_what_the_admin_creates_in_a_schema_is_its_roles_alone(database: Databas
 
 def test_only_granted_roles_connect(database: Database) -> None:
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-        psycopg.connect(database.server.dsn(DATABASE, INTRUDER, INTRUDER_PASSWORD)).close()
+        psycopg.connect(database.dsn(INTRUDER, INTRUDER_PASSWORD)).close()
 
 
 def test_a_rerun_keeps_the_data_and_applies_new_passwords(database: Database) -> None:
@@ -276,8 +318,8 @@ def test_a_missing_password_stops_the_run(database: Database) -> None:
         env={
             "PGHOST": database.server.host,
             "PGPORT": str(database.server.port),
-            "PGDATABASE": DATABASE,
-            "PGUSER": ADMIN,
+            "PGDATABASE": database.job.database,
+            "PGUSER": database.job.admin,
             "PGPASSWORD": ADMIN_PASSWORD,
         },
         capture_output=True,
@@ -303,6 +345,7 @@ def test_the_job_script_runs_under_busybox_as_in_the_alpine_image(
     (applets / "psql").symlink_to(database.server.tool("psql"))
     run = run_bootstrap(
         database.server,
+        database.job,
         tmp_path,
         database.passwords,
         shell=[str(applets / "sh")],
