@@ -195,10 +195,19 @@ def test_the_dump_is_prod_schema_only_as_prod_user_into_the_backups_bucket(
     pod = pod_spec(ops)
     dump, upload = env_of(pod["initContainers"][0]), env_of(pod["containers"][0])
     assert dump["DB_SCHEMA"] == upload["DB_SCHEMA"] == PROD.schema
-    # The tenancy layer's prod db-credentials Secret: prod_user's own URL.
-    assert dump["DATABASE_URL"] == {
-        "secretKeyRef": {"name": DB_CREDENTIALS_SECRET, "key": backup.DATABASE_URL_KEY}
-    }
+    # The tenancy layer's prod db-credentials Secret: prod_user's own URL, as a file (an
+    # environment variable would show in the pod spec's consumers and crash dumps).
+    assert "DATABASE_URL" not in dump
+    (mount,) = [
+        m
+        for m in pod["initContainers"][0]["volumeMounts"]
+        if dump["DATABASE_URL_FILE"].startswith(m["mountPath"] + "/")
+    ]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == DB_CREDENTIALS_SECRET
+    (item,) = volume["secret"]["items"]
+    assert item["key"] == backup.DATABASE_URL_KEY
+    assert dump["DATABASE_URL_FILE"] == f"{mount['mountPath']}/{item['path']}"
     (credentials,) = [
         s
         for s in stack.of_type("kubernetes:core/v1:Secret")

@@ -230,7 +230,7 @@ def test_storage_keys_rotate(storage: PlanResult) -> None:
     assert all(k.inputs["deletionWindowInDays"] == 30 for k in keys)
 
 
-def test_efs_is_encrypted_elastic_backed_up_and_tls_only(graph: PlanResult) -> None:
+def test_efs_is_encrypted_bursting_backed_up_and_tls_only(graph: PlanResult) -> None:
     (file_system,) = graph.of_type(FILE_SYSTEM)
     inputs = file_system.inputs
     models_key = encryption_rule(graph, buckets(graph)["models"])[
@@ -238,7 +238,8 @@ def test_efs_is_encrypted_elastic_backed_up_and_tls_only(graph: PlanResult) -> N
     ]["kmsMasterKeyId"]
     assert inputs["encrypted"] is True
     assert inputs["kmsKeyId"] == models_key
-    assert inputs["throughputMode"] == "elastic"
+    # Bursting by default (free; README "Cost" shows what Elastic would add).
+    assert inputs["throughputMode"] == "bursting"
     assert inputs["lifecyclePolicies"] == [
         {"transitionToIa": "AFTER_30_DAYS"},
         {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},

@@ -203,10 +203,9 @@ def test_what_other_layers_take_from_tenancy_exists(graph: PlanResult, tenancy: 
     (cron_job,) = layer_graph(graph, "operations").of_type("kubernetes:batch/v1:CronJob")
     pod = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     references = [
-        (cron_job.inputs["metadata"]["namespace"], e["valueFrom"]["secretKeyRef"]["name"])
-        for c in [*pod["initContainers"], *pod["containers"]]
-        for e in c["env"]
-        if "secretKeyRef" in e.get("valueFrom", {})
+        (cron_job.inputs["metadata"]["namespace"], v["secret"]["secretName"])
+        for v in pod["volumes"]
+        if "secret" in v
     ]
     assert references == [(PROD.namespace, DB_CREDENTIALS_SECRET)]
     for namespace, name in references:

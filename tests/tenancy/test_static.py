@@ -92,8 +92,14 @@ def test_every_namespaced_object_lives_in_a_namespace_of_the_layer(
     objects: list[StaticObject],
 ) -> None:
     created = {o.name for o in of_kind(objects, "Namespace")}
+    cluster_scoped = (
+        "Namespace",
+        "PriorityClass",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    )
     for item in objects:
-        if item.kind not in ("Namespace", "PriorityClass"):
+        if item.kind not in cluster_scoped:
             assert item.namespace in created, item
 
 
