@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import pytest
 from pulumi.runtime import MockResourceArgs
 
-from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.config import ConfigError, RawConfig, StackConfig, parse_stack_config
 from pingvas_infra.plan.engine import program_from_file, run_program
 from pingvas_infra.plan.mocks import PlanMocks
 from pingvas_infra.plan.model import PlanResult, RecordedResource
@@ -85,6 +85,44 @@ def config_with(
 ) -> StackConfig:
     """Parse the stack file's config with overrides (raises ConfigError when invalid)."""
     return parse_stack_config(_raw_config(stack_file, overrides, secrets or {}), STACK)
+
+
+def config_refusal(
+    stack_file: StackFile,
+    overrides: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+) -> str:
+    """The message of the ConfigError that parsing with ``overrides`` must raise."""
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, overrides, secrets)
+    return str(caught.value)
+
+
+# A malformed-config case: (case id, overrides, key the message must name, text it must contain).
+BadConfigCase = tuple[str, dict[str, Any], str, str]
+
+
+def refused_config_test(
+    cases: Sequence[BadConfigCase], section: str | None = None
+) -> Callable[..., None]:
+    """A test over ``cases``: each is refused with one clean message naming its key
+    (``<key> = ``) and containing its text.
+
+    With ``section`` (``"pingvas:network"``) a case's overrides are that section's keys;
+    without, they are whole stack-config overrides.
+    """
+
+    @pytest.mark.parametrize(
+        ("overrides", "key", "text"),
+        [pytest.param(o, k, t, id=case) for case, o, k, t in cases],
+    )
+    def test(stack_file: StackFile, overrides: dict[str, Any], key: str, text: str) -> None:
+        message = config_refusal(stack_file, {section: overrides} if section else overrides)
+        assert f"{key} = " in message
+        assert text in message
+        assert "Traceback" not in message
+
+    return test
 
 
 # --- The program's graph ------------------------------------------------------------------

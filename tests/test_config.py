@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_with, refused_config_test
 
-BAD_STACK: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_STACK: list[BadConfigCase] = [
     ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
     ("project-uppercase", {"pingvas:project": "Pingvas"}, "pingvas:project", "pattern"),
     ("unknown-section", {"pingvas:netwrok": {}}, "pingvas:netwrok", "pingvas:network"),
@@ -26,19 +22,7 @@ BAD_STACK: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key", "text"),
-    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_STACK],
-)
-def test_bad_stack_config_names_key(
-    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, overrides)
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
-    assert "Traceback" not in message
+test_bad_stack_config_names_key = refused_config_test(BAD_STACK)
 
 
 def test_defaults_follow_the_seed() -> None:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from pingvas_infra.config import ConfigError
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
 
 # (case id, pingvas:data overrides, key the message must name, text it must contain)
-BAD_DATA: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_DATA: list[BadConfigCase] = [
     (
         "unknown-engine-version",
         {"aurora": {"engineVersion": "15.4"}},
@@ -126,18 +121,7 @@ BAD_DATA: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key", "text"),
-    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_DATA],
-)
-def test_bad_data_config_names_key(
-    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {"pingvas:data": overrides})
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
+test_bad_data_config_names_key = refused_config_test(BAD_DATA, "pingvas:data")
 
 
 def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
@@ -147,9 +131,7 @@ def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
             "cache": {"nodeType": "cache.r5.large"},
         }
     }
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, overrides)
-    message = str(caught.value)
+    message = config_refusal(stack_file, overrides)
     assert "(3 problems)" in message
     for key in ("aurora.minAcu", "aurora.backupRetentionDays", "cache.nodeType"):
         assert f"pingvas:data.{key} = " in message
@@ -175,19 +157,18 @@ def test_zero_acu_on_a_pausing_version_defaults_the_delay(stack_file: StackFile)
 def test_a_maintenance_window_across_midnight_is_checked_against_backups(
     stack_file: StackFile,
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(
-            stack_file,
-            {
-                "pingvas:data": {
-                    "aurora": {
-                        "preferredBackupWindow": "23:30-00:30",
-                        "preferredMaintenanceWindow": "sat:23:45-sun:00:45",
-                    }
+    message = config_refusal(
+        stack_file,
+        {
+            "pingvas:data": {
+                "aurora": {
+                    "preferredBackupWindow": "23:30-00:30",
+                    "preferredMaintenanceWindow": "sat:23:45-sun:00:45",
                 }
-            },
-        )
-    assert "pingvas:data.aurora.preferredMaintenanceWindow = " in str(caught.value)
+            }
+        },
+    )
+    assert "pingvas:data.aurora.preferredMaintenanceWindow = " in message
     fine = config_with(
         stack_file,
         {

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from pingvas_infra.config import ConfigError
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.config import pinned_software
 from pingvas_infra.instances import gpu_families, types_of_family
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
 
 # (case id, pingvas:gpu overrides, key the message must name, text it must contain)
-BAD_GPU: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_GPU: list[BadConfigCase] = [
     (
         "family-unknown",
         {"instanceFamilies": ["g4dn", "p5"]},
@@ -95,19 +90,7 @@ BAD_GPU: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key", "text"),
-    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_GPU],
-)
-def test_bad_gpu_config_names_key(
-    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {"pingvas:gpu": overrides})
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
-    assert "Traceback" not in message
+test_bad_gpu_config_names_key = refused_config_test(BAD_GPU, "pingvas:gpu")
 
 
 def test_defaults(stack_file: StackFile) -> None:
@@ -135,8 +118,6 @@ def test_several_gpu_problems_are_reported_at_once(stack_file: StackFile) -> Non
         "rootVolumeGib": 10,
         "pools": {"dev": {"disruptionBudgetNodes": "x"}},
     }
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {"pingvas:gpu": overrides})
-    message = str(caught.value)
+    message = config_refusal(stack_file, {"pingvas:gpu": overrides})
     for key in ("amiAlias", "rootVolumeGib", "pools", "pools.dev.disruptionBudgetNodes"):
         assert f"pingvas:gpu.{key} = " in message

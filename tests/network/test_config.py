@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from pingvas_infra.config import ConfigError
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
 
 AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 # (case id, pingvas:network overrides, key the message must name, text it must contain)
-BAD_NETWORK: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_NETWORK: list[BadConfigCase] = [
     ("cidr-not-parsable", {"vpcCidr": "10.0.0.0/33"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
     ("cidr-garbage", {"vpcCidr": "ten.zero"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
     ("cidr-host-bits", {"vpcCidr": "10.0.0.1/16"}, "pingvas:network.vpcCidr", "host bits"),
@@ -96,18 +91,7 @@ BAD_NETWORK: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key", "text"),
-    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_NETWORK],
-)
-def test_bad_network_config_names_key(
-    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {"pingvas:network": overrides})
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
+test_bad_network_config_names_key = refused_config_test(BAD_NETWORK, "pingvas:network")
 
 
 def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
@@ -118,9 +102,7 @@ def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
             "flowLogRetentionDays": 2,
         }
     }
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, overrides)
-    message = str(caught.value)
+    message = config_refusal(stack_file, overrides)
     assert "(4 problems)" in message
     for key in ("natGateways", "dataSubnetCidrs[1]", "dataSubnetCidrs[2]", "flowLogRetentionDays"):
         assert f"pingvas:network.{key} = " in message

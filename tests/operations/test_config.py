@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_refusal, refused_config_test
 
 KEY = "pingvas:operations"
 
 # (case id, pingvas:operations value, key the message must name, text it must contain)
-BAD_OPERATIONS: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_OPERATIONS: list[BadConfigCase] = [
     (
         "cron-four-fields",
         {"backup": {"schedule": "0 2 * *"}},
@@ -126,19 +124,7 @@ BAD_OPERATIONS: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("section", "key", "text"),
-    [pytest.param(s, k, t, id=case) for case, s, k, t in BAD_OPERATIONS],
-)
-def test_bad_operations_config_names_key(
-    stack_file: StackFile, section: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {KEY: section})
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
-    assert "Traceback" not in message
+test_bad_operations_config_names_key = refused_config_test(BAD_OPERATIONS, KEY)
 
 
 def test_every_bad_key_is_named_in_one_message(stack_file: StackFile) -> None:
@@ -147,9 +133,7 @@ def test_every_bad_key_is_named_in_one_message(stack_file: StackFile) -> None:
         "monitoring": {"retention": "forever"},
         "argocd": {"enabled": True},
     }
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {KEY: section})
-    message = str(caught.value)
+    message = config_refusal(stack_file, {KEY: section})
     for key in ("backup.timeZone", "monitoring.retention", "argocd.repoUrl"):
         assert f"{KEY}.{key} = " in message
 

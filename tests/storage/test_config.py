@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from pingvas_infra.config import ConfigError
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
 
 # (case id, overrides, key the message must name, text it must contain)
-BAD_STORAGE: list[tuple[str, dict[str, Any], str, str]] = [
+BAD_STORAGE: list[BadConfigCase] = [
     (
         "prefix-upper-case",
         {"pingvas:storage": {"bucketPrefix": "Acme-"}},
@@ -102,26 +97,14 @@ BAD_STORAGE: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key", "text"),
-    [pytest.param(o, k, t, id=case) for case, o, k, t in BAD_STORAGE],
-)
-def test_bad_storage_config_names_key(
-    stack_file: StackFile, overrides: dict[str, Any], key: str, text: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, overrides)
-    message = str(caught.value)
-    assert f"{key} = " in message
-    assert text in message
+test_bad_storage_config_names_key = refused_config_test(BAD_STORAGE)
 
 
 def test_project_name_is_blamed_when_it_alone_makes_names_invalid(
     stack_file: StackFile,
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, {"pingvas:project": "xn--pingvas"})
-    assert "pingvas:project = " in str(caught.value)
+    message = config_refusal(stack_file, {"pingvas:project": "xn--pingvas"})
+    assert "pingvas:project = " in message
 
 
 def test_defaults_validate(stack_file: StackFile) -> None:
