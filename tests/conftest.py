@@ -215,6 +215,35 @@ def tags_of(resource_inputs: Mapping[str, Any]) -> dict[str, str]:
     return dict(resource_inputs.get("tags") or {})
 
 
+def recorded_resource(
+    urn: str,
+    type_token: str,
+    name: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    dependencies: Sequence[str] = (),
+    protect: bool = False,
+    provider: str | None = None,
+    resource_id: str | None = None,
+) -> RecordedResource:
+    """A custom resource as the engine records it, built by hand for the code that reads
+    recorded resources (pricing rules, policy controls); its id defaults to ``<name>-id``."""
+    return RecordedResource(
+        urn=urn,
+        type=type_token,
+        name=name,
+        parent=None,
+        custom=True,
+        remote=False,
+        inputs=dict(inputs or {}),
+        protect=protect,
+        retain_on_delete=False,
+        dependencies=tuple(dependencies),
+        provider=provider,
+        id=resource_id or f"{name}-id",
+    )
+
+
 # --- `pingvas-infra plan` as a newcomer runs it --------------------------------------------
 
 

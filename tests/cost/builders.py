@@ -10,6 +10,7 @@ from pingvas_infra.cost.data import UsageProfile, load_price_table, load_workloa
 from pingvas_infra.cost.model import CostLine, Priced
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.plan.model import RecordedResource
+from tests.conftest import recorded_resource
 
 HOURS = 730
 
@@ -49,20 +50,13 @@ def resource(
     dependencies: Sequence[str] = (),
     resource_id: str | None = None,
 ) -> RecordedResource:
-    urn = f"urn:pulumi:test::cost::pingvas:{layer}:Layer${type_token}::{name}"
-    return RecordedResource(
-        urn=urn,
-        type=type_token,
-        name=name,
-        parent=None,
-        custom=True,
-        remote=False,
-        inputs=inputs or {},
-        protect=False,
-        retain_on_delete=False,
-        dependencies=tuple(dependencies),
-        provider=None,
-        id=resource_id or f"{name}-id",
+    return recorded_resource(
+        f"urn:pulumi:test::cost::pingvas:{layer}:Layer${type_token}::{name}",
+        type_token,
+        name,
+        inputs,
+        dependencies=dependencies,
+        resource_id=resource_id,
     )
 
 

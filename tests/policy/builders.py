@@ -9,6 +9,7 @@ from typing import Any
 from pingvas_infra.plan.model import RecordedResource
 from pingvas_infra.policy.controls import policies
 from pingvas_infra.policy.offline import ControlResult, evaluate
+from tests.conftest import recorded_resource
 
 PROJECT = "pingvas-infra"
 STACK = "shared"
@@ -30,19 +31,15 @@ def record(
     provider: str | None = PROVIDER_URN,
     resource_id: str | None = None,
 ) -> RecordedResource:
-    return RecordedResource(
-        urn=urn_of(type_token, name),
-        type=type_token,
-        name=name,
-        parent=None,
-        custom=True,
-        remote=False,
-        inputs=dict(inputs or {}),
+    return recorded_resource(
+        urn_of(type_token, name),
+        type_token,
+        name,
+        inputs,
+        dependencies=[r.urn for r in depends_on],
         protect=protect,
-        retain_on_delete=False,
-        dependencies=tuple(r.urn for r in depends_on),
         provider=provider,
-        id=resource_id or f"{name}-id",
+        resource_id=resource_id,
     )
 
 
@@ -51,19 +48,8 @@ def aws_provider(default_tags: Mapping[str, str] | None = None) -> RecordedResou
     inputs: dict[str, Any] = {"region": "us-east-1"}
     if default_tags is not None:
         inputs["defaultTags"] = json.dumps({"tags": dict(default_tags)})
-    return RecordedResource(
-        urn=PROVIDER_URN,
-        type="pulumi:providers:aws",
-        name="aws",
-        parent=None,
-        custom=True,
-        remote=False,
-        inputs=inputs,
-        protect=False,
-        retain_on_delete=False,
-        dependencies=(),
-        provider=None,
-        id="aws-provider-id",
+    return recorded_resource(
+        PROVIDER_URN, "pulumi:providers:aws", "aws", inputs, resource_id="aws-provider-id"
     )
 
 
