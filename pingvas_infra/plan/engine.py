@@ -26,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from pingvas_infra.plan.mocks import PlanMocks
 from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
+from pingvas_infra.plan.wire import resource_reference
 
 _STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -65,11 +66,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn("", type_token, name)
         resource_id = str(state.get("id", name))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        return {
-            "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e",
-            "urn": urn,
-            "id": resource_id,
-        }
+        return resource_reference(urn, resource_id)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)

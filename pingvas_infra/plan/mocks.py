@@ -17,17 +17,10 @@ from typing import Any
 from pulumi.runtime import MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockCallArgs
 
+from pingvas_infra.plan.wire import secret
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
-
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-
-
-def secret(value: Any) -> dict[str, Any]:
-    """A value the engine would mark secret (wire format)."""
-    return {_SIG_KEY: _SECRET_SIG, "value": value}
 
 
 def digest(*parts: str, length: int = 17) -> str:

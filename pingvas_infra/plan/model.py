@@ -7,16 +7,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pingvas_infra.plan.wire import OUTPUT_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
+
 # Marker values used in place of what the plan must not or cannot show.
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
-
-# Signature keys of the Pulumi wire format (pulumi/runtime/rpc.py).
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
-_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def _all_secret(value: Any) -> Any:
@@ -32,12 +27,12 @@ def redact(value: Any) -> Any:
     """Turn wire-format values into plain JSON: secrets become "[secret]", resource
     references their URN, unknowns "[unknown]", integral floats ints."""
     if isinstance(value, Mapping):
-        sig = value.get(_SIG_KEY)
-        if sig == _SECRET_SIG:
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
             return _all_secret(redact(value.get("value")))
-        if sig == _RESOURCE_SIG:
+        if sig == RESOURCE_SIG:
             return value.get("urn", UNKNOWN)
-        if sig == _OUTPUT_SIG:
+        if sig == OUTPUT_SIG:
             if value.get("secret"):
                 return _all_secret(redact(value.get("value")))
             return redact(value.get("value", UNKNOWN))
@@ -46,7 +41,7 @@ def redact(value: Any) -> Any:
         return [redact(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if value == _UNKNOWN_VALUE:
+    if value == UNKNOWN_VALUE:
         return UNKNOWN
     return value
 
@@ -54,10 +49,10 @@ def redact(value: Any) -> Any:
 def reveal(value: Any) -> Any:
     """Like :func:`redact` but keeps (mock) secret values: for rendering inside tests."""
     if isinstance(value, Mapping):
-        sig = value.get(_SIG_KEY)
-        if sig in (_SECRET_SIG, _OUTPUT_SIG):
+        sig = value.get(SIG_KEY)
+        if sig in (SECRET_SIG, OUTPUT_SIG):
             return reveal(value.get("value"))
-        if sig == _RESOURCE_SIG:
+        if sig == RESOURCE_SIG:
             return value.get("urn", UNKNOWN)
         return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list):

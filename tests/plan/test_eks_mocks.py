@@ -8,8 +8,7 @@ from typing import Any
 from pulumi.runtime import MockResourceArgs
 
 from pingvas_infra.plan.mocks import PlanMocks
-
-SIG_KEY = "4dabf18193072939515e22adb298388d"
+from pingvas_infra.plan.wire import SECRET_SIG, SIG_KEY, resource_reference
 
 
 def register(typ: str, name: str, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -18,7 +17,7 @@ def register(typ: str, name: str, inputs: dict[str, Any]) -> tuple[dict[str, Any
 
     def record(type_token: str, ref_name: str, state: dict[str, Any]) -> dict[str, Any]:
         references.append((type_token, ref_name, state))
-        return {SIG_KEY: "5cf8f73096256a8f31e491e813e4eb8e", "urn": f"urn:{ref_name}", "id": "x"}
+        return resource_reference(f"urn:{ref_name}", "x")
 
     mocks.register_reference = record
     _, state = mocks.new_resource(
@@ -41,7 +40,7 @@ def test_eks_cluster_outputs_are_camel_case_with_an_eks_cluster_reference() -> N
         "nodeSecurityGroupId",
         "oidcProviderArn",
     } <= set(state)
-    assert state["kubeconfigJson"][SIG_KEY] == "1b47061264138c4ac30d75fd1eb44270"  # secret
+    assert state["kubeconfigJson"][SIG_KEY] == SECRET_SIG
     kubeconfig = json.loads(state["kubeconfigJson"]["value"])
     assert kubeconfig["users"][0]["user"]["exec"]["args"][-1] == "demo"
     ((type_token, _, cluster),) = references
