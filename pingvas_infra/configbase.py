@@ -78,6 +78,24 @@ def raise_problems(problems: Iterable[Problem]) -> None:
         raise ConfigProblems(found)
 
 
+def not_one_of(key: str, value: Any, allowed: Iterable[Any]) -> list[Problem]:
+    """The problem of a ``value`` outside the listed ``allowed`` values (none if inside)."""
+    choices = list(allowed)
+    if value in choices:
+        return []
+    return [Problem(key, value, f"one of {', '.join(map(str, choices))}")]
+
+
+def span(allowed: range, unit: str = "days") -> str:
+    """A range of whole numbers as a message states it: "7 to 35 days"."""
+    return f"{allowed.start} to {allowed.stop - 1} {unit}"
+
+
+def out_of_range(key: str, value: int, allowed: range, unit: str = "days") -> list[Problem]:
+    """The problem of a ``value`` outside ``allowed`` (none if inside)."""
+    return [] if value in allowed else [Problem(key, value, span(allowed, unit))]
+
+
 def _parse_cidr(value: str) -> str:
     try:
         network = ipaddress.IPv4Network(value, strict=True)

@@ -15,6 +15,7 @@ from pingvas_infra.configbase import (
     ConfigWarning,
     Problem,
     network,
+    not_one_of,
     raise_problems,
 )
 from pingvas_infra.instances import general_purpose_types, instance_shapes
@@ -190,14 +191,7 @@ class ClusterConfig(ConfigModel):
             problems.append(
                 Problem("publicAccessCidrs", list(self.public_access_cidrs), "each CIDR once")
             )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(
-                Problem(
-                    "logRetentionDays",
-                    self.log_retention_days,
-                    f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-                )
-            )
+        problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
         raise_problems(problems)
         return self
 

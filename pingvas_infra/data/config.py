@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from pingvas_infra.configbase import ConfigModel, ConfigWarning, Problem, raise_problems
+from pingvas_infra.configbase import (
+    ConfigModel,
+    ConfigWarning,
+    Problem,
+    not_one_of,
+    out_of_range,
+    raise_problems,
+    span,
+)
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 from pingvas_infra.network.config import LOG_RETENTION_DAYS
 from pingvas_infra.tables import load_table
@@ -163,10 +171,7 @@ class AuroraConfig(ConfigModel):
         problems: list[Problem] = []
         versions = aurora_versions()
         version = versions.get(self.engine_version)
-        if version is None:
-            problems.append(
-                Problem("engineVersion", self.engine_version, f"one of {', '.join(versions)}")
-            )
+        problems += not_one_of("engineVersion", self.engine_version, versions)
         for key, value in (("minAcu", self.min_acu), ("maxAcu", self.max_acu)):
             if not 0 <= value <= MAX_ACU or not _is_acu(value):
                 problems.append(Problem(key, value, f"0 to {MAX_ACU:g} ACU in steps of {ACU_STEP}"))
@@ -193,13 +198,12 @@ class AuroraConfig(ConfigModel):
                         "only with minAcu 0 (instances pause only at 0 ACU)",
                     )
                 )
-            elif self.seconds_until_auto_pause not in AUTO_PAUSE_SECONDS:
-                problems.append(
-                    Problem(
-                        "secondsUntilAutoPause",
-                        self.seconds_until_auto_pause,
-                        f"{AUTO_PAUSE_SECONDS.start} to {AUTO_PAUSE_SECONDS.stop - 1} seconds",
-                    )
+            else:
+                problems += out_of_range(
+                    "secondsUntilAutoPause",
+                    self.seconds_until_auto_pause,
+                    AUTO_PAUSE_SECONDS,
+                    unit="seconds",
                 )
         if not _MASTER_USERNAME.match(self.master_username) or (
             self.master_username.lower() in _RESERVED_USERNAMES
@@ -213,14 +217,9 @@ class AuroraConfig(ConfigModel):
                     "or a name starting with rds",
                 )
             )
-        if self.backup_retention_days not in BACKUP_RETENTION_DAYS:
-            problems.append(
-                Problem(
-                    "backupRetentionDays",
-                    self.backup_retention_days,
-                    f"{BACKUP_RETENTION_DAYS.start} to {BACKUP_RETENTION_DAYS.stop - 1} days",
-                )
-            )
+        problems += out_of_range(
+            "backupRetentionDays", self.backup_retention_days, BACKUP_RETENTION_DAYS
+        )
         problems.extend(
             window_problems(
                 "preferredBackupWindow",
@@ -230,14 +229,7 @@ class AuroraConfig(ConfigModel):
                 "automated backups",
             )
         )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(
-                Problem(
-                    "logRetentionDays",
-                    self.log_retention_days,
-                    f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-                )
-            )
+        problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
         raise_problems(problems)
         return self
 
@@ -257,20 +249,15 @@ class CacheConfig(ConfigModel):
     def _check(self) -> CacheConfig:
         problems: list[Problem] = []
         versions = [str(v) for v in load_table("cache_engine_versions")["versions"]]
-        if self.engine_version not in versions:
-            problems.append(
-                Problem("engineVersion", self.engine_version, f"one of {', '.join(versions)}")
-            )
+        problems += not_one_of("engineVersion", self.engine_version, versions)
         node_types = load_table("cache_node_types")["node_types"]
-        if self.node_type not in node_types:
-            problems.append(Problem("nodeType", self.node_type, f"one of {', '.join(node_types)}"))
+        problems += not_one_of("nodeType", self.node_type, node_types)
         if self.snapshot_retention_days not in SNAPSHOT_RETENTION_DAYS:
             problems.append(
                 Problem(
                     "snapshotRetentionDays",
                     self.snapshot_retention_days,
-                    f"{SNAPSHOT_RETENTION_DAYS.start} to {SNAPSHOT_RETENTION_DAYS.stop - 1} days "
-                    "(snapshots stay on)",
+                    f"{span(SNAPSHOT_RETENTION_DAYS)} (snapshots stay on)",
                 )
             )
         problems.extend(
@@ -301,14 +288,9 @@ class DataConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
-        if self.kms_deletion_window_days not in DELETION_WINDOW_DAYS:
-            raise_problems(
-                [
-                    Problem(
-                        "kmsDeletionWindowDays",
-                        self.kms_deletion_window_days,
-                        f"{DELETION_WINDOW_DAYS.start} to {DELETION_WINDOW_DAYS.stop - 1} days",
-                    )
-                ]
+        raise_problems(
+            out_of_range(
+                "kmsDeletionWindowDays", self.kms_deletion_window_days, DELETION_WINDOW_DAYS
             )
+        )
         return self

@@ -11,6 +11,7 @@ from pingvas_infra.configbase import (
     ConfigModel,
     Problem,
     network,
+    not_one_of,
     overlapping_cidrs,
     raise_problems,
 )
@@ -118,13 +119,8 @@ class NetworkConfig(ConfigModel):
                     f"1 (one shared NAT gateway) or {zone_count} (one per availability zone)",
                 )
             )
-        if self.flow_log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(
-                Problem(
-                    "flowLogRetentionDays",
-                    self.flow_log_retention_days,
-                    f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
-                )
-            )
+        problems += not_one_of(
+            "flowLogRetentionDays", self.flow_log_retention_days, LOG_RETENTION_DAYS
+        )
         raise_problems(problems)
         return self

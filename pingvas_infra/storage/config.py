@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.configbase import (
+    ConfigModel,
+    Problem,
+    not_one_of,
+    out_of_range,
+    raise_problems,
+    span,
+)
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 
 # Purpose -> the middle of the bucket name (the seed's names: pingvas-dev-images,
@@ -69,12 +76,7 @@ class EfsConfig(ConfigModel):
     @model_validator(mode="after")
     def _check(self) -> EfsConfig:
         problems: list[Problem] = []
-        if self.transition_to_ia not in EFS_TRANSITIONS:
-            problems.append(
-                Problem(
-                    "transitionToIa", self.transition_to_ia, f"one of {', '.join(EFS_TRANSITIONS)}"
-                )
-            )
+        problems += not_one_of("transitionToIa", self.transition_to_ia, EFS_TRANSITIONS)
         problems.extend(
             Problem(key, value, "a POSIX id from 1 to 4294967295 (0 would be root)")
             for key, value in (("posixUid", self.posix_uid), ("posixGid", self.posix_gid))
@@ -155,7 +157,7 @@ class StorageConfig(ConfigModel):
     @model_validator(mode="after")
     def _check(self) -> StorageConfig:
         problems: list[Problem] = [
-            Problem(key, value, f"{_LIFECYCLE_DAYS.start} to {_LIFECYCLE_DAYS.stop - 1} days")
+            Problem(key, value, span(_LIFECYCLE_DAYS))
             for key, value in (
                 ("logExpirationDays", self.log_expiration_days),
                 ("noncurrentVersionExpirationDays", self.noncurrent_version_expiration_days),
@@ -167,14 +169,9 @@ class StorageConfig(ConfigModel):
             )
             if value not in _LIFECYCLE_DAYS
         ]
-        if self.kms_deletion_window_days not in DELETION_WINDOW_DAYS:
-            problems.append(
-                Problem(
-                    "kmsDeletionWindowDays",
-                    self.kms_deletion_window_days,
-                    f"{DELETION_WINDOW_DAYS.start} to {DELETION_WINDOW_DAYS.stop - 1} days",
-                )
-            )
+        problems += out_of_range(
+            "kmsDeletionWindowDays", self.kms_deletion_window_days, DELETION_WINDOW_DAYS
+        )
         raise_problems(problems)
         return self
 
