@@ -16,6 +16,12 @@ import pulumi
 
 from pingvas_infra import iam
 from pingvas_infra.environments import PROD
+from pingvas_infra.kube import (
+    ALWAYS_PULL,
+    env_vars,
+    restricted_container_security,
+    restricted_pod_security,
+)
 from pingvas_infra.operations import sizing
 from pingvas_infra.operations.config import BackupConfig
 from pingvas_infra.tables import load_table
@@ -43,15 +49,6 @@ _BACKUP_DIR = "/backup"
 # variable: the password then sits in no container's environment.
 _CREDENTIALS_DIR = "/run/db-credentials"
 _DATABASE_URL_FILE = "database-url"
-# Each run resolves its tag at the registry again: a re-pushed or withdrawn tag is
-# noticed, and the node's cached copy is never trusted blindly (one request per run).
-_PULL_POLICY = "Always"
-
-_CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-}
 _DUMP = sizing.Resources("100m", "256Mi", "1", "1Gi")
 _UPLOAD = sizing.Resources("100m", "256Mi", "1", "512Mi")
 
@@ -94,10 +91,6 @@ def role_policy(
     )
 
 
-def _env(values: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": name, "value": value} for name, value in values.items()]
-
-
 def cron_job_spec(
     config: BackupConfig,
     *,
@@ -118,9 +111,9 @@ def cron_job_spec(
     dump = {
         "name": "dump",
         "image": images["postgres"],
-        "imagePullPolicy": _PULL_POLICY,
+        "imagePullPolicy": ALWAYS_PULL,
         "command": ["/bin/bash", f"{_SCRIPTS_MOUNT}/{SCRIPTS[0]}"],
-        "env": _env(
+        "env": env_vars(
             {
                 "DATABASE_URL_FILE": f"{_CREDENTIALS_DIR}/{_DATABASE_URL_FILE}",
                 "DB_SCHEMA": PROD.schema,
@@ -131,7 +124,7 @@ def cron_job_spec(
             }
         ),
         "resources": _DUMP.values(),
-        "securityContext": _CONTAINER_SECURITY,
+        "securityContext": restricted_container_security(),
         "volumeMounts": [
             *mounts,
             {"name": "db-credentials", "mountPath": _CREDENTIALS_DIR, "readOnly": True},
@@ -140,9 +133,9 @@ def cron_job_spec(
     upload = {
         "name": "upload",
         "image": images["awsCli"],
-        "imagePullPolicy": _PULL_POLICY,
+        "imagePullPolicy": ALWAYS_PULL,
         "command": ["/bin/bash", f"{_SCRIPTS_MOUNT}/{SCRIPTS[1]}"],
-        "env": _env(
+        "env": env_vars(
             {
                 "DB_SCHEMA": PROD.schema,
                 "BACKUP_DIR": _BACKUP_DIR,
@@ -156,7 +149,7 @@ def cron_job_spec(
             }
         ),
         "resources": _UPLOAD.values(),
-        "securityContext": _CONTAINER_SECURITY,
+        "securityContext": restricted_container_security(),
         "volumeMounts": mounts,
     }
     pod = {
@@ -166,13 +159,7 @@ def cron_job_spec(
         "restartPolicy": "Never",
         "priorityClassName": PROD.priority_class,
         "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "fsGroup": RUN_AS,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": restricted_pod_security(RUN_AS),
         "volumes": [
             {"name": "scripts", "configMap": {"name": scripts_config_map, "defaultMode": 0o444}},
             {

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from pingvas_infra.environments import Environment
+from pingvas_infra.kube import (
+    ALWAYS_PULL,
+    env_vars,
+    restricted_container_security,
+    restricted_pod_security,
+)
 from pingvas_infra.tables import load_table
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -90,23 +96,6 @@ def job_name(database: Database, environments: Sequence[Environment], verifiers:
     return f"{NAME}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 
 
-def _container_security() -> dict[str, Any]:
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-
-
-# Each run resolves its tag at the registry again: a re-pushed or withdrawn tag is
-# noticed, and the node's cached copy is never trusted blindly (one request per run).
-_PULL_POLICY = "Always"
-
-
-def _env(values: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"name": k, "value": v} for k, v in values.items()]
-
-
 def job_spec(
     database: Database,
     environments: Sequence[Environment],
@@ -120,14 +109,14 @@ def job_spec(
     fetch_secret = {
         "name": "fetch-master-secret",
         "image": images()["awsCli"],
-        "imagePullPolicy": _PULL_POLICY,
+        "imagePullPolicy": ALWAYS_PULL,
         "command": [
             "/bin/sh",
             "-c",
             'umask 077 && aws secretsmanager get-secret-value --secret-id "$MASTER_SECRET_ARN"'
             ' --query SecretString --output text > "$MASTER_SECRET_FILE"',
         ],
-        "env": _env(
+        "env": env_vars(
             {
                 "MASTER_SECRET_ARN": database.master_secret_arn,
                 "MASTER_SECRET_FILE": _MASTER_FILE,
@@ -136,7 +125,7 @@ def job_spec(
             }
         ),
         "volumeMounts": [master, tmp],
-        "securityContext": _container_security(),
+        "securityContext": restricted_container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "128Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
@@ -145,9 +134,9 @@ def job_spec(
     run_sql = {
         "name": "psql",
         "image": images()["postgresClient"],
-        "imagePullPolicy": _PULL_POLICY,
+        "imagePullPolicy": ALWAYS_PULL,
         "command": ["/bin/sh", f"{_SCRIPT_DIR}/bootstrap.sh"],
-        "env": _env(
+        "env": env_vars(
             {
                 "PGHOST": database.host,
                 "PGPORT": str(database.port),
@@ -170,7 +159,7 @@ def job_spec(
             {"name": "role-passwords", "mountPath": _ROLES_DIR, "readOnly": True},
             tmp,
         ],
-        "securityContext": _container_security(),
+        "securityContext": restricted_container_security(),
         "resources": {
             "requests": {"cpu": "50m", "memory": "64Mi"},
             "limits": {"cpu": "500m", "memory": "128Mi"},
@@ -188,14 +177,8 @@ def job_spec(
                 # Pod Identity mounts its own token; the pod never talks to the API server.
                 "automountServiceAccountToken": False,
                 "restartPolicy": "Never",
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": RUN_AS,
-                    "runAsGroup": RUN_AS,
-                    # Group-readable Pod Identity token and role-password files.
-                    "fsGroup": RUN_AS,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                # fsGroup: group-readable Pod Identity token and role-password files.
+                "securityContext": restricted_pod_security(RUN_AS),
                 "initContainers": [fetch_secret],
                 "containers": [run_sql],
                 "volumes": [
