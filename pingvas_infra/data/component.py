@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from pingvas_infra.aws_parts import cluster_only_security_group
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.data.cache_acl import (
     DEFAULT_USER_ACCESS_STRING,
@@ -77,11 +78,21 @@ class Data(pulumi.ComponentResource):
             opts=child,
         )
 
-        database_sg = self._security_group(
-            f"{name}-aurora", network, cluster, port=DATABASE_PORT, service="PostgreSQL"
+        database_sg = cluster_only_security_group(
+            f"{name}-aurora",
+            vpc_id=network.vpc_id,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            port=DATABASE_PORT,
+            service="PostgreSQL",
+            parent=self,
         )
-        cache_sg = self._security_group(
-            f"{name}-cache", network, cluster, port=CACHE_PORT, service="Valkey"
+        cache_sg = cluster_only_security_group(
+            f"{name}-cache",
+            vpc_id=network.vpc_id,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            port=CACHE_PORT,
+            service="Valkey",
+            parent=self,
         )
         database = self._aurora(
             name, config.aurora, project=project, network=network, key=data_key, group=database_sg
@@ -111,41 +122,6 @@ class Data(pulumi.ComponentResource):
                 "dataKmsKeyArn": data_key.arn,
             }
         )
-
-    def _security_group(
-        self,
-        name: str,
-        network: NetworkOutputs,
-        cluster: ClusterOutputs,
-        *,
-        port: int,
-        service: str,
-    ) -> aws.ec2.SecurityGroup:
-        """A group admitting `port` from the cluster security group and nothing else.
-
-        No egress rule: security groups are stateful, so replies to the cluster flow
-        without one, and neither Aurora nor the cache opens connections of its own.
-        """
-        child = pulumi.ResourceOptions(parent=self)
-        group = aws.ec2.SecurityGroup(
-            name,
-            vpc_id=network.vpc_id,
-            description=f"{service} from the EKS cluster security group only",
-            tags={"Name": name},
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-cluster",
-            security_group_id=group.id,
-            referenced_security_group_id=cluster.cluster_security_group_id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=f"{service} from EKS nodes and pods",
-            tags={"Name": f"{name}-from-cluster"},
-            opts=child,
-        )
-        return group
 
     def _aurora(
         self,

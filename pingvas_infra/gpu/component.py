@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from pingvas_infra import iam
+from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.component import SYSTEM_NODE_LABELS
 from pingvas_infra.cluster.node_role import node_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
@@ -210,13 +211,7 @@ class GpuCapacity(pulumi.ComponentResource):
         node_role: aws.iam.Role,
     ) -> list[pulumi.Resource]:
         """The controller's Pod Identity role, its policy and the association."""
-        child = pulumi.ResourceOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role = aws.iam.Role(
-            f"{name}-karpenter-controller",
-            assume_role_policy=iam.pod_identity_trust(),
-            opts=child,
-        )
 
         def policy_document(cluster_name: str) -> pulumi.Input[str]:
             return iam.document(
@@ -230,22 +225,16 @@ class GpuCapacity(pulumi.ComponentResource):
                 )
             )
 
-        policy = aws.iam.RolePolicy(
+        controller = pod_identity_role(
             f"{name}-karpenter-controller",
-            role=role.id,
             # Condition keys carry the cluster name, so the document is built once it is known.
             policy=cluster.cluster_name.apply(policy_document),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-karpenter-controller",
             cluster_name=cluster.cluster_name,
             namespace=KARPENTER_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
+            parent=self,
         )
-        return [policy, association]
+        return [controller.policy, controller.association]
 
 
 def karpenter_values(

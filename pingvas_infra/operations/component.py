@@ -7,7 +7,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from pingvas_infra import iam
+from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.config import StackSecrets
 from pingvas_infra.data.outputs import DataOutputs
@@ -94,34 +94,23 @@ class Operations(pulumi.ComponentResource):
     ) -> tuple[aws.iam.Role, k8s.batch.v1.CronJob]:
         name, child = self._name, self._child
         namespace = tenancy.namespaces[PROD.name]
-        role = aws.iam.Role(
-            f"{name}-{backup.NAME}",
-            name=f"{project}-{backup.NAME}",
-            description="Pod Identity role of the prod schema backup: writes prod/ dumps only",
-            assume_role_policy=iam.pod_identity_trust(),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-{backup.NAME}",
-            role=role.id,
-            policy=backup.role_policy(
-                storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region
-            ),
-            opts=child,
-        )
         service_account = k8s.core.v1.ServiceAccount(
             f"{name}-{backup.NAME}",
             metadata={"name": backup.NAME, "namespace": namespace, "labels": backup.LABELS},
             opts=child,
         )
-        aws.eks.PodIdentityAssociation(
+        role = pod_identity_role(
             f"{name}-{backup.NAME}",
+            role_name=f"{project}-{backup.NAME}",
+            description="Pod Identity role of the prod schema backup: writes prod/ dumps only",
+            policy=backup.role_policy(
+                storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region
+            ),
             cluster_name=cluster.cluster_name,
             namespace=namespace,
             service_account=service_account.metadata.name,
-            role_arn=role.arn,
-            opts=child,
-        )
+            parent=self,
+        ).role
         scripts_name = f"{backup.NAME}-scripts"
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-{scripts_name}",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from pingvas_infra import iam
+from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.kms_keys import customer_managed_key
@@ -23,7 +25,6 @@ from pingvas_infra.storage.workload_iam import (
     READ_WRITE_OBJECTS,
     bucket_statements,
     key_statement,
-    pod_identity_role,
 )
 from pingvas_infra.tenancy.outputs import TenancyOutputs
 
@@ -112,21 +113,21 @@ class Storage(pulumi.ComponentResource):
                         "ImagesKey", prod_key.arn, ["kms:Decrypt", "kms:GenerateDataKey"], region
                     )
                 )
-            role = pod_identity_role(
+            app = pod_identity_role(
                 f"{name}-{env.name}-app",
                 description=f"pingvas {env.name} application pods ({env.app_service_account})",
-                statements=statements,
+                policy=iam.document(statements),
                 cluster_name=cluster.cluster_name,
                 namespace=tenancy.namespaces[env.name],
                 service_account=tenancy.app_service_accounts[env.name],
                 tags={"Environment": env.name},
                 parent=self,
             )
-            app_roles[env.name] = role.arn
-        sync_role = pod_identity_role(
+            app_roles[env.name] = app.role.arn
+        sync = pod_identity_role(
             f"{name}-{MODEL_SYNC_SERVICE_ACCOUNT}",
             description="pingvas model sync: copies model weights from S3 into EFS",
-            statements=models_read,
+            policy=iam.document(models_read),
             cluster_name=cluster.cluster_name,
             namespace=tenancy.system_namespace,
             service_account=sync_account.metadata.name,
@@ -150,6 +151,6 @@ class Storage(pulumi.ComponentResource):
                 "efsFileSystemId": store.file_system.id,
                 "modelsAccessPointId": store.access_point.id,
                 "appRoleArns": app_roles,
-                "modelSyncRoleArn": sync_role.arn,
+                "modelSyncRoleArn": sync.role.arn,
             }
         )

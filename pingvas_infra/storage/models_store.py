@@ -17,6 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from pingvas_infra import iam
+from pingvas_infra.aws_parts import cluster_only_security_group
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.network.outputs import NetworkOutputs
@@ -108,24 +109,13 @@ def create_models_store(
         opts=child,
     )
 
-    security_group = aws.ec2.SecurityGroup(
+    security_group = cluster_only_security_group(
         f"{name}-efs",
         vpc_id=network.vpc_id,
-        # No egress rule: NFS replies need none (stateful), EFS opens no connections.
-        description="NFS from the EKS cluster security group only",
-        tags={"Name": f"{name}-efs"},
-        opts=child,
-    )
-    aws.vpc.SecurityGroupIngressRule(
-        f"{name}-efs-from-cluster",
-        security_group_id=security_group.id,
-        referenced_security_group_id=cluster.cluster_security_group_id,
-        ip_protocol="tcp",
-        from_port=NFS_PORT,
-        to_port=NFS_PORT,
-        description="NFS from EKS nodes and pods",
-        tags={"Name": f"{name}-efs-from-cluster"},
-        opts=child,
+        cluster_security_group_id=cluster.cluster_security_group_id,
+        port=NFS_PORT,
+        service="NFS",
+        parent=parent,
     )
     mount_targets = [
         aws.efs.MountTarget(
