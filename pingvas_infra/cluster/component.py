@@ -40,6 +40,21 @@ def _access_entry_key(arn: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", f"admin-{account}-{principal}")
 
 
+def _managed_addon(
+    name: str, addon: str, cluster_name: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.eks.Addon:
+    """An EKS managed add-on (`<name>-<addon>`) whose settings win over any left in the
+    cluster by an earlier install."""
+    return aws.eks.Addon(
+        f"{name}-{addon}",
+        cluster_name=cluster_name,
+        addon_name=addon,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        opts=opts,
+    )
+
+
 class Cluster(pulumi.ComponentResource):
     """One EKS cluster for dev and prod, its add-ons and the spot system node group."""
 
@@ -137,22 +152,12 @@ class Cluster(pulumi.ComponentResource):
             name, config, cluster=cluster, role=role, attachments=attachments, network=network
         )
 
-        pod_identity_agent = aws.eks.Addon(
-            f"{name}-eks-pod-identity-agent",
-            cluster_name=cluster_name,
-            addon_name="eks-pod-identity-agent",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=child,
-        )
-        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[system_nodes])
-        coredns = aws.eks.Addon(
-            f"{name}-coredns",
-            cluster_name=cluster_name,
-            addon_name="coredns",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=after_nodes,
+        pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
+        coredns = _managed_addon(
+            name,
+            "coredns",
+            cluster_name,
+            pulumi.ResourceOptions(parent=self, depends_on=[system_nodes]),
         )
         csi_addons = [
             self._addon_with_pod_identity(
@@ -292,15 +297,11 @@ class Cluster(pulumi.ComponentResource):
             )
             for service_account in spec["service_accounts"]
         ]
-        return aws.eks.Addon(
-            f"{name}-{addon}",
-            cluster_name=cluster_name,
-            addon_name=addon,
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*after, attachment, *associations]
-            ),
+        return _managed_addon(
+            name,
+            addon,
+            cluster_name,
+            pulumi.ResourceOptions(parent=self, depends_on=[*after, attachment, *associations]),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -156,16 +158,9 @@ class Operations(pulumi.ComponentResource):
         storage_class: pulumi.Output[str],
     ) -> str:
         name, child = self._name, self._child
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-monitoring",
-            metadata={
-                "name": monitoring.NAMESPACE,
-                # node-exporter reads the host's /proc and /sys on the host network: the
-                # privileged Pod Security level is the only one that admits it.
-                "labels": {"pod-security.kubernetes.io/enforce": "privileged"},
-            },
-            opts=child,
-        )
+        # node-exporter reads the host's /proc and /sys on the host network: the privileged
+        # Pod Security level is the only one that admits it.
+        namespace = self._namespace(monitoring.NAMESPACE, pod_security="privileged")
         in_namespace = namespace.metadata.name
 
         credentials = {}
@@ -198,23 +193,18 @@ class Operations(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin_password.result},
             opts=child,
         )
-        chart = load_table("operations")["charts"]["kubePrometheusStack"]
         configured = {
             n.secret_config_key: n.secret_file in credentials for n in monitoring.NOTIFIERS
         }
-        release = k8s.helm.v3.Release(
-            f"{name}-{monitoring.RELEASE_NAME}",
-            name=monitoring.RELEASE_NAME,
+        release = self._release(
+            "kubePrometheusStack",
+            monitoring.RELEASE_NAME,
             namespace=in_namespace,
-            chart=chart["chart"],
-            version=chart["version"],
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
             values=monitoring.helm_values(
                 config.monitoring,
                 monitoring.alertmanager_config(configured),
                 storage_class=storage_class,
             ),
-            max_history=5,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[receivers, grafana_admin]),
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
@@ -255,26 +245,14 @@ class Operations(pulumi.ComponentResource):
         return monitoring.NAMESPACE
 
     def _argocd(self, config: OperationsConfig) -> str:
-        name, child = self._name, self._child
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-argocd",
-            metadata={
-                "name": argocd.NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
-            },
-            opts=child,
-        )
-        chart = load_table("operations")["charts"]["argoCd"]
-        release = k8s.helm.v3.Release(
-            f"{name}-{argocd.RELEASE_NAME}",
-            name=argocd.RELEASE_NAME,
+        name = self._name
+        namespace = self._namespace(argocd.NAMESPACE, pod_security="baseline")
+        release = self._release(
+            "argoCd",
+            argocd.RELEASE_NAME,
             namespace=namespace.metadata.name,
-            chart=chart["chart"],
-            version=chart["version"],
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
             values=argocd.helm_values(),
-            max_history=5,
-            opts=child,
+            opts=self._child,
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
         project = k8s.apiextensions.CustomResource(
@@ -294,3 +272,37 @@ class Operations(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release, project]),
         )
         return argocd.NAMESPACE
+
+    def _namespace(self, namespace: str, *, pod_security: str) -> k8s.core.v1.Namespace:
+        """A tool's namespace, admitting pods of the given Pod Security level."""
+        return k8s.core.v1.Namespace(
+            f"{self._name}-{namespace}",
+            metadata={
+                "name": namespace,
+                "labels": {"pod-security.kubernetes.io/enforce": pod_security},
+            },
+            opts=self._child,
+        )
+
+    def _release(
+        self,
+        chart_key: str,
+        release_name: str,
+        *,
+        namespace: pulumi.Input[str],
+        values: pulumi.Input[dict[str, Any]],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.helm.v3.Release:
+        """A Helm release of a chart pinned in tables/operations.yaml (`charts.<chart_key>`)."""
+        chart = load_table("operations")["charts"][chart_key]
+        return k8s.helm.v3.Release(
+            f"{self._name}-{release_name}",
+            name=release_name,
+            namespace=namespace,
+            chart=chart["chart"],
+            version=chart["version"],
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repository"]),
+            values=values,
+            max_history=5,
+            opts=opts,
+        )
