@@ -13,13 +13,15 @@ import pulumi
 import pulumi_aws as aws
 
 from pingvas_infra import iam
+from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.network.outputs import NetworkOutputs
 
 
 def cluster_only_security_group(
     name: str,
+    network: NetworkOutputs,
+    cluster: ClusterOutputs,
     *,
-    vpc_id: pulumi.Input[str],
-    cluster_security_group_id: pulumi.Input[str],
     port: int,
     service: str,
     parent: pulumi.Resource,
@@ -33,7 +35,7 @@ def cluster_only_security_group(
     child = pulumi.ResourceOptions(parent=parent)
     group = aws.ec2.SecurityGroup(
         name,
-        vpc_id=vpc_id,
+        vpc_id=network.vpc_id,
         description=f"{service} from the EKS cluster security group only",
         tags={"Name": name},
         opts=child,
@@ -41,7 +43,7 @@ def cluster_only_security_group(
     aws.vpc.SecurityGroupIngressRule(
         f"{name}-from-cluster",
         security_group_id=group.id,
-        referenced_security_group_id=cluster_security_group_id,
+        referenced_security_group_id=cluster.cluster_security_group_id,
         ip_protocol="tcp",
         from_port=port,
         to_port=port,

@@ -87,14 +87,10 @@ def config_with(
     return parse_stack_config(_raw_config(stack_file, overrides, secrets or {}), STACK)
 
 
-def config_refusal(
-    stack_file: StackFile,
-    overrides: Mapping[str, Any],
-    secrets: Mapping[str, str] | None = None,
-) -> str:
+def config_refusal(stack_file: StackFile, overrides: Mapping[str, Any]) -> str:
     """The message of the ConfigError that parsing with ``overrides`` must raise."""
     with pytest.raises(ConfigError) as caught:
-        config_with(stack_file, overrides, secrets)
+        config_with(stack_file, overrides)
     return str(caught.value)
 
 

@@ -80,19 +80,14 @@ class Data(pulumi.ComponentResource):
 
         database_sg = cluster_only_security_group(
             f"{name}-aurora",
-            vpc_id=network.vpc_id,
-            cluster_security_group_id=cluster.cluster_security_group_id,
+            network,
+            cluster,
             port=DATABASE_PORT,
             service="PostgreSQL",
             parent=self,
         )
         cache_sg = cluster_only_security_group(
-            f"{name}-cache",
-            vpc_id=network.vpc_id,
-            cluster_security_group_id=cluster.cluster_security_group_id,
-            port=CACHE_PORT,
-            service="Valkey",
-            parent=self,
+            f"{name}-cache", network, cluster, port=CACHE_PORT, service="Valkey", parent=self
         )
         database = self._aurora(
             name, config.aurora, project=project, network=network, key=data_key, group=database_sg

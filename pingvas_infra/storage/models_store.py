@@ -110,12 +110,7 @@ def create_models_store(
     )
 
     security_group = cluster_only_security_group(
-        f"{name}-efs",
-        vpc_id=network.vpc_id,
-        cluster_security_group_id=cluster.cluster_security_group_id,
-        port=NFS_PORT,
-        service="NFS",
-        parent=parent,
+        f"{name}-efs", network, cluster, port=NFS_PORT, service="NFS", parent=parent
     )
     mount_targets = [
         aws.efs.MountTarget(
