@@ -12,6 +12,7 @@ from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.node_role import managed_policy_arn, node_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.tables import load_table
 
@@ -71,17 +72,11 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        secrets_key = aws.kms.Key(
+        secrets_key = customer_managed_key(
             f"{name}-secrets",
+            alias=f"{config.name}-eks-secrets",
             description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {config.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets",
-            name=f"alias/{config.name}-eks-secrets",
-            target_key_id=secrets_key.arn,
+            deletion_window_days=30,
             opts=child,
         )
         # EKS writes to exactly this group; created first, it gets a bounded retention
