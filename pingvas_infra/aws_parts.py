@@ -81,7 +81,7 @@ def pod_identity_role(
         name,
         name=role_name,
         description=description,
-        assume_role_policy=iam.pod_identity_trust(),
+        assume_role_policy=iam.pod_identity_trust(namespace, service_account),
         tags=dict(tags) if tags is not None else None,
         opts=child,
     )

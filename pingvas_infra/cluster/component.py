@@ -154,12 +154,13 @@ class Cluster(pulumi.ComponentResource):
             cluster_name,
             pulumi.ResourceOptions(parent=self, depends_on=[system_nodes]),
         )
-        csi_addons = [
-            self._addon_with_pod_identity(
+        csi = {
+            addon: self._addon_with_pod_identity(
                 name, addon, cluster_name, [system_nodes, pod_identity_agent]
             )
             for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
-        ]
+        }
+        csi_addons = [addon for addon, _ in csi.values()]
 
         # Kubernetes clients (the explicit provider in __main__) only start once the system
         # nodes, DNS and the Pod Identity Agent are up, so Helm releases can schedule.
@@ -178,6 +179,7 @@ class Cluster(pulumi.ComponentResource):
             kubeconfig_json=pulumi.Output.secret(kubeconfig_json),
             cluster_security_group_id=eks_cluster.vpc_config.cluster_security_group_id,
             system_node_role_arn=role.arn,
+            efs_csi_role_arn=csi["aws-efs-csi-driver"][1].arn,
         )
         self.register_outputs(
             {
@@ -262,7 +264,7 @@ class Cluster(pulumi.ComponentResource):
         addon: str,
         cluster_name: pulumi.Output[str],
         after: list[pulumi.Resource],
-    ) -> aws.eks.Addon:
+    ) -> tuple[aws.eks.Addon, aws.iam.Role]:
         """A managed add-on whose ServiceAccounts get their own Pod Identity role.
 
         The associations exist before the add-on, so its pods get credentials from their
@@ -272,7 +274,7 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-{addon}",
-            assume_role_policy=iam.pod_identity_trust(),
+            assume_role_policy=iam.pod_identity_trust(ADDON_NAMESPACE, spec["service_accounts"]),
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
@@ -297,7 +299,7 @@ class Cluster(pulumi.ComponentResource):
             addon,
             cluster_name,
             pulumi.ResourceOptions(parent=self, depends_on=[*after, attachment, *associations]),
-        )
+        ), role
 
 
 # The default StorageClass: gp3 through the EBS CSI driver, always encrypted, bound where

@@ -31,7 +31,6 @@ from pingvas_infra.tenancy.credentials import (
     scram_sha256_verifier,
 )
 from pingvas_infra.tenancy.network_policies import (
-    NFS_PORT,
     PolicyAddresses,
     environment_policies,
     platform_policies,
@@ -195,7 +194,10 @@ class Tenancy(pulumi.ComponentResource):
             documents += environment_policies(
                 env.namespace,
                 addresses,
-                data_ports=(data.database_port, data.cache_port, NFS_PORT),
+                # Not NFS: the EFS CSI node plugin mounts on the host network, so no pod
+                # ever needs 2049, and a pod that spoke NFS itself would skip the volumes'
+                # access points and read-only flag.
+                data_ports=(data.database_port, data.cache_port),
                 load_balancer_ports=config.load_balancer_ports,
                 service_mesh=config.service_mesh,
             )
@@ -269,16 +271,7 @@ class Tenancy(pulumi.ComponentResource):
         role = aws.iam.Role(
             name,
             description="Schema bootstrap Job: reads the Aurora master secret",
-            assume_role_policy=iam.service_trust(
-                iam.POD_IDENTITY_PRINCIPAL,
-                iam.POD_IDENTITY_ACTIONS,
-                condition={
-                    "StringEquals": {
-                        "aws:RequestTag/kubernetes-namespace": SYSTEM_NAMESPACE,
-                        "aws:RequestTag/kubernetes-service-account": bootstrap.SERVICE_ACCOUNT,
-                    }
-                },
-            ),
+            assume_role_policy=iam.pod_identity_trust(SYSTEM_NAMESPACE, bootstrap.SERVICE_ACCOUNT),
             opts=child,
         )
         aws.iam.RolePolicy(
