@@ -18,8 +18,10 @@ import pulumi
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pingvas_infra.cluster.config import ClusterConfig
+from pingvas_infra.cluster.people import Principal, partition_of
 from pingvas_infra.configbase import (
     CONFIG_NAMESPACE,
+    ConfigError,
     ConfigModel,
     ConfigWarning,
     Offence,
@@ -44,10 +46,6 @@ SECRET_KEYS: dict[str, str] = {
 }
 
 _TAG_KEY_RESERVED_PREFIX = "aws:"
-
-
-class ConfigError(pulumi.RunError):
-    """Invalid stack configuration; the message lists every offending key."""
 
 
 class StackConfig(ConfigModel):
@@ -99,6 +97,18 @@ class StackConfig(ConfigModel):
             if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
         )
         problems.extend(kubernetes_version_problems(self.cluster.kubernetes_version))
+        partition = partition_of(self.region)
+        for key, arn in self.cluster.people().items():
+            principal = Principal.parse(arn)
+            if principal is not None and principal.partition != partition:
+                problems.append(
+                    Problem(
+                        f"cluster.{key}",
+                        arn,
+                        f"an ARN of partition {partition}, the partition of region "
+                        f"{self.region} (aws:region)",
+                    )
+                )
         raise_problems(problems)
         return self
 

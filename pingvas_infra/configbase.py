@@ -15,10 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "pingvas"
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration; the message lists every offending key."""
 
 
 @dataclass(frozen=True)
