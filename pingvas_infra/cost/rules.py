@@ -755,7 +755,6 @@ KNOWN_FREE: dict[str, str] = {
     "aws:eks/addon:Addon": "EKS add-ons carry no charge; their pods run on the system nodes",
     "aws:eks/accessEntry:AccessEntry": _IAM,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _IAM,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _IAM,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _IAM,
     "aws:sqs/queue:Queue": "Karpenter's interruption events stay inside SQS's free 1M requests",
     "aws:sqs/queuePolicy:QueuePolicy": _CONFIG,

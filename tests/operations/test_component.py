@@ -426,22 +426,24 @@ def test_dev_syncs_itself_with_self_heal_and_prod_only_by_hand(with_argocd: Plan
     assert waves[DEV.name] < waves[PROD.name]
 
 
-def test_argocd_project_confines_services_to_dev_and_prod(with_argocd: PlanResult) -> None:
-    project = with_argocd.one(APP_PROJECT)
-    spec = project.inputs["spec"]
-    assert {d["namespace"] for d in spec["destinations"]} == {e.namespace for e in ENVIRONMENTS}
-    assert spec["sourceRepos"] == [REPO]
-    assert spec["clusterResourceWhitelist"] == []
-    assert {"kind": "NetworkPolicy", "group": "networking.k8s.io"} in spec[
-        "namespaceResourceBlacklist"
-    ]
+def test_each_environment_has_its_own_argocd_project(with_argocd: PlanResult) -> None:
+    """What each project lets an Application apply is proven in test_argocd_projects.py."""
+    projects = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"] for p in with_argocd.of_type(APP_PROJECT)
+    }
+    assert set(projects) == {f"pingvas-services-{e.name}" for e in ENVIRONMENTS}
+    for env in ENVIRONMENTS:
+        spec = projects[f"pingvas-services-{env.name}"]
+        assert [d["namespace"] for d in spec["destinations"]] == [env.namespace]
+        assert spec["sourceRepos"] == [REPO]
+        assert spec["clusterResourceWhitelist"] == []
     application_set = with_argocd.one(APPLICATION_SET)
-    assert (
-        application_set.inputs["spec"]["template"]["spec"]["project"]
-        == (project.inputs["metadata"]["name"])
-    )
+    for env, app in render_applications(application_set.inputs["spec"]).items():
+        assert app["spec"]["project"] == f"pingvas-services-{env}"
     release = [r for r in with_argocd.of_type(RELEASE) if r.inputs["chart"] == "argo-cd"]
     assert release[0].urn in application_set.dependencies
+    for project in with_argocd.of_type(APP_PROJECT):
+        assert project.urn in application_set.dependencies
 
 
 def test_rules_dashboards_and_backup_render_under_manifests(
