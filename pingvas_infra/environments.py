@@ -1,7 +1,7 @@
 """The two environments that share the platform, and what separates them.
 
-One definition of each separating fact (namespace, schema, database role, cache user and
-key prefix, Redis DB number, GPU quota), used by every layer that needs it.
+One definition of each separating fact (namespace, database, schema, database role, cache
+user and key prefix, Redis DB number, GPU quota), used by every layer that needs it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pingvas_infra.manifests import ManifestError, load_documents
 
 QUOTA_FILE = "resource-quotas.yaml"
+# The Aurora cluster's initial database (the design guide's one database). Only the master
+# user connects to it; each environment's data lives in a database of its own.
+INITIAL_DATABASE = "pingvas_saas"
 GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
 
 
@@ -30,6 +33,11 @@ class Environment:
     @property
     def schema(self) -> str:
         return f"{self.name}_pingvas"
+
+    @property
+    def database(self) -> str:
+        """The environment's own database in the shared Aurora cluster."""
+        return f"{INITIAL_DATABASE}_{self.name}"
 
     @property
     def db_user(self) -> str:

@@ -143,7 +143,7 @@ class Operations(pulumi.ComponentResource):
                 scripts_config_map=scripts_name,
                 bucket=storage.bucket_names[BACKUPS_BUCKET],
                 kms_key_arn=storage.prod_kms_key_arn,
-                database_name=data.database_name,
+                database_name=PROD.database,
                 region=region,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[scripts, service_account]),

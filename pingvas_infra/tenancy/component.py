@@ -323,7 +323,11 @@ class Tenancy(pulumi.ComponentResource):
                 "namespace": SYSTEM_NAMESPACE,
                 "labels": {**MANAGED_LABELS, **bootstrap.POD_LABELS},
             },
-            data={"bootstrap.sql": bootstrap.sql_text(), "bootstrap.sh": bootstrap.script_text()},
+            data={
+                "database.sql": bootstrap.database_sql_text(),
+                "bootstrap.sql": bootstrap.sql_text(),
+                "bootstrap.sh": bootstrap.script_text(),
+            },
             opts=in_system,
         )
 
@@ -410,7 +414,7 @@ class Tenancy(pulumi.ComponentResource):
                 password=v[1],
                 host=v[0],
                 port=data.database_port,
-                database=data.database_name,
+                database=env.database,
                 schema=env.schema,
             )
         )

@@ -220,8 +220,8 @@ def test_the_dump_is_prod_schema_only_as_prod_user_into_the_backups_bucket(
     assert upload["BACKUP_BUCKET"] == backups.inputs["bucket"]
     assert upload["BACKUP_PREFIX"] == PROD.name
     assert upload["KMS_KEY_ARN"] == bucket_key_arn(stack, backups)
-    database = stack.one("aws:rds/cluster:Cluster").inputs["databaseName"]
-    assert upload["BACKUP_NAME"] == f"{database}-{PROD.schema}"
+    # Prod's own database, the one its Secret's URL names (tests/tenancy/test_component.py).
+    assert upload["BACKUP_NAME"] == f"{PROD.database}-{PROD.schema}"
 
 
 def test_backup_containers_are_pinned_unprivileged_and_read_only(ops: PlanResult) -> None:
