@@ -264,8 +264,8 @@ def render_doc(matrix: Matrix) -> str:
         "| evaluator | what the real system does beyond it |",
         "|---|---|",
     ]
-    for evaluator in matrix.evaluators.values():
-        lines.append(f"| {_escape(evaluator['name'])} | {_escape(evaluator['lacks'])} |")
+    for described in matrix.evaluators.values():
+        lines.append(f"| {_escape(described['name'])} | {_escape(described['lacks'])} |")
     return "\n".join(lines) + "\n"
 
 

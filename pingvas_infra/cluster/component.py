@@ -177,8 +177,8 @@ class Cluster(pulumi.ComponentResource):
         grants: list[tuple[str, Access, str | None]] = [
             (arn, Access.ADMIN, None) for arn in config.admin_principal_arns
         ]
-        for environment, arns in sorted(config.environment_principal_arns.items()):
-            grants += [(arn, Access.ENVIRONMENT, environment) for arn in arns]
+        for name_of_environment, arns in sorted(config.environment_principal_arns.items()):
+            grants += [(arn, Access.ENVIRONMENT, name_of_environment) for arn in arns]
         grants += [(arn, Access.VIEWER, None) for arn in config.viewer_principal_arns]
         for arn, access, environment in grants:
             resource_name = f"{name}-{access_entry_name(access, arn)}"
