@@ -129,6 +129,25 @@ def test_ci_boundary_no_pull_request_job_reaches_a_credential_without_the_review
     assert gated == ["preview"]
 
 
+def test_ci_boundary_every_credential_lives_behind_an_environment() -> None:
+    """Any branch with push access can add a workflow: a repository secret would reach it.
+    So every job that reaches a credential names an environment (the README keeps the
+    secrets there), and only `main`-restricted or reviewed ones."""
+    allowed = {*REVIEWED_ENVIRONMENTS, "production-preview"}
+    reaching = {
+        (name, job_name): job.get("environment")
+        for name, workflow in workflows().items()
+        for job_name, job in workflow["jobs"].items()
+        if credentials_reached(job)
+    }
+    assert reaching == {
+        ("deploy.yml", "preview"): "production-preview",
+        ("deploy.yml", "up"): "production",
+        ("pull-request-preview.yml", "preview"): GATED_PREVIEW_ENVIRONMENT,
+    }
+    assert set(reaching.values()) <= allowed
+
+
 def test_ci_boundary_the_gate_check_fails_an_ungated_job_that_reads_the_passphrase() -> None:
     """The adversary's edit: a pull-request job that reads the passphrase or asks for an
     OIDC token without the environment."""
