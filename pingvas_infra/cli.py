@@ -26,6 +26,7 @@ from pingvas_infra.plan.runner import (
     run_steps,
 )
 from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
+from pingvas_infra.preflight.backend import BackendError, set_project_backend
 from pingvas_infra.preflight.bootstrap import BootstrapError, bootstrap_state
 from pingvas_infra.preflight.checks import AwsClients, failed, run_preflight
 from pingvas_infra.preflight.targets import targets_from_config
@@ -161,6 +162,7 @@ def preflight(
 
 @app.command("bootstrap-state")
 def bootstrap_state_command(
+    *,
     stack: StackOption = "shared",
     project_dir: ProjectOption = None,
     bucket: Annotated[
@@ -171,9 +173,21 @@ def bootstrap_state_command(
     ] = None,
     profile: ProfileOption = None,
     region: RegionOption = None,
+    write_project: Annotated[
+        bool,
+        typer.Option(
+            "--write-project",
+            help="Also point Pulumi.yaml's backend.url at the bucket (commit it for the team).",
+        ),
+    ] = False,
 ) -> None:
     """Create the team's S3 state bucket and KMS secrets key (idempotent)."""
-    config = _stack_config(stack, project_dir)
+    try:
+        root = project_dir or find_project_dir(Path.cwd())
+    except StackFileError as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    config = _stack_config(stack, root)
     chosen = region or config.region
     try:
         backend = bootstrap_state(
@@ -186,14 +200,24 @@ def bootstrap_state_command(
         console.print(f"changed: {change}", markup=False)
     if not backend.changes:
         console.print("state bucket and key already in place; nothing changed")
-    url = backend.backend_url(profile)
+    # The committed URL names no profile: each person's AWS_PROFILE is their own.
+    team_url = backend.backend_url()
+    if write_project:
+        try:
+            changed = set_project_backend(root, team_url)
+        except BackendError as exc:
+            err_console.print(str(exc), markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        state = "set to" if changed else "already"
+        console.print(f"Pulumi.yaml: backend.url {state} {team_url}", markup=False)
     lines = [
         f"State: s3://{backend.bucket} (SSE-KMS with {backend.key_alias}).",
-        "Use it:",
-        f"  pulumi login '{url}'",
-        "  Pulumi.yaml's backend.url wins over `pulumi login`: set it to the URL above",
-        f"  (commit it for the team), or export PULUMI_BACKEND_URL='{url}'.",
-        "Secrets provider:",
+        "Use it (PULUMI_BACKEND_URL wins over Pulumi.yaml's backend.url, which wins over",
+        "`pulumi login`):",
+        f"  commit Pulumi.yaml with backend.url: {team_url}  (--write-project sets it)",
+        f"  or export PULUMI_BACKEND_URL='{backend.backend_url(profile)}'",
+        "Secrets provider (one person, before anyone sets a secret; commit "
+        f"Pulumi.{stack}.yaml after):",
         f"  new stack:      pulumi stack init {stack} --secrets-provider "
         f'"{backend.secrets_provider}"',
         f'  existing stack: pulumi stack change-secrets-provider "{backend.secrets_provider}"',

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fresh machine to offline plan: installs the project into .venv (the virtualenv named in
-# Pulumi.yaml) and runs `pingvas-infra plan`, which writes build/plan/. No AWS account,
-# no Pulumi CLI. Extra arguments go to `pingvas-infra plan`.
+# Pulumi.yaml) from uv.lock and runs `pingvas-infra plan`, which writes build/plan/. No AWS
+# account, no Pulumi CLI. Extra arguments go to `pingvas-infra plan`.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"
 
 # graphviz draws build/plan/architecture.svg; without it the plan still writes the rest.
 ensure_system_packages dot=graphviz || log "graphviz missing: architecture.svg will be skipped"
-ensure_venv .venv -e .
+"$PROJECT_ROOT/scripts/install.sh"
 exec .venv/bin/pingvas-infra plan "$@"

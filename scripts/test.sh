@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fresh machine to every test: installs the Python packages, PostgreSQL, Redis and graphviz
+# Fresh machine to every test: installs the Python packages (uv.lock), PostgreSQL, Redis and graphviz
 # when missing, the isolated scanners (checkov, network-config-analyzer) and actionlint,
 # then runs ruff (lint and format), mypy and pytest. With CI=true a missing server fails
 # the run instead of skipping the tests that need it.
@@ -9,11 +9,11 @@ cd "$PROJECT_ROOT"
 
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
-ensure_venv .venv -e ".[test]"
+"$PROJECT_ROOT/scripts/install.sh" --extra test
 # checkov conflicts with the project's pins: its own virtualenv, one pinned version
 # (tests/policy/test_checkov.py runs it over build/plan/manifests/).
 CHECKOV_VERSION="3.3.30"
-ensure_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
+ensure_tool_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
 source "$(dirname "$0")/ops-tools.sh"
 ensure_system_packages shellcheck=shellcheck
 ensure_unpacked_tools promtool=prometheus:prometheus amtool=prometheus-alertmanager:alertmanager
@@ -22,7 +22,7 @@ ensure_actionlint
 ensure_system_packages busybox=busybox
 # network-config-analyzer pins versions that clash with the project's: its own venv; the
 # NetworkPolicy proofs call its `nca` by path.
-ensure_venv .venv-tools/nca "network-config-analyzer>=2.1,<3"
+ensure_tool_venv .venv-tools/nca "network-config-analyzer>=2.1,<3"
 
 log "ruff check"; .venv/bin/ruff check .
 log "ruff format --check"; .venv/bin/ruff format --check .

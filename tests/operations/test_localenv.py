@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jsonschema
 import psycopg
 import pytest
 import redis
@@ -21,22 +23,25 @@ from redis.retry import Retry
 from pingvas_infra.data.cache_acl import cache_access_string
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.operations import localenv
+from pingvas_infra.plan.runner import load_config
+from pingvas_infra.plan.stackfile import read_stack_file
 from pingvas_infra.tables import load_table
 from tests.conftest import (
     PROJECT_DIR,
     MotoServer,
     PostgresServer,
     aws_cli,
-    require_binary,
     require_tool,
     start_redis,
 )
+from tests.operations.valkey import server_version, valkey_binary
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
 TENANCY_SQL_DIR = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql"
 INITDB_SCRIPT = LOCAL / "initdb" / "10-pingvas-bootstrap.sh"
 LONG_RUNNING = {"postgres", "valkey", "moto"}
+COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 
 
 def representative_access_string(environment: Environment) -> str:
@@ -65,13 +70,52 @@ def test_services_and_no_obsolete_version_key(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {"postgres", "valkey", "moto", "moto-init"}
 
 
-def test_every_image_is_pinned_arm64_native_and_the_one_the_stack_pins(
+def test_no_service_pins_a_platform(compose: dict[str, Any]) -> None:
+    """A pinned platform fails on every other machine ("exec format error" without
+    emulation); the images are multi-arch, and DOCKER_DEFAULT_PLATFORM overrides."""
+    for name, service in compose["services"].items():
+        assert "platform" not in service, name
+    assert "DOCKER_DEFAULT_PLATFORM" in COMPOSE.read_text()
+
+
+def test_every_image_is_multi_arch_by_its_recorded_source() -> None:
+    operations = load_table("operations")
+    for name, image in operations["images"].items():
+        (source,) = [s for s in operations["sources"] if image.split("@")[0] in s]
+        assert "arm64" in source and "amd64" in source, (name, source)
+
+
+def _version_of(image: str) -> tuple[int, ...]:
+    tag = image.split("@", maxsplit=1)[0].rsplit(":", 1)[1]
+    return tuple(int(part) for part in tag.split("-")[0].split("."))
+
+
+def test_local_servers_are_the_clusters_versions(compose: dict[str, Any]) -> None:
+    """PostgreSQL: Aurora's major. Valkey: the open-source line of the stack's ElastiCache
+    engine version (the table records which line each ElastiCache version is)."""
+    data = load_config(read_stack_file(PROJECT_DIR, "shared")).data
+    services = compose["services"]
+    aurora_major = int(data.aurora.engine_version.split(".")[0])
+    assert _version_of(services["postgres"]["image"])[0] == aurora_major
+    lines = load_table("operations")["cacheEngineLocalLines"]
+    wanted = lines.get(data.cache.engine_version, data.cache.engine_version)
+    assert _version_of(services["valkey"]["image"])[:2] == tuple(map(int, wanted.split(".")))
+
+
+def test_the_version_check_notices_a_stale_local_server(compose: dict[str, Any]) -> None:
+    """The comparison bites: the old local Valkey against a cluster on 9.0, and a
+    PostgreSQL 16 image against Aurora 17, both differ."""
+    assert _version_of("valkey/valkey:8.1.11")[:2] != (9, 0)
+    assert _version_of("postgres:16.9-bookworm")[0] != 17
+    assert _version_of(compose["services"]["postgres"]["image"])[0] == 17
+
+
+def test_every_image_is_pinned_and_the_one_the_stack_pins(
     compose: dict[str, Any],
 ) -> None:
     images = load_table("operations")["images"]
     services = compose["services"]
-    for name, service in services.items():
-        assert service["platform"] == "linux/arm64", name
+    for service in services.values():
         image = service["image"]
         assert not image.endswith(":latest") and ":" in image, image
     assert services["postgres"]["image"] == images["postgres"]
@@ -200,6 +244,31 @@ def test_every_other_mounted_file_exists(compose: dict[str, Any]) -> None:
     assert mounts(compose["services"]["valkey"])["/etc/valkey/users.acl"] == generated.resolve()
 
 
+@pytest.fixture(scope="module")
+def compose_schema() -> jsonschema.Draft7Validator:
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema)
+
+
+def test_the_file_follows_the_compose_specification(
+    compose: dict[str, Any], compose_schema: jsonschema.Draft7Validator
+) -> None:
+    """The schema Docker Compose v2 validates against (stored with its source)."""
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in compose_schema.iter_errors(compose)]
+    assert errors == []
+
+
+def test_the_specification_refuses_a_mistyped_key(
+    compose: dict[str, Any], compose_schema: jsonschema.Draft7Validator
+) -> None:
+    broken = yaml.safe_load(yaml.safe_dump(compose))
+    broken["services"]["valkey"]["healthcheck"]["tset"] = ["CMD", "true"]
+    broken["services"]["postgres"]["ports"] = "5432"
+    messages = " ".join(e.message for e in compose_schema.iter_errors(broken))
+    assert "'tset' does not match any of the regexes" in messages
+    assert "is not of type 'array'" in messages
+
+
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     docker = shutil.which("docker")
     plugin = (
@@ -250,10 +319,16 @@ def test_acl_file_holds_no_password_in_clear(tmp_path: Path) -> None:
     assert acl.splitlines()[0] == "user default off"
 
 
+def test_the_native_valkey_is_the_line_compose_runs(compose: dict[str, Any]) -> None:
+    """The ACL tests below run this server: the same Valkey line as the compose image."""
+    native = server_version(valkey_binary("valkey-server"))
+    assert native == _version_of(compose["services"]["valkey"]["image"])[:2]
+
+
 @pytest.fixture
 def acl_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """redis-server loaded with the generated ACL file, as Valkey loads it in compose."""
-    binary = require_binary(shutil.which("redis-server"), "redis-server")
+    """valkey-server loaded with the generated ACL file, as compose's Valkey loads it."""
+    binary = valkey_binary("valkey-server")
     written = localenv.write_local_env(tmp_path, representative_access_string)
     process, port = start_redis(binary, tmp_path, "--aclfile", str(written.acl_file))
     try:
@@ -263,7 +338,6 @@ def acl_server(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         process.wait()
 
 
-@pytest.mark.redis
 def test_each_local_cache_user_reaches_only_its_prefix(
     acl_server: tuple[int, dict[str, str]],
 ) -> None:
@@ -282,14 +356,13 @@ def test_each_local_cache_user_reaches_only_its_prefix(
     anonymous.close()
 
 
-@pytest.mark.redis
 def test_the_compose_healthcheck_reads_an_auth_demand_as_healthy(
     acl_server: tuple[int, dict[str, str]],
 ) -> None:
-    """valkey-cli behaves like redis-cli here: with the default user off, PING is answered
-    with NOAUTH and exit status 0, which the healthcheck's grep accepts."""
+    """The healthcheck's own command: with the default user off, valkey-cli's PING is
+    answered with NOAUTH and exit status 0, which the healthcheck's grep accepts."""
     port, _ = acl_server
-    cli = require_binary(shutil.which("redis-cli"), "redis-cli")
+    cli = valkey_binary("valkey-cli")
     done = subprocess.run(
         [cli, "-p", str(port), "ping"], capture_output=True, text=True, check=False
     )

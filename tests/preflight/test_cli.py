@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -10,6 +12,7 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from pingvas_infra import cli
+from pingvas_infra.preflight.backend import project_backend_url
 from pingvas_infra.preflight.checks import GPU_QUOTA_CODES, AwsClients
 from pingvas_infra.preflight.targets import SPOT
 from tests.conftest import PROJECT_DIR
@@ -26,11 +29,31 @@ def test_bootstrap_state_prints_the_team_commands(session: boto3.session.Session
     assert first.exit_code == 0, first.output
     assert "changed: created bucket pingvas-pulumi-state-123456789012-us-east-1" in first.output
     bucket_url = "s3://pingvas-pulumi-state-123456789012-us-east-1?region=us-east-1&awssdk=v2"
-    assert f"pulumi login '{bucket_url}'" in first.output
+    assert f"backend.url: {bucket_url}" in first.output
+    assert f"export PULUMI_BACKEND_URL='{bucket_url}'" in first.output
+    # `pulumi login` is ignored while Pulumi.yaml names a backend: never suggested.
+    assert "  pulumi login" not in first.output
     assert 'awskms://alias/pingvas-pulumi-secrets?region=us-east-1"' in first.output
     assert second.exit_code == 0, second.output
     assert "nothing changed" in second.output
     assert "changed:" not in second.output
+
+
+def test_bootstrap_state_writes_the_team_backend_into_pulumi_yaml(
+    session: boto3.session.Session, tmp_path: Path
+) -> None:
+    for name in ("Pulumi.yaml", "Pulumi.shared.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    args = ["bootstrap-state", "--project-dir", str(tmp_path), "--write-project"]
+
+    done = runner.invoke(cli.app, args)
+
+    assert done.exit_code == 0, done.output
+    bucket_url = "s3://pingvas-pulumi-state-123456789012-us-east-1?region=us-east-1&awssdk=v2"
+    assert project_backend_url(tmp_path) == bucket_url
+    assert f"Pulumi.yaml: backend.url set to {bucket_url}" in done.output
+    again = runner.invoke(cli.app, args)
+    assert f"Pulumi.yaml: backend.url already {bucket_url}" in again.output
 
 
 def test_preflight_fails_a_fresh_account(
