@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pingvas_infra import cli
 from pingvas_infra.preflight.checks import GPU_QUOTA_CODES, AwsClients
 from pingvas_infra.preflight.targets import SPOT
-from tests.conftest import PROJECT_DIR
+from tests.support.project import PROJECT_DIR
 
 runner = CliRunner()
 
