@@ -80,3 +80,22 @@ def test_plan_from_the_installed_package_in_another_folder(
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("resources.json", "outputs.json", "cost.json", "policy.json"):
         assert (out / name).read_bytes() == (cli_plan.out / name).read_bytes(), name
+
+
+def test_every_folder_of_the_package_is_listed_for_the_wheel() -> None:
+    """pyproject.toml lists the packages (k8s_manifests/ is mapped in from the top level): a
+    new folder left off the list would be missing from an installed package."""
+    import tomllib  # noqa: PLC0415
+
+    listed = set(
+        tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    root = PROJECT_DIR / "pingvas_infra"
+    folders = {
+        ".".join(("pingvas_infra", *d.relative_to(root).parts)).rstrip(".")
+        for d in [root, *root.rglob("*")]
+        if d.is_dir() and d.name != "__pycache__" and any(d.iterdir())
+    }
+    assert folders | {"pingvas_infra.k8s_manifests"} == listed
