@@ -21,3 +21,6 @@ class ClusterOutputs:
     # groups admit 5432, 6379 and 2049 from it and from nothing else.
     cluster_security_group_id: pulumi.Output[str]
     system_node_role_arn: pulumi.Output[str]
+    # The labels of the managed system nodes: controllers that must never run on capacity
+    # they manage themselves (Karpenter) select them.
+    system_node_labels: dict[str, str]

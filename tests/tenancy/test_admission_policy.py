@@ -12,11 +12,11 @@ from typing import Any
 import celpy
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.plan.model import PlanResult
 
 POLICY_FILE = "admission-policies.yaml"
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 def documents() -> dict[str, dict[str, Any]]:
@@ -85,7 +85,7 @@ def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
     graph: PlanResult,
 ) -> None:
     """Tied to the real NodePools: their taints are what the policy guards."""
-    pools = graph.of_type(NODE_POOL)
+    pools = graph.of_type(rt.NODE_POOL)
     assert len(pools) == 2
     for pool in pools:
         template = pool.inputs["spec"]["template"]
@@ -118,9 +118,5 @@ def test_the_binding_covers_the_environment_namespaces_only() -> None:
 
 
 def test_the_policy_is_applied_by_the_tenancy_layer(graph: PlanResult) -> None:
-    kinds = {
-        r.inputs["kind"]
-        for r in graph.resources
-        if r.type.startswith("kubernetes:admissionregistration.k8s.io/v1:")
-    }
+    kinds = {r.inputs["kind"] for r in graph.resources if r.type.startswith(rt.ADMISSION_PREFIX)}
     assert kinds == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}

@@ -28,10 +28,10 @@ from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 LOCAL_DIR = Path(__file__).resolve().parent.parent.parent / "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
-# The seed's database and master user; compose creates both.
+# The design guide's database and master user; compose creates both.
 DATABASE = "pingvas_saas"
 ADMIN_USER = "pingvas_admin"
-# The stack's bucket names without prefix or account suffix (the seed's names): moto has no
+# The stack's bucket names without prefix or account suffix (the design guide's names): moto has no
 # global namespace to collide with.
 BUCKETS = tuple(bucket_name("", "pingvas", purpose, "") for purpose in BUCKET_BASE_NAMES)
 ENDPOINTS = {"postgres": "localhost:5432", "valkey": "localhost:6379", "moto": "localhost:5000"}
