@@ -29,7 +29,7 @@ from pingvas_infra.tables import load_table
 from tests.operations.valkey import server_version, valkey_binary
 from tests.support.project import PROJECT_DIR
 from tests.support.servers import MotoServer, PostgresServer, start_redis
-from tests.support.tools import aws_cli, require_binary, require_tool
+from tests.support.tools import aws_cli, require_tool
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
