@@ -6,25 +6,34 @@ Read top to bottom, this is the architecture:
            -> outputs
 
 Each layer is one ComponentResource with its own config section; layers talk only through
-the typed outputs passed here.
+what is passed here: the typed outputs of the layers before them, and the cluster policy
+of k8s_manifests/ (read once below: tenancy applies it, its GPU quotas cap the GPU pools).
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from pingvas_infra.cluster.component import Cluster
-from pingvas_infra.config import StackSecrets, load_stack_config
+from pingvas_infra.config import load_stack_config
 from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
 from pingvas_infra.network.component import Network
 from pingvas_infra.operations.component import Operations
 from pingvas_infra.providers import aws_provider, layer_options
+from pingvas_infra.stack_secrets import StackSecrets
 from pingvas_infra.storage.component import Storage
 from pingvas_infra.tenancy.component import Tenancy
+from pingvas_infra.tenancy.static import gpu_quotas, static_objects
 
 config = load_stack_config()
 aws_default = aws_provider(config)
+
+# Cluster policy (k8s_manifests/): namespaces, quotas, limit ranges, priority classes,
+# network and admission policies, read and checked before anything is registered. The
+# tenancy layer applies it; the GPU quota of each environment also caps its GPU pool.
+cluster_policy = static_objects()
+environment_gpus = gpu_quotas(cluster_policy)
 
 # Network: VPC over three AZs; public (load balancers, NAT), private (nodes, pods) and
 # data (Aurora, ElastiCache, EFS) subnet tiers; one NAT gateway; S3 gateway endpoint.
@@ -52,12 +61,15 @@ kubernetes = k8s.Provider(
 )
 
 # GPU capacity: Karpenter with interruption handling, one GPU NodePool per environment
-# capped at the environment's GPU quota, and the NVIDIA device plugin.
+# capped at the environment's GPU quota, and the NVIDIA device plugin. Karpenter finds the
+# private subnets by the network's discovery tag.
 gpu = GpuCapacity(
     "gpu",
     config.gpu,
+    network=network.outputs,
     cluster=cluster.outputs,
     environments=ENVIRONMENTS,
+    gpu_quotas=environment_gpus,
     region=config.region,
     opts=layer_options(aws_default, kubernetes),
 )
@@ -74,20 +86,21 @@ data = Data(
     opts=layer_options(aws_default),
 )
 
-# Tenancy: the dev and prod namespaces with the seed's quotas, limit ranges and priority
-# classes, NetworkPolicies that isolate for real, per-environment credentials Secrets and
-# the Job that creates the per-environment schemas and database roles.
+# Tenancy: the dev and prod namespaces with the design guide's quotas, limit ranges and
+# priority classes, NetworkPolicies that isolate for real, per-environment credentials
+# Secrets and the Job that creates the per-environment schemas and database roles.
 tenancy = Tenancy(
     "tenancy",
     config.tenancy,
+    cluster_policy=cluster_policy,
     network=network.outputs,
     cluster=cluster.outputs,
     data=data.outputs,
     opts=layer_options(aws_default, kubernetes),
 )
 
-# Storage: the seed's S3 buckets (+ backups), the EFS model store mounted read-only in dev
-# and prod, per-environment Pod Identity roles, and the default block StorageClass.
+# Storage: the design guide's S3 buckets (+ backups), the EFS model store mounted read-only
+# in dev and prod, per-environment Pod Identity roles, and the default block StorageClass.
 storage = Storage(
     "storage",
     config.storage,

@@ -75,6 +75,10 @@ def pod_identity_role(
 ) -> PodIdentityRole:
     """A role the EKS Pod Identity agent hands to one ServiceAccount: the role (trusting
     `pods.eks.amazonaws.com`), its inline ``policy`` and the association, all named ``name``.
+
+    The trust policy also requires the session tags EKS sets for ``namespace`` and
+    ``service_account``: an association made later for another ServiceAccount cannot use the
+    role.
     """
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(

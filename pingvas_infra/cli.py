@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pingvas_infra import localenv
+from pingvas_infra import resource_types as rt
 from pingvas_infra.config import ConfigError, StackConfig
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
-from pingvas_infra.operations import localenv
-from pingvas_infra.plan.runner import (
+from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
+from pingvas_infra.plan_run import (
     PlanContext,
     build_graph,
     check_out_dir,
@@ -25,7 +27,6 @@ from pingvas_infra.plan.runner import (
     prepare_out_dir,
     run_steps,
 )
-from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
 from pingvas_infra.preflight.backend import BackendError, set_project_backend
 from pingvas_infra.preflight.bootstrap import BootstrapError, bootstrap_state
 from pingvas_infra.preflight.checks import AwsClients, failed, run_preflight
@@ -82,7 +83,7 @@ def plan(
     table.add_column("resources", justify="right")
     table.add_column("types")
     for layer, counts in layer_summary(result).items():
-        types = ", ".join(f"{t.split(':')[-1]} x{n}" for t, n in sorted(counts.items()))
+        types = ", ".join(f"{rt.short_name(t)} x{n}" for t, n in sorted(counts.items()))
         table.add_row(layer, str(sum(counts.values())), types)
     console.print(table)
 

@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from pingvas_infra import sdk_internals
 from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.people import Principal, partition_of
 from pingvas_infra.configbase import (
@@ -34,16 +35,10 @@ from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.stack_secrets import SECRET_KEYS
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.config import TenancyConfig
-
-# Keys that hold secrets. They are read only as Pulumi secrets, must be set with
-# `pulumi config set --secret`, and are never part of the pydantic model.
-SECRET_KEYS: dict[str, str] = {
-    "pagerdutyRoutingKey": "PagerDuty Events API v2 routing key for prod alerts",
-    "slackWebhookUrl": "Slack incoming-webhook URL for dev alerts",
-}
 
 _TAG_KEY_RESERVED_PREFIX = "aws:"
 
@@ -168,12 +163,8 @@ class RawConfig:
 
     @classmethod
     def from_runtime(cls) -> RawConfig:
-        from pulumi.runtime import config as runtime_config  # noqa: PLC0415
-
-        values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-        secrets = set(runtime_config.get_config_secret_keys_env())
-        secrets |= {key for key in values if runtime_config.is_config_secret(key)}
-        return cls(values=values, secret_keys=frozenset(secrets))
+        values, secret_keys = sdk_internals.engine_config()
+        return cls(values=values, secret_keys=secret_keys)
 
 
 def parse_stack_config(raw: RawConfig, stack: str) -> StackConfig:
@@ -239,18 +230,3 @@ def load_stack_config() -> StackConfig:
     for warning in config.warnings():
         pulumi.log.warn(warning.render(""))
     return config
-
-
-@dataclass(frozen=True)
-class StackSecrets:
-    """Secret config values, as Pulumi secret outputs (None when unset)."""
-
-    values: Mapping[str, pulumi.Output[str] | None]
-
-    @classmethod
-    def from_runtime(cls) -> StackSecrets:
-        cfg = pulumi.Config(CONFIG_NAMESPACE)
-        return cls({name: cfg.get_secret(name) for name in SECRET_KEYS})
-
-    def get(self, name: str) -> pulumi.Output[str] | None:
-        return self.values.get(name)

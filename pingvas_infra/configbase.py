@@ -20,6 +20,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "pingvas"
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference);
+# every layer that keeps logs checks its setting against them.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 
 
 class ConfigError(pulumi.RunError):

@@ -1,30 +1,46 @@
 """The static, reviewable Kubernetes YAML in `k8s_manifests/`.
 
 These files are the source of truth for cluster policy (namespaces, quotas, limit ranges,
-priority classes, baseline network policies). The tenancy layer applies them object by
-object; other layers read facts from them (the GPU quota caps the Karpenter pools).
+priority classes, baseline network and admission policies). They stay at the top of the
+repository, where reviewers look for them; an installed package carries them as
+``pingvas_infra/k8s_manifests/`` (pyproject.toml). This module is the one reader of both.
+The tenancy layer applies them object by object; __main__.py hands the GPU quotas they set
+to the GPU layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-MANIFESTS_DIR = Path(__file__).resolve().parent.parent / "k8s_manifests"
+FOLDER = "k8s_manifests"
 
 
 class ManifestError(ValueError):
     """A static manifest is malformed or missing what the stack relies on."""
 
 
+def manifests_dir() -> Traversable:
+    """k8s_manifests/: inside the installed package, else at the top of the checkout the
+    package is imported from (a source tree or an editable install)."""
+    installed = resources.files("pingvas_infra").joinpath(FOLDER)
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / FOLDER
+
+
 @cache
 def load_documents(file_name: str) -> tuple[dict[str, Any], ...]:
-    path = MANIFESTS_DIR / file_name
-    documents = tuple(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
+    entry = manifests_dir().joinpath(file_name)
+    if not entry.is_file():
+        raise ManifestError(f"{FOLDER}/{file_name} does not exist")
+    documents = tuple(d for d in yaml.safe_load_all(entry.read_text(encoding="utf-8")) if d)
     for document in documents:
         if not isinstance(document, dict) or not {"apiVersion", "kind", "metadata"} <= set(
             document
@@ -33,8 +49,17 @@ def load_documents(file_name: str) -> tuple[dict[str, Any], ...]:
     return documents
 
 
+def manifest_files() -> list[str]:
+    """The YAML files of k8s_manifests/, sorted."""
+    return sorted(
+        entry.name
+        for entry in manifests_dir().iterdir()
+        if entry.is_file() and entry.name.endswith(".yaml")
+    )
+
+
 def all_documents() -> Iterator[tuple[str, dict[str, Any]]]:
     """Every object of every file, as (file name, object), in a stable order."""
-    for path in sorted(MANIFESTS_DIR.glob("*.yaml")):
-        for document in load_documents(path.name):
-            yield path.name, document
+    for name in manifest_files():
+        for document in load_documents(name):
+            yield name, document

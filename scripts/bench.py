@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _LIST_MODULES = """
 import json, sys
 from pathlib import Path
-from pingvas_infra.plan.runner import build_graph
+from pingvas_infra.plan_run import build_graph
 build_graph(Path({root!r}), "shared")
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi"))))
 """

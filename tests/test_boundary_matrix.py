@@ -24,7 +24,7 @@ from pingvas_infra.boundary.matrix import (
     render_doc,
     render_readme_section,
 )
-from tests.conftest import PROJECT_DIR
+from tests.support.project import PROJECT_DIR
 
 # What the boundary must cover: every dev-side actor and every prod asset.
 ROWS = {

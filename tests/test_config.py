@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_with, refused_config_test
+from tests.support.config_cases import BadConfigCase, config_with, refused_config_test
 
 BAD_STACK: list[BadConfigCase] = [
     ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
@@ -25,7 +25,7 @@ BAD_STACK: list[BadConfigCase] = [
 test_bad_stack_config_names_key = refused_config_test(BAD_STACK)
 
 
-def test_defaults_follow_the_seed() -> None:
+def test_defaults_follow_the_design_guide() -> None:
     config = parse_stack_config(RawConfig(values={}, secret_keys=frozenset()), "shared")
     assert config.region == "us-east-1"
     assert config.network.vpc_cidr == "10.0.0.0/16"

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import PostgresServer, RedisServer
+from tests.support.servers import PostgresServer, RedisServer
 
 
 def test_postgres_requires_a_password_over_tcp(postgres_server: PostgresServer) -> None:

@@ -1,4 +1,4 @@
-"""The IAM evaluator the boundary proofs use (tests/support_iam.py): AWS's documented
+"""The IAM evaluator the boundary proofs use (tests/support/iam.py): AWS's documented
 semantics on small cases, and agreement with moto's evaluator where moto is right
 (statements without conditions)."""
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from tests.support_iam import Decision, Request, evaluate
+from tests.support.iam import Decision, Request, evaluate
 
 ROLE = "arn:aws:iam::123456789012:role/app"
 BUCKET = "arn:aws:s3:::bucket"

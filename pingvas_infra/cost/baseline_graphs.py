@@ -1,10 +1,11 @@
-"""The seed's designs as resource graphs, and the reproduction of the seed's own totals.
+"""The baseline designs as resource graphs, and the reproduction of the design guide's own
+cost tables.
 
-A baseline file lists the resources a seed design would register, in the shape the Pulumi
-SDKs send them; :func:`baseline_resources` turns it into recorded resources so the very
-rules that price this stack price the baseline too. :func:`reproduce` multiplies the
-seed's own unit prices by the units of those resources: it must give the seed's totals to
-the cent, which shows the baseline has the seed's architecture (counts), not just its sum.
+A baseline file lists the resources a design of the guide would register, in the shape the
+Pulumi SDKs send them; :func:`baseline_resources` turns it into recorded resources so the
+very rules that price this stack price the baseline too. :func:`reproduce` multiplies the
+guide's own unit prices by the units of those resources: it must give the guide's totals to
+the cent, which shows the baseline has the guide's architecture (counts), not just its sum.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.data import Baseline
 from pingvas_infra.cost.model import Priced
 from pingvas_infra.plan.model import RecordedResource
 
-# How many units of a seed cost-table row one resource is (nodes, instances, gateways).
-SEED_UNITS: dict[str, Callable[[Mapping[str, Any]], int]] = {
-    "eks:index:Cluster": lambda inputs: 1,
-    "eks:index:ManagedNodeGroup": lambda inputs: int(inputs["scalingConfig"]["desiredSize"]),
-    "aws:rds/clusterInstance:ClusterInstance": lambda inputs: 1,
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda inputs: int(
-        inputs["numCacheClusters"]
-    ),
-    "aws:ec2/natGateway:NatGateway": lambda inputs: 1,
+# How many units of a row of the guide's cost table one resource is (nodes, instances,
+# gateways).
+GUIDE_TABLE_UNITS: dict[str, Callable[[Mapping[str, Any]], int]] = {
+    rt.EKS_CLUSTER_COMPONENT: lambda inputs: 1,
+    rt.EKS_NODE_GROUP_COMPONENT: lambda inputs: int(inputs["scalingConfig"]["desiredSize"]),
+    rt.RDS_CLUSTER_INSTANCE: lambda inputs: 1,
+    rt.CACHE_REPLICATION_GROUP: lambda inputs: int(inputs["numCacheClusters"]),
+    rt.NAT_GATEWAY: lambda inputs: 1,
 }
 
 
@@ -46,17 +47,16 @@ def baseline_resources(baseline: Baseline) -> list[RecordedResource]:
     by_id = {entry.id: entry for entry in baseline.resources}
     for name, entry_id in names.items():
         entry = by_id[entry_id]
-        urn = (
-            f"urn:pulumi:{baseline.name}::seed::pingvas:{entry.layer}:Baseline${entry.type}::{name}"
-        )
+        component = f"{rt.COMPONENT_PREFIX}{entry.layer}:Baseline"
+        urn = f"urn:pulumi:{baseline.name}::baselines::{component}${entry.type}::{name}"
         recorded.append(
             RecordedResource(
                 urn=urn,
                 type=entry.type,
                 name=name,
                 parent=None,
-                custom=not entry.type.startswith("eks:index:"),
-                remote=entry.type.startswith("eks:index:"),
+                custom=not entry.type.startswith(rt.EKS_COMPONENT_PREFIX),
+                remote=entry.type.startswith(rt.EKS_COMPONENT_PREFIX),
                 inputs=copy.deepcopy(entry.inputs),
                 protect=False,
                 retain_on_delete=False,
@@ -69,7 +69,7 @@ def baseline_resources(baseline: Baseline) -> list[RecordedResource]:
 
 
 @dataclass(frozen=True)
-class SeedRowResult:
+class GuideRowResult:
     item: str
     units: int | None
     unit_price: Decimal | None
@@ -88,10 +88,10 @@ class SeedRowResult:
 class Reproduction:
     baseline: str
     source: str
-    rows: list[SeedRowResult]
-    seed_total: Decimal
-    # Baseline resources the seed's table leaves out, with their table-priced monthly cost
-    # under the seed-reference profile.
+    rows: list[GuideRowResult]
+    guide_total: Decimal
+    # Baseline resources the guide's table leaves out, with their monthly cost at this
+    # stack's price table under the guide-reference profile.
     omitted: dict[str, float]
 
     @property
@@ -100,33 +100,36 @@ class Reproduction:
 
     @property
     def matches(self) -> bool:
-        return self.total == self.seed_total
+        return self.total == self.guide_total
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "computed": str(self.total),
-            "seed_total": str(self.seed_total),
+            "guide_total": str(self.guide_total),
             "matches": self.matches,
             "rows": [row.to_json() for row in self.rows],
-            "omitted_by_the_seed": {k: round(v, 2) for k, v in sorted(self.omitted.items())},
+            "left_out_of_the_guide_table": {
+                k: round(v, 2) for k, v in sorted(self.omitted.items())
+            },
         }
 
 
 def reproduce(baseline: Baseline, priced_reference: Priced) -> Reproduction:
-    """The seed's own table, recomputed from the baseline's resources."""
+    """The guide's own cost table, recomputed from the baseline's resources."""
     by_id = {entry.id: entry for entry in baseline.resources}
     rows = []
-    for row in baseline.seed_table.rows:
+    for row in baseline.guide_table.rows:
         if row.amount is not None:
-            rows.append(SeedRowResult(row.item, None, None, row.amount))
+            rows.append(GuideRowResult(row.item, None, None, row.amount))
             continue
         assert row.unit_price is not None  # validated: amount or unit price
         units = sum(
-            SEED_UNITS[by_id[i].type](by_id[i].inputs) * by_id[i].count for i in row.resources
+            GUIDE_TABLE_UNITS[by_id[i].type](by_id[i].inputs) * by_id[i].count
+            for i in row.resources
         )
-        rows.append(SeedRowResult(row.item, units, row.unit_price, row.unit_price * units))
-    counted = {i for row in baseline.seed_table.rows for i in row.resources}
+        rows.append(GuideRowResult(row.item, units, row.unit_price, row.unit_price * units))
+    counted = {i for row in baseline.guide_table.rows for i in row.resources}
     names = resource_names(baseline)
     omitted: dict[str, float] = {}
     for line in priced_reference.lines:
@@ -135,8 +138,8 @@ def reproduce(baseline: Baseline, priced_reference: Priced) -> Reproduction:
             omitted[entry_id] = omitted.get(entry_id, 0.0) + line.monthly
     return Reproduction(
         baseline=baseline.name,
-        source=baseline.seed_table.source,
+        source=baseline.guide_table.source,
         rows=rows,
-        seed_total=baseline.seed_table.total,
+        guide_total=baseline.guide_table.total,
         omitted=omitted,
     )

@@ -13,26 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
 from pingvas_infra.cost.model import SHARED, CostLine, Kind
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource, reveal
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
 
-EKS_CLUSTER = "eks:index:Cluster"
-RDS_CLUSTER = "aws:rds/cluster:Cluster"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
-PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 # CSI drivers (and the in-tree EBS plugin) as StorageClass provisioners and PV drivers.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
 EFS_PROVISIONERS = ("efs.csi.aws.com",)
@@ -76,14 +65,6 @@ def inputs_of(resource: RecordedResource) -> dict[str, Any]:
         revealed: dict[str, Any] = reveal(resource.raw_inputs)
         return revealed
     return resource.inputs
-
-
-def dig(value: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
 
 
 def requirement_values(pool_inputs: Mapping[str, Any], key: str) -> list[str] | None:
@@ -206,17 +187,17 @@ class PricingContext:
 
     def rds_cluster_of(self, instance: RecordedResource) -> RecordedResource | None:
         """An Aurora instance's cluster: by dependency, else by identifier or id."""
-        via_dependency = self.referenced(instance, RDS_CLUSTER)
+        via_dependency = self.referenced(instance, rt.RDS_CLUSTER)
         if via_dependency:
             return via_dependency[0]
         identifier = self.inputs(instance).get("clusterIdentifier")
-        for cluster in self.of_type(RDS_CLUSTER):
+        for cluster in self.of_type(rt.RDS_CLUSTER):
             if identifier in (cluster.id, self.inputs(cluster).get("clusterIdentifier")):
                 return cluster
         return None
 
     def default_storage_class(self) -> str | None:
-        for candidate in self.of_type(STORAGE_CLASS):
+        for candidate in self.of_type(rt.STORAGE_CLASS):
             annotations = dig(self.inputs(candidate), "metadata", "annotations") or {}
             if annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
                 return str(dig(self.inputs(candidate), "metadata", "name"))
@@ -228,7 +209,7 @@ class PricingContext:
         name = class_name if class_name is not None else self.default_storage_class()
         if name is None:
             return ClaimBacking("missing", None, "no storage class named and no default class")
-        storage_class = self.k8s_named(STORAGE_CLASS, name)
+        storage_class = self.k8s_named(rt.STORAGE_CLASS, name)
         if storage_class is None:
             # EKS clusters ship an in-tree `gp2` class; other names must be in the graph.
             if name in ("gp2", "gp3"):
@@ -326,16 +307,16 @@ class PricingContext:
     def _find_log_sinks(self) -> dict[str, list[LogSink]]:
         sinks: dict[str, list[LogSink]] = defaultdict(list)
         flow_targets = {
-            u for f in self.of_type(FLOW_LOG) for u in f.dependencies if u in self.by_urn
+            u for f in self.of_type(rt.FLOW_LOG) for u in f.dependencies if u in self.by_urn
         }
         eks_types = {
             str(self.inputs(c).get("name") or c.name): tuple(
                 self.inputs(c).get("enabledClusterLogTypes") or []
             )
-            for c in self.of_type(EKS_CLUSTER)
+            for c in self.of_type(rt.EKS_CLUSTER_COMPONENT)
         }
         group_names = set()
-        for group in self.of_type(LOG_GROUP):
+        for group in self.of_type(rt.LOG_GROUP):
             inputs = self.inputs(group)
             name = str(inputs.get("name") or group.name)
             group_names.add(name)
@@ -353,14 +334,14 @@ class PricingContext:
             sinks[group.urn].append(LogSink(group.urn, name, kinds, retention))
         # Clusters whose log groups the program does not create: EKS and RDS create them,
         # with no retention.
-        for cluster in self.of_type(EKS_CLUSTER):
+        for cluster in self.of_type(rt.EKS_CLUSTER_COMPONENT):
             cluster_name = str(self.inputs(cluster).get("name") or cluster.name)
             name = f"/aws/eks/{cluster_name}/cluster"
             enabled = eks_types.get(cluster_name) or ()
             if enabled and name not in group_names and not self._one_eks_group_paired():
                 kinds = tuple(f"eks:{t}" for t in enabled)
                 sinks[cluster.urn].append(LogSink(cluster.urn, name, kinds, None))
-        for cluster in self.of_type(RDS_CLUSTER):
+        for cluster in self.of_type(rt.RDS_CLUSTER):
             inputs = self.inputs(cluster)
             identifier = str(inputs.get("clusterIdentifier") or cluster.name)
             for log in inputs.get("enabledCloudwatchLogsExports") or []:
@@ -374,10 +355,10 @@ class PricingContext:
         cluster's name is generated (unknown to the plan)."""
         groups = [
             g
-            for g in self.of_type(LOG_GROUP)
+            for g in self.of_type(rt.LOG_GROUP)
             if _EKS_LOG_GROUP.match(str(self.inputs(g).get("name") or ""))
         ]
-        return len(groups) == 1 and len(self.of_type(EKS_CLUSTER)) == 1
+        return len(groups) == 1 and len(self.of_type(rt.EKS_CLUSTER_COMPONENT)) == 1
 
     def s3_purpose(self, bucket: RecordedResource) -> str | None:
         """The bucket's purpose, as the profile names purposes (tag values, then name)."""
@@ -396,22 +377,22 @@ class PricingContext:
 
     def _count_sharers(self) -> Counter[str]:
         sharers: Counter[str] = Counter()
-        sharers["nat"] = len(self.of_type(NAT_GATEWAY))
-        sharers["efs"] = len(self.of_type(EFS_FILE_SYSTEM))
-        sharers["aurora-storage"] = len(self.of_type(RDS_CLUSTER))
+        sharers["nat"] = len(self.of_type(rt.NAT_GATEWAY))
+        sharers["efs"] = len(self.of_type(rt.EFS_FILE_SYSTEM))
+        sharers["aurora-storage"] = len(self.of_type(rt.RDS_CLUSTER))
         sharers["interface-endpoints"] = sum(
             1
-            for e in self.of_type(VPC_ENDPOINT)
+            for e in self.of_type(rt.VPC_ENDPOINT)
             if self.inputs(e).get("vpcEndpointType") == "Interface"
         )
         for sink_list in self.log_sinks.values():
             for sink in sink_list:
                 sharers.update(f"logs:{kind}" for kind in sink.kinds)
-        for bucket in self.of_type(*S3_BUCKET_TYPES):
+        for bucket in self.of_type(*rt.BUCKET_TYPES):
             purpose = self.s3_purpose(bucket)
             if purpose:
                 sharers[f"s3:{purpose}"] += 1
-        for pool in self.of_type(NODE_POOL):
+        for pool in self.of_type(rt.NODE_POOL):
             sharers[f"gpu:{self.pool_environment(pool)}"] += 1
         return sharers
 

@@ -1,33 +1,36 @@
-"""The cost model's data files, validated: price tables, usage profiles, the GPU workload
-reference and the seed's baseline architectures.
+"""The cost model's data, validated: price tables, usage profiles, the GPU workload
+reference and the baseline designs this stack is compared with.
 
-Everything a figure depends on lives in YAML next to this module, each value with its
-source or its assumption written beside it:
+Everything a figure depends on lives in the data home (pingvas_infra/tables/, read through
+:mod:`pingvas_infra.tables`), each value with its source or its assumption beside it:
 
 - ``prices/<region>.yaml``: dated list prices of one region, every entry with its source;
 - ``profiles/<name>.yaml``: usage (GPU-hours, GB, ACU) in the spirit of Infracost's usage file;
-- ``workload.yaml``: what one GPU-hour produces (the seed's measured seconds per image);
-- ``baselines/<name>.yaml``: the seed's designs as resource lists, plus the seed's own table.
+- ``gpu_workload.yaml``: what one GPU-hour produces (the design guide's seconds per image);
+- ``baselines/<name>.yaml``: the design guide's two designs as resource lists, each with the
+  guide's own cost table;
+- ``free_resource_types.yaml``: resource types that cost nothing of their own, and why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pingvas_infra.configbase import ConfigModel, offences_from
+from pingvas_infra.tables import has_table, load_table, read_table, table_names, table_path
 
-DATA_DIR = Path(__file__).resolve().parent
-PRICES_DIR = DATA_DIR / "prices"
-PROFILES_DIR = DATA_DIR / "profiles"
-BASELINES_DIR = DATA_DIR / "baselines"
-WORKLOAD_FILE = DATA_DIR / "workload.yaml"
+PRICES = "prices"
+PROFILES = "profiles"
+BASELINES = "baselines"
+WORKLOAD = "gpu_workload.yaml"
+FREE_TYPES = "free_resource_types"
 
 
 class CostDataError(ValueError):
@@ -36,6 +39,23 @@ class CostDataError(ValueError):
 
 class PriceTableNotFound(LookupError):
     """No price table exists for the configured region: costs are not estimated."""
+
+
+@dataclass(frozen=True)
+class FreeTypes:
+    """Resource types with nothing billable of their own: by exact type, or by prefix
+    (whole families: IAM, providers, this project's layer components)."""
+
+    types: Mapping[str, str]
+    prefixes: Mapping[str, str]
+
+    def reason(self, type_token: str) -> str | None:
+        if type_token in self.types:
+            return self.types[type_token]
+        for prefix, reason in self.prefixes.items():
+            if type_token.startswith(prefix):
+                return reason
+        return None
 
 
 class Price(ConfigModel):
@@ -158,7 +178,7 @@ class UsageProfile(ConfigModel):
 
 
 class GpuWorkload(ConfigModel):
-    """What a GPU-hour buys: the seed's own measurement."""
+    """What a GPU-hour buys: the design guide's own measurement."""
 
     reference_instance: str
     seconds_per_image: float = Field(gt=0)
@@ -174,7 +194,7 @@ class GpuWorkload(ConfigModel):
 
 
 class BaselineResource(ConfigModel):
-    """One resource of a seed design, as the Pulumi SDK would register it."""
+    """One resource of a baseline design, as the Pulumi SDK would register it."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     type: str
@@ -184,10 +204,10 @@ class BaselineResource(ConfigModel):
     why: str
 
 
-class SeedRow(ConfigModel):
-    """One row of the seed's own cost table: a unit price times the units of the
-    baseline resources it covers, or a lump sum the seed states without units (then
-    `resources` names what the sum covers, if anything)."""
+class GuideRow(ConfigModel):
+    """One row of the design guide's own cost table for a design: a unit price times the
+    units of the baseline resources it covers, or a lump sum the guide states without
+    units (then `resources` names what the sum covers, if anything)."""
 
     item: str
     unit_price: Decimal | None = None
@@ -195,7 +215,7 @@ class SeedRow(ConfigModel):
     amount: Decimal | None = None
 
     @model_validator(mode="after")
-    def _one_form(self) -> SeedRow:
+    def _one_form(self) -> GuideRow:
         if (self.amount is None) == (self.unit_price is None):
             raise ValueError(f"{self.item}: give either amount or unitPrice with resources")
         if self.unit_price is not None and not self.resources:
@@ -203,10 +223,10 @@ class SeedRow(ConfigModel):
         return self
 
 
-class SeedTable(ConfigModel):
+class GuideTable(ConfigModel):
     source: str
     total: Decimal
-    rows: list[SeedRow]
+    rows: list[GuideRow]
 
 
 class Baseline(ConfigModel):
@@ -215,76 +235,89 @@ class Baseline(ConfigModel):
     source: str
     notes: list[str]
     resources: list[BaselineResource]
-    seed_table: SeedTable
+    guide_table: GuideTable
 
     @model_validator(mode="after")
     def _rows_name_resources(self) -> Baseline:
         ids = [r.id for r in self.resources]
         if len(ids) != len(set(ids)):
             raise ValueError("resource ids must be unique")
-        unknown = sorted({i for row in self.seed_table.rows for i in row.resources} - set(ids))
+        unknown = sorted({i for row in self.guide_table.rows for i in row.resources} - set(ids))
         if unknown:
-            raise ValueError(f"seed table rows name unknown resources: {', '.join(unknown)}")
+            raise ValueError(f"guide table rows name unknown resources: {', '.join(unknown)}")
         return self
 
 
-def _read(path: Path, model: type[ConfigModel]) -> Any:
-    if not path.is_file():
-        raise CostDataError(f"{path} does not exist")
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+def validated(document: Any, model: type[ConfigModel], relative: str) -> Any:
+    """``document`` as ``model``, or CostDataError naming the file and every bad key."""
     try:
         return model.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
             f"{o.key} = {o.value}: {o.allowed}" for o in offences_from(exc, model, "")
         )
-        raise CostDataError(f"{path}: {problems}") from None
+        raise CostDataError(f"{table_path(relative)}: {problems}") from None
+
+
+def _named(folder: str, name: str, model: type[ConfigModel]) -> Any:
+    """The table ``<folder>/<name>.yaml`` as ``model``, whose `name:` must be the file's."""
+    relative = f"{folder}/{name}.yaml"
+    item = validated(read_table(relative), model, relative)
+    if item.name != name:
+        raise CostDataError(f"{table_path(relative)}: name {item.name} differs from the file name")
+    return item
 
 
 def priced_regions() -> list[str]:
-    return sorted(p.stem for p in PRICES_DIR.glob("*.yaml"))
+    return table_names(PRICES)
+
+
+def price_table(document: Any, region: str) -> PriceTable:
+    """A price table document as the table of ``region`` (its `region:` must agree)."""
+    relative = f"{PRICES}/{region}.yaml"
+    table: PriceTable = validated(document, PriceTable, relative)
+    if table.region != region:
+        raise CostDataError(
+            f"{table_path(relative)}: says region {table.region}, file name says {region}"
+        )
+    return table
 
 
 @cache
 def load_price_table(region: str) -> PriceTable:
     """The price table of ``region``; never another region's prices in its place."""
-    path = PRICES_DIR / f"{region}.yaml"
-    if not path.is_file():
+    relative = f"{PRICES}/{region}.yaml"
+    if not has_table(relative):
         raise PriceTableNotFound(
-            f"no price table for region {region} (pingvas_infra/cost/prices/{region}.yaml); "
+            f"no price table for region {region} ({table_path(relative)}); "
             f"tables exist for: {', '.join(priced_regions())}. The stack is not priced "
             "rather than priced at another region's rates."
         )
-    table: PriceTable = _read(path, PriceTable)
-    if table.region != region:
-        raise CostDataError(f"{path}: says region {table.region}, file name says {region}")
-    return table
+    return price_table(read_table(relative), region)
 
 
 @cache
 def load_profiles() -> dict[str, UsageProfile]:
     """Every usage profile, by name (file name and `name:` must agree)."""
-    profiles: dict[str, UsageProfile] = {}
-    for path in sorted(PROFILES_DIR.glob("*.yaml")):
-        profile: UsageProfile = _read(path, UsageProfile)
-        if profile.name != path.stem:
-            raise CostDataError(f"{path}: name {profile.name} differs from the file name")
-        profiles[profile.name] = profile
-    return profiles
+    return {name: _named(PROFILES, name, UsageProfile) for name in table_names(PROFILES)}
 
 
 @cache
 def load_workload() -> GpuWorkload:
-    workload: GpuWorkload = _read(WORKLOAD_FILE, GpuWorkload)
+    workload: GpuWorkload = validated(read_table(WORKLOAD), GpuWorkload, WORKLOAD)
     return workload
 
 
 @cache
 def load_baselines() -> dict[str, Baseline]:
-    baselines: dict[str, Baseline] = {}
-    for path in sorted(BASELINES_DIR.glob("*.yaml")):
-        baseline: Baseline = _read(path, Baseline)
-        if baseline.name != path.stem:
-            raise CostDataError(f"{path}: name {baseline.name} differs from the file name")
-        baselines[baseline.name] = baseline
-    return baselines
+    return {name: _named(BASELINES, name, Baseline) for name in table_names(BASELINES)}
+
+
+@cache
+def load_free_types() -> FreeTypes:
+    """The resource types that cost nothing of their own, with the reason for each."""
+    table = load_table(FREE_TYPES)
+    return FreeTypes(
+        types={str(k): str(v) for k, v in table["types"].items()},
+        prefixes={str(k): str(v) for k, v in table["prefixes"].items()},
+    )

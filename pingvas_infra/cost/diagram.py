@@ -14,17 +14,14 @@ from collections.abc import Sequence
 
 import graphviz
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.model import WORKLOAD_LAYER
 from pingvas_infra.cost.report import IDLE, LAYER_ORDER, REFERENCE, THIS_STACK, CostReport
 from pingvas_infra.plan.model import RecordedResource
 
 # More billable resources than this of one type in one layer share a node.
 GROUP_ABOVE = 4
-_SKIPPED_PREFIXES = ("pingvas:", "pulumi:providers:")
-
-
-def _short(type_token: str) -> str:
-    return type_token.rsplit(":", 1)[-1]
+_SKIPPED_PREFIXES = (rt.COMPONENT_PREFIX, rt.PROVIDER_PREFIX)
 
 
 def _usd(value: float) -> str:
@@ -64,7 +61,7 @@ def diagram(report: CostReport, resources: Sequence[RecordedResource]) -> graphv
             "label": (
                 f"{report.project} / {report.stack}: "
                 f"{_usd(report.total(THIS_STACK, IDLE))} a month idle, "
-                f"{_usd(report.total(THIS_STACK, REFERENCE))} at seed-reference usage "
+                f"{_usd(report.total(THIS_STACK, REFERENCE))} at {REFERENCE} usage "
                 f"({report.table.region} prices of {report.table.date.isoformat()})"
             ),
             "nodesep": "0.25",
@@ -87,7 +84,7 @@ def diagram(report: CostReport, resources: Sequence[RecordedResource]) -> graphv
         layer_reference = sum(line.monthly for line in reference.lines if line.layer == layer)
         with graph.subgraph(name=f"cluster_{layer_index}") as cluster:
             cluster.attr(
-                label=f"{layer}: {_usd(layer_idle)} idle / {_usd(layer_reference)} seed-reference",
+                label=f"{layer}: {_usd(layer_idle)} idle / {_usd(layer_reference)} {REFERENCE}",
                 style="rounded",
                 color="#4a6fa5",
                 fontname="Helvetica",
@@ -110,20 +107,20 @@ def diagram(report: CostReport, resources: Sequence[RecordedResource]) -> graphv
             for index, resource in enumerate(billable):
                 key = (resource.type, resource.name)
                 grouped = per_type[resource.type] > GROUP_ABOVE and key not in unpriced
-                node_id = f"l{layer_index}_{_short(resource.type) if grouped else index}"
+                node_id = f"l{layer_index}_{rt.short_name(resource.type) if grouped else index}"
                 groups.setdefault(node_id, []).append(resource)
                 node_of[resource.urn] = node_id
             for node_id, group in groups.items():
                 first = group[0]
                 if (first.type, first.name) in unpriced:
-                    label = f"{_short(first.type)}\\n{_escape(first.name)}\\nUNPRICED"
+                    label = f"{rt.short_name(first.type)}\\n{_escape(first.name)}\\nUNPRICED"
                     cluster.node(node_id, label=label, fillcolor="#f6b1a8")
                     continue
                 totals = [sum(cost[(r.type, r.name)][i] for r in group) for i in (0, 1)]
                 title = (
-                    f"{_short(first.type)} x{len(group)}"
+                    f"{rt.short_name(first.type)} x{len(group)}"
                     if len(group) > 1
-                    else f"{_short(first.type)}\\n{_escape(first.name)}"
+                    else f"{rt.short_name(first.type)}\\n{_escape(first.name)}"
                 )
                 cluster.node(
                     node_id,
@@ -132,7 +129,7 @@ def diagram(report: CostReport, resources: Sequence[RecordedResource]) -> graphv
                 )
             free = [r for r in members if r.urn not in node_of]
             if free:
-                counts = Counter(_short(r.type) for r in free)
+                counts = Counter(rt.short_name(r.type) for r in free)
                 text = "\\n".join(f"{name} x{count}" for name, count in sorted(counts.items()))
                 node_id = f"l{layer_index}_free"
                 cluster.node(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.model import CostLine, Priced, free_summary, sorted_lines
-from pingvas_infra.cost.report import LEGACY, SINGLE, THIS_STACK, CostReport
+from pingvas_infra.cost.report import IDLE, LEGACY, REFERENCE, SINGLE, THIS_STACK, CostReport
 from pingvas_infra.cost.targets import TargetCheck
 
 
@@ -50,8 +51,8 @@ def comparison_rows(report: CostReport) -> list[list[str]]:
 COMPARISON_HEADER = [
     "profile",
     "this stack",
-    "seed single-cluster",
-    "seed legacy",
+    "guide single-cluster",
+    "legacy two-cluster",
     "vs single-cluster",
     "vs legacy",
 ]
@@ -72,15 +73,18 @@ def _target_text(check: TargetCheck, comparable: bool) -> str:
 def console_summary(report: CostReport, targets: Sequence[TargetCheck]) -> list[str]:
     """Plain lines for the terminal (no markup: the plan prints them through rich)."""
     table = report.table
-    widths = [16, 12, 21, 13, 22, 22]
+    rows = comparison_rows(report)
+    widths = [
+        2 + max(len(cell) for cell in column)
+        for column in zip(COMPARISON_HEADER, *rows, strict=True)
+    ]
     lines = [
         f"monthly USD, {table.region} prices of {table.date.isoformat()} "
         f"({table.hours_per_month:g} h a month, spot {table.spot_discount.fraction:.0%} off)",
         "".join(h.ljust(w) for h, w in zip(COMPARISON_HEADER, widths, strict=True)).rstrip(),
     ]
     lines += [
-        "".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in comparison_rows(report)
+        "".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
     gpu = report.gpu
     pools = ", ".join(
@@ -93,16 +97,16 @@ def console_summary(report: CostReport, targets: Sequence[TargetCheck]) -> list[
         f"{pools}; all on-demand {usd(gpu.on_demand)}"
     )
     lines.append(
-        "seed's own totals reproduced: "
+        "the design guide's cost tables reproduced: "
         + ", ".join(
-            f"{name} ${r.total:,} ({'matches' if r.matches else 'DIFFERS from'} ${r.seed_total:,})"
+            f"{name} ${r.total:,} ({'matches' if r.matches else 'DIFFERS from'} ${r.guide_total:,})"
             for name, r in report.reproductions.items()
         )
     )
     if report.missing_layers:
         lines.append(
             f"incomplete graph: no {', '.join(report.missing_layers)} layer yet, so totals and "
-            "targets are not comparable with the seed's designs"
+            "targets are not comparable with the baseline designs"
         )
     comparable = not report.missing_layers
     lines += ["target " + _target_text(check, comparable) for check in targets]
@@ -116,7 +120,7 @@ def console_summary(report: CostReport, targets: Sequence[TargetCheck]) -> list[
 def _line_rows(lines: Iterable[CostLine]) -> list[list[str]]:
     return [
         [
-            f"{line.resource_type.rsplit(':', 1)[-1]} {line.resource}",
+            f"{rt.short_name(line.resource_type)} {line.resource}",
             line.component,
             line.environment,
             _quantity(line.quantity),
@@ -152,15 +156,18 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
         "",
         f"Prices: `{table.region}` table of {table.date.isoformat()}, {table.currency}, "
         f"{table.hours_per_month:g} hours a month, spot at {table.spot_discount.fraction:.0%} "
-        "off on-demand (pingvas_infra/cost/prices/). Usage: the profiles in "
-        "pingvas_infra/cost/profiles/, each quantity with its assumption beside it. "
-        "*fixed* lines are capacity billed by the hour whatever the traffic; *usage* lines "
-        "follow the profile.",
+        "off on-demand (pingvas_infra/tables/prices/). Usage: the profiles in "
+        "pingvas_infra/tables/profiles/, each quantity with its assumption beside it: "
+        f"*{IDLE}* is the stack deployed with no traffic, *{REFERENCE}* the monthly usage "
+        "the design guide this stack replaces states. *fixed* lines are capacity billed by "
+        "the hour whatever the traffic; *usage* lines follow the profile.",
         "",
-        "## This stack against the seed's designs",
+        "## This stack against the design guide's designs",
         "",
-        "The seed's designs are priced by the same rules, table and profiles "
-        "(pingvas_infra/cost/baselines/).",
+        f"Two baselines from the design guide: *{SINGLE}*, the guide's single-cluster "
+        f"design, and *{LEGACY}*, the legacy two-cluster setup (separate dev and prod "
+        "clusters) it describes. Both are priced by the same rules, table and profiles as "
+        "this stack (pingvas_infra/tables/baselines/).",
         "",
     ]
     out += _table(COMPARISON_HEADER, comparison_rows(report), right={1, 2, 3, 4, 5})
@@ -173,7 +180,7 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
         out += [
             "",
             f"**Incomplete graph**: no {', '.join(report.missing_layers)} layer yet. The totals "
-            "leave those layers out and are not comparable with the seed's designs.",
+            "leave those layers out and are not comparable with the baseline designs.",
         ]
     out += ["", "## Targets", ""]
     comparable = not report.missing_layers
@@ -184,7 +191,8 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
         "## GPU cost per 1,000 images",
         "",
         f"{gpu.hours_per_1000:.4f} GPU-hours of {gpu.reference_instance} "
-        f"({gpu.seconds_per_image:g} s per image, the seed's measurement); all on-demand: "
+        f"({gpu.seconds_per_image:g} s per image, the design guide's measurement); "
+        "all on-demand: "
         f"{usd(gpu.on_demand)}.",
         "",
     ]
@@ -233,16 +241,16 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
         ],
         right={1},
     )
-    out += ["", "## The seed's own totals, reproduced", ""]
+    out += ["", "## The design guide's cost tables, reproduced", ""]
     for name, reproduction in report.reproductions.items():
         out += [
             f"**{name}** ({reproduction.source}): ${reproduction.total:,} "
-            f"({'matches' if reproduction.matches else 'differs from'} the seed's "
-            f"${reproduction.seed_total:,}).",
+            f"({'matches' if reproduction.matches else 'differs from'} the guide's "
+            f"${reproduction.guide_total:,}).",
             "",
         ]
         out += _table(
-            ["item", "units", "seed unit price", "amount"],
+            ["item", "units", "guide's unit price", "amount"],
             [
                 [
                     row.item,
@@ -255,8 +263,12 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
             right={1, 2, 3},
         )
         omitted = ", ".join(f"{k} {usd(v)}" for k, v in sorted(reproduction.omitted.items()))
-        out += ["", f"Left out of the seed's table (table prices, seed-reference): {omitted}.", ""]
-    out += ["## The seed's designs, line by line", ""]
+        out += [
+            "",
+            f"Left out of the guide's table (this stack's prices, {REFERENCE}): {omitted}.",
+            "",
+        ]
+    out += ["## The design guide's designs, line by line", ""]
     for name, baseline in report.baselines.items():
         out += [f"### {baseline.title} (`{name}`)", ""]
         out += [f"- {note}" for note in baseline.notes]

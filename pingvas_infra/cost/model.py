@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from pingvas_infra import resource_types as rt
+
 Kind = Literal["fixed", "usage"]
 SHARED = "shared"
 # Lines that belong to no resource in the graph: traffic the workload causes whatever the
@@ -46,8 +48,9 @@ class CostLine:
     @property
     def key(self) -> str:
         """Identifies the line across plans (for `cost --compare`)."""
-        short_type = self.resource_type.rsplit(":", 1)[-1]
-        return f"{self.layer} / {short_type} {self.resource} / {self.component}"
+        return (
+            f"{self.layer} / {rt.short_name(self.resource_type)} {self.resource} / {self.component}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

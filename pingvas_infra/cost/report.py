@@ -1,14 +1,16 @@
-"""The whole cost picture of a plan: this stack and the seed's designs under every usage
-profile, the seed's own totals reproduced, and the GPU cost per 1,000 images."""
+"""The whole cost picture of a plan: this stack and the design guide's two designs under
+every usage profile, the guide's own cost tables reproduced, and the GPU cost per 1,000
+images."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.baseline_graphs import Reproduction, baseline_resources, reproduce
-from pingvas_infra.cost.context import NODE_POOL, PricingContext
+from pingvas_infra.cost.context import PricingContext
 from pingvas_infra.cost.data import (
     Baseline,
     GpuWorkload,
@@ -23,16 +25,17 @@ from pingvas_infra.cost.model import Priced, free_summary, money
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.plan.model import RecordedResource
 
-if TYPE_CHECKING:
-    from pingvas_infra.cost.targets import TargetCheck
-
 # The layers __main__.py wires, in order: a graph without one of them is not yet the
-# whole stack, and its totals are not comparable with the seed's designs.
+# whole stack, and its totals are not comparable with the baseline designs.
 LAYER_ORDER = ("network", "cluster", "gpu", "data", "tenancy", "storage", "operations")
+# Usage profiles (pingvas_infra/tables/profiles/): no traffic, and the design guide's own
+# usage figures.
 IDLE = "idle"
-REFERENCE = "seed-reference"
-SINGLE = "seed-single-cluster"
-LEGACY = "seed-legacy"
+REFERENCE = "guide-reference"
+# Baselines (pingvas_infra/tables/baselines/): the guide's single-cluster design and the
+# legacy two-cluster setup it describes.
+SINGLE = "guide-single-cluster"
+LEGACY = "legacy-two-cluster"
 THIS_STACK = "this stack"
 
 
@@ -84,8 +87,8 @@ def gpu_image_cost(
     profile: UsageProfile,
     workload: GpuWorkload,
 ) -> GpuImageCost:
-    """Cost of 1,000 images on each pool at the seed's seconds per image: the pool's spot
-    share of the hours at the spot price, the rest on-demand."""
+    """Cost of 1,000 images on each pool at the design guide's seconds per image: the
+    pool's spot share of the hours at the spot price, the rest on-demand."""
     ctx = PricingContext(resources, table, profile, workload)
     hourly = ctx.instance_hourly(workload.reference_instance)
     hours = workload.hours_per_1000_images
@@ -93,7 +96,7 @@ def gpu_image_cost(
         env: (usage.spot_share, f"profile {profile.name} (no NodePool for it in the graph)")
         for env, usage in profile.gpu.pools.items()
     }
-    for pool in ctx.of_type(NODE_POOL):
+    for pool in ctx.of_type(rt.NODE_POOL):
         share = ctx.pool_share(pool)
         shares[share.environment] = (share.share, share.note or f"profile {profile.name}")
     pools = {
@@ -162,7 +165,8 @@ class CostReport:
             out[profile] = row
         return out
 
-    def to_json(self, targets: Sequence[TargetCheck]) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """cost.json without the targets (pingvas_infra/cost/targets.py adds them)."""
         table = self.table
         return {
             "project": self.project,
@@ -202,21 +206,21 @@ class CostReport:
                 "missing_layers": self.missing_layers,
             },
             "comparison": self.comparison_json(),
-            "seed_reproduction": {
+            "guide_tables_reproduced": {
                 name: reproduction.to_json() for name, reproduction in self.reproductions.items()
             },
             "gpu_cost_per_1000_images": self.gpu.to_json(),
-            "targets": [check.to_json() for check in targets],
         }
 
 
 def build_report(
     resources: Sequence[RecordedResource], *, project: str, stack: str, region: str
 ) -> CostReport:
-    """Price ``resources`` and the seed's designs under every profile (raises
+    """Price ``resources`` and the baseline designs under every profile (raises
     PriceTableNotFound when the region has no table)."""
     table = load_price_table(region)
-    profiles = load_profiles()
+    # The floor first, then the usage profiles by name.
+    profiles = dict(sorted(load_profiles().items(), key=lambda item: item[0] != IDLE))
     workload = load_workload()
     baselines = load_baselines()
     this_stack = {

@@ -1,8 +1,8 @@
 """One pricing rule per resource type, looked up by type token.
 
 A rule turns one recorded resource and the usage profile into cost lines. A type with no
-rule is either known to be free (listed in :data:`KNOWN_FREE` with the reason) or reported
-as *unpriced*: nothing is dropped silently.
+rule is either known to be free (pingvas_infra/tables/free_resource_types.yaml, each with
+the reason) or reported as *unpriced*: nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -10,28 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.context import (
     EBS_PROVISIONERS,
     EFS_PROVISIONERS,
-    EKS_CLUSTER,
     ENVIRONMENT_NAMES,
     GPU_RESOURCE,
     INSTANCE_FAMILY_LABEL,
-    NODE_CLASS,
-    PERSISTENT_VOLUME,
-    PERSISTENT_VOLUME_CLAIM,
-    RDS_CLUSTER,
-    S3_BUCKET_TYPES,
     LogSink,
     MissingPrice,
     PricingContext,
     RuleResult,
-    dig,
     environment_of,
     quantity_gib,
     requirement_values,
 )
+from pingvas_infra.cost.data import load_free_types
 from pingvas_infra.cost.model import SHARED, CostLine
+from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource
 
 Rule = Callable[[RecordedResource, PricingContext], RuleResult]
@@ -107,7 +103,7 @@ def _never_expires(sinks: list[LogSink]) -> list[str]:
 # -- network -----------------------------------------------------------------------------
 
 
-@rule("aws:ec2/natGateway:NatGateway")
+@rule(rt.NAT_GATEWAY)
 def nat_gateway(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(
         lines=[
@@ -123,13 +119,13 @@ def nat_gateway(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     )
 
 
-@rule("aws:ec2/eip:Eip")
+@rule(rt.EIP)
 def elastic_ip(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     # Every public IPv4 address bills by the hour since 2024-02, attached or not.
     return RuleResult(lines=[_hourly(ctx, resource, "Public IPv4 address", "public-ipv4-hour")])
 
 
-@rule("aws:ec2/vpcEndpoint:VpcEndpoint")
+@rule(rt.VPC_ENDPOINT)
 def vpc_endpoint(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     endpoint_type = str(inputs.get("vpcEndpointType") or "Gateway")
@@ -160,7 +156,7 @@ def vpc_endpoint(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     )
 
 
-@rule("aws:cloudwatch/logGroup:LogGroup")
+@rule(rt.LOG_GROUP)
 def log_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     sinks = ctx.log_sinks.get(resource.urn, [])
     warnings = _never_expires(sinks)
@@ -175,7 +171,7 @@ def log_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
 # -- cluster -----------------------------------------------------------------------------
 
 
-@rule(EKS_CLUSTER)
+@rule(rt.EKS_CLUSTER_COMPONENT)
 def eks_cluster(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     support = dig(ctx.inputs(resource), "upgradePolicy", "supportType")
     warnings = []
@@ -204,7 +200,7 @@ def _root_volumes(
     reference = inputs.get("launchTemplate") or {}
     template = ctx.by_id.get(str(reference.get("id"))) if reference.get("id") else None
     if template is None:
-        found = ctx.referenced(group, "aws:ec2/launchTemplate:LaunchTemplate")
+        found = ctx.referenced(group, rt.LAUNCH_TEMPLATE)
         template = found[0] if found else None
     if template is None:
         # EKS's own launch template: diskSize GiB (20 unless set), gp3 on AL2023.
@@ -218,7 +214,7 @@ def _root_volumes(
     return volumes
 
 
-@rule("eks:index:ManagedNodeGroup")
+@rule(rt.EKS_NODE_GROUP_COMPONENT)
 def managed_node_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     # EKS's defaults when the group names none: t3.medium, on-demand.
@@ -254,7 +250,7 @@ def managed_node_group(resource: RecordedResource, ctx: PricingContext) -> RuleR
     return RuleResult(lines=lines)
 
 
-@rule("kubernetes:karpenter.sh/v1:NodePool")
+@rule(rt.NODE_POOL)
 def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     share = ctx.pool_share(resource)
@@ -302,7 +298,7 @@ def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
         ),
     ]
     node_class_name = dig(inputs, "spec", "template", "spec", "nodeClassRef", "name")
-    node_class = ctx.k8s_named(NODE_CLASS, str(node_class_name)) if node_class_name else None
+    node_class = ctx.k8s_named(rt.EC2_NODE_CLASS, str(node_class_name)) if node_class_name else None
     unpriced = []
     if node_class is None:
         unpriced.append(f"node volumes: EC2NodeClass {node_class_name} is not in the graph")
@@ -326,7 +322,7 @@ def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(lines=lines, unpriced=unpriced, warnings=warnings)
 
 
-@rule(NODE_CLASS)
+@rule(rt.EC2_NODE_CLASS)
 def node_class(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     del ctx
     return RuleResult(free="its volumes are priced on the NodePools that launch nodes from it")
@@ -370,11 +366,11 @@ def _claimed_volumes(
     return result
 
 
-@rule(PERSISTENT_VOLUME_CLAIM)
+@rule(rt.PERSISTENT_VOLUME_CLAIM)
 def persistent_volume_claim(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     spec = ctx.inputs(resource).get("spec") or {}
     bound_to = spec.get("volumeName")
-    volume = ctx.k8s_named(PERSISTENT_VOLUME, str(bound_to)) if bound_to else None
+    volume = ctx.k8s_named(rt.PERSISTENT_VOLUME, str(bound_to)) if bound_to else None
     if volume is not None:
         # A claim reserved for a static volume provisions nothing: the storage is what
         # the volume points at, priced (or not) on that volume.
@@ -387,7 +383,7 @@ def persistent_volume_claim(resource: RecordedResource, ctx: PricingContext) -> 
     return _claimed_volumes(ctx, resource, [("Volume", size, spec.get("storageClassName"), 1)])
 
 
-@rule(PERSISTENT_VOLUME)
+@rule(rt.PERSISTENT_VOLUME)
 def persistent_volume(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     spec = ctx.inputs(resource).get("spec") or {}
     driver = dig(spec, "csi", "driver")
@@ -400,7 +396,7 @@ def persistent_volume(resource: RecordedResource, ctx: PricingContext) -> RuleRe
     return RuleResult(unpriced=[f"a static volume of driver {driver or 'unknown'}: not priced"])
 
 
-@rule("kubernetes:apps/v1:StatefulSet")
+@rule(rt.STATEFUL_SET)
 def stateful_set(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     spec = ctx.inputs(resource).get("spec") or {}
     replicas = int(spec.get("replicas", 1))
@@ -441,7 +437,7 @@ def _chart_claims(values: Any, path: tuple[str, ...] = (), replicas: int = 1) ->
             yield from _chart_claims(values[key], (*path, key), replicas)
 
 
-@rule("kubernetes:helm.sh/v3:Release")
+@rule(rt.HELM_RELEASE)
 def helm_release(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     claims = list(_chart_claims(ctx.inputs(resource).get("values") or {}))
     if not claims:
@@ -449,7 +445,7 @@ def helm_release(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return _claimed_volumes(ctx, resource, claims)
 
 
-@rule("kubernetes:core/v1:Service")
+@rule(rt.SERVICE)
 def service(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     if dig(ctx.inputs(resource), "spec", "type") == "LoadBalancer":
         return RuleResult(
@@ -461,7 +457,7 @@ def service(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
 # -- data --------------------------------------------------------------------------------
 
 
-@rule(RDS_CLUSTER)
+@rule(rt.RDS_CLUSTER)
 def rds_cluster(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     result = RuleResult()
@@ -501,7 +497,7 @@ def rds_cluster(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return result
 
 
-@rule("aws:rds/clusterInstance:ClusterInstance")
+@rule(rt.RDS_CLUSTER_INSTANCE)
 def rds_cluster_instance(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     instance_class = str(inputs.get("instanceClass"))
@@ -560,7 +556,7 @@ def rds_cluster_instance(resource: RecordedResource, ctx: PricingContext) -> Rul
     return result
 
 
-@rule("aws:elasticache/replicationGroup:ReplicationGroup")
+@rule(rt.CACHE_REPLICATION_GROUP)
 def replication_group(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     engine = str(inputs.get("engine") or "redis")
@@ -593,7 +589,7 @@ def replication_group(resource: RecordedResource, ctx: PricingContext) -> RuleRe
 # -- storage, secrets, keys, alarms ------------------------------------------------------
 
 
-@rule(*S3_BUCKET_TYPES)
+@rule(*rt.BUCKET_TYPES)
 def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     purpose = ctx.s3_purpose(resource)
     warnings = []
@@ -623,7 +619,7 @@ def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     )
 
 
-@rule("aws:efs/fileSystem:FileSystem")
+@rule(rt.EFS_FILE_SYSTEM)
 def efs_file_system(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     efs = ctx.profile.efs
@@ -669,7 +665,7 @@ def efs_file_system(resource: RecordedResource, ctx: PricingContext) -> RuleResu
     return result
 
 
-@rule("aws:efs/backupPolicy:BackupPolicy")
+@rule(rt.EFS_BACKUP_POLICY)
 def efs_backup_policy(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
     if dig(inputs, "backupPolicy", "status") != "ENABLED":
@@ -690,21 +686,21 @@ def efs_backup_policy(resource: RecordedResource, ctx: PricingContext) -> RuleRe
     )
 
 
-@rule("aws:kms/key:Key")
+@rule(rt.KMS_KEY)
 def kms_key(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(
         lines=[_fixed_monthly(ctx, resource, "Customer-managed key", "kms-key-month")]
     )
 
 
-@rule("aws:secretsmanager/secret:Secret")
+@rule(rt.SECRETS_MANAGER_SECRET)
 def secret(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(
         lines=[_fixed_monthly(ctx, resource, "Secret", "secrets-manager-secret-month")]
     )
 
 
-@rule("aws:cloudwatch/metricAlarm:MetricAlarm")
+@rule(rt.METRIC_ALARM)
 def metric_alarm(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(
         lines=[_fixed_monthly(ctx, resource, "Metric alarm", "cloudwatch-alarm-month")]
@@ -715,7 +711,7 @@ def price_resource(resource: RecordedResource, ctx: PricingContext) -> RuleResul
     """Apply the type's rule; a price the table lacks makes the resource unpriced."""
     rule_for_type = RULES.get(resource.type)
     if rule_for_type is None:
-        reason = known_free_reason(resource.type)
+        reason = load_free_types().reason(resource.type)
         if reason is not None:
             return RuleResult(free=reason)
         return RuleResult(
@@ -725,119 +721,3 @@ def price_resource(resource: RecordedResource, ctx: PricingContext) -> RuleResul
         return rule_for_type(resource, ctx)
     except MissingPrice as exc:
         return RuleResult(unpriced=[str(exc)])
-
-
-# -- types that cost nothing of their own --------------------------------------------------
-
-_IAM = "IAM is free"
-_NETWORK = "VPC building block with no charge of its own"
-_CONFIG = "configuration of a priced resource: no charge of its own"
-_EVENTS = "AWS service events delivered to EventBridge are free"
-_K8S = "Kubernetes API object: runs on nodes priced elsewhere, creates no AWS resource"
-
-KNOWN_FREE: dict[str, str] = {
-    "aws:ec2/vpc:Vpc": _NETWORK,
-    "aws:ec2/subnet:Subnet": _NETWORK,
-    "aws:ec2/internetGateway:InternetGateway": _NETWORK,
-    "aws:ec2/routeTable:RouteTable": _NETWORK,
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": _NETWORK,
-    "aws:ec2/route:Route": _NETWORK,
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
-    "aws:ec2/tag:Tag": "tags are free",
-    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": "network ACLs are free",
-    "aws:ec2/networkAcl:NetworkAcl": "network ACLs are free",
-    "aws:ec2/securityGroup:SecurityGroup": "security groups are free",
-    "aws:ec2/securityGroupRule:SecurityGroupRule": "security groups are free",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups are free",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups are free",
-    "aws:ec2/flowLog:FlowLog": "its delivery is priced on the log group it writes to",
-    "aws:ec2/launchTemplate:LaunchTemplate": "its volumes are priced on the node group using it",
-    "aws:eks/addon:Addon": "EKS add-ons carry no charge; their pods run on the system nodes",
-    "aws:eks/accessEntry:AccessEntry": _IAM,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _IAM,
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _IAM,
-    "aws:sqs/queue:Queue": "Karpenter's interruption events stay inside SQS's free 1M requests",
-    "aws:sqs/queuePolicy:QueuePolicy": _CONFIG,
-    "aws:cloudwatch/eventRule:EventRule": _EVENTS,
-    "aws:cloudwatch/eventTarget:EventTarget": _EVENTS,
-    "aws:sns/topic:Topic": "alert volume stays inside SNS's free tier",
-    "aws:sns/topicSubscription:TopicSubscription": "alert volume stays inside SNS's free tier",
-    "aws:sns/topicPolicy:TopicPolicy": _CONFIG,
-    "aws:kms/alias:Alias": "aliases are free (the key is priced)",
-    "aws:kms/keyPolicy:KeyPolicy": _CONFIG,
-    "aws:rds/subnetGroup:SubnetGroup": _CONFIG,
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": _CONFIG,
-    "aws:rds/parameterGroup:ParameterGroup": _CONFIG,
-    "aws:elasticache/subnetGroup:SubnetGroup": _CONFIG,
-    "aws:elasticache/parameterGroup:ParameterGroup": _CONFIG,
-    "aws:elasticache/user:User": "ElastiCache RBAC users are free",
-    "aws:elasticache/userGroup:UserGroup": "ElastiCache RBAC users are free",
-    "aws:efs/mountTarget:MountTarget": "mount targets are free",
-    "aws:efs/accessPoint:AccessPoint": "access points are free",
-    "aws:efs/fileSystemPolicy:FileSystemPolicy": _CONFIG,
-    "aws:secretsmanager/secretVersion:SecretVersion": "versions are included in the secret's price",
-    "aws:secretsmanager/secretPolicy:SecretPolicy": _CONFIG,
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _CONFIG,
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _CONFIG,
-    "aws:s3/bucketPolicy:BucketPolicy": _CONFIG,
-    "aws:s3/bucketNotification:BucketNotification": _CONFIG,
-    "aws:s3/bucketVersioning:BucketVersioning": _CONFIG + " (old versions count as stored GB)",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2": _CONFIG + " (old versions count as stored GB)",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        _CONFIG
-    ),
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": (
-        _CONFIG
-    ),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _CONFIG,
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": _CONFIG,
-    "aws:s3/bucketLogging:BucketLogging": _CONFIG + " (the logs are priced in the logs bucket)",
-    "aws:s3/bucketLoggingV2:BucketLoggingV2": _CONFIG + " (the logs are priced in the logs bucket)",
-    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _CONFIG,
-    "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2": _CONFIG,
-    "aws:ssm/parameter:Parameter": "standard SSM parameters are free",
-    "random:index/randomPassword:RandomPassword": "generated locally by Pulumi: no cloud resource",
-    "random:index/randomString:RandomString": "generated locally by Pulumi: no cloud resource",
-    "random:index/randomId:RandomId": "generated locally by Pulumi: no cloud resource",
-    "kubernetes:core/v1:Namespace": _K8S,
-    "kubernetes:core/v1:ResourceQuota": _K8S,
-    "kubernetes:core/v1:LimitRange": _K8S,
-    "kubernetes:core/v1:ServiceAccount": _K8S,
-    "kubernetes:core/v1:ConfigMap": _K8S,
-    "kubernetes:core/v1:Secret": _K8S,
-    "kubernetes:apps/v1:Deployment": _K8S,
-    "kubernetes:apps/v1:DaemonSet": _K8S,
-    "kubernetes:batch/v1:Job": _K8S,
-    "kubernetes:batch/v1:CronJob": _K8S,
-    "kubernetes:policy/v1:PodDisruptionBudget": _K8S,
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": _K8S,
-    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": _K8S,
-    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": _K8S,
-    "kubernetes:scheduling.k8s.io/v1:PriorityClass": _K8S,
-    "kubernetes:rbac.authorization.k8s.io/v1:Role": _K8S,
-    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": _K8S,
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": _K8S,
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": _K8S,
-    "kubernetes:storage.k8s.io/v1:StorageClass": "free; its volumes are priced on their claims",
-    "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": _K8S,
-    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _K8S,
-    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _K8S,
-    "kubernetes:monitoring.coreos.com/v1:PodMonitor": _K8S,
-}
-
-# Whole families with nothing billable: IAM, providers, and this project's own components
-# (their children are priced one by one).
-_FREE_PREFIXES = {
-    "aws:iam/": _IAM,
-    "pulumi:providers:": "a Pulumi provider: no cloud resource",
-    "pingvas:": "a layer component: its children are priced one by one",
-}
-
-
-def known_free_reason(type_token: str) -> str | None:
-    if type_token in KNOWN_FREE:
-        return KNOWN_FREE[type_token]
-    for prefix, reason in _FREE_PREFIXES.items():
-        if type_token.startswith(prefix):
-            return reason
-    return None

@@ -12,7 +12,7 @@ from pingvas_infra.cost.data import PriceTableNotFound
 from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.cost.markdown import console_summary, render_markdown
 from pingvas_infra.cost.report import build_report
-from pingvas_infra.cost.targets import check_targets
+from pingvas_infra.cost.targets import check_targets, cost_document
 from pingvas_infra.plan.model import PlanResult
 
 COST_JSON = "cost.json"
@@ -50,7 +50,7 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         output.warnings.append(str(exc))
         return output
     targets = check_targets(report)
-    output.files.append(_write_json(out_dir / COST_JSON, report.to_json(targets)))
+    output.files.append(_write_json(out_dir / COST_JSON, cost_document(report, targets)))
     markdown = out_dir / COST_MD
     markdown.write_text(render_markdown(report, targets), encoding="utf-8")
     output.files.append(markdown)
@@ -67,7 +67,7 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
     if report.missing_layers:
         output.warnings.append(
             f"the graph has no {', '.join(report.missing_layers)} layer yet; "
-            "its totals are not comparable with the seed's designs"
+            "its totals are not comparable with the baseline designs"
         )
     else:
         output.warnings += [

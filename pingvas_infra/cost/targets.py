@@ -1,14 +1,15 @@
-"""The issue's cost targets, checked on a cost report (all figures from the same price
+"""The stack's cost targets, checked on a cost report (all figures from the same price
 table and profiles):
 
-- idle: this stack at most 0.5 x the seed single-cluster design's idle total;
-- seed-reference: at most 0.72 x the seed single-cluster design's total;
+- idle: this stack at most 0.5 x the guide's single-cluster design's idle total;
+- guide-reference: at most 0.72 x the guide's single-cluster design's total;
 - GPU per 1,000 images on the dev pool (spot only) at most 35% of the all-on-demand figure;
 - the prod pool's figure is reported at the profile's spot share (a statement, no limit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ def idle_ratio(report: CostReport) -> TargetCheck:
         name=f"{IDLE} total vs {SINGLE}",
         value=report.ratio(IDLE, SINGLE),
         limit=IDLE_RATIO_LIMIT,
-        detail="this stack's idle total / the seed single-cluster design's idle total",
+        detail="this stack's idle total / the guide's single-cluster design's idle total",
     )
 
 
@@ -55,7 +56,7 @@ def reference_ratio(report: CostReport) -> TargetCheck:
         name=f"{REFERENCE} total vs {SINGLE}",
         value=report.ratio(REFERENCE, SINGLE),
         limit=REFERENCE_RATIO_LIMIT,
-        detail="this stack's seed-reference total / the seed single-cluster design's",
+        detail=f"this stack's {REFERENCE} total / the guide's single-cluster design's",
     )
 
 
@@ -86,3 +87,8 @@ def check_targets(report: CostReport) -> list[TargetCheck]:
         dev_gpu_share(report),
         prod_gpu_reported(report),
     ]
+
+
+def cost_document(report: CostReport, targets: Sequence[TargetCheck]) -> dict[str, Any]:
+    """cost.json: the report and the targets checked on it."""
+    return {**report.to_json(), "targets": [check.to_json() for check in targets]}

@@ -1,8 +1,8 @@
-"""The ACL that turns the seed's Redis "DB 0 / DB 1" convention into a boundary.
+"""The ACL that turns the design guide's Redis "DB 0 / DB 1" convention into a boundary.
 
-The seed separates dev and prod by DB number, which any client can undo with `SELECT`.
+The design guide separates dev and prod by DB number, which any client can undo with `SELECT`.
 Here each environment authenticates as its own user whose keys and pub/sub channels are
-confined to its prefix (`dev:` / `prod:`). The DB numbers stay as the seed has them, but
+confined to its prefix (`dev:` / `prod:`). The DB numbers stay as the design guide has them, but
 they no longer matter for isolation: a dev client that selects DB 1 still reaches only
 `dev:*` keys there.
 

@@ -32,7 +32,7 @@ CACHE_ENGINE = "valkey"
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 # RDS names the log group of an exported log /aws/rds/cluster/<cluster id>/<log type>.
 POSTGRESQL_LOG = "postgresql"
-# The seed's audit parameters, plus TLS for every connection.
+# The design guide's audit parameters, plus TLS for every connection.
 CLUSTER_PARAMETERS = (
     ("log_statement", "ddl", "immediate"),
     ("log_connections", "1", "immediate"),
@@ -189,7 +189,7 @@ class Data(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=config.deletion_protection,
             skip_final_snapshot=False,
-            # A fixed name: the seed's timestamp() changed it on every plan.
+            # A fixed name: the design guide's timestamp() changed it on every plan.
             final_snapshot_identifier=f"{cluster_id}-final",
             auto_minor_version_upgrade=True,
             tags={"Name": cluster_id, "Purpose": "dev-and-prod"},
@@ -298,7 +298,7 @@ class Data(pulumi.ComponentResource):
             engine=CACHE_ENGINE,
             engine_version=config.engine_version,
             node_type=config.node_type,
-            # Cluster mode disabled: the seed's DB 0 / DB 1 need SELECT, which cluster
+            # Cluster mode disabled: the design guide's DB 0 / DB 1 need SELECT, which cluster
             # mode (before Valkey 9) does not offer.
             cluster_mode="disabled",
             num_cache_clusters=2,

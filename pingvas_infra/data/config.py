@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import (
+    LOG_RETENTION_DAYS,
     ConfigModel,
     ConfigWarning,
     Problem,
@@ -18,7 +19,6 @@ from pingvas_infra.configbase import (
     span,
 )
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
-from pingvas_infra.network.config import LOG_RETENTION_DAYS
 from pingvas_infra.tables import load_table
 
 # Aurora Serverless v2 limits (ServerlessV2ScalingConfiguration, RDS API reference):
@@ -27,7 +27,7 @@ ACU_STEP = 0.5
 MAX_ACU = 256.0
 MIN_MAX_ACU = 1.0
 AUTO_PAUSE_SECONDS = range(300, 86_401)
-# Automated backups: the seed keeps 7 days; RDS allows up to 35.
+# Automated backups: the design guide keeps 7 days; RDS allows up to 35.
 BACKUP_RETENTION_DAYS = range(7, 36)
 # ElastiCache keeps automatic snapshots for up to 35 days; 0 would turn them off.
 SNAPSHOT_RETENTION_DAYS = range(1, 36)
@@ -123,7 +123,7 @@ class AuroraConfig(ConfigModel):
 
     # Must be a row of tables/aurora_versions.yaml (which also says whether it can pause).
     engine_version: str = "17.9"
-    # The seed's 0.5-4 ACU. 0 lets the instances pause when idle (about 15 s to resume).
+    # The design guide's 0.5-4 ACU. 0 lets the instances pause when idle (about 15 s to resume).
     min_acu: float = 0.5
     max_acu: float = 4.0
     # Only with minAcu 0: idle seconds before pausing (AWS default 300).
@@ -137,7 +137,7 @@ class AuroraConfig(ConfigModel):
     # CloudWatch Logs retention of the exported PostgreSQL log.
     log_retention_days: int = 30
     # The reader in a second AZ is what makes the database highly available: Aurora fails
-    # over to it in about 30 s. false drops it (about $88 a month at the seed's 1 ACU per
+    # over to it in about 30 s. false drops it (about $88 a month at the design guide's 1 ACU per
     # instance): a writer or AZ failure then waits for RDS to create a new instance, and
     # the plan warns.
     reader: bool = True

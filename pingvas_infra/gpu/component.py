@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -13,14 +13,13 @@ import pulumi_kubernetes as k8s
 
 from pingvas_infra import iam
 from pingvas_infra.aws_parts import pod_identity_role
-from pingvas_infra.cluster.component import SYSTEM_NODE_LABELS
-from pingvas_infra.cluster.node_role import node_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import Environment
 from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
 from pingvas_infra.gpu.karpenter_policy import controller_statements
 from pingvas_infra.gpu.outputs import GpuCapacityOutputs
-from pingvas_infra.network.component import KARPENTER_DISCOVERY_TAG
+from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.node_role import node_role
 
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
@@ -75,8 +74,10 @@ class GpuCapacity(pulumi.ComponentResource):
         name: str,
         config: GpuConfig,
         *,
+        network: NetworkOutputs,
         cluster: ClusterOutputs,
         environments: Sequence[Environment],
+        gpu_quotas: Mapping[str, int],
         region: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -99,7 +100,7 @@ class GpuCapacity(pulumi.ComponentResource):
         aws.ec2.Tag(
             f"{name}-cluster-sg-discovery",
             resource_id=cluster.cluster_security_group_id,
-            key=KARPENTER_DISCOVERY_TAG,
+            key=network.karpenter_discovery_tag,
             value=cluster.cluster_name,
             opts=child,
         )
@@ -121,7 +122,9 @@ class GpuCapacity(pulumi.ComponentResource):
             namespace=KARPENTER_NAMESPACE,
             # The CRDs come from the karpenter-crd release, which Helm also upgrades.
             skip_crds=True,
-            values=karpenter_values(cluster.cluster_name, queue.name, region),
+            values=karpenter_values(
+                cluster.cluster_name, queue.name, region, cluster.system_node_labels
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[crds, *controller_identity, access_entry]
             ),
@@ -133,7 +136,9 @@ class GpuCapacity(pulumi.ComponentResource):
             api_version="karpenter.k8s.aws/v1",
             kind="EC2NodeClass",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=NODE_CLASS_NAME),
-            spec=node_class_spec(config, cluster.cluster_name, role.name),
+            spec=node_class_spec(
+                config, cluster.cluster_name, role.name, network.karpenter_discovery_tag
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=after_karpenter),
         )
         pools: dict[str, str] = {}
@@ -148,7 +153,10 @@ class GpuCapacity(pulumi.ComponentResource):
                     labels={ENVIRONMENT_LABEL: environment.name},
                 ),
                 spec=node_pool_spec(
-                    config, config.pools[environment.name], environment.name, environment.gpu_quota
+                    config,
+                    config.pools[environment.name],
+                    environment.name,
+                    gpu_quotas[environment.name],
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_karpenter, node_class]),
             )
@@ -260,7 +268,10 @@ class GpuCapacity(pulumi.ComponentResource):
 
 
 def karpenter_values(
-    cluster_name: pulumi.Input[str], queue_name: pulumi.Input[str], region: str
+    cluster_name: pulumi.Input[str],
+    queue_name: pulumi.Input[str],
+    region: str,
+    system_node_labels: Mapping[str, str],
 ) -> dict[str, Any]:
     """Helm values of the Karpenter chart."""
     return {
@@ -268,7 +279,7 @@ def karpenter_values(
         "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
         "replicas": 2,
         # Only on the managed system nodes: never on capacity Karpenter itself manages.
-        "nodeSelector": {"kubernetes.io/os": "linux", **SYSTEM_NODE_LABELS},
+        "nodeSelector": {"kubernetes.io/os": "linux", **system_node_labels},
         "affinity": {
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -302,9 +313,12 @@ def karpenter_values(
 
 
 def node_class_spec(
-    config: GpuConfig, cluster_name: pulumi.Input[str], role_name: pulumi.Input[str]
+    config: GpuConfig,
+    cluster_name: pulumi.Input[str],
+    role_name: pulumi.Input[str],
+    discovery_tag: str,
 ) -> dict[str, Any]:
-    discovery = [{"tags": {KARPENTER_DISCOVERY_TAG: cluster_name}}]
+    discovery = [{"tags": {discovery_tag: cluster_name}}]
     return {
         "role": role_name,
         "amiSelectorTerms": [{"alias": config.ami_alias}],
@@ -374,8 +388,8 @@ def node_pool_spec(
             },
         },
         "disruption": disruption,
-        # The namespace's GPU quota (k8s_manifests/resource-quotas.yaml): the pool never
-        # holds more GPUs than its environment may request.
+        # The namespace's GPU quota (k8s_manifests/resource-quotas.yaml, handed over by
+        # __main__.py): the pool never holds more GPUs than its environment may request.
         "limits": {GPU_RESOURCE: str(gpu_quota)},
     }
 

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pingvas_infra.cluster.versions import minor_key
 from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.eks_versions import minor_key
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import gpu_families, types_of_family
 from pingvas_infra.tables import load_table

@@ -165,6 +165,7 @@ class Network(pulumi.ComponentResource):
             data_subnet_cidrs=config.data_subnet_cidrs,
             nat_gateway_ids=[n.id for n in nat_gateways],
             s3_endpoint_id=s3_endpoint.id,
+            karpenter_discovery_tag=KARPENTER_DISCOVERY_TAG,
         )
         self.register_outputs(
             {

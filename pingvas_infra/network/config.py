@@ -7,6 +7,7 @@ import re
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import (
+    LOG_RETENTION_DAYS,
     Cidr,
     ConfigModel,
     Problem,
@@ -15,9 +16,6 @@ from pingvas_infra.configbase import (
     overlapping_cidrs,
     raise_problems,
 )
-
-# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 
 _AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 # AWS limits for a VPC's primary CIDR and for subnets (VPC user guide, "VPC CIDR blocks").
@@ -41,7 +39,7 @@ class NetworkConfig(ConfigModel):
     public_subnet_cidrs: tuple[Cidr, ...] = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
     private_subnet_cidrs: tuple[Cidr, ...] = ("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19")
     data_subnet_cidrs: tuple[Cidr, ...] = ("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24")
-    # 1 (the seed's cost choice) or one per AZ (zone-failure tolerant egress).
+    # 1 (the design guide's cost choice) or one per AZ (zone-failure tolerant egress).
     nat_gateways: int = Field(default=1)
     # VPC flow logs of rejected traffic (FSBP EC2.6) go to CloudWatch Logs for this long.
     flow_log_retention_days: int = 14

@@ -22,3 +22,6 @@ class NetworkOutputs:
     data_subnet_cidrs: tuple[str, ...]
     nat_gateway_ids: list[pulumi.Output[str]]
     s3_endpoint_id: pulumi.Output[str]
+    # The tag key the private subnets carry with the cluster name as value: Karpenter finds
+    # the subnets (and the security group) for its nodes by it.
+    karpenter_discovery_tag: str

@@ -1,8 +1,9 @@
 """Optional Argo CD: the chart's values, the AppProject and the services' ApplicationSet.
 
-The seed's ApplicationSet templates `selfHeal: '{{ if eq .env "dev" }}true{{ else }}false{{ end }}'`
-into a boolean field, under an `automated` block every environment gets: prod syncs by
-itself (and prunes) whatever the string says. Here the sync policy is data per
+The design guide's ApplicationSet templates
+`selfHeal: '{{ if eq .env "dev" }}true{{ else }}false{{ end }}'` into a boolean field,
+under an `automated` block every environment gets: prod syncs by itself (and prunes)
+whatever the string says. Here the sync policy is data per
 environment: dev's element carries an `automated` patch with prune and self-heal, prod's
 carries none, so nothing but a person syncs prod.
 
@@ -28,7 +29,7 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 SYNC_MODE_LABEL = "pingvas.io/sync"
 
-# Dev first, prod after: the seed's order.
+# Dev first, prod after: the design guide's order.
 SYNC_WAVES = {DEV.name: "1", PROD.name: "2"}
 # Dev follows Git on its own, prunes what Git dropped and undoes drift; prod has no
 # automated policy at all.

@@ -33,7 +33,8 @@ LABELS = {
     "app.kubernetes.io/component": "backup",
     "app.kubernetes.io/part-of": "pingvas",
 }
-# The key the tenancy layer's db-credentials Secret holds the libpq URL under (seed).
+# The key the tenancy layer's db-credentials Secret holds the libpq URL under (the design
+# guide's name).
 DATABASE_URL_KEY = "DATABASE_URL"
 # Objects land under "<env>/" in the backups bucket; the lifecycle rule there expires them.
 PREFIX = PROD.name

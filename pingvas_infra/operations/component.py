@@ -11,12 +11,12 @@ import pulumi_random as random
 
 from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
-from pingvas_infra.config import StackSecrets
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, PROD
 from pingvas_infra.operations import argocd, backup, monitoring
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.operations.outputs import OperationsOutputs
+from pingvas_infra.stack_secrets import StackSecrets
 from pingvas_infra.storage.outputs import StorageOutputs
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.outputs import TenancyOutputs

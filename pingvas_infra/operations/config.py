@@ -70,8 +70,8 @@ def run_intervals(schedule: str) -> tuple[timedelta, ...]:
 class BackupConfig(ConfigModel):
     """The daily dump of the prod schema to the backups bucket."""
 
-    # The seed's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
-    # seed's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
+    # The design guide's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
+    # design guide's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
     schedule: str = "0 2 * * *"
     time_zone: str = "Etc/UTC"
     # Retries of a failed run before the Job is marked Failed (and alerts).
@@ -147,7 +147,7 @@ class MonitoringConfig(ConfigModel):
     prometheus_cpu: Quantity = "250m"
     prometheus_memory: Quantity = "1Gi"
     prometheus_memory_limit: Quantity = "1536Mi"
-    # The seed's alert: a namespace using more than this share of a quota for 5 minutes.
+    # The design guide's alert: a namespace using more than this share of a quota for 5 minutes.
     quota_alert_ratio: float = Field(default=0.9, gt=0, le=1)
 
     @field_validator("retention")

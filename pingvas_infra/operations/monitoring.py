@@ -80,7 +80,7 @@ class Notifier:
         }
 
 
-# The seed's routing: prod pages PagerDuty at once and every 5 minutes; dev posts to Slack.
+# The design guide's routing: prod pages PagerDuty at once and every 5 minutes; dev posts to Slack.
 NOTIFIERS: tuple[Notifier, ...] = (
     Notifier(PROD, "pagerduty-prod", "pagerdutyRoutingKey", "pagerduty-routing-key", "10s", "5m"),
     Notifier(DEV, "slack-dev", "slackWebhookUrl", "slack-webhook-url", "5m", "1h"),
@@ -153,7 +153,7 @@ def quota_ratio_expression(namespace: str) -> str:
     """Used / hard per quota resource.
 
     The two series differ only in their `type` label, so the division must ignore it:
-    the seed's `used / hard` matches on every label, `type` included, and never returns
+    the design guide's `used / hard` matches on every label, `type` included, and never returns
     a sample.
     """
     return (

@@ -1,6 +1,6 @@
 """What the operations workloads request on the system nodes, and whether it fits.
 
-The monitoring stack and the optional Argo CD run on the seed's two t3.medium-class system
+The monitoring stack and the optional Argo CD run on the design guide's two t3.medium-class system
 nodes beside the cluster add-ons. Every component's requests and limits are defined once
 here: the Helm values are built from them and the config check sums them against the
 capacity in ``tables/operations.yaml``.
@@ -15,7 +15,7 @@ from typing import Any
 
 from pingvas_infra.tables import load_table
 
-# The seed's system node group labels its nodes role=system: operations workloads run
+# The design guide's system node group labels its nodes role=system: operations workloads run
 # there, never on GPU capacity.
 SYSTEM_NODE_SELECTOR = {"role": "system"}
 

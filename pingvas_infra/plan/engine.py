@@ -17,18 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
-from pulumi.runtime import config as runtime_config
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.stack import Stack, run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime import MockResourceArgs
 
+from pingvas_infra import resource_types as rt
+from pingvas_infra import sdk_internals as sdk
 from pingvas_infra.plan.mocks import PlanMocks
 from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
 from pingvas_infra.plan.wire import resource_reference
-
-_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def _key_sorted(value: Any) -> Any:
@@ -45,7 +40,7 @@ def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     return _key_sorted(json_format.MessageToDict(struct))
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(sdk.MockMonitor):
     def __init__(self, mocks: PlanMocks) -> None:
         super().__init__(mocks)
         self.plan_mocks = mocks
@@ -65,16 +60,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         """
         urn = self.make_urn("", type_token, name)
         resource_id = str(state.get("id", name))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        self.resources[urn] = sdk.ResourceRegistration(urn, resource_id, state)
         return resource_reference(urn, resource_id)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == _STACK_TYPE:
-            return resource_pb2.RegisterResourceResponse(urn=urn)
+        if request.type == rt.STACK:
+            return sdk.RegisterResourceResponse(urn=urn)
         raw_inputs = _struct_to_dict(request.object)
         resource_id, state = self.plan_mocks.new_resource(
-            pulumi_mocks.MockResourceArgs(
+            MockResourceArgs(
                 typ=request.type,
                 name=request.name,
                 inputs=raw_inputs,
@@ -100,15 +95,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 raw_inputs=raw_inputs,
             )
         )
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
-            urn, resource_id or "", state
-        )
+        self.resources[urn] = sdk.ResourceRegistration(urn, resource_id or "", state)
         obj = struct_pb2.Struct()
         json_format.ParseDict(state, obj)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=obj)
+        return sdk.RegisterResourceResponse(urn=urn, id=resource_id or "", object=obj)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
-        if request.urn.split("::")[2] == _STACK_TYPE:
+        if request.urn.split("::")[2] == rt.STACK:
             outputs = _struct_to_dict(request.outputs)
             self.raw_stack_outputs = outputs
             self.stack_outputs = redact(outputs)
@@ -139,17 +132,15 @@ def run_program(
     region: str,
 ) -> PlanResult:
     """Run ``program`` under mocks with the given config; return what it registered."""
+    sdk.check_internals()
     # A fresh runtime each time, so tests and repeated plans in one process don't share
     # a root stack or outstanding RPCs.
-    runtime_settings.ROOT.set(None)
-    runtime_settings.SETTINGS.rpc_manager.clear()
-    runtime_settings.SETTINGS.outputs.clear()
-    runtime_config.set_all_config(dict(config), list(secret_keys))
+    sdk.reset_runtime(config, secret_keys)
 
     mocks = PlanMocks(region=region)
     monitor = RecordingMonitor(mocks)
     program_log = _ProgramLog()
-    pulumi_mocks.set_mocks(
+    sdk.set_mocks(
         mocks,
         project=project,
         stack=stack,
@@ -160,14 +151,9 @@ def run_program(
 
     def program_then_outputs() -> None:
         program()
-        # set_mocks finishes the root stack before the program runs, so its exports would
-        # never be registered; register them once the program is done, as the engine does.
-        root = runtime_settings.get_root_resource()
-        if isinstance(root, Stack):
-            root._outputs_registered = False
-            root._finish()
+        sdk.register_root_outputs()
 
-    _sync_await(run_pulumi_func(program_then_outputs))
+    sdk.run_in_runtime(program_then_outputs)
 
     records = sorted(monitor.records, key=lambda r: r.urn)
     return PlanResult(

@@ -13,16 +13,16 @@ from typing import Any
 
 import yaml
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import SECRET, PlanResult, RecordedResource
 from pingvas_infra.plan.model import reveal as reveal_values
 
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 _FIRST_KEYS = ("apiVersion", "kind", "metadata")
 _SECRET_FIELDS = ("data", "stringData")
 
 
 def is_kubernetes_object(resource: RecordedResource) -> bool:
-    return resource.type.startswith("kubernetes:") and resource.type != HELM_RELEASE
+    return resource.type.startswith(rt.KUBERNETES_PREFIX) and resource.type != rt.HELM_RELEASE
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def kubernetes_objects(result: PlanResult, *, reveal: bool = False) -> list[Rend
 
 
 def helm_releases(result: PlanResult) -> list[RecordedResource]:
-    return result.of_type(HELM_RELEASE)
+    return result.of_type(rt.HELM_RELEASE)
 
 
 def helm_document(release: RecordedResource) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from pulumi.runtime import MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockCallArgs
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.wire import secret
 
 ACCOUNT_ID = "123456789012"
@@ -48,28 +49,28 @@ class FakeContext:
 
 # Prefixes AWS uses for the ids of these types, so the plan reads like a real stack.
 _ID_PREFIXES = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
-    "aws:ec2/flowLog:FlowLog": "fl",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-    "aws:efs/fileSystem:FileSystem": "fs",
-    "aws:efs/accessPoint:AccessPoint": "fsap",
-    "aws:efs/mountTarget:MountTarget": "fsmt",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    rt.VPC: "vpc",
+    rt.SUBNET: "subnet",
+    rt.INTERNET_GATEWAY: "igw",
+    rt.ROUTE_TABLE: "rtb",
+    rt.ROUTE_TABLE_ASSOCIATION: "rtbassoc",
+    rt.NAT_GATEWAY: "nat",
+    rt.EIP: "eipalloc",
+    rt.VPC_ENDPOINT: "vpce",
+    rt.SECURITY_GROUP: "sg",
+    rt.DEFAULT_SECURITY_GROUP: "sg",
+    rt.FLOW_LOG: "fl",
+    rt.LAUNCH_TEMPLATE: "lt",
+    rt.EFS_FILE_SYSTEM: "fs",
+    rt.EFS_ACCESS_POINT: "fsap",
+    rt.EFS_MOUNT_TARGET: "fsmt",
+    rt.SECURITY_GROUP_INGRESS_RULE: "sgr",
+    rt.SECURITY_GROUP_EGRESS_RULE: "sgr",
 }
 
 
 def fake_id(type_token: str, name: str) -> str:
-    if type_token == "aws:kms/key:Key":
+    if type_token == rt.KMS_KEY:
         # A KMS key's id is its key id, a UUID that its ARN ends with.
         return _uuid_like("kms", name)
     prefix = _ID_PREFIXES.get(type_token)
@@ -181,9 +182,7 @@ def _eks_cluster(ctx: FakeContext) -> dict[str, Any]:
     }
     kubeconfig = _kubeconfig(name, endpoint, ca_data, ctx.region)
     return {
-        "eksCluster": ctx.register_reference(
-            "aws:eks/cluster:Cluster", f"{ctx.name}-eksCluster", state
-        ),
+        "eksCluster": ctx.register_reference(rt.EKS_CLUSTER, f"{ctx.name}-eksCluster", state),
         "kubeconfig": kubeconfig,
         "kubeconfigJson": secret(json.dumps(kubeconfig, sort_keys=True)),
         # With skipDefaultSecurityGroups both are the EKS-created cluster security group.
@@ -211,9 +210,7 @@ def _managed_node_group(ctx: FakeContext) -> dict[str, Any]:
         "nodeRoleArn": ctx.inputs.get("nodeRoleArn", ""),
     }
     return {
-        "nodeGroup": ctx.register_reference(
-            "aws:eks/nodeGroup:NodeGroup", f"{ctx.name}-nodeGroup", state
-        ),
+        "nodeGroup": ctx.register_reference(rt.EKS_NODE_GROUP, f"{ctx.name}-nodeGroup", state),
         "placementGroupName": "",
     }
 
@@ -249,24 +246,24 @@ def _random_id(ctx: FakeContext) -> dict[str, Any]:
 # Type-specific outputs beyond the echoed inputs and the generic id/arn. Layers that add
 # resource types whose computed outputs they read add a faker here.
 OUTPUT_FAKERS: dict[str, Callable[[FakeContext], dict[str, Any]]] = {
-    "aws:ec2/vpc:Vpc": _vpc,
-    "aws:ec2/eip:Eip": _eip,
-    "aws:iam/role:Role": _role,
-    "aws:iam/policy:Policy": _policy,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
-    "random:index/randomPassword:RandomPassword": _random_password,
-    "eks:index:Cluster": _eks_cluster,
-    "eks:index:ManagedNodeGroup": _managed_node_group,
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:sqs/queue:Queue": _sqs_queue,
-    "aws:cloudwatch/eventRule:EventRule": _event_rule,
-    "random:index/randomId:RandomId": _random_id,
+    rt.VPC: _vpc,
+    rt.EIP: _eip,
+    rt.IAM_ROLE: _role,
+    rt.IAM_POLICY: _policy,
+    rt.LOG_GROUP: _log_group,
+    rt.VPC_ENDPOINT: _vpc_endpoint,
+    rt.RANDOM_PASSWORD: _random_password,
+    rt.EKS_CLUSTER_COMPONENT: _eks_cluster,
+    rt.EKS_NODE_GROUP_COMPONENT: _managed_node_group,
+    rt.LAUNCH_TEMPLATE: _launch_template,
+    rt.SQS_QUEUE: _sqs_queue,
+    rt.EVENT_RULE: _event_rule,
+    rt.RANDOM_ID: _random_id,
 }
 
 
 def _generic_arn(ctx: FakeContext) -> str:
-    # "aws:ec2/subnet:Subnet" -> service "ec2", resource "subnet/<id>"
+    # rt.SUBNET -> service "ec2", resource "subnet/<id>"
     module = ctx.type.split(":")[1].split("/")[0]
     kind = ctx.type.split(":")[2]
     return ctx.arn(module, f"{kind[0].lower()}{kind[1:]}/{ctx.resource_id}")
@@ -291,7 +288,7 @@ class PlanMocks(Mocks):
             register_reference=self.register_reference,
         )
         state: dict[str, Any] = dict(args.inputs)
-        if args.typ.startswith("aws:"):
+        if args.typ.startswith(rt.AWS_PREFIX):
             state.setdefault("arn", _generic_arn(ctx))
             state.setdefault("tagsAll", state.get("tags", {}))
         faker = OUTPUT_FAKERS.get(args.typ)
@@ -314,20 +311,20 @@ def _no_references(type_token: str, name: str, state: dict[str, Any]) -> dict[st
 
 
 INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": lambda region, _: {
+    rt.GET_CALLER_IDENTITY: lambda region, _: {
         "accountId": ACCOUNT_ID,
         "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan",
         "userId": "AIDAPLANOFFLINE",
         "id": ACCOUNT_ID,
     },
-    "aws:index/getRegion:getRegion": lambda region, _: {
+    rt.GET_REGION: lambda region, _: {
         "name": region,
         "region": region,
         "id": region,
         "endpoint": f"ec2.{region}.amazonaws.com",
         "description": region,
     },
-    "aws:index/getPartition:getPartition": lambda region, _: {
+    rt.GET_PARTITION: lambda region, _: {
         "partition": PARTITION,
         "dnsSuffix": "amazonaws.com",
         "reverseDnsPrefix": "com.amazonaws",
@@ -409,14 +406,14 @@ def _autonamed(ctx: FakeContext) -> dict[str, Any]:
 
 OUTPUT_FAKERS.update(
     {
-        "aws:rds/subnetGroup:SubnetGroup": _autonamed,
-        "aws:rds/clusterParameterGroup:ClusterParameterGroup": _autonamed,
-        "aws:elasticache/subnetGroup:SubnetGroup": _autonamed,
-        "aws:kms/key:Key": _kms_key,
-        "aws:rds/cluster:Cluster": _rds_cluster,
-        "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
-        "aws:s3/bucket:Bucket": _bucket,
-        "aws:efs/fileSystem:FileSystem": _efs_file_system,
-        "aws:efs/accessPoint:AccessPoint": _efs_access_point,
+        rt.RDS_SUBNET_GROUP: _autonamed,
+        rt.RDS_CLUSTER_PARAMETER_GROUP: _autonamed,
+        rt.CACHE_SUBNET_GROUP: _autonamed,
+        rt.KMS_KEY: _kms_key,
+        rt.RDS_CLUSTER: _rds_cluster,
+        rt.CACHE_REPLICATION_GROUP: _replication_group,
+        rt.BUCKET: _bucket,
+        rt.EFS_FILE_SYSTEM: _efs_file_system,
+        rt.EFS_ACCESS_POINT: _efs_access_point,
     }
 )

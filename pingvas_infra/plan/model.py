@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.wire import OUTPUT_SIG, RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
 
 # Marker values used in place of what the plan must not or cannot show.
@@ -85,7 +86,7 @@ class RecordedResource:
     def layer(self) -> str:
         """The `pingvas:<layer>:<Type>` component this resource belongs to ("stack" if none)."""
         for part in self.urn.split("::")[2].split("$"):
-            if part.startswith("pingvas:"):
+            if part.startswith(rt.COMPONENT_PREFIX):
                 return part.split(":")[1]
         return "stack"
 

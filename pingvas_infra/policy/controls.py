@@ -32,11 +32,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from pingvas_infra.cluster.versions import SupportPhase, eks_versions
+from pingvas_infra import resource_types as rt
+from pingvas_infra.eks_versions import SupportPhase, eks_versions
+from pingvas_infra.mappings import dig
 from pingvas_infra.policy.catalogue import Control, controls, parameters
 from pingvas_infra.policy.props import (
     UnknownValueError,
-    dig,
     is_false,
     is_set,
     is_true,
@@ -46,46 +47,7 @@ from pingvas_infra.policy.props import (
 )
 from pingvas_infra.policy.taggable import is_taggable
 
-# Resource types the controls look at.
-EKS_COMPONENT = "eks:index:Cluster"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-EKS_MANAGED_NODE_GROUP = "eks:index:ManagedNodeGroup"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-RDS_CLUSTER = "aws:rds/cluster:Cluster"
-RDS_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
-REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-CACHE_USER = "aws:elasticache/user:User"
-CACHE_USER_GROUP = "aws:elasticache/userGroup:UserGroup"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-)
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKET_VERSIONING = (
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2",
-)
-BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
-BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
-EFS_BACKUP_POLICY = "aws:efs/backupPolicy:BackupPolicy"
-KMS_KEY = "aws:kms/key:Key"
-SQS_QUEUE = "aws:sqs/queue:Queue"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-SUBNET = "aws:ec2/subnet:Subnet"
-DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-VPC = "aws:ec2/vpc:Vpc"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-
-_EKS_TYPES = (EKS_COMPONENT, EKS_CLUSTER)
+_EKS_TYPES = (rt.EKS_CLUSTER_COMPONENT, rt.EKS_CLUSTER)
 # Where each EKS setting lives: (pulumi-eks component input, aws:eks/cluster:Cluster path).
 _EKS_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "version": (("version",), ("version",)),
@@ -130,7 +92,7 @@ def _stack_check(control_id: str) -> Callable[[StackCheck], StackCheck]:
 
 def _eks(args: ResourceValidationArgs, field: str) -> Any:
     component_path, cluster_path = _EKS_FIELDS[field]
-    path = component_path if args.resource_type == EKS_COMPONENT else cluster_path
+    path = component_path if args.resource_type == rt.EKS_CLUSTER_COMPONENT else cluster_path
     return dig(args.props, *path)
 
 
@@ -177,10 +139,10 @@ def _eks_upgrade_policy(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("eks-secrets-encryption")
 def _eks_secrets_encryption(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == EKS_COMPONENT:
+    if args.resource_type == rt.EKS_CLUSTER_COMPONENT:
         if not is_set(args.props, "encryptionConfigKeyArn"):
             yield "encryptionConfigKeyArn is not set: Secrets are stored unencrypted in etcd"
-    elif args.resource_type == EKS_CLUSTER:
+    elif args.resource_type == rt.EKS_CLUSTER:
         configs = [mapping(c) for c in items(args.props.get("encryptionConfig"))] or [
             mapping(args.props.get("encryptionConfig"))
         ]
@@ -234,7 +196,7 @@ def _eks_access_entries(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("eks-private-nodes")
 def _eks_private_nodes(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != EKS_COMPONENT:
+    if args.resource_type != rt.EKS_CLUSTER_COMPONENT:
         return
     if not is_false(args.props.get("nodeAssociatePublicIpAddress")):
         yield (
@@ -245,13 +207,13 @@ def _eks_private_nodes(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("eks-node-group-launch-template")
 def _node_group_launch_template(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == EKS_MANAGED_NODE_GROUP:
+    if args.resource_type == rt.EKS_NODE_GROUP_COMPONENT:
         if not is_set(args.props, "launchTemplate") and not is_true(args.props.get("enableIMDSv2")):
             yield (
                 "no launchTemplate (and enableIMDSv2 is off): nodes start from the EKS default "
                 "template, which allows IMDSv1"
             )
-    elif args.resource_type == EKS_NODE_GROUP and not is_set(args.props, "launchTemplate"):
+    elif args.resource_type == rt.EKS_NODE_GROUP and not is_set(args.props, "launchTemplate"):
         yield "no launchTemplate: nodes start from the EKS default template, which allows IMDSv1"
 
 
@@ -260,7 +222,7 @@ def _node_group_launch_template(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("launch-template-imdsv2")
 def _launch_template_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != LAUNCH_TEMPLATE:
+    if args.resource_type != rt.LAUNCH_TEMPLATE:
         return
     tokens = dig(args.props, "metadataOptions", "httpTokens")
     if tokens != "required":
@@ -269,7 +231,7 @@ def _launch_template_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("launch-template-ebs-encrypted")
 def _launch_template_ebs(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != LAUNCH_TEMPLATE:
+    if args.resource_type != rt.LAUNCH_TEMPLATE:
         return
     for mapping_ in items(args.props.get("blockDeviceMappings")):
         ebs = mapping(mapping_.get("ebs"))
@@ -279,7 +241,7 @@ def _launch_template_ebs(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("launch-template-no-public-ip")
 def _launch_template_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != LAUNCH_TEMPLATE:
+    if args.resource_type != rt.LAUNCH_TEMPLATE:
         return
     for interface in items(args.props.get("networkInterfaces")):
         if is_true(mapping(interface).get("associatePublicIpAddress")):
@@ -287,7 +249,7 @@ def _launch_template_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 def _node_class_spec(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
-    if args.resource_type != EC2_NODE_CLASS:
+    if args.resource_type != rt.EC2_NODE_CLASS:
         return None
     return mapping(args.props.get("spec"))
 
@@ -340,7 +302,7 @@ def _karpenter_ebs(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 def _is_aurora_cluster(args: ResourceValidationArgs) -> bool:
-    return args.resource_type == RDS_CLUSTER
+    return args.resource_type == rt.RDS_CLUSTER
 
 
 @_resource_check("rds-encrypted")
@@ -402,15 +364,17 @@ def _rds_copy_tags(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("rds-no-public-access")
 def _rds_public(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == RDS_CLUSTER and is_true(args.props.get("publiclyAccessible")):
+    if args.resource_type == rt.RDS_CLUSTER and is_true(args.props.get("publiclyAccessible")):
         yield "publiclyAccessible is true"
-    if args.resource_type == RDS_INSTANCE and not is_false(args.props.get("publiclyAccessible")):
+    if args.resource_type == rt.RDS_CLUSTER_INSTANCE and not is_false(
+        args.props.get("publiclyAccessible")
+    ):
         yield "publiclyAccessible is not set to false"
 
 
 @_resource_check("rds-force-ssl")
 def _rds_force_ssl(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == RDS_CLUSTER_PARAMETER_GROUP:
+    if args.resource_type == rt.RDS_CLUSTER_PARAMETER_GROUP:
         if not str(args.props.get("family") or "").startswith("aurora-postgresql"):
             return
         values = {
@@ -419,7 +383,7 @@ def _rds_force_ssl(args: ResourceValidationArgs) -> Iterator[str]:
         }
         if values.get("rds.force_ssl") != "1":
             yield "parameter rds.force_ssl is not 1"
-    elif args.resource_type == RDS_CLUSTER:
+    elif args.resource_type == rt.RDS_CLUSTER:
         if not str(args.props.get("engine") or "").startswith("aurora-postgresql"):
             return
         try:
@@ -436,13 +400,15 @@ def _rds_force_ssl(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("rds-auto-minor-upgrade")
 def _rds_auto_minor(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == RDS_INSTANCE and is_false(args.props.get("autoMinorVersionUpgrade")):
+    if args.resource_type == rt.RDS_CLUSTER_INSTANCE and is_false(
+        args.props.get("autoMinorVersionUpgrade")
+    ):
         yield "autoMinorVersionUpgrade is false"
 
 
 @_resource_check("rds-performance-insights")
 def _rds_performance_insights(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == RDS_INSTANCE and not is_true(
+    if args.resource_type == rt.RDS_CLUSTER_INSTANCE and not is_true(
         args.props.get("performanceInsightsEnabled")
     ):
         yield "performanceInsightsEnabled is not true"
@@ -453,7 +419,7 @@ def _rds_performance_insights(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-encrypted-at-rest")
 def _cache_at_rest(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == REPLICATION_GROUP and not is_true(
+    if args.resource_type == rt.CACHE_REPLICATION_GROUP and not is_true(
         args.props.get("atRestEncryptionEnabled")
     ):
         yield "atRestEncryptionEnabled is not true"
@@ -461,7 +427,7 @@ def _cache_at_rest(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-encrypted-in-transit")
 def _cache_in_transit(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != REPLICATION_GROUP:
+    if args.resource_type != rt.CACHE_REPLICATION_GROUP:
         return
     if not is_true(args.props.get("transitEncryptionEnabled")):
         yield "transitEncryptionEnabled is not true"
@@ -471,7 +437,7 @@ def _cache_in_transit(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-auth")
 def _cache_auth(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != REPLICATION_GROUP:
+    if args.resource_type != rt.CACHE_REPLICATION_GROUP:
         return
     if not is_set(args.props, "userGroupIds") and not is_set(args.props, "authToken"):
         yield "neither userGroupIds (RBAC users) nor authToken is set: anyone may connect"
@@ -479,14 +445,16 @@ def _cache_auth(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-users-authenticated")
 def _cache_users(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == CACHE_USER:
+    if args.resource_type == rt.CACHE_USER:
         rules = str(args.props.get("accessString") or "").split()
         disabled = "off" in rules
         if args.props.get("userName") == "default" and not disabled:
             yield "the user named default is enabled; its access string must start with off"
         if not disabled and ("nopass" in rules or is_true(args.props.get("noPasswordRequired"))):
             yield "an enabled user needs no password (nopass)"
-    elif args.resource_type == CACHE_USER_GROUP and "default" in items(args.props.get("userIds")):
+    elif args.resource_type == rt.CACHE_USER_GROUP and "default" in items(
+        args.props.get("userIds")
+    ):
         yield (
             "the group contains AWS's built-in default user (on ~* +@all nopass); add a "
             "disabled user named default instead"
@@ -495,7 +463,7 @@ def _cache_users(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-failover")
 def _cache_failover(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != REPLICATION_GROUP:
+    if args.resource_type != rt.CACHE_REPLICATION_GROUP:
         return
     if not is_true(args.props.get("automaticFailoverEnabled")):
         yield "automaticFailoverEnabled is not true"
@@ -505,7 +473,7 @@ def _cache_failover(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-backups")
 def _cache_backups(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != REPLICATION_GROUP:
+    if args.resource_type != rt.CACHE_REPLICATION_GROUP:
         return
     limit = args.props.get("snapshotRetentionLimit")
     if limit is None or int(limit) < 1:
@@ -514,7 +482,7 @@ def _cache_backups(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("elasticache-auto-minor-upgrade")
 def _cache_auto_minor(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == REPLICATION_GROUP and is_false(
+    if args.resource_type == rt.CACHE_REPLICATION_GROUP and is_false(
         args.props.get("autoMinorVersionUpgrade")
     ):
         yield "autoMinorVersionUpgrade is false"
@@ -525,13 +493,13 @@ def _cache_auto_minor(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("efs-encrypted")
 def _efs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == EFS_FILE_SYSTEM and not is_true(args.props.get("encrypted")):
+    if args.resource_type == rt.EFS_FILE_SYSTEM and not is_true(args.props.get("encrypted")):
         yield "encrypted is not true"
 
 
 @_resource_check("kms-key-rotation")
 def _kms_rotation(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != KMS_KEY:
+    if args.resource_type != rt.KMS_KEY:
         return
     spec = args.props.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT"
     usage = args.props.get("keyUsage") or "ENCRYPT_DECRYPT"
@@ -546,7 +514,7 @@ def _kms_rotation(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("sqs-encrypted")
 def _sqs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != SQS_QUEUE:
+    if args.resource_type != rt.SQS_QUEUE:
         return
     if not is_true(args.props.get("sqsManagedSseEnabled")) and not is_set(
         args.props, "kmsMasterKeyId"
@@ -556,25 +524,25 @@ def _sqs_encrypted(args: ResourceValidationArgs) -> Iterator[str]:
 
 @_resource_check("log-group-retention")
 def _log_retention(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != LOG_GROUP:
+    if args.resource_type != rt.LOG_GROUP:
         return
     days = args.props.get("retentionInDays")
     if days is None or int(days) <= 0:
         yield "retentionInDays is not set: the logs would be kept (and billed) forever"
 
 
-# --- VPC ---------------------------------------------------------------------------------
+# --- rt.VPC ---------------------------------------------------------------------------------
 
 
 @_resource_check("subnet-no-auto-public-ip")
 def _subnet_public_ip(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type == SUBNET and is_true(args.props.get("mapPublicIpOnLaunch")):
+    if args.resource_type == rt.SUBNET and is_true(args.props.get("mapPublicIpOnLaunch")):
         yield "mapPublicIpOnLaunch is true"
 
 
 @_resource_check("default-sg-closed")
 def _default_sg(args: ResourceValidationArgs) -> Iterator[str]:
-    if args.resource_type != DEFAULT_SECURITY_GROUP:
+    if args.resource_type != rt.DEFAULT_SECURITY_GROUP:
         return
     for direction in ("ingress", "egress"):
         if items(args.props.get(direction)):
@@ -605,13 +573,13 @@ def _open_ports(protocol: Any, from_port: Any, to_port: Any) -> list[str]:
 def _sg_public_ports(args: ResourceValidationArgs) -> Iterator[str]:
     props = args.props
     rules: list[tuple[list[Any], Any, Any, Any]] = []
-    if args.resource_type == SECURITY_GROUP_INGRESS_RULE:
+    if args.resource_type == rt.SECURITY_GROUP_INGRESS_RULE:
         cidrs = [props.get("cidrIpv4"), props.get("cidrIpv6")]
         rules.append((cidrs, props.get("ipProtocol"), props.get("fromPort"), props.get("toPort")))
-    elif args.resource_type == SECURITY_GROUP_RULE and props.get("type") == "ingress":
+    elif args.resource_type == rt.SECURITY_GROUP_RULE and props.get("type") == "ingress":
         cidrs = items(props.get("cidrBlocks")) + items(props.get("ipv6CidrBlocks"))
         rules.append((cidrs, props.get("protocol"), props.get("fromPort"), props.get("toPort")))
-    elif args.resource_type == SECURITY_GROUP:
+    elif args.resource_type == rt.SECURITY_GROUP:
         for entry in items(props.get("ingress")):
             rule = mapping(entry)
             cidrs = items(rule.get("cidrBlocks")) + items(rule.get("ipv6CidrBlocks"))
@@ -629,7 +597,7 @@ def _sg_public_ports(args: ResourceValidationArgs) -> Iterator[str]:
 
 def _provider_default_tags(args: ResourceValidationArgs) -> Mapping[str, Any]:
     provider = args.provider
-    if provider is None or not provider.resource_type.startswith("pulumi:providers:aws"):
+    if provider is None or not provider.resource_type.startswith(rt.AWS_PROVIDER):
         return {}
     return mapping(json_document(provider.props.get("defaultTags")).get("tags"))
 
@@ -667,9 +635,9 @@ def bucket_purpose(*names: Any) -> str | None:
 def _stateful_protected(args: ResourceValidationArgs) -> Iterator[str]:
     if args.opts.protect:
         return
-    if args.resource_type == RDS_CLUSTER:
+    if args.resource_type == rt.RDS_CLUSTER:
         yield "the Aurora cluster is not protected (ResourceOptions(protect=True))"
-    elif args.resource_type == BUCKET:
+    elif args.resource_type == rt.BUCKET:
         try:
             name = args.props.get("bucket")
         except UnknownValueError:
@@ -748,14 +716,14 @@ class _Bucket:
 
 
 def _buckets(args: StackValidationArgs) -> list[_Bucket]:
-    buckets = _of_type(args, BUCKET)
+    buckets = _of_type(args, rt.BUCKET)
     companion_types = (
-        BUCKET_PUBLIC_ACCESS_BLOCK,
-        *BUCKET_ENCRYPTION,
-        BUCKET_POLICY,
-        *BUCKET_VERSIONING,
-        *BUCKET_LOGGING,
-        BUCKET_OWNERSHIP,
+        rt.BUCKET_PUBLIC_ACCESS_BLOCK,
+        *rt.BUCKET_ENCRYPTION_TYPES,
+        rt.BUCKET_POLICY,
+        *rt.BUCKET_VERSIONING_TYPES,
+        *rt.BUCKET_LOGGING_TYPES,
+        rt.BUCKET_OWNERSHIP_CONTROLS,
     )
     attached = _attached(args, companion_types, buckets, "bucket", _BUCKET_KEYS)
     return [
@@ -792,7 +760,7 @@ def _s3_public_access(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
     def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
-        blocks = bucket.of(BUCKET_PUBLIC_ACCESS_BLOCK)
+        blocks = bucket.of(rt.BUCKET_PUBLIC_ACCESS_BLOCK)
         if not any(all(is_true(b.props.get(f)) for f in flags) for b in blocks):
             yield (
                 bucket.resource.urn,
@@ -810,7 +778,7 @@ def _s3_encryption(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
     def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
         algorithms = {
             dig(mapping(rule), "applyServerSideEncryptionByDefault", "sseAlgorithm")
-            for config in bucket.of(*BUCKET_ENCRYPTION)
+            for config in bucket.of(*rt.BUCKET_ENCRYPTION_TYPES)
             for rule in items(config.props.get("rules"))
         }
         algorithms.discard(None)
@@ -848,7 +816,7 @@ def _s3_tls_only(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
     def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
         statements = [
             mapping(statement)
-            for policy in bucket.of(BUCKET_POLICY)
+            for policy in bucket.of(rt.BUCKET_POLICY)
             for statement in (
                 items(json_document(policy.props.get("policy")).get("Statement"))
                 or [json_document(policy.props.get("policy")).get("Statement")]
@@ -871,7 +839,8 @@ def _s3_versioning(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
         if bucket.purpose not in versioned:
             return
         statuses = [
-            dig(v.props, "versioningConfiguration", "status") for v in bucket.of(*BUCKET_VERSIONING)
+            dig(v.props, "versioningConfiguration", "status")
+            for v in bucket.of(*rt.BUCKET_VERSIONING_TYPES)
         ]
         if "Enabled" not in statuses:
             yield (bucket.resource.urn, f"{_bucket_label(bucket)} has no BucketVersioning Enabled")
@@ -884,14 +853,14 @@ def _s3_access_logging(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
     buckets = _buckets(args)
     targets = {
         target.urn
-        for log in _of_type(args, *BUCKET_LOGGING)
+        for log in _of_type(args, *rt.BUCKET_LOGGING_TYPES)
         if (target := linked(log, "targetBucket", [b.resource for b in buckets], _BUCKET_KEYS))
     }
 
     def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
         if bucket.resource.urn in targets or bucket.purpose == "logs":
             return
-        if not bucket.of(*BUCKET_LOGGING):
+        if not bucket.of(*rt.BUCKET_LOGGING_TYPES):
             yield (bucket.resource.urn, f"{_bucket_label(bucket)} has no BucketLogging")
 
     yield from _each(buckets, check)
@@ -900,7 +869,9 @@ def _s3_access_logging(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
 @_stack_check("s3-ownership-enforced")
 def _s3_ownership(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
     def check(bucket: _Bucket) -> Iterator[tuple[str, str]]:
-        owners = [dig(o.props, "rule", "objectOwnership") for o in bucket.of(BUCKET_OWNERSHIP)]
+        owners = [
+            dig(o.props, "rule", "objectOwnership") for o in bucket.of(rt.BUCKET_OWNERSHIP_CONTROLS)
+        ]
         if "BucketOwnerEnforced" not in owners:
             yield (
                 bucket.resource.urn,
@@ -912,8 +883,8 @@ def _s3_ownership(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
 
 @_stack_check("efs-backups")
 def _efs_backups(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
-    file_systems = _of_type(args, EFS_FILE_SYSTEM)
-    policies = _attached(args, (EFS_BACKUP_POLICY,), file_systems, "fileSystemId", ("id",))
+    file_systems = _of_type(args, rt.EFS_FILE_SYSTEM)
+    policies = _attached(args, (rt.EFS_BACKUP_POLICY,), file_systems, "fileSystemId", ("id",))
 
     def check(file_system: PolicyResource) -> Iterator[tuple[str, str]]:
         statuses = [dig(p.props, "backupPolicy", "status") for p in policies[file_system.urn]]
@@ -925,12 +896,12 @@ def _efs_backups(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
 
 @_stack_check("vpc-flow-logs")
 def _vpc_flow_logs(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
-    vpcs = _of_type(args, VPC)
-    flow_logs = _attached(args, (FLOW_LOG,), vpcs, "vpcId", ("id",))
+    vpcs = _of_type(args, rt.VPC)
+    flow_logs = _attached(args, (rt.FLOW_LOG,), vpcs, "vpcId", ("id",))
 
     def check(vpc: PolicyResource) -> Iterator[tuple[str, str]]:
         if not flow_logs[vpc.urn]:
-            yield (vpc.urn, f"VPC {vpc.name} has no flow log")
+            yield (vpc.urn, f"rt.VPC {vpc.name} has no flow log")
 
     yield from _each(vpcs, check)
 

@@ -26,6 +26,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import UNKNOWN, PlanResult, RecordedResource
 from pingvas_infra.policy.catalogue import Control, control
 from pingvas_infra.policy.controls import policies
@@ -175,7 +176,7 @@ def evaluate(
     providers = {
         urn: provider_resource(r)
         for urn, r in by_urn.items()
-        if r.type.startswith("pulumi:providers:")
+        if r.type.startswith(rt.PROVIDER_PREFIX)
     }
     resource_arguments = [resource_args(r, providers.get(r.provider or "")) for r in resources]
     stack_arguments = stack_args(resources)

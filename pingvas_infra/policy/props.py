@@ -14,10 +14,11 @@ from typing import Any
 
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from pingvas_infra.mappings import dig
+
 __all__ = [
     "UNKNOWN_STRING_VALUE",
     "UnknownValueError",
-    "dig",
     "is_false",
     "is_set",
     "is_true",
@@ -45,16 +46,6 @@ def items(value: Any) -> list[Any]:
 
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def dig(props: Mapping[str, Any], *path: str) -> Any:
-    """``props[a][b]...`` or None when any step is missing."""
-    current: Any = props
-    for key in path:
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(key)
-    return current
 
 
 def is_set(props: Mapping[str, Any], *path: str) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pingvas_infra.config import StackConfig
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
+from pingvas_infra.tenancy.static import gpu_quotas, static_objects
 
 SPOT = "spot"
 ON_DEMAND = "on-demand"
@@ -54,12 +55,13 @@ def targets_from_config(config: StackConfig, region: str | None = None) -> Prefl
             for purpose in BUCKET_BASE_NAMES
         }
 
+    quotas = gpu_quotas(static_objects())
     return PreflightTargets(
         region=chosen,
         availability_zones=zones,
         gpu_instance_types=tuple(f"{family}.*" for family in config.gpu.instance_families),
         gpu_pools=tuple(
-            GpuPool(env.name, env.gpu_quota, tuple(config.gpu.pools[env.name].capacity_types))
+            GpuPool(env.name, quotas[env.name], tuple(config.gpu.pools[env.name].capacity_types))
             for env in ENVIRONMENTS
         ),
         kubernetes_version=config.cluster.kubernetes_version,

@@ -17,7 +17,7 @@ from pingvas_infra.configbase import (
 )
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 
-# Purpose -> the middle of the bucket name (the seed's names: pingvas-dev-images,
+# Purpose -> the middle of the bucket name (the design guide's names: pingvas-dev-images,
 # pingvas-prod-images, pingvas-models-shared, pingvas-logs-shared; its backup script
 # writes to pingvas-backups). Full name: <prefix><project>-<base><suffix>.
 BUCKET_BASE_NAMES: dict[str, str] = {
@@ -65,7 +65,7 @@ class EfsConfig(ConfigModel):
     # Bursting by default: no per-GB throughput charge. Its baseline is 50 KiB/s per GiB
     # stored (1 MiB/s minimum), with bursts to 100 MiB/s on credits earned below it. A
     # model store of 50 GB earns ~6 TiB of throughput a month; the ~320 GB of model loads
-    # a month of the seed's usage is about 5% of it, so Elastic ($0.03 per GB read, $0.06
+    # a month of the design guide's usage is about 5% of it, so Elastic ($0.03 per GB read, $0.06
     # per GB written: ~$10 a month there) buys nothing. Choose elastic when many GPU nodes
     # load large models at once and 100 MiB/s slows their start, or when
     # BurstCreditBalance trends down.

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from pingvas_infra import iam
+from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, Environment
@@ -36,7 +36,7 @@ from pingvas_infra.tenancy.network_policies import (
     platform_policies,
 )
 from pingvas_infra.tenancy.outputs import TenancyOutputs
-from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, StaticObject, static_objects
+from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, StaticObject
 
 DB_CREDENTIALS_SECRET = "db-credentials"
 REDIS_SECRET = "redis-config"
@@ -74,22 +74,23 @@ class Tenancy(pulumi.ComponentResource):
         name: str,
         config: TenancyConfig,
         *,
+        cluster_policy: Sequence[StaticObject],
         network: NetworkOutputs,
         cluster: ClusterOutputs,
         data: DataOutputs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``cluster_policy``: the objects of k8s_manifests/ (:func:`static_objects`, read and
+        checked by __main__.py before anything is registered), applied one by one."""
         if not _has_kubernetes_provider(opts):
             raise MissingKubernetesProvider(
                 "Tenancy needs the cluster's Kubernetes provider: "
                 'opts=pulumi.ResourceOptions(providers={"aws": ..., "kubernetes": ...})'
             )
-        # Read and check the static manifests before anything is registered.
-        objects = static_objects()
         super().__init__("pingvas:tenancy:Tenancy", name, None, opts)
         self._prefix = name
 
-        namespaces = self._static(objects, config)
+        namespaces = self._static(cluster_policy, config)
         addresses = PolicyAddresses(
             vpc_cidr=network.vpc_cidr,
             public_subnet_cidrs=network.public_subnet_cidrs,
@@ -148,7 +149,7 @@ class Tenancy(pulumi.ComponentResource):
     # --- static manifests -------------------------------------------------------------
 
     def _static(
-        self, objects: list[StaticObject], config: TenancyConfig
+        self, objects: Sequence[StaticObject], config: TenancyConfig
     ) -> dict[str, k8s.core.v1.Namespace]:
         """Apply k8s_manifests/ object by object; return the Namespaces by name."""
         namespaces: dict[str, k8s.core.v1.Namespace] = {}
@@ -156,7 +157,7 @@ class Tenancy(pulumi.ComponentResource):
         for item in objects:
             arguments = item.arguments()
             if item.kind == "Namespace" and config.service_mesh and item.name in env_namespaces:
-                # The seed's sidecar injection, only when a mesh is configured, and never
+                # The design guide's sidecar injection, only when a mesh is configured, and never
                 # in pingvas-system (a sidecar would keep the bootstrap Job from finishing).
                 # Pod Security `baseline` refuses istio-init's NET_ADMIN: the mesh must
                 # run its CNI node agent.
@@ -268,15 +269,12 @@ class Tenancy(pulumi.ComponentResource):
 
         # Pod Identity role: read the master secret, nothing else. The trust policy only
         # lets EKS hand it to the bootstrap ServiceAccount of the platform namespace.
-        role = aws.iam.Role(
+        identity = pod_identity_role(
             name,
             description="Schema bootstrap Job: reads the Aurora master secret",
-            assume_role_policy=iam.pod_identity_trust(SYSTEM_NAMESPACE, bootstrap.SERVICE_ACCOUNT),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            name,
-            role=role.name,
+            cluster_name=cluster.cluster_name,
+            namespace=SYSTEM_NAMESPACE,
+            service_account=bootstrap.SERVICE_ACCOUNT,
             policy=iam.document(
                 [
                     {
@@ -302,16 +300,9 @@ class Tenancy(pulumi.ComponentResource):
                     },
                 ]
             ),
-            opts=child,
+            parent=self,
         )
-        association = aws.eks.PodIdentityAssociation(
-            name,
-            cluster_name=cluster.cluster_name,
-            namespace=SYSTEM_NAMESPACE,
-            service_account=bootstrap.SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
-        )
+        association = identity.association
         account = self._service_account(
             bootstrap.SERVICE_ACCOUNT, SYSTEM_NAMESPACE, namespaces, bootstrap.POD_LABELS
         )
@@ -440,7 +431,7 @@ class Tenancy(pulumi.ComponentResource):
             )
         )
         secret_cache_url: pulumi.Output[str] = pulumi.Output.secret(cache_url)
-        # The seed kept this in a ConfigMap; it holds the cache user's password now.
+        # The design guide kept this in a ConfigMap; it holds the cache user's password now.
         k8s.core.v1.Secret(
             self._resource_name("Secret", env.namespace, REDIS_SECRET),
             metadata={"name": REDIS_SECRET, "namespace": env.namespace, "labels": labels},

@@ -16,7 +16,7 @@ _RESERVED_PORTS = {53: "DNS", 2049: "NFS (EFS)", 5432: "PostgreSQL", 6379: "Redi
 class TenancyConfig(ConfigModel):
     """Namespaces, quotas, network policies and per-environment credentials."""
 
-    # "istio" labels dev and prod `istio-injection: enabled` (the seed's label) and lets
+    # "istio" labels dev and prod `istio-injection: enabled` (the design guide's label) and lets
     # their sidecars reach istiod. Unset: no mesh, no label.
     service_mesh: Literal["istio"] | None = None
     # TCP ports application pods labelled `pingvas.io/ingress: load-balancer` accept from

@@ -3,7 +3,7 @@
 They add to the static ones in k8s_manifests/network-policies.yaml (default deny, same
 namespace, DNS). Every rule names addresses by CIDR, and on EKS that needs care: the VPC
 CNI gives pods addresses from the VPC's private subnets, so an ipBlock that covers those
-subnets (the seed's `10.0.0.0/16`) opens every pod of every namespace. The rules here
+subnets (the design guide's `10.0.0.0/16`) opens every pod of every namespace. The rules here
 never cover the private subnets:
 
 - the data subnets hold only Aurora, ElastiCache and the EFS mount targets (no node is

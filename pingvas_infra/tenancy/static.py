@@ -7,7 +7,7 @@ typed class here is refused, naming the kinds that are allowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,12 @@ from pydantic.alias_generators import to_snake
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.manifests import ManifestError, load_documents
 
+# The file of each environment's own ResourceQuota.
+QUOTA_FILE = "resource-quotas.yaml"
 # The files this layer owns, applied in this order (namespaces before what lives in them).
 TENANCY_FILES = (
     "namespaces.yaml",
-    "resource-quotas.yaml",
+    QUOTA_FILE,
     "limit-ranges.yaml",
     "priority-classes.yaml",
     "network-policies.yaml",
@@ -31,6 +33,8 @@ TENANCY_FILES = (
 # The platform namespace (schema-bootstrap Job); namespaces.yaml must define it.
 SYSTEM_NAMESPACE = "pingvas-system"
 ENVIRONMENT_LABEL = "environment"
+# The key of an environment's ResourceQuota that bounds its GPUs.
+GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
 
 # A typed resource class, called as Class(name, metadata=..., spec=..., opts=...).
 ResourceClass = Callable[..., pulumi.CustomResource]
@@ -125,3 +129,22 @@ def static_objects(files: tuple[str, ...] = TENANCY_FILES) -> list[StaticObject]
                 f"{ENVIRONMENT_LABEL}={env_name}"
             )
     return objects
+
+
+def gpu_quotas(objects: Sequence[StaticObject]) -> dict[str, int]:
+    """`requests.nvidia.com/gpu` of each environment's ResourceQuota among ``objects``: the
+    GPUs its namespace may request, and so the cap of its GPU pool."""
+    quotas: dict[str, int] = {}
+    for item in objects:
+        # The environments' own quotas; other files scope quotas to one purpose (no prod
+        # priority classes in dev) and set no GPUs.
+        if item.kind != "ResourceQuota" or item.file != QUOTA_FILE:
+            continue
+        hard = item.document["spec"]["hard"]
+        if GPU_QUOTA_KEY not in hard:
+            raise ManifestError(f"{item.file}: quota for {item.namespace} sets no {GPU_QUOTA_KEY}")
+        quotas[str(item.namespace)] = int(hard[GPU_QUOTA_KEY])
+    missing = sorted({env.namespace for env in ENVIRONMENTS} - set(quotas))
+    if missing:
+        raise ManifestError(f"{QUOTA_FILE}: no ResourceQuota for {', '.join(missing)}")
+    return {env.name: quotas[env.namespace] for env in ENVIRONMENTS}

@@ -7,32 +7,25 @@ from typing import Any
 
 import pytest
 
-from pingvas_infra.cluster.versions import SupportPhase, eks_versions, table_date
+from pingvas_infra import resource_types as rt
+from pingvas_infra.eks_versions import SupportPhase, eks_versions, table_date
 from pingvas_infra.instances import instance_shapes
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult, RecordedResource
-from tests.conftest import PlanRunner, cluster_security_group_id, tags_of
+from tests.support.plan_graph import PlanRunner, cluster_security_group_id, tags_of
 
-CLUSTER = "eks:index:Cluster"
-NODE_GROUP = "eks:index:ManagedNodeGroup"
-ADDON = "aws:eks/addon:Addon"
-ROLE = "aws:iam/role:Role"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
 ADMIN_ARN = "arn:aws:iam::210987654321:role/platform/ops-admin"
 
 
 def eks_cluster(graph: PlanResult) -> RecordedResource:
-    return graph.one(CLUSTER)
+    return graph.one(rt.EKS_CLUSTER_COMPONENT)
 
 
 def role_by_arn(graph: PlanResult) -> dict[str, RecordedResource]:
     """Roles keyed by the ARN the mock engine gives them (named by their resource name)."""
     return {
         f"arn:aws:iam::{ACCOUNT_ID}:role/{r.inputs.get('name', r.name)}": r
-        for r in graph.of_type(ROLE)
+        for r in graph.of_type(rt.IAM_ROLE)
     }
 
 
@@ -42,13 +35,17 @@ def trust_of(role: RecordedResource) -> list[dict[str, Any]]:
 
 def attached_policies(graph: PlanResult, role: RecordedResource) -> set[str]:
     name = role.inputs.get("name", role.name)
-    return {a.inputs["policyArn"] for a in graph.of_type(ATTACHMENT) if a.inputs["role"] == name}
+    return {
+        a.inputs["policyArn"]
+        for a in graph.of_type(rt.IAM_ROLE_POLICY_ATTACHMENT)
+        if a.inputs["role"] == name
+    }
 
 
 def private_subnet_ids(graph: PlanResult) -> set[str]:
     return {
         s.id
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        for s in graph.of_type(rt.SUBNET)
         if tags_of(s.inputs).get("Tier") == "private" and s.id
     }
 
@@ -72,7 +69,7 @@ def test_version_in_standard_support_with_standard_upgrade_policy(graph: PlanRes
     assert inputs["upgradePolicy"] == {"supportType": "STANDARD"}
     assert inputs["deletionProtection"] is True
     # The node group runs the control plane's version.
-    assert graph.one(NODE_GROUP).inputs["version"] == inputs["version"]
+    assert graph.one(rt.EKS_NODE_GROUP_COMPONENT).inputs["version"] == inputs["version"]
 
 
 def test_api_authentication_only_and_no_default_node_group(graph: PlanResult) -> None:
@@ -83,9 +80,7 @@ def test_api_authentication_only_and_no_default_node_group(graph: PlanResult) ->
     assert inputs["skipDefaultNodeGroup"] is True
     assert inputs["createOidcProvider"] is False
     assert not [
-        r
-        for r in graph.of_type("kubernetes:core/v1:ConfigMap")
-        if r.inputs["metadata"]["name"] == "aws-auth"
+        r for r in graph.of_type(rt.CONFIG_MAP) if r.inputs["metadata"]["name"] == "aws-auth"
     ]
 
 
@@ -126,7 +121,7 @@ def test_open_endpoint_warning_reaches_pulumi_and_the_plan(graph: PlanResult) ->
 
 def test_secrets_envelope_encrypted_with_rotating_customer_key(graph: PlanResult) -> None:
     key_arn = eks_cluster(graph).inputs["encryptionConfigKeyArn"]
-    (key,) = [k for k in graph.of_type("aws:kms/key:Key") if key_arn.endswith(f"/{k.id}")]
+    (key,) = [k for k in graph.of_type(rt.KMS_KEY) if key_arn.endswith(f"/{k.id}")]
     assert key.inputs["enableKeyRotation"] is True
     assert key.urn in eks_cluster(graph).dependencies
 
@@ -136,7 +131,7 @@ def test_control_plane_logs_go_to_a_bounded_precreated_group(graph: PlanResult) 
     assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
     (group,) = [
         g
-        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        for g in graph.of_type(rt.LOG_GROUP)
         if g.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
     ]
     assert group.inputs["retentionInDays"] == 30
@@ -152,7 +147,7 @@ def test_addon_set_and_network_policy_enforcement(graph: PlanResult) -> None:
     # CoreDNS is installed as our own add-on, after the nodes (below), not by pulumi-eks.
     assert inputs["corednsAddonOptions"]["enabled"] is False
     assert inputs["bootstrapSelfManagedAddons"] is False
-    addons = {a.inputs["addonName"] for a in graph.of_type(ADDON)}
+    addons = {a.inputs["addonName"] for a in graph.of_type(rt.EKS_ADDON)}
     assert addons == {
         "eks-pod-identity-agent",
         "coredns",
@@ -162,8 +157,8 @@ def test_addon_set_and_network_policy_enforcement(graph: PlanResult) -> None:
 
 
 def test_deployment_addons_wait_for_the_system_nodes(graph: PlanResult) -> None:
-    nodes = graph.one(NODE_GROUP)
-    for addon in graph.of_type(ADDON):
+    nodes = graph.one(rt.EKS_NODE_GROUP_COMPONENT)
+    for addon in graph.of_type(rt.EKS_ADDON):
         if addon.inputs["addonName"] != "eks-pod-identity-agent":
             assert nodes.urn in addon.dependencies, addon.name
 
@@ -186,10 +181,12 @@ def test_deployment_addons_wait_for_the_system_nodes(graph: PlanResult) -> None:
 def test_csi_drivers_have_their_own_pod_identity_roles(
     graph: PlanResult, addon: str, service_accounts: set[str], policy: str
 ) -> None:
-    (resource,) = [a for a in graph.of_type(ADDON) if a.inputs["addonName"] == addon]
+    (resource,) = [a for a in graph.of_type(rt.EKS_ADDON) if a.inputs["addonName"] == addon]
     by_urn = graph.by_urn()
     associations = [
-        by_urn[d] for d in resource.dependencies if by_urn.get(d) and by_urn[d].type == ASSOCIATION
+        by_urn[d]
+        for d in resource.dependencies
+        if by_urn.get(d) and by_urn[d].type == rt.POD_IDENTITY_ASSOCIATION
     ]
     assert {a.inputs["serviceAccount"] for a in associations} == service_accounts
     assert {a.inputs["namespace"] for a in associations} == {"kube-system"}
@@ -202,7 +199,7 @@ def test_csi_drivers_have_their_own_pod_identity_roles(
 
 
 def test_system_node_group_is_spot_over_three_types_of_one_size(graph: PlanResult) -> None:
-    inputs = graph.one(NODE_GROUP).inputs
+    inputs = graph.one(rt.EKS_NODE_GROUP_COMPONENT).inputs
     assert inputs["capacityType"] == "SPOT"
     types = inputs["instanceTypes"]
     assert len(set(types)) >= 3
@@ -214,7 +211,7 @@ def test_system_node_group_is_spot_over_three_types_of_one_size(graph: PlanResul
 
 
 def test_system_node_role_has_the_node_policies(graph: PlanResult) -> None:
-    role = role_by_arn(graph)[graph.one(NODE_GROUP).inputs["nodeRoleArn"]]
+    role = role_by_arn(graph)[graph.one(rt.EKS_NODE_GROUP_COMPONENT).inputs["nodeRoleArn"]]
     (trust,) = trust_of(role)
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
     assert attached_policies(graph, role) == {
@@ -229,9 +226,9 @@ def test_system_node_role_has_the_node_policies(graph: PlanResult) -> None:
 
 
 def test_system_launch_template_requires_imdsv2_and_encrypts_gp3(graph: PlanResult) -> None:
-    group = graph.one(NODE_GROUP)
+    group = graph.one(rt.EKS_NODE_GROUP_COMPONENT)
     template = graph.by_id()[group.inputs["launchTemplate"]["id"]]
-    assert template.type == LAUNCH_TEMPLATE
+    assert template.type == rt.LAUNCH_TEMPLATE
     metadata = template.inputs["metadataOptions"]
     assert metadata["httpTokens"] == "required"
     assert metadata["httpPutResponseHopLimit"] == 1
@@ -246,26 +243,26 @@ def test_system_launch_template_requires_imdsv2_and_encrypts_gp3(graph: PlanResu
 def test_no_node_ever_gets_a_public_ip(graph: PlanResult) -> None:
     assert eks_cluster(graph).inputs["nodeAssociatePublicIpAddress"] is False
     private = private_subnet_ids(graph)
-    assert set(graph.one(NODE_GROUP).inputs["subnetIds"]) == private
+    assert set(graph.one(rt.EKS_NODE_GROUP_COMPONENT).inputs["subnetIds"]) == private
     assert set(eks_cluster(graph).inputs["privateSubnetIds"]) == private
     assert "publicSubnetIds" not in eks_cluster(graph).inputs
-    for subnet in graph.of_type("aws:ec2/subnet:Subnet"):
+    for subnet in graph.of_type(rt.SUBNET):
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
-    (node_class,) = graph.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
     assert node_class.inputs["spec"]["associatePublicIPAddress"] is False
 
 
 def test_one_kubernetes_provider_waits_for_nodes_and_serves_every_object(
     graph: PlanResult,
 ) -> None:
-    (provider,) = graph.of_type(K8S_PROVIDER)
+    (provider,) = graph.of_type(rt.KUBERNETES_PROVIDER)
     assert provider.name == "kubernetes"
     assert provider.inputs["enableServerSideApply"] == "true"
     assert provider.inputs["kubeconfig"] == "[secret]"
-    coredns = [a for a in graph.of_type(ADDON) if a.inputs["addonName"] == "coredns"]
-    for dependency in (eks_cluster(graph), graph.one(NODE_GROUP), *coredns):
+    coredns = [a for a in graph.of_type(rt.EKS_ADDON) if a.inputs["addonName"] == "coredns"]
+    for dependency in (eks_cluster(graph), graph.one(rt.EKS_NODE_GROUP_COMPONENT), *coredns):
         assert dependency.urn in provider.dependencies
-    kubernetes_objects = [r for r in graph.resources if r.type.startswith("kubernetes:")]
+    kubernetes_objects = [r for r in graph.resources if r.type.startswith(rt.KUBERNETES_PREFIX)]
     assert kubernetes_objects
     for resource in kubernetes_objects:
         assert resource.provider == provider.urn, resource.urn
@@ -273,7 +270,7 @@ def test_one_kubernetes_provider_waits_for_nodes_and_serves_every_object(
 
 def test_cluster_security_group_comes_from_the_eks_cluster_reference(graph: PlanResult) -> None:
     """The security group id travels eks:index:Cluster -> eksCluster.vpcConfig -> layers."""
-    (tag,) = graph.of_type("aws:ec2/tag:Tag")
+    (tag,) = graph.of_type(rt.EC2_TAG)
     assert tag.inputs["resourceId"] == cluster_security_group_id(graph)
 
 
@@ -283,5 +280,5 @@ def test_stack_outputs(graph: PlanResult) -> None:
     assert outputs["kubeconfig"] == "[secret]"
     assert outputs["karpenterNodeRoleArn"] in role_by_arn(graph)
     assert outputs["systemNodeRoleArn"] in role_by_arn(graph)
-    (queue,) = graph.of_type("aws:sqs/queue:Queue")
+    (queue,) = graph.of_type(rt.SQS_QUEUE)
     assert outputs["interruptionQueueName"] == queue.inputs.get("name", queue.name)

@@ -8,11 +8,16 @@ import datetime as dt
 import pytest
 
 from pingvas_infra.cluster import config as cluster_config
-from pingvas_infra.cluster.versions import SupportPhase, eks_versions, offered_versions
+from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions
 from pingvas_infra.gpu.config import kubernetes_version_problems
 from pingvas_infra.instances import instance_shapes
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
+from tests.support.config_cases import (
+    BadConfigCase,
+    config_refusal,
+    config_with,
+    refused_config_test,
+)
 
 # The day the version table was read; config checks run "as of" this day in these tests.
 TABLE_DAY = dt.date(2026, 11, 26)

@@ -1,5 +1,5 @@
 """People: who gets kubectl, and what each kind of person can do, proven by evaluating the
-EKS access policies' documented permissions (tests/support_rbac.py) at the scopes the
+EKS access policies' documented permissions (tests/support/rbac.py) at the scopes the
 stack associates them with, and by the admission policies for what RBAC alone allows.
 """
 
@@ -17,8 +17,9 @@ from pingvas_infra.config import ConfigError
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import PlanRunner, plan_stack, refused_config_test
-from tests.support_rbac import Association, ResourceRequest, allowed
+from tests.support.config_cases import refused_config_test
+from tests.support.plan_graph import PlanRunner, plan_stack
+from tests.support.rbac import Association, ResourceRequest, allowed
 from tests.tenancy.admission import Request, denials
 
 ENTRY = "aws:eks/accessEntry:AccessEntry"

@@ -10,7 +10,7 @@ from pingvas_infra.cost.data import UsageProfile, load_price_table, load_workloa
 from pingvas_infra.cost.model import CostLine, Priced
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.plan.model import RecordedResource
-from tests.conftest import recorded_resource
+from tests.support.plan_graph import recorded_resource
 
 HOURS = 730
 

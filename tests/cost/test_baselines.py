@@ -1,5 +1,5 @@
-"""The seed's designs: their totals reproduced with the seed's own unit prices, and their
-pricing by the same table and profiles as this stack."""
+"""The design guide's designs: their totals reproduced with the guide's own unit prices, and
+their pricing by the same table and profiles as this stack."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pingvas_infra.cost.baseline_graphs import baseline_resources, reproduce
 from pingvas_infra.cost.data import (
     Baseline,
     load_baselines,
+    load_free_types,
     load_price_table,
     load_profiles,
     load_workload,
 )
 from pingvas_infra.cost.pricing import price_design
-from pingvas_infra.cost.rules import RULES, known_free_reason
+from pingvas_infra.cost.rules import RULES
 
 
 def priced(name: str, profile: str) -> object:
@@ -30,20 +31,20 @@ def priced(name: str, profile: str) -> object:
 
 @pytest.mark.parametrize(
     ("name", "total"),
-    [("seed-single-cluster", Decimal("944.64")), ("seed-legacy", Decimal("2318.40"))],
+    [("guide-single-cluster", Decimal("944.64")), ("legacy-two-cluster", Decimal("2318.40"))],
 )
-def test_seed_unit_prices_reproduce_the_seed_totals_to_the_cent(name: str, total: Decimal) -> None:
-    reproduction = reproduce(load_baselines()[name], priced(name, "seed-reference"))
+def test_the_guides_unit_prices_reproduce_its_totals_to_the_cent(name: str, total: Decimal) -> None:
+    reproduction = reproduce(load_baselines()[name], priced(name, "guide-reference"))
     assert reproduction.total == total
     assert reproduction.matches
 
 
 def test_reproduction_counts_the_units_of_the_architecture() -> None:
     reproduction = reproduce(
-        load_baselines()["seed-legacy"], priced("seed-legacy", "seed-reference")
+        load_baselines()["legacy-two-cluster"], priced("legacy-two-cluster", "guide-reference")
     )
     units = {row.item: row.units for row in reproduction.rows}
-    # The seed's legacy table: 2 clusters, 5 system nodes, 4 Aurora, 4 cache nodes, 6 NATs.
+    # The design guide's legacy table: 2 clusters, 5 system nodes, 4 Aurora, 4 cache nodes, 6 NATs.
     assert units == {
         "EKS Control Plane": 2,
         "System Nodes (t3.medium)": 5,
@@ -56,9 +57,9 @@ def test_reproduction_counts_the_units_of_the_architecture() -> None:
     }
 
 
-def test_what_the_seed_table_leaves_out_is_listed_with_its_price() -> None:
+def test_what_the_guide_table_leaves_out_is_listed_with_its_price() -> None:
     reproduction = reproduce(
-        load_baselines()["seed-single-cluster"], priced("seed-single-cluster", "seed-reference")
+        load_baselines()["guide-single-cluster"], priced("guide-single-cluster", "guide-reference")
     )
     # The NAT's public IPv4 address and the database password's secret, among others.
     assert reproduction.omitted["nat-address"] == pytest.approx(0.005 * 730)
@@ -70,11 +71,11 @@ def test_what_the_seed_table_leaves_out_is_listed_with_its_price() -> None:
 def test_every_baseline_resource_is_priced_by_a_rule_or_known_free() -> None:
     for baseline in load_baselines().values():
         for resource in baseline_resources(baseline):
-            assert resource.type in RULES or known_free_reason(resource.type), resource.type
+            assert resource.type in RULES or load_free_types().reason(resource.type), resource.type
 
 
 def test_single_cluster_baseline_by_the_table_line_by_line() -> None:
-    idle = priced("seed-single-cluster", "idle")
+    idle = priced("guide-single-cluster", "idle")
     assert not idle.unpriced
     monthly = {(line.resource, line.component): line.monthly for line in idle.lines}
     assert monthly[("control-plane", "Control plane hours")] == pytest.approx(73.00)
@@ -92,7 +93,7 @@ def test_single_cluster_baseline_by_the_table_line_by_line() -> None:
 
 def test_baselines_take_the_same_gpu_usage_as_the_stack() -> None:
     for name in load_baselines():
-        reference = priced(name, "seed-reference")
+        reference = priced(name, "guide-reference")
         gpu = sum(
             line.monthly
             for line in reference.lines
@@ -102,16 +103,16 @@ def test_baselines_take_the_same_gpu_usage_as_the_stack() -> None:
 
 
 def test_legacy_shares_usage_over_its_two_clusters() -> None:
-    reference = priced("seed-legacy", "seed-reference")
+    reference = priced("legacy-two-cluster", "guide-reference")
     processed = [line for line in reference.lines if line.component == "Data processed"]
     assert len(processed) == 6
     assert sum(line.quantity for line in processed) == pytest.approx(
-        load_profiles()["seed-reference"].nat.processed_gb
+        load_profiles()["guide-reference"].nat.processed_gb
     )
 
 
-def test_a_seed_row_naming_an_unknown_resource_is_refused() -> None:
-    document = load_baselines()["seed-single-cluster"].model_dump(by_alias=True)
-    document["seedTable"]["rows"][0]["resources"] = ["no-such-thing"]
+def test_a_guide_table_row_naming_an_unknown_resource_is_refused() -> None:
+    document = load_baselines()["guide-single-cluster"].model_dump(by_alias=True)
+    document["guideTable"]["rows"][0]["resources"] = ["no-such-thing"]
     with pytest.raises(ValueError, match="no-such-thing"):
         Baseline.model_validate(document)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
-from tests.conftest import PROJECT_DIR
 from tests.plan.test_runner import run_cli
+from tests.support.project import PROJECT_DIR
 
 
 def cost_document(lines: list[tuple[str, float]]) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def cost_document(lines: list[tuple[str, float]]) -> dict[str, Any]:
 def test_changed_added_and_removed_lines_with_their_delta() -> None:
     old = cost_document([("data / Cache a / nodes", 300.76), ("net / Nat n / hours", 32.85)])
     new = cost_document([("data / Cache a / nodes", 18.69), ("gpu / Pool p / hours", 10.0)])
-    new["unpriced"] = [{"type": "aws:backup/vault:Vault", "resource": "v", "reason": "no rule"}]
+    new["unpriced"] = [{"type": rt.BACKUP_VAULT, "resource": "v", "reason": "no rule"}]
     text = compare_markdown(old, new)
     assert "| idle | $333.61 | $28.69 | -$304.92 (-91.4%) |" in text
     rows = [row for row in text.splitlines() if row.startswith("| ") and " / " in row]

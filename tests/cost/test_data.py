@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
-from pingvas_infra.cost import data
 from pingvas_infra.cost.data import (
-    PRICES_DIR,
     CostDataError,
     PriceTableNotFound,
     UsageProfile,
     load_price_table,
     load_profiles,
     load_workload,
+    price_table,
     priced_regions,
 )
+from pingvas_infra.cost.report import IDLE, REFERENCE
+from pingvas_infra.tables import read_table
 from tests.cost.builders import ZERO_PROFILE
 
 
@@ -42,31 +41,31 @@ def test_a_region_without_a_table_is_not_priced_with_another_regions_prices() ->
         load_price_table("eu-west-1")
     assert "eu-west-1" in str(error.value)
     assert "us-east-1" in str(error.value)  # names the tables that exist
+    assert "pingvas_infra/tables/prices/eu-west-1.yaml" in str(error.value)
 
 
 def test_the_table_file_agrees_with_its_name() -> None:
-    document = yaml.safe_load((PRICES_DIR / "us-east-1.yaml").read_text())
-    assert document["region"] == "us-east-1"
+    assert read_table("prices/us-east-1.yaml")["region"] == "us-east-1"
 
 
-def test_seed_reference_gpu_hours_cost_the_seeds_200_dollars() -> None:
+def test_guide_reference_gpu_hours_cost_the_guides_200_dollars() -> None:
     table = load_price_table("us-east-1")
-    reference = load_profiles()["seed-reference"]
+    reference = load_profiles()[REFERENCE]
     hourly = table.ec2_on_demand.hourly[load_workload().reference_instance]
     spend = sum(
         pool.gpu_hours * hourly * (pool.spot_share * table.spot_factor + 1 - pool.spot_share)
         for pool in reference.gpu.pools.values()
     )
     assert spend == pytest.approx(200, abs=0.01)
-    # Split like the seed's GPU quotas: dev 3, prod 15.
+    # Split like the design guide's GPU quotas: dev 3, prod 15.
     pools = reference.gpu.pools
     assert pools["dev"].gpu_hours / pools["prod"].gpu_hours == pytest.approx(3 / 15, rel=1e-3)
     assert pools["dev"].spot_share == 1.0
 
 
-def test_seed_reference_traffic_and_storage_cost_the_seeds_60_and_80_dollars() -> None:
+def test_guide_reference_traffic_and_storage_cost_the_guides_60_and_80_dollars() -> None:
     prices = load_price_table("us-east-1").prices
-    reference = load_profiles()["seed-reference"]
+    reference = load_profiles()[REFERENCE]
     internet = reference.internet
     assert internet.data_transfer_out_gb * prices["data-transfer-out-gb"].usd == pytest.approx(
         60, abs=0.01
@@ -76,15 +75,15 @@ def test_seed_reference_traffic_and_storage_cost_the_seeds_60_and_80_dollars() -
     assert s3 + cloudfront == pytest.approx(80, abs=0.01)
 
 
-def test_seed_reference_aurora_average_is_the_seeds_87_dollars_an_instance() -> None:
+def test_guide_reference_aurora_average_is_the_guides_87_dollars_an_instance() -> None:
     price = load_price_table("us-east-1").prices["aurora-acu-hour"].usd
-    average = load_profiles()["seed-reference"].aurora.average_acu_per_instance
+    average = load_profiles()[REFERENCE].aurora.average_acu_per_instance
     assert average is not None
     assert average * 730 * price == pytest.approx(87, abs=1)
 
 
 def test_idle_has_no_traffic_no_gpu_and_nothing_stored() -> None:
-    idle = load_profiles()["idle"]
+    idle = load_profiles()[IDLE]
     assert all(pool.gpu_hours == 0 for pool in idle.gpu.pools.values())
     assert idle.aurora.average_acu_per_instance is None
     assert idle.internet.data_transfer_out_gb == idle.internet.cloudfront_gb == 0
@@ -94,7 +93,7 @@ def test_idle_has_no_traffic_no_gpu_and_nothing_stored() -> None:
 
 
 def test_both_profiles_use_the_same_spot_shares_and_purposes() -> None:
-    idle, reference = load_profiles()["idle"], load_profiles()["seed-reference"]
+    idle, reference = load_profiles()[IDLE], load_profiles()[REFERENCE]
     assert {e: p.spot_share for e, p in idle.gpu.pools.items()} == {
         e: p.spot_share for e, p in reference.gpu.pools.items()
     }
@@ -128,16 +127,11 @@ def test_malformed_profiles_are_refused(path: tuple[str, ...], value: Any) -> No
         UsageProfile.model_validate(_with(path, value))
 
 
-def test_a_malformed_or_misnamed_table_is_refused_naming_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(data, "PRICES_DIR", tmp_path)
-    table = yaml.safe_load((PRICES_DIR / "us-east-1.yaml").read_text())
-    (tmp_path / "eu-west-1.yaml").write_text(yaml.safe_dump(table))
-    with pytest.raises(CostDataError, match="says region us-east-1"):
-        data.load_price_table("eu-west-1")
+def test_a_malformed_or_misnamed_table_is_refused_naming_the_file() -> None:
+    table = copy.deepcopy(read_table("prices/us-east-1.yaml"))
+    with pytest.raises(CostDataError, match=r"eu-west-1\.yaml: says region us-east-1"):
+        price_table(table, "eu-west-1")
     del table["spotDiscount"]
     table["region"] = "eu-west-2"
-    (tmp_path / "eu-west-2.yaml").write_text(yaml.safe_dump(table))
-    with pytest.raises(CostDataError, match=r"eu-west-2\.yaml.*spotDiscount"):
-        data.load_price_table("eu-west-2")
+    with pytest.raises(CostDataError, match=r"tables/prices/eu-west-2\.yaml.*spotDiscount"):
+        price_table(table, "eu-west-2")

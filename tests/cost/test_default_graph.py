@@ -1,4 +1,4 @@
-"""The cost model on the real default stack (tests/conftest.py `graph`), line by line.
+"""The cost model on the real default stack (tests/support/plan_graph.py `graph`), line by line.
 
 Every figure below is worked out by hand from the us-east-1 table (pingvas_infra/cost/
 prices/us-east-1.yaml) and the resource's own inputs in the graph, so a rule that misreads
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.context import quantity_gib
+from pingvas_infra.cost.data import load_free_types
 from pingvas_infra.cost.model import CostLine
 from pingvas_infra.cost.report import IDLE, LAYER_ORDER, REFERENCE, CostReport
-from pingvas_infra.cost.rules import RULES, known_free_reason
+from pingvas_infra.cost.rules import RULES
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 
 SPOT = 0.3  # 70% off on-demand
@@ -48,15 +50,16 @@ def test_every_type_in_the_default_graph_has_a_rule_or_a_reason_to_be_free(
     graph: PlanResult,
 ) -> None:
     types = {r.type for r in graph.resources}
-    assert all(t in RULES or known_free_reason(t) for t in types), sorted(
-        t for t in types if t not in RULES and not known_free_reason(t)
+    free = load_free_types()
+    assert all(t in RULES or free.reason(t) for t in types), sorted(
+        t for t in types if t not in RULES and not free.reason(t)
     )
 
 
 def test_system_node_group_at_the_mean_of_its_spot_types_and_its_launch_template_disks(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    group = graph.one("eks:index:ManagedNodeGroup")
+    group = graph.one(rt.EKS_NODE_GROUP_COMPONENT)
     assert group.inputs["instanceTypes"] == ["t3.medium", "t3a.medium", "c5a.large"]
     assert group.inputs["scalingConfig"]["desiredSize"] == 2
     instances = one(lines[IDLE], group, "Instances (spot")
@@ -64,7 +67,7 @@ def test_system_node_group_at_the_mean_of_its_spot_types_and_its_launch_template
     assert instances.unit_price == pytest.approx((0.0416 + 0.0376 + 0.077) / 3 * SPOT)
     assert instances.monthly == pytest.approx(22.8052)
     # The launch template's 30 GiB gp3 root volume on each node: 2 x 30 x $0.08.
-    (template,) = graph.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    (template,) = graph.of_type(rt.LAUNCH_TEMPLATE)
     assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 30
     assert one(lines[IDLE], group, "Node volumes (gp3)").monthly == pytest.approx(4.80)
 
@@ -72,16 +75,13 @@ def test_system_node_group_at_the_mean_of_its_spot_types_and_its_launch_template
 def test_gpu_pools_price_their_node_class_volume_for_the_hours_they_run(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    (node_class,) = graph.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
     (root,) = node_class.inputs["spec"]["blockDeviceMappings"]
     gib = quantity_gib(root["ebs"]["volumeSize"])
     assert gib == 100
-    pools = {
-        p.inputs["metadata"]["name"]: p
-        for p in graph.of_type("kubernetes:karpenter.sh/v1:NodePool")
-    }
+    pools = {p.inputs["metadata"]["name"]: p for p in graph.of_type(rt.NODE_POOL)}
     reference = lines[REFERENCE]
-    # dev: 107.11 spot hours; prod: 535.53 hours, half spot (profile seed-reference).
+    # dev: 107.11 spot hours; prod: 535.53 hours, half spot (profile guide-reference).
     dev, prod = pools["gpu-dev"], pools["gpu-prod"]
     assert one(reference, dev, "GPU instance-hours, spot").monthly == pytest.approx(
         107.11 * 0.526 * SPOT
@@ -101,23 +101,23 @@ def test_gpu_pools_price_their_node_class_volume_for_the_hours_they_run(
 def test_aurora_instances_pay_their_floor_and_the_cluster_its_managed_secret(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    (cluster,) = graph.of_type("aws:rds/cluster:Cluster")
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
         "maxCapacity": 4,
         "minCapacity": 0.5,
     }
-    instances = graph.of_type("aws:rds/clusterInstance:ClusterInstance")
+    instances = graph.of_type(rt.RDS_CLUSTER_INSTANCE)
     assert sorted(i.inputs["tags"]["Role"] for i in instances) == ["reader", "writer"]
     for instance in instances:
-        # 0.5 ACU x 730 h x $0.12 = $43.80 floor; seed-reference runs 1 ACU on average.
+        # 0.5 ACU x 730 h x $0.12 = $43.80 floor; guide-reference runs 1 ACU on average.
         assert one(lines[IDLE], instance, "ACU floor").monthly == pytest.approx(43.80)
         assert one(lines[IDLE], instance, "ACU above").monthly == 0
         assert one(lines[REFERENCE], instance, "ACU above").monthly == pytest.approx(43.80)
     # RDS keeps the master password in a Secrets Manager secret it creates: $0.40.
     assert cluster.inputs["manageMasterUserPassword"] is True
-    assert not graph.of_type("aws:secretsmanager/secret:Secret")
+    assert not graph.of_type(rt.SECRETS_MANAGER_SECRET)
     assert one(lines[IDLE], cluster, "Master password secret").monthly == pytest.approx(0.40)
-    # Storage and I/O of the seed-reference profile: 20 GB x $0.10 + 20 M x $0.20.
+    # Storage and I/O of the guide-reference profile: 20 GB x $0.10 + 20 M x $0.20.
     assert one(lines[REFERENCE], cluster, "Storage").monthly == pytest.approx(2.00)
     assert one(lines[REFERENCE], cluster, "I/O requests").monthly == pytest.approx(4.00)
 
@@ -125,7 +125,7 @@ def test_aurora_instances_pay_their_floor_and_the_cluster_its_managed_secret(
 def test_cache_is_two_valkey_micro_nodes(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    (cache,) = graph.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    (cache,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
     assert (cache.inputs["engine"], cache.inputs["nodeType"], cache.inputs["numCacheClusters"]) == (
         "valkey",
         "cache.t4g.micro",
@@ -137,7 +137,7 @@ def test_cache_is_two_valkey_micro_nodes(
 def test_efs_is_priced_as_configured_and_its_backups_too(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    (file_system,) = graph.of_type("aws:efs/fileSystem:FileSystem")
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
     assert file_system.inputs["throughputMode"] == "bursting"
     reference = lines[REFERENCE]
     # Bursting: storage only (50 GB x $0.30), no per-GB throughput charge.
@@ -146,7 +146,7 @@ def test_efs_is_priced_as_configured_and_its_backups_too(
         "Storage, Infrequent Access",
     ]
     assert one(reference, file_system, "Storage, Standard").monthly == pytest.approx(15.00)
-    (backup,) = graph.of_type("aws:efs/backupPolicy:BackupPolicy")
+    (backup,) = graph.of_type(rt.EFS_BACKUP_POLICY)
     assert backup.inputs["backupPolicy"] == {"status": "ENABLED"}
     assert one(reference, backup, "AWS Backup storage").monthly == pytest.approx(50 * 0.05)
 
@@ -154,13 +154,10 @@ def test_efs_is_priced_as_configured_and_its_backups_too(
 def test_efs_claims_and_static_volumes_cost_nothing_of_their_own(
     graph: PlanResult, default_report: CostReport, lines: dict[str, list[CostLine]]
 ) -> None:
-    claims = graph.of_type("kubernetes:core/v1:PersistentVolumeClaim")
-    volumes = graph.of_type("kubernetes:core/v1:PersistentVolume")
+    claims = graph.of_type(rt.PERSISTENT_VOLUME_CLAIM)
+    volumes = graph.of_type(rt.PERSISTENT_VOLUME)
     assert len(claims) == len(volumes) == 3
-    classes = {
-        c.inputs["metadata"]["name"]: c
-        for c in graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
-    }
+    classes = {c.inputs["metadata"]["name"]: c for c in graph.of_type(rt.STORAGE_CLASS)}
     for claim in claims:
         assert (
             classes[claim.inputs["spec"]["storageClassName"]].inputs["provisioner"]
@@ -170,8 +167,8 @@ def test_efs_claims_and_static_volumes_cost_nothing_of_their_own(
         assert volume.inputs["spec"]["csi"]["driver"] == "efs.csi.aws.com"
     billed = {line.resource_type for profile in lines.values() for line in profile}
     assert not billed & {
-        "kubernetes:core/v1:PersistentVolumeClaim",
-        "kubernetes:core/v1:PersistentVolume",
+        rt.PERSISTENT_VOLUME_CLAIM,
+        rt.PERSISTENT_VOLUME,
     }
     free = {(f.resource_type, f.resource) for f in default_report.this_stack[IDLE].free}
     assert {(r.type, r.name) for r in [*claims, *volumes]} <= free
@@ -181,16 +178,14 @@ def test_prometheus_volume_follows_its_class_to_ebs_gp3(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
     (release,) = [
-        r
-        for r in graph.of_type("kubernetes:helm.sh/v3:Release")
-        if r.inputs["chart"] == "kube-prometheus-stack"
+        r for r in graph.of_type(rt.HELM_RELEASE) if r.inputs["chart"] == "kube-prometheus-stack"
     ]
     spec = release.inputs["values"]["prometheus"]["prometheusSpec"]["storageSpec"][
         "volumeClaimTemplate"
     ]["spec"]
     (storage_class,) = [
         c
-        for c in graph.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+        for c in graph.of_type(rt.STORAGE_CLASS)
         if c.inputs["metadata"]["name"] == spec["storageClassName"]
     ]
     assert storage_class.inputs["provisioner"] == "ebs.csi.aws.com"
@@ -203,10 +198,10 @@ def test_every_bucket_is_priced_for_its_purpose_and_owner(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
     purposes = {}
-    for bucket in graph.of_type("aws:s3/bucket:Bucket"):
+    for bucket in graph.of_type(rt.BUCKET):
         (storage,) = of(lines[REFERENCE], bucket)
         purposes[bucket.inputs["tags"]["Purpose"]] = (storage.quantity, storage.environment)
-    # The seed-reference profile's GB per purpose; dev-/prod- purposes and the backups
+    # The guide-reference profile's GB per purpose; dev-/prod- purposes and the backups
     # bucket's Environment tag (prod dumps) say whose data it is.
     assert purposes == {
         "dev-images": (200, "dev"),
@@ -220,7 +215,7 @@ def test_every_bucket_is_priced_for_its_purpose_and_owner(
 def test_each_log_group_is_priced_for_what_writes_into_it(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    groups = {g.inputs["name"]: g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    groups = {g.inputs["name"]: g for g in graph.of_type(rt.LOG_GROUP)}
     assert set(groups) == {
         "/aws/eks/pingvas-shared-eks/cluster",
         "/aws/rds/cluster/pingvas-shared-aurora/postgresql",
@@ -247,15 +242,15 @@ def test_each_log_group_is_priced_for_what_writes_into_it(
 def test_every_key_address_and_gateway_is_billed(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    keys = graph.of_type("aws:kms/key:Key")
+    keys = graph.of_type(rt.KMS_KEY)
     assert len(keys) == 4  # EKS secrets, data tier, prod data, models
     assert [one(lines[IDLE], key, "Customer-managed key").monthly for key in keys] == [1.0] * 4
-    (address,) = graph.of_type("aws:ec2/eip:Eip")
+    (address,) = graph.of_type(rt.EIP)
     assert one(lines[IDLE], address, "Public IPv4 address").monthly == pytest.approx(3.65)
-    (nat,) = graph.of_type("aws:ec2/natGateway:NatGateway")
+    (nat,) = graph.of_type(rt.NAT_GATEWAY)
     assert one(lines[IDLE], nat, "NAT gateway hours").monthly == pytest.approx(32.85)
     assert one(lines[REFERENCE], nat, "Data processed").monthly == pytest.approx(50 * 0.045)
-    (cluster,) = graph.of_type("eks:index:Cluster")
+    (cluster,) = graph.of_type(rt.EKS_CLUSTER_COMPONENT)
     assert one(lines[IDLE], cluster, "Control plane hours").monthly == pytest.approx(73.00)
 
 

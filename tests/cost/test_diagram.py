@@ -15,7 +15,9 @@ def test_the_svg_names_every_layer_with_its_cost(
     svg = render_svg(default_report, graph.resources).decode()
     assert svg.lstrip().startswith("<?xml")
     for layer in (*LAYER_ORDER, "workload"):
-        assert re.search(rf">{layer}: \$[0-9,.]+ idle / \$[0-9,.]+ seed&#45;reference<", svg), layer
+        assert re.search(rf">{layer}: \$[0-9,.]+ idle / \$[0-9,.]+ guide&#45;reference<", svg), (
+            layer
+        )
 
 
 def test_billable_nodes_carry_both_profiles_and_free_ones_are_folded(

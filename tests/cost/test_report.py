@@ -1,5 +1,5 @@
 """The whole report on the real default stack: totals, environments, the GPU cost per
-1,000 images, the issue's targets, and the trade-off the README names for the one target
+1,000 images, the stack's cost targets, and the trade-off the README names for the one target
 the defaults miss, proven on the real program (`run_plan` with the config override)."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.report import IDLE, REFERENCE, SINGLE, THIS_STACK, CostReport
 from pingvas_infra.cost.targets import (
     DEV_GPU_SHARE_LIMIT,
     IDLE_RATIO_LIMIT,
     REFERENCE_RATIO_LIMIT,
     check_targets,
+    cost_document,
     dev_gpu_share,
     idle_ratio,
     prod_gpu_reported,
@@ -22,8 +24,8 @@ from pingvas_infra.cost.targets import (
 )
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import PlanRunner
 from tests.cost.conftest import report_of
+from tests.support.plan_graph import PlanRunner
 
 
 def section_with(stack_file: StackFile, section: str, path: tuple[str, ...], value: Any) -> dict:
@@ -65,7 +67,7 @@ def test_costs_are_attributed_to_environments(default_report: CostReport) -> Non
 
 def test_gpu_cost_per_1000_images_by_hand(default_report: CostReport) -> None:
     gpu = default_report.gpu
-    hours = 1000 * 8 / 3600  # the seed's 8 s per image on a g4dn.xlarge
+    hours = 1000 * 8 / 3600  # the design guide's 8 s per image on a g4dn.xlarge
     on_demand = hours * 0.526
     assert gpu.on_demand == pytest.approx(on_demand)  # $1.17
     assert gpu.pools["dev"].usd == pytest.approx(on_demand * 0.30)  # spot only: $0.35
@@ -98,7 +100,7 @@ def test_the_defaults_meet_the_idle_and_dev_gpu_targets(default_report: CostRepo
     assert prod_gpu_reported(default_report).detail.startswith("$0.7598 at spot share 0.5")
 
 
-def test_the_defaults_miss_the_seed_reference_target_and_say_so(
+def test_the_defaults_miss_the_guide_reference_target_and_say_so(
     default_report: CostReport,
 ) -> None:
     """$730.94 / $973.66: reported as not met, never met by tuning an assumption."""
@@ -107,18 +109,18 @@ def test_the_defaults_miss_the_seed_reference_target_and_say_so(
     assert not check.met
     (reported,) = [
         t
-        for t in default_report.to_json(check_targets(default_report))["targets"]
+        for t in cost_document(default_report, check_targets(default_report))["targets"]
         if t["name"] == check.name
     ]
     assert reported == {**reported, "met": False, "value": 0.7507, "limit": 0.72}
 
 
-def test_dropping_the_aurora_reader_closes_the_seed_reference_gap(
+def test_dropping_the_aurora_reader_closes_the_guide_reference_gap(
     default_report: CostReport, without_reader: CostReport, without_reader_plan: PlanResult
 ) -> None:
-    """The trade-off the README names: no HA database. The reader at seed-reference is
+    """The trade-off the README names: no HA database. The reader at guide-reference is
     its 0.5 ACU floor plus 0.5 ACU of usage: 2 x $43.80."""
-    instances = without_reader_plan.of_type("aws:rds/clusterInstance:ClusterInstance")
+    instances = without_reader_plan.of_type(rt.RDS_CLUSTER_INSTANCE)
     assert [i.inputs["tags"]["Role"] for i in instances] == ["writer"]
     # Giving up the HA database is never silent.
     assert any("pingvas:data.aurora.reader" in w for w in without_reader_plan.warnings)
@@ -135,7 +137,7 @@ def test_elastic_efs_throughput_would_cost_what_the_default_saves(
     run_plan: PlanRunner, stack_file: StackFile, default_report: CostReport
 ) -> None:
     """The default is bursting; Elastic bills the profile's 320 GB read and 10 GB
-    written: 320 x $0.03 + 10 x $0.06 = $10.20 a month at seed-reference."""
+    written: 320 x $0.03 + 10 x $0.06 = $10.20 a month at guide-reference."""
     elastic = report_of(
         run_plan(section_with(stack_file, "storage", ("efs", "throughputMode"), "elastic"))
     )

@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from pingvas_infra.cost.rules import KNOWN_FREE, RULES
+from pingvas_infra import resource_types as rt
+from pingvas_infra.cost.data import load_free_types
+from pingvas_infra.cost.rules import RULES
 from pingvas_infra.plan.model import RecordedResource
+from pingvas_infra.sdk_internals import resource_class
 from tests.cost.builders import HOURS, line, price, profile, resource
+from tests.support.plan_graph import is_custom_resource
 
-NAT = "aws:ec2/natGateway:NatGateway"
-EIP = "aws:ec2/eip:Eip"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-EKS = "eks:index:Cluster"
-NODE_GROUP = "eks:index:ManagedNodeGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-RDS = "aws:rds/cluster:Cluster"
-RDS_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
-BUCKET = "aws:s3/bucket:Bucket"
-EFS = "aws:efs/fileSystem:FileSystem"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-PV = "kubernetes:core/v1:PersistentVolume"
-EFS_BACKUP = "aws:efs/backupPolicy:BackupPolicy"
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
-HELM = "kubernetes:helm.sh/v3:Release"
 DAYS = HOURS / 24
 
 
 def test_nat_gateway_hours_and_processed_gb_split_over_gateways() -> None:
     usage = profile(nat={"processedGb": 100})
-    priced = price([resource(NAT, "a"), resource(NAT, "b")], usage)
+    priced = price([resource(rt.NAT_GATEWAY, "a"), resource(rt.NAT_GATEWAY, "b")], usage)
     assert line(priced, "NAT gateway hours", "a").monthly == pytest.approx(0.045 * 730)  # 32.85
     processed = line(priced, "Data processed", "b")
     assert processed.quantity == 50  # 100 GB over two gateways
@@ -43,15 +27,15 @@ def test_nat_gateway_hours_and_processed_gb_split_over_gateways() -> None:
 
 
 def test_every_public_ipv4_address_is_billed_by_the_hour() -> None:
-    priced = price([resource(EIP, "nat", {"domain": "vpc"})])
+    priced = price([resource(rt.EIP, "nat", {"domain": "vpc"})])
     assert line(priced, "Public IPv4").monthly == pytest.approx(0.005 * 730)  # 3.65
     assert line(priced, "Public IPv4").kind == "fixed"
 
 
 def test_gateway_endpoints_are_free_and_interface_endpoints_bill_per_zone() -> None:
-    gateway = resource(ENDPOINT, "s3", {"vpcEndpointType": "Gateway"})
+    gateway = resource(rt.VPC_ENDPOINT, "s3", {"vpcEndpointType": "Gateway"})
     interface = resource(
-        ENDPOINT, "ecr", {"vpcEndpointType": "Interface", "subnetIds": ["a", "b", "c"]}
+        rt.VPC_ENDPOINT, "ecr", {"vpcEndpointType": "Interface", "subnetIds": ["a", "b", "c"]}
     )
     priced = price([gateway, interface], profile(interfaceEndpoints={"processedGb": 10}))
     assert [f.resource for f in priced.free] == ["s3"]
@@ -60,19 +44,21 @@ def test_gateway_endpoints_are_free_and_interface_endpoints_bill_per_zone() -> N
 
 
 def test_flow_log_group_prices_ingestion_and_retained_storage() -> None:
-    group = resource(LOG_GROUP, "flow", {"name": "/aws/vpc/flow", "retentionInDays": 14})
-    flow_log = resource(FLOW_LOG, "flow", dependencies=[group.urn])
+    group = resource(rt.LOG_GROUP, "flow", {"name": "/aws/vpc/flow", "retentionInDays": 14})
+    flow_log = resource(rt.FLOW_LOG, "flow", dependencies=[group.urn])
     priced = price([group, flow_log], profile(logs={"ingestedGb": {"vpc-flow-logs": 2}}))
     assert line(priced, "Log ingestion (vpc-flow-logs)").monthly == pytest.approx(2 * 0.50)
     # 14 days of 2 GB a month kept: 2 x 14 / 30.42 GB-month at $0.03.
     storage = line(priced, "Log storage (14 days kept)")
     assert storage.monthly == pytest.approx(2 * 14 / DAYS * 0.03)
-    assert [f.resource_type for f in priced.free] == [FLOW_LOG]
+    assert [f.resource_type for f in priced.free] == [rt.FLOW_LOG]
 
 
 def test_eks_control_plane_standard_rate_and_a_warning_for_extended_policy() -> None:
-    standard = resource(EKS, "std", {"upgradePolicy": {"supportType": "STANDARD"}})
-    unset = resource(EKS, "unset", {})
+    standard = resource(
+        rt.EKS_CLUSTER_COMPONENT, "std", {"upgradePolicy": {"supportType": "STANDARD"}}
+    )
+    unset = resource(rt.EKS_CLUSTER_COMPONENT, "unset", {})
     priced = price([standard, unset])
     assert line(priced, "Control plane", "std").monthly == pytest.approx(0.10 * 730)  # 73.00
     assert line(priced, "Control plane", "unset").monthly == pytest.approx(73.0)
@@ -82,11 +68,11 @@ def test_eks_control_plane_standard_rate_and_a_warning_for_extended_policy() -> 
 
 def test_eks_logs_priced_on_the_program_log_group_when_it_exists() -> None:
     cluster = resource(
-        EKS,
+        rt.EKS_CLUSTER_COMPONENT,
         "eks",
         {"name": "main", "enabledClusterLogTypes": ["api", "audit"]},
     )
-    group = resource(LOG_GROUP, "cp", {"name": "/aws/eks/main/cluster", "retentionInDays": 30})
+    group = resource(rt.LOG_GROUP, "cp", {"name": "/aws/eks/main/cluster", "retentionInDays": 30})
     usage = profile(logs={"ingestedGb": {"eks:api": 2, "eks:audit": 20, "eks:scheduler": 5}})
     priced = price([cluster, group], usage)
     assert line(priced, "Log ingestion (eks:audit)", "cp").monthly == pytest.approx(20 * 0.5)
@@ -101,7 +87,9 @@ def test_eks_logs_priced_on_the_program_log_group_when_it_exists() -> None:
 
 
 def test_eks_logs_without_a_log_group_are_priced_on_the_cluster_and_never_expire() -> None:
-    cluster = resource(EKS, "eks", {"name": "main", "enabledClusterLogTypes": ["audit"]})
+    cluster = resource(
+        rt.EKS_CLUSTER_COMPONENT, "eks", {"name": "main", "enabledClusterLogTypes": ["audit"]}
+    )
     priced = price([cluster], profile(logs={"ingestedGb": {"eks:audit": 10}}))
     assert line(priced, "Log ingestion (eks:audit)").monthly == pytest.approx(5.0)
     # Never expires: priced after a year of it, 10 GB x 12 months (365 days) at $0.03.
@@ -111,13 +99,13 @@ def test_eks_logs_without_a_log_group_are_priced_on_the_cluster_and_never_expire
 
 def test_spot_node_group_at_the_mean_of_its_types_with_launch_template_volumes() -> None:
     template = resource(
-        LAUNCH_TEMPLATE,
+        rt.LAUNCH_TEMPLATE,
         "lt",
         {"blockDeviceMappings": [{"ebs": {"volumeSize": 30, "volumeType": "gp3"}}]},
         resource_id="lt-123",
     )
     group = resource(
-        NODE_GROUP,
+        rt.EKS_NODE_GROUP_COMPONENT,
         "system",
         {
             "capacityType": "SPOT",
@@ -137,7 +125,7 @@ def test_spot_node_group_at_the_mean_of_its_types_with_launch_template_volumes()
 
 def test_on_demand_node_group_without_template_uses_disk_size() -> None:
     group = resource(
-        NODE_GROUP,
+        rt.EKS_NODE_GROUP_COMPONENT,
         "legacy",
         {"instanceTypes": ["t3.medium"], "scalingConfig": {"desiredSize": 3}, "diskSize": 20},
     )
@@ -147,7 +135,7 @@ def test_on_demand_node_group_without_template_uses_disk_size() -> None:
 
 
 def test_an_instance_type_missing_from_the_table_leaves_the_group_unpriced() -> None:
-    group = resource(NODE_GROUP, "odd", {"instanceTypes": ["x9.huge"]})
+    group = resource(rt.EKS_NODE_GROUP_COMPONENT, "odd", {"instanceTypes": ["x9.huge"]})
     priced = price([group])
     assert not priced.lines
     (unpriced,) = priced.unpriced
@@ -163,7 +151,7 @@ def gpu_pool(environment: str, capacity_types: list[str] | None, limit: int = 15
             {"key": "karpenter.sh/capacity-type", "operator": "In", "values": capacity_types}
         )
     return resource(
-        NODE_POOL,
+        rt.NODE_POOL,
         f"{environment}-gpu",
         {
             "metadata": {"name": f"{environment}-gpu"},
@@ -179,7 +167,7 @@ def gpu_pool(environment: str, capacity_types: list[str] | None, limit: int = 15
 
 
 GPU_NODE_CLASS = resource(
-    NODE_CLASS,
+    rt.EC2_NODE_CLASS,
     "gpu",
     {
         "metadata": {"name": "gpu"},
@@ -232,7 +220,7 @@ def test_gpu_hours_beyond_the_pool_limit_are_flagged() -> None:
 
 def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> None:
     cluster = resource(
-        RDS,
+        rt.RDS_CLUSTER,
         "aurora",
         {
             "engine": "aurora-postgresql",
@@ -242,12 +230,12 @@ def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> 
         },
     )
     writer = resource(
-        RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         "writer",
         {"clusterIdentifier": "db", "instanceClass": "db.serverless"},
     )
     reader = resource(
-        RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         "reader",
         {"clusterIdentifier": "aurora-id", "instanceClass": "db.serverless"},
         dependencies=[cluster.urn],
@@ -264,14 +252,14 @@ def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> 
     assert line(busy, "ACU above the floor", "writer").monthly == pytest.approx(0.5 * 730 * 0.12)
     assert line(busy, "Storage").monthly == pytest.approx(20 * 0.10)
     assert line(busy, "I/O requests").monthly == pytest.approx(10 * 0.20)
-    # The seed's $87 an instance is 1 ACU all month: 730 x $0.12 = $87.60 a month.
+    # The design guide's $87 an instance is 1 ACU all month: 730 x $0.12 = $87.60 a month.
     writer_total = sum(item.monthly for item in busy.lines if item.resource == "writer")
     assert writer_total == pytest.approx(87.60)
 
 
 def test_aurora_average_is_capped_at_max_and_auto_pause_has_no_floor() -> None:
     cluster = resource(
-        RDS,
+        rt.RDS_CLUSTER,
         "aurora",
         {
             "engine": "aurora-postgresql",
@@ -283,7 +271,7 @@ def test_aurora_average_is_capped_at_max_and_auto_pause_has_no_floor() -> None:
         },
     )
     instance = resource(
-        RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         "writer",
         {"instanceClass": "db.serverless"},
         dependencies=[cluster.urn],
@@ -294,11 +282,13 @@ def test_aurora_average_is_capped_at_max_and_auto_pause_has_no_floor() -> None:
 
 
 def test_provisioned_aurora_instance_and_non_aurora_engine() -> None:
-    cluster = resource(RDS, "legacy", {"engine": "aurora-postgresql", "clusterIdentifier": "l"})
-    instance = resource(
-        RDS_INSTANCE, "one", {"clusterIdentifier": "l", "instanceClass": "db.r6g.large"}
+    cluster = resource(
+        rt.RDS_CLUSTER, "legacy", {"engine": "aurora-postgresql", "clusterIdentifier": "l"}
     )
-    mysql = resource(RDS, "mysql", {"engine": "mysql"})
+    instance = resource(
+        rt.RDS_CLUSTER_INSTANCE, "one", {"clusterIdentifier": "l", "instanceClass": "db.r6g.large"}
+    )
+    mysql = resource(rt.RDS_CLUSTER, "mysql", {"engine": "mysql"})
     priced = price([cluster, instance, mysql])
     assert line(priced, "Instance hours (db.r6g.large)").monthly == pytest.approx(0.26 * 730)
     assert [u.resource for u in priced.unpriced] == ["mysql"]
@@ -306,7 +296,7 @@ def test_provisioned_aurora_instance_and_non_aurora_engine() -> None:
 
 def test_io_optimized_storage_and_long_performance_insights_are_unpriced() -> None:
     cluster = resource(
-        RDS,
+        rt.RDS_CLUSTER,
         "aurora",
         {
             "engine": "aurora-postgresql",
@@ -315,7 +305,7 @@ def test_io_optimized_storage_and_long_performance_insights_are_unpriced() -> No
         },
     )
     instance = resource(
-        RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         "writer",
         {
             "instanceClass": "db.serverless",
@@ -350,22 +340,30 @@ def test_io_optimized_storage_and_long_performance_insights_are_unpriced() -> No
     ],
 )
 def test_cache_nodes_by_engine_and_node_type(inputs: dict, expected: float) -> None:
-    priced = price([resource(CACHE, "cache", inputs)])
+    priced = price([resource(rt.CACHE_REPLICATION_GROUP, "cache", inputs)])
     assert priced.total == pytest.approx(expected * 730)
 
 
 def test_unknown_cache_node_type_is_unpriced() -> None:
-    priced = price([resource(CACHE, "cache", {"engine": "valkey", "nodeType": "cache.x9"})])
+    priced = price(
+        [
+            resource(
+                rt.CACHE_REPLICATION_GROUP, "cache", {"engine": "valkey", "nodeType": "cache.x9"}
+            )
+        ]
+    )
     assert priced.unpriced and not priced.lines
 
 
 def test_buckets_take_their_purpose_from_tags_or_name_and_prefix_environment() -> None:
     usage = profile(s3={"storedGb": {"dev-images": 100, "prod-images": 1000, "models": 50}})
-    dev = resource(BUCKET, "a", {"bucket": "pingvas-dev-images-123"})
-    prod = resource(BUCKET, "b", {"tags": {"Purpose": "prod-images"}})
-    models = resource(BUCKET, "models")
-    stray = resource(BUCKET, "stray", {"bucket": "pingvas-scratch"})
-    backups = resource(BUCKET, "backups", {"tags": {"Purpose": "backups", "Environment": "prod"}})
+    dev = resource(rt.BUCKET, "a", {"bucket": "pingvas-dev-images-123"})
+    prod = resource(rt.BUCKET, "b", {"tags": {"Purpose": "prod-images"}})
+    models = resource(rt.BUCKET, "models")
+    stray = resource(rt.BUCKET, "stray", {"bucket": "pingvas-scratch"})
+    backups = resource(
+        rt.BUCKET, "backups", {"tags": {"Purpose": "backups", "Environment": "prod"}}
+    )
     priced = price([dev, prod, models, stray, backups], usage)
     assert line(priced, "Storage", "a").monthly == pytest.approx(100 * 0.023)
     assert line(priced, "Storage", "a").environment == "dev"
@@ -387,41 +385,45 @@ def test_efs_storage_and_elastic_throughput() -> None:
             "elasticWriteGb": 10,
         }
     )
-    bursting = price([resource(EFS, "fs")], usage)
+    bursting = price([resource(rt.EFS_FILE_SYSTEM, "fs")], usage)
     assert bursting.total == pytest.approx(50 * 0.30 + 100 * 0.016)
-    elastic = price([resource(EFS, "fs", {"throughputMode": "elastic"})], usage)
+    elastic = price([resource(rt.EFS_FILE_SYSTEM, "fs", {"throughputMode": "elastic"})], usage)
     assert elastic.total == pytest.approx(50 * 0.30 + 100 * 0.016 + 300 * 0.03 + 10 * 0.06)
-    one_zone = price([resource(EFS, "fs", {"availabilityZoneName": "us-east-1a"})], usage)
+    one_zone = price(
+        [resource(rt.EFS_FILE_SYSTEM, "fs", {"availabilityZoneName": "us-east-1a"})], usage
+    )
     assert line(one_zone, "Storage, One Zone").monthly == pytest.approx(50 * 0.16)
-    provisioned = price([resource(EFS, "fs", {"throughputMode": "provisioned"})], usage)
+    provisioned = price(
+        [resource(rt.EFS_FILE_SYSTEM, "fs", {"throughputMode": "provisioned"})], usage
+    )
     assert provisioned.unpriced
 
 
 def test_efs_backups_store_the_file_systems_data_at_the_backup_rate() -> None:
     usage = profile(efs={"standardGb": 50, "infrequentAccessGb": 30})
-    file_system = resource(EFS, "fs", resource_id="fs-1")
+    file_system = resource(rt.EFS_FILE_SYSTEM, "fs", resource_id="fs-1")
     enabled = resource(
-        EFS_BACKUP, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "ENABLED"}}
+        rt.EFS_BACKUP_POLICY, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "ENABLED"}}
     )
     priced = price([file_system, enabled], usage)
     backup = line(priced, "AWS Backup storage")
-    assert backup.resource_type == EFS_BACKUP
+    assert backup.resource_type == rt.EFS_BACKUP_POLICY
     assert backup.monthly == pytest.approx((50 + 30) * 0.05)  # $4.00
     assert backup.kind == "usage"
     disabled = resource(
-        EFS_BACKUP, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "DISABLED"}}
+        rt.EFS_BACKUP_POLICY, "fs", {"fileSystemId": "fs-1", "backupPolicy": {"status": "DISABLED"}}
     )
     off = price([file_system, disabled], usage)
-    assert not [item for item in off.lines if item.resource_type == EFS_BACKUP]
-    assert [f.resource_type for f in off.free] == [EFS_BACKUP]
+    assert not [item for item in off.lines if item.resource_type == rt.EFS_BACKUP_POLICY]
+    assert [f.resource_type for f in off.free] == [rt.EFS_BACKUP_POLICY]
 
 
 @pytest.mark.parametrize(
     ("type_token", "expected"),
     [
-        ("aws:kms/key:Key", 1.00),
-        ("aws:secretsmanager/secret:Secret", 0.40),
-        ("aws:cloudwatch/metricAlarm:MetricAlarm", 0.10),
+        (rt.KMS_KEY, 1.00),
+        (rt.SECRETS_MANAGER_SECRET, 0.40),
+        (rt.METRIC_ALARM, 0.10),
     ],
 )
 def test_monthly_items(type_token: str, expected: float) -> None:
@@ -432,12 +434,12 @@ def test_monthly_items(type_token: str, expected: float) -> None:
 
 def test_claims_priced_by_their_storage_class_volume_type() -> None:
     gp3 = resource(
-        STORAGE_CLASS,
+        rt.STORAGE_CLASS,
         "gp3",
         {"metadata": {"name": "fast"}, "provisioner": "ebs.csi.aws.com", "parameters": {}},
     )
     claim = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "data",
         {
             "metadata": {"namespace": "prod"},
@@ -445,12 +447,12 @@ def test_claims_priced_by_their_storage_class_volume_type() -> None:
         },
     )
     gp2_claim = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "old",
         {"spec": {"storageClassName": "gp2", "resources": {"requests": {"storage": "10Gi"}}}},
     )
     lost = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "lost",
         {"spec": {"storageClassName": "nowhere", "resources": {"requests": {"storage": "1Gi"}}}},
     )
@@ -464,22 +466,22 @@ def test_claims_priced_by_their_storage_class_volume_type() -> None:
 
 def _efs_class(name: str = "efs-models") -> RecordedResource:
     return resource(
-        STORAGE_CLASS, name, {"metadata": {"name": name}, "provisioner": "efs.csi.aws.com"}
+        rt.STORAGE_CLASS, name, {"metadata": {"name": name}, "provisioner": "efs.csi.aws.com"}
     )
 
 
 def test_a_claim_is_an_ebs_volume_only_when_its_class_provisions_ebs() -> None:
     """The class's provisioner decides, not the claim's size: EFS bills stored GB."""
     efs_claim = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "models",
         {"spec": {"storageClassName": "efs-models", "resources": {"requests": {"storage": "8Gi"}}}},
     )
     odd_class = resource(
-        STORAGE_CLASS, "odd", {"metadata": {"name": "odd"}, "provisioner": "example.com/nfs"}
+        rt.STORAGE_CLASS, "odd", {"metadata": {"name": "odd"}, "provisioner": "example.com/nfs"}
     )
     odd_claim = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "odd-claim",
         {"spec": {"storageClassName": "odd", "resources": {"requests": {"storage": "8Gi"}}}},
     )
@@ -493,7 +495,7 @@ def test_a_claim_is_an_ebs_volume_only_when_its_class_provisions_ebs() -> None:
 
 def test_static_volumes_and_the_claims_bound_to_them_provision_nothing() -> None:
     efs_volume = resource(
-        PV,
+        rt.PERSISTENT_VOLUME,
         "models-dev",
         {
             "metadata": {"name": "models-dev"},
@@ -505,7 +507,7 @@ def test_static_volumes_and_the_claims_bound_to_them_provision_nothing() -> None
         },
     )
     bound = resource(
-        PVC,
+        rt.PERSISTENT_VOLUME_CLAIM,
         "models",
         {
             "metadata": {"namespace": "dev"},
@@ -517,11 +519,13 @@ def test_static_volumes_and_the_claims_bound_to_them_provision_nothing() -> None
         },
     )
     ebs_volume = resource(
-        PV,
+        rt.PERSISTENT_VOLUME,
         "imported",
         {"metadata": {"name": "imported"}, "spec": {"csi": {"driver": "ebs.csi.aws.com"}}},
     )
-    host_path = resource(PV, "local", {"metadata": {"name": "local"}, "spec": {"hostPath": {}}})
+    host_path = resource(
+        rt.PERSISTENT_VOLUME, "local", {"metadata": {"name": "local"}, "spec": {"hostPath": {}}}
+    )
     priced = price([_efs_class(), efs_volume, bound, ebs_volume, host_path])
     assert priced.lines == []
     assert {f.resource for f in priced.free} == {"efs-models", "models-dev", "models", "imported"}
@@ -530,7 +534,7 @@ def test_static_volumes_and_the_claims_bound_to_them_provision_nothing() -> None
 
 def test_chart_volumes_come_from_values_times_replicas() -> None:
     release = resource(
-        HELM,
+        rt.HELM_RELEASE,
         "kube-prometheus-stack",
         {
             "values": {
@@ -553,7 +557,7 @@ def test_chart_volumes_come_from_values_times_replicas() -> None:
         },
     )
     gp3 = resource(
-        STORAGE_CLASS,
+        rt.STORAGE_CLASS,
         "gp3",
         {
             "metadata": {
@@ -569,13 +573,13 @@ def test_chart_volumes_come_from_values_times_replicas() -> None:
     # No class named: the default class (gp3).
     assert line(priced, "Volume grafana").monthly == pytest.approx(10 * 0.08)
     assert len(priced.lines) == 2
-    plain = price([resource(HELM, "karpenter", {"values": {"replicas": 2}})])
+    plain = price([resource(rt.HELM_RELEASE, "karpenter", {"values": {"replicas": 2}})])
     assert not plain.lines and plain.free
 
 
 def test_stateful_set_claims_and_load_balancer_services() -> None:
     stateful = resource(
-        "kubernetes:apps/v1:StatefulSet",
+        rt.STATEFUL_SET,
         "db",
         {
             "spec": {
@@ -592,8 +596,8 @@ def test_stateful_set_claims_and_load_balancer_services() -> None:
             }
         },
     )
-    balancer = resource("kubernetes:core/v1:Service", "web", {"spec": {"type": "LoadBalancer"}})
-    internal = resource("kubernetes:core/v1:Service", "api", {"spec": {"type": "ClusterIP"}})
+    balancer = resource(rt.SERVICE, "web", {"spec": {"type": "LoadBalancer"}})
+    internal = resource(rt.SERVICE, "api", {"spec": {"type": "ClusterIP"}})
     priced = price([stateful, balancer, internal])
     assert line(priced, "Volume data").monthly == pytest.approx(3 * 0.5 * 0.08)
     assert [u.resource for u in priced.unpriced] == ["web"]
@@ -602,13 +606,13 @@ def test_stateful_set_claims_and_load_balancer_services() -> None:
 
 def test_a_volume_type_missing_from_the_table_is_unpriced_not_guessed() -> None:
     template = resource(
-        LAUNCH_TEMPLATE,
+        rt.LAUNCH_TEMPLATE,
         "lt",
         {"blockDeviceMappings": [{"ebs": {"volumeSize": 30, "volumeType": "io2"}}]},
         resource_id="lt-io2",
     )
     group = resource(
-        NODE_GROUP,
+        rt.EKS_NODE_GROUP_COMPONENT,
         "system",
         {"instanceTypes": ["t3.medium"], "launchTemplate": {"id": "lt-io2"}},
     )
@@ -620,19 +624,28 @@ def test_a_volume_type_missing_from_the_table_is_unpriced_not_guessed() -> None:
 def test_unknown_types_are_unpriced_and_known_free_types_carry_their_reason() -> None:
     priced = price(
         [
-            resource("aws:backup/vault:Vault", "vault"),
-            resource("aws:iam/role:Role", "role"),
-            resource("kubernetes:core/v1:Namespace", "dev"),
+            resource(rt.BACKUP_VAULT, "vault"),
+            resource(rt.IAM_ROLE, "role"),
+            resource(rt.NAMESPACE, "dev"),
         ]
     )
-    assert [(u.resource_type, u.resource) for u in priced.unpriced] == [
-        ("aws:backup/vault:Vault", "vault")
-    ]
+    assert [(u.resource_type, u.resource) for u in priced.unpriced] == [(rt.BACKUP_VAULT, "vault")]
     assert {f.reason for f in priced.free} == {
         "IAM is free",
-        KNOWN_FREE["kubernetes:core/v1:Namespace"],
+        load_free_types().types[rt.NAMESPACE],
     }
 
 
 def test_no_type_is_both_priced_and_known_free() -> None:
-    assert not set(RULES) & set(KNOWN_FREE)
+    assert not set(RULES) & set(load_free_types().types)
+
+
+def test_every_free_type_is_a_type_its_sdk_registers() -> None:
+    """A misspelt token in the free table would never match a resource: each names a
+    resource class of the installed provider SDK (the prefixes name whole families)."""
+    unknown = [
+        t
+        for t in load_free_types().types
+        if resource_class(t) is None and not is_custom_resource(t)
+    ]
+    assert unknown == []

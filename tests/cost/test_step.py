@@ -12,23 +12,26 @@ import pytest
 from pingvas_infra.cost import step
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.model import PlanResult
-from pingvas_infra.plan.runner import plan_steps
+from pingvas_infra.plan_run import plan_steps
 
 
 def test_cost_is_a_plan_step() -> None:
     assert "cost" in dict(plan_steps())
 
 
-def test_cost_json_has_the_keys_the_issue_names(graph: PlanResult, tmp_path: Path) -> None:
+def test_cost_json_has_the_documented_keys(graph: PlanResult, tmp_path: Path) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
     assert sorted(p.name for p in written.files) == ["architecture.svg", "cost.json", "cost.md"]
     document = json.loads((tmp_path / "cost.json").read_text())
     assert {"date", "region"} <= set(document["price_table"])
-    for profile in ("idle", "seed-reference"):
+    for profile in ("idle", "guide-reference"):
         assert {"total", "lines"} <= set(document["profiles"][profile])
-    for baseline in ("seed-single-cluster", "seed-legacy"):
-        assert {"idle", "seed-reference"} <= set(document["baselines"][baseline])
-    assert set(document["seed_reproduction"]) == {"seed-single-cluster", "seed-legacy"}
+    for baseline in ("guide-single-cluster", "legacy-two-cluster"):
+        assert {"idle", "guide-reference"} <= set(document["baselines"][baseline])
+    assert set(document["guide_tables_reproduced"]) == {
+        "guide-single-cluster",
+        "legacy-two-cluster",
+    }
     assert {"dev", "prod", "on_demand"} <= set(document["gpu_cost_per_1000_images"])
     line = document["profiles"]["idle"]["lines"][0]
     assert {"component", "unit", "quantity", "unit_price", "monthly", "kind", "layer"} <= set(line)
@@ -43,13 +46,13 @@ def test_the_console_table_compares_both_profiles_with_both_baselines(
 ) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
     header, idle, reference = written.lines[1:4]
-    assert header.split()[:4] == ["profile", "this", "stack", "seed"]
+    assert header.split()[:4] == ["profile", "this", "stack", "guide"]
     assert idle.startswith("idle ") and "saves" in idle
-    assert reference.startswith("seed-reference ")
+    assert reference.startswith("guide-reference ")
     assert not any("[" in line for line in written.lines)  # printed through rich markup
     md = (tmp_path / "cost.md").read_text()
-    assert "## This stack against the seed's designs" in md
-    assert "| seed-reference |" in md
+    assert "## This stack against the design guide's designs" in md
+    assert "| guide-reference |" in md
 
 
 def test_a_region_without_a_price_table_is_not_priced(graph: PlanResult, tmp_path: Path) -> None:
@@ -81,19 +84,20 @@ def test_a_missed_target_is_printed_and_warned_with_its_ratio(
     graph: PlanResult, tmp_path: Path
 ) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
-    assert "target seed-reference total vs seed-single-cluster: 0.7507x (limit 0.72x) NOT MET" in (
-        written.lines
+    assert (
+        "target guide-reference total vs guide-single-cluster: 0.7507x (limit 0.72x) NOT MET"
+        in (written.lines)
     )
-    assert any(w.startswith("cost target not met: seed-reference") for w in written.warnings)
+    assert any(w.startswith("cost target not met: guide-reference") for w in written.warnings)
     md = (tmp_path / "cost.md").read_text()
-    assert "- idle total vs seed-single-cluster: 0.4993x (limit 0.50x) met" in md
+    assert "- idle total vs guide-single-cluster: 0.4993x (limit 0.50x) met" in md
 
 
 def test_an_incomplete_graph_says_its_totals_are_not_comparable(
     graph: PlanResult, tmp_path: Path
 ) -> None:
     """A graph without a layer (here: operations left out) is priced, but its totals are
-    not compared with the seed's designs."""
+    not compared with the design guide's designs."""
     partial = dataclasses.replace(
         graph, resources=[r for r in graph.resources if r.layer != "operations"]
     )

@@ -6,7 +6,7 @@ assumed. The users are the stack's own: every ElastiCache user of the default gr
 its access string (the data layer's `cache_access_string`) and the password the data layer
 generated for it, is loaded into the session's redis-server. Each environment connects with
 the REDIS_URL its tenancy Secret carries (pingvas_infra/tenancy/credentials.py), pointed at
-the local server. The seed's "DB 0 for dev, DB 1 for prod" is a convention any client can
+the local server. The design guide's "DB 0 for dev, DB 1 for prod" is a convention any client can
 undo with SELECT; the ACL key prefix is the boundary, so the checks run in every DB.
 """
 
@@ -24,12 +24,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.data.cache_acl import DEFAULT_USER_NAME, cache_access_string
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.plan.kubernetes import kubernetes_objects
 from pingvas_infra.plan.model import PlanResult, reveal
 from pingvas_infra.tenancy.component import REDIS_SECRET
-from tests.conftest import RedisServer
+from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.redis
 
@@ -91,7 +92,7 @@ def cache_users(graph: PlanResult) -> dict[str, CacheUser]:
             user.inputs["accessString"],
             reveal(user.raw_inputs)["authenticationMode"]["passwords"][0],
         )
-        for user in graph.of_type("aws:elasticache/user:User")
+        for user in graph.of_type(rt.CACHE_USER)
     }
 
 

@@ -7,25 +7,12 @@ import shlex
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.data.cache_acl import cache_access_string
 from pingvas_infra.environments import ENVIRONMENTS, Environment
 from pingvas_infra.plan.model import PlanResult, RecordedResource, reveal
 from pingvas_infra.tables import load_table
-from tests.conftest import PlanRunner, cluster_security_group_id, tags_of
-
-CLUSTER = "aws:rds/cluster:Cluster"
-INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
-RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
-CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-KEY = "aws:kms/key:Key"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-CACHE_USER = "aws:elasticache/user:User"
-USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+from tests.support.plan_graph import PlanRunner, cluster_security_group_id, tags_of
 
 
 def data_layer(graph: PlanResult) -> list[RecordedResource]:
@@ -34,16 +21,12 @@ def data_layer(graph: PlanResult) -> list[RecordedResource]:
 
 def data_subnet_ids(graph: PlanResult) -> set[str]:
     """The network layer's data tier."""
-    return {
-        str(s.id)
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
-        if tags_of(s.inputs).get("Tier") == "data"
-    }
+    return {str(s.id) for s in graph.of_type(rt.SUBNET) if tags_of(s.inputs).get("Tier") == "data"}
 
 
 def test_two_serverless_instances_in_distinct_azs(graph: PlanResult) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
-    instances = graph.of_type(INSTANCE)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
+    instances = graph.of_type(rt.RDS_CLUSTER_INSTANCE)
     assert len(instances) == 2
     assert {i.inputs["instanceClass"] for i in instances} == {"db.serverless"}
     assert {i.inputs["clusterIdentifier"] for i in instances} == {
@@ -62,8 +45,8 @@ def test_two_serverless_instances_in_distinct_azs(graph: PlanResult) -> None:
         assert instance.inputs["performanceInsightsKmsKeyId"] == cluster.inputs["kmsKeyId"]
 
 
-def test_scaling_configuration_is_the_seeds_range(graph: PlanResult) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
+def test_scaling_configuration_is_the_guides_range(graph: PlanResult) -> None:
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     scaling = cluster.inputs["serverlessv2ScalingConfiguration"]
     assert scaling == {"minCapacity": 0.5, "maxCapacity": 4}
     version = cluster.inputs["engineVersion"]
@@ -76,7 +59,7 @@ def test_scale_to_zero_sends_the_auto_pause_delay(run_plan: PlanRunner) -> None:
     graph = run_plan(
         {"pingvas:data": {"aurora": {"minAcu": 0, "maxAcu": 2, "secondsUntilAutoPause": 900}}}
     )
-    (cluster,) = graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
         "minCapacity": 0,
         "maxCapacity": 2,
@@ -87,7 +70,7 @@ def test_scale_to_zero_sends_the_auto_pause_delay(run_plan: PlanRunner) -> None:
 def test_cluster_is_encrypted_protected_and_manages_its_password(
     graph: PlanResult,
 ) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     inputs = cluster.inputs
     assert inputs["databaseName"] == "pingvas_saas"
     assert inputs["masterUsername"] == "pingvas_admin"
@@ -106,9 +89,9 @@ def test_cluster_is_encrypted_protected_and_manages_its_password(
 
 
 def test_the_data_key_is_customer_managed_and_rotated(graph: PlanResult) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
-    (group,) = graph.of_type(REPLICATION_GROUP)
-    (key,) = [k for k in graph.of_type(KEY) if k.layer == "data"]
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
+    (group,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
+    (key,) = [k for k in graph.of_type(rt.KMS_KEY) if k.layer == "data"]
     assert key.inputs["enableKeyRotation"] is True
     assert 7 <= key.inputs["deletionWindowInDays"] <= 30
     # The key id (a UUID) is the last part of the ARN every consumer was given.
@@ -120,8 +103,8 @@ def test_the_data_key_is_customer_managed_and_rotated(graph: PlanResult) -> None
 def test_final_snapshot_name_is_stable_between_plans(
     graph: PlanResult, run_plan_uncached: PlanRunner
 ) -> None:
-    (first,) = graph.of_type(CLUSTER)
-    (second,) = run_plan_uncached({}).of_type(CLUSTER)
+    (first,) = graph.of_type(rt.RDS_CLUSTER)
+    (second,) = run_plan_uncached({}).of_type(rt.RDS_CLUSTER)
     name = first.inputs["finalSnapshotIdentifier"]
     assert name == second.inputs["finalSnapshotIdentifier"]
     assert name.startswith(first.inputs["clusterIdentifier"])
@@ -130,8 +113,8 @@ def test_final_snapshot_name_is_stable_between_plans(
 def test_parameter_group_matches_the_engine_and_logs_ddl_over_tls(
     graph: PlanResult,
 ) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
-    (group,) = graph.of_type(PARAMETER_GROUP)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
+    (group,) = graph.of_type(rt.RDS_CLUSTER_PARAMETER_GROUP)
     by_id = graph.by_id()
     assert by_id[cluster.inputs["dbClusterParameterGroupName"]] is group
     family = load_table("aurora_versions")["versions"][cluster.inputs["engineVersion"]][
@@ -145,9 +128,9 @@ def test_parameter_group_matches_the_engine_and_logs_ddl_over_tls(
 def test_postgresql_log_exported_to_a_precreated_bounded_group(
     graph: PlanResult,
 ) -> None:
-    (cluster,) = graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     assert cluster.inputs["enabledCloudwatchLogsExports"] == ["postgresql"]
-    (log_group,) = [g for g in graph.of_type(LOG_GROUP) if g.layer == "data"]
+    (log_group,) = [g for g in graph.of_type(rt.LOG_GROUP) if g.layer == "data"]
     assert log_group.inputs["name"] == (
         f"/aws/rds/cluster/{cluster.inputs['clusterIdentifier']}/postgresql"
     )
@@ -157,29 +140,35 @@ def test_postgresql_log_exported_to_a_precreated_bounded_group(
 
 def test_aurora_and_cache_live_in_the_data_subnets(graph: PlanResult) -> None:
     by_id = graph.by_id()
-    (cluster,) = graph.of_type(CLUSTER)
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     rds_subnets = by_id[cluster.inputs["dbSubnetGroupName"]]
-    assert rds_subnets.type == RDS_SUBNET_GROUP
+    assert rds_subnets.type == rt.RDS_SUBNET_GROUP
     assert len(data_subnet_ids(graph)) == 3
     assert set(rds_subnets.inputs["subnetIds"]) == data_subnet_ids(graph)
-    (group,) = graph.of_type(REPLICATION_GROUP)
+    (group,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
     cache_subnets = by_id[group.inputs["subnetGroupName"]]
-    assert cache_subnets.type == CACHE_SUBNET_GROUP
+    assert cache_subnets.type == rt.CACHE_SUBNET_GROUP
     assert set(cache_subnets.inputs["subnetIds"]) == data_subnet_ids(graph)
 
 
-@pytest.mark.parametrize(("consumer", "port"), [(CLUSTER, 5432), (REPLICATION_GROUP, 6379)])
+@pytest.mark.parametrize(
+    ("consumer", "port"), [(rt.RDS_CLUSTER, 5432), (rt.CACHE_REPLICATION_GROUP, 6379)]
+)
 def test_security_groups_admit_only_the_cluster(
     graph: PlanResult, consumer: str, port: int
 ) -> None:
     (resource,) = graph.of_type(consumer)
-    key = "vpcSecurityGroupIds" if consumer == CLUSTER else "securityGroupIds"
+    key = "vpcSecurityGroupIds" if consumer == rt.RDS_CLUSTER else "securityGroupIds"
     (group_id,) = resource.inputs[key]
     group = graph.by_id()[group_id]
-    assert group.type == SECURITY_GROUP
-    assert group.inputs["vpcId"] == graph.one("aws:ec2/vpc:Vpc").id
+    assert group.type == rt.SECURITY_GROUP
+    assert group.inputs["vpcId"] == graph.one(rt.VPC).id
     assert not group.inputs.get("ingress") and not group.inputs.get("egress")
-    rules = [r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id]
+    rules = [
+        r
+        for r in graph.of_type(rt.SECURITY_GROUP_INGRESS_RULE)
+        if r.inputs["securityGroupId"] == group_id
+    ]
     assert len(rules) == 1
     (rule,) = rules
     assert rule.inputs["referencedSecurityGroupId"] == cluster_security_group_id(graph)
@@ -189,13 +178,17 @@ def test_security_groups_admit_only_the_cluster(
         port,
     )
     assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
-    assert not [r for r in graph.of_type(EGRESS) if r.inputs["securityGroupId"] == group_id]
+    assert not [
+        r
+        for r in graph.of_type(rt.SECURITY_GROUP_EGRESS_RULE)
+        if r.inputs["securityGroupId"] == group_id
+    ]
 
 
 def test_replication_group_is_multi_az_encrypted_and_snapshotted(
     graph: PlanResult,
 ) -> None:
-    (group,) = graph.of_type(REPLICATION_GROUP)
+    (group,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
     inputs = group.inputs
     assert inputs["engine"] == "valkey"
     assert inputs["engineVersion"] in [
@@ -219,11 +212,11 @@ def test_replication_group_is_multi_az_encrypted_and_snapshotted(
 def test_user_group_disables_default_and_holds_one_user_per_environment(
     graph: PlanResult,
 ) -> None:
-    (group,) = graph.of_type(REPLICATION_GROUP)
-    (user_group,) = graph.of_type(USER_GROUP)
+    (group,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
+    (user_group,) = graph.of_type(rt.CACHE_USER_GROUP)
     assert group.inputs["userGroupIds"] == [user_group.inputs["userGroupId"]]
     assert user_group.inputs["engine"] == "valkey"
-    users = {u.inputs["userId"]: u for u in graph.of_type(CACHE_USER)}
+    users = {u.inputs["userId"]: u for u in graph.of_type(rt.CACHE_USER)}
     members = [users[i] for i in user_group.inputs["userIds"]]
     by_name = {u.inputs["userName"]: u for u in members}
     assert set(by_name) == {"default", *(e.cache_user for e in ENVIRONMENTS)}
@@ -239,7 +232,7 @@ def test_user_group_disables_default_and_holds_one_user_per_environment(
 def test_cache_users_acl_confines_each_environment_to_its_prefix(
     graph: PlanResult, env: Environment
 ) -> None:
-    (user,) = [u for u in graph.of_type(CACHE_USER) if u.inputs["userName"] == env.cache_user]
+    (user,) = [u for u in graph.of_type(rt.CACHE_USER) if u.inputs["userName"] == env.cache_user]
     access = user.inputs["accessString"]
     assert access == cache_access_string(env)
     rules = access.split()
@@ -257,14 +250,14 @@ def test_no_plaintext_password_in_resources_json(graph: PlanResult) -> None:
     # The mock passwords, read from the engine's (unredacted) view of the cache users.
     passwords = {
         password
-        for user in graph.of_type(CACHE_USER)
+        for user in graph.of_type(rt.CACHE_USER)
         for password in reveal(user.raw_inputs)["authenticationMode"]["passwords"]
     }
     assert len(passwords) == 3
     rendered = graph.resources_json()
     assert not [p for p in passwords if p in rendered]
     written = json.loads(rendered)["resources"]
-    for user in (r for r in written if r["type"] == CACHE_USER):
+    for user in (r for r in written if r["type"] == rt.CACHE_USER):
         assert user["inputs"]["authenticationMode"]["passwords"] == ["[secret]"]
 
 

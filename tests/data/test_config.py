@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
+from tests.support.config_cases import (
+    BadConfigCase,
+    config_refusal,
+    config_with,
+    refused_config_test,
+)
 
 # (case id, pingvas:data overrides, key the message must name, text it must contain)
 BAD_DATA: list[BadConfigCase] = [
@@ -137,7 +142,7 @@ def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
         assert f"pingvas:data.{key} = " in message
 
 
-def test_defaults_validate_and_follow_the_seed(stack_file: StackFile) -> None:
+def test_defaults_validate_and_follow_the_design_guide(stack_file: StackFile) -> None:
     config = config_with(stack_file, {"pingvas:data": None})
     aurora = config.data.aurora
     assert (aurora.min_acu, aurora.max_acu) == (0.5, 4.0)

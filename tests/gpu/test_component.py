@@ -11,23 +11,18 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pingvas_infra.cluster.versions import minor_key
-from pingvas_infra.environments import ENVIRONMENTS, gpu_quotas
-from pingvas_infra.gpu import karpenter_schema
+from pingvas_infra import resource_types as rt
+from pingvas_infra.eks_versions import minor_key
+from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import ENVIRONMENT_LABEL, node_pool_spec
 from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
 from pingvas_infra.plan.kubernetes import helm_document, object_document, write_manifests
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult, RecordedResource
-from tests.conftest import PlanRunner, tags_of
+from pingvas_infra.tenancy.static import gpu_quotas, static_objects
+from tests.gpu import karpenter_schema
+from tests.support.plan_graph import PlanRunner, tags_of
 
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-QUEUE = "aws:sqs/queue:Queue"
-ROLE = "aws:iam/role:Role"
 INTERRUPTION_EVENTS = {
     ("aws.health", "AWS Health Event"),
     ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
@@ -51,30 +46,28 @@ def role_arn(role: RecordedResource) -> str:
 
 
 def release(graph: PlanResult, name: str) -> RecordedResource:
-    (found,) = [r for r in graph.of_type(RELEASE) if r.inputs["name"] == name]
+    (found,) = [r for r in graph.of_type(rt.HELM_RELEASE) if r.inputs["name"] == name]
     return found
 
 
 def pools(graph: PlanResult) -> dict[str, RecordedResource]:
-    return {p.inputs["metadata"]["name"]: p for p in graph.of_type(NODE_POOL)}
+    return {p.inputs["metadata"]["name"]: p for p in graph.of_type(rt.NODE_POOL)}
 
 
 def cluster_name(graph: PlanResult) -> str:
-    return str(graph.one("eks:index:Cluster").inputs["name"])
+    return str(graph.one(rt.EKS_CLUSTER_COMPONENT).inputs["name"])
 
 
 def karpenter_node_role(graph: PlanResult) -> RecordedResource:
-    (node_class,) = graph.of_type(NODE_CLASS)
-    (role,) = [r for r in graph.of_type(ROLE) if name_of(r) == node_class.inputs["spec"]["role"]]
+    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
+    (role,) = [
+        r for r in graph.of_type(rt.IAM_ROLE) if name_of(r) == node_class.inputs["spec"]["role"]
+    ]
     return role
 
 
 def controller_policy(graph: PlanResult) -> list[dict[str, Any]]:
-    (policy,) = [
-        p
-        for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
-        if "karpenter-controller" in p.name
-    ]
+    (policy,) = [p for p in graph.of_type(rt.IAM_ROLE_POLICY) if "karpenter-controller" in p.name]
     return json.loads(policy.inputs["policy"])["Statement"]
 
 
@@ -83,23 +76,23 @@ def as_list(value: Any) -> list[Any]:
 
 
 def test_five_event_rules_all_target_the_queue(graph: PlanResult) -> None:
-    (queue,) = graph.of_type(QUEUE)
-    rules = graph.of_type(RULE)
+    (queue,) = graph.of_type(rt.SQS_QUEUE)
+    rules = graph.of_type(rt.EVENT_RULE)
     patterns = {
         (pattern["source"][0], pattern["detail-type"][0])
         for pattern in (json.loads(r.inputs["eventPattern"]) for r in rules)
     }
     assert patterns == INTERRUPTION_EVENTS
-    targets = graph.of_type(TARGET)
+    targets = graph.of_type(rt.EVENT_TARGET)
     assert sorted(t.inputs["rule"] for t in targets) == sorted(name_of(r) for r in rules)
     assert {t.inputs["arn"] for t in targets} == {queue_arn(queue)}
 
 
 def test_queue_is_encrypted_short_lived_and_refuses_plain_http(graph: PlanResult) -> None:
-    (queue,) = graph.of_type(QUEUE)
+    (queue,) = graph.of_type(rt.SQS_QUEUE)
     assert queue.inputs["sqsManagedSseEnabled"] is True
     assert queue.inputs["messageRetentionSeconds"] == 300
-    (policy,) = graph.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    (policy,) = graph.of_type(rt.SQS_QUEUE_POLICY)
     assert policy.inputs["queueUrl"].endswith(f"/{name_of(queue)}")
     statements = json.loads(policy.inputs["policy"])["Statement"]
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
@@ -113,7 +106,7 @@ def test_queue_is_encrypted_short_lived_and_refuses_plain_http(graph: PlanResult
 
 
 def test_helm_values_carry_cluster_and_queue_names(graph: PlanResult) -> None:
-    (queue,) = graph.of_type(QUEUE)
+    (queue,) = graph.of_type(rt.SQS_QUEUE)
     values = release(graph, "karpenter").inputs["values"]
     assert values["settings"]["clusterName"] == cluster_name(graph)
     assert values["settings"]["interruptionQueue"] == name_of(queue)
@@ -131,7 +124,7 @@ def test_helm_values_carry_cluster_and_queue_names(graph: PlanResult) -> None:
 
 
 def test_charts_pinned_and_compatible_with_the_kubernetes_version(graph: PlanResult) -> None:
-    version = graph.one("eks:index:Cluster").inputs["version"]
+    version = graph.one(rt.EKS_CLUSTER_COMPONENT).inputs["version"]
     crds, karpenter = release(graph, "karpenter-crd"), release(graph, "karpenter")
     for chart in (crds, karpenter, release(graph, "nvidia-device-plugin")):
         assert re.fullmatch(r"\d+\.\d+\.\d+", chart.inputs["version"]), chart.name
@@ -150,12 +143,12 @@ def test_crds_before_the_controller_and_both_before_any_node_pool(graph: PlanRes
     crds, karpenter = release(graph, "karpenter-crd"), release(graph, "karpenter")
     assert karpenter.inputs["skipCrds"] is True
     assert crds.urn in karpenter.dependencies
-    for resource in (*graph.of_type(NODE_POOL), *graph.of_type(NODE_CLASS)):
+    for resource in (*graph.of_type(rt.NODE_POOL), *graph.of_type(rt.EC2_NODE_CLASS)):
         assert {crds.urn, karpenter.urn} <= set(resource.dependencies), resource.name
 
 
 def test_node_pool_gpu_limits_equal_the_namespace_quotas(graph: PlanResult) -> None:
-    quotas = gpu_quotas()  # read from k8s_manifests/resource-quotas.yaml
+    quotas = gpu_quotas(static_objects())  # k8s_manifests/resource-quotas.yaml
     assert quotas == {"dev": 3, "prod": 15}
     found = pools(graph)
     assert set(found) == {f"gpu-{e.name}" for e in ENVIRONMENTS}
@@ -207,7 +200,7 @@ def test_pools_are_tainted_labelled_and_consolidate(graph: PlanResult) -> None:
 
 
 def test_node_class_is_pinned_imdsv2_encrypted_and_found_by_discovery(graph: PlanResult) -> None:
-    (node_class,) = graph.of_type(NODE_CLASS)
+    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
     spec = node_class.inputs["spec"]
     (term,) = spec["amiSelectorTerms"]
     assert re.fullmatch(r"al2023@v\d{8}", term["alias"])
@@ -225,11 +218,11 @@ def test_node_class_is_pinned_imdsv2_encrypted_and_found_by_discovery(graph: Pla
     # The discovery tag is on exactly the private subnets and on the cluster security group.
     tagged = [
         s
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        for s in graph.of_type(rt.SUBNET)
         if tags_of(s.inputs).get("karpenter.sh/discovery") == cluster_name(graph)
     ]
     assert {tags_of(s.inputs)["Tier"] for s in tagged} == {"private"}
-    (sg_tag,) = graph.of_type("aws:ec2/tag:Tag")
+    (sg_tag,) = graph.of_type(rt.EC2_TAG)
     assert (sg_tag.inputs["key"], sg_tag.inputs["value"]) == (
         "karpenter.sh/discovery",
         cluster_name(graph),
@@ -238,7 +231,8 @@ def test_node_class_is_pinned_imdsv2_encrypted_and_found_by_discovery(graph: Pla
 
 def test_karpenter_objects_match_the_v1_schema(graph: PlanResult) -> None:
     documents = [
-        object_document(r) for r in (*graph.of_type(NODE_POOL), *graph.of_type(NODE_CLASS))
+        object_document(r)
+        for r in (*graph.of_type(rt.NODE_POOL), *graph.of_type(rt.EC2_NODE_CLASS))
     ]
     assert len(documents) == 3
     for document in documents:
@@ -246,7 +240,7 @@ def test_karpenter_objects_match_the_v1_schema(graph: PlanResult) -> None:
 
 
 def test_schema_models_refuse_what_karpenter_refuses(graph: PlanResult) -> None:
-    (node_class,) = graph.of_type(NODE_CLASS)
+    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
     document = object_document(node_class)
     misspelt = {**document, "spec": {**document["spec"], "amiSelectorTerm": []}}
     with pytest.raises(ValidationError):
@@ -254,7 +248,7 @@ def test_schema_models_refuse_what_karpenter_refuses(graph: PlanResult) -> None:
     both = {**document, "spec": {**document["spec"], "instanceProfile": "x"}}
     with pytest.raises(ValidationError, match="exactly one of"):
         karpenter_schema.validate(both)
-    pool = object_document(next(iter(graph.of_type(NODE_POOL))))
+    pool = object_document(next(iter(graph.of_type(rt.NODE_POOL))))
     bad_budget = json.loads(json.dumps(pool))
     bad_budget["spec"]["disruption"]["budgets"] = [{"nodes": "one"}]
     with pytest.raises(ValidationError):
@@ -265,7 +259,7 @@ def test_karpenter_node_role_and_its_ec2_linux_access_entry(graph: PlanResult) -
     role = karpenter_node_role(graph)
     attached = {
         a.inputs["policyArn"].rsplit("/", 1)[-1]
-        for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        for a in graph.of_type(rt.IAM_ROLE_POLICY_ATTACHMENT)
         if a.inputs["role"] == name_of(role)
     }
     assert attached == {
@@ -274,7 +268,7 @@ def test_karpenter_node_role_and_its_ec2_linux_access_entry(graph: PlanResult) -
         "AmazonEKS_CNI_Policy",
         "AmazonSSMManagedInstanceCore",
     }
-    (entry,) = graph.of_type("aws:eks/accessEntry:AccessEntry")
+    (entry,) = graph.of_type(rt.EKS_ACCESS_ENTRY)
     assert entry.inputs["type"] == "EC2_LINUX"
     assert entry.inputs["principalArn"] == role_arn(role)
     assert entry.inputs["clusterName"] == cluster_name(graph)
@@ -283,12 +277,12 @@ def test_karpenter_node_role_and_its_ec2_linux_access_entry(graph: PlanResult) -
 def test_controller_runs_under_pod_identity(graph: PlanResult) -> None:
     (association,) = [
         a
-        for a in graph.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        for a in graph.of_type(rt.POD_IDENTITY_ASSOCIATION)
         if a.inputs["serviceAccount"] == "karpenter"
     ]
     assert association.inputs["namespace"] == "kube-system"
     assert release(graph, "karpenter").inputs["namespace"] == "kube-system"
-    roles = {role_arn(r): r for r in graph.of_type(ROLE)}
+    roles = {role_arn(r): r for r in graph.of_type(rt.IAM_ROLE)}
     (trust,) = json.loads(roles[association.inputs["roleArn"]].inputs["assumeRolePolicy"])[
         "Statement"
     ]
@@ -327,7 +321,7 @@ def test_controller_policy_is_least_privilege(graph: PlanResult) -> None:
         if any(a.startswith("iam:") and a not in {"iam:ListInstanceProfiles"} for a in actions):
             assert all(":instance-profile/" in r or ":role/" in r for r in resources)
     by_sid = {s["Sid"]: s for s in statements}
-    (queue,) = graph.of_type(QUEUE)
+    (queue,) = graph.of_type(rt.SQS_QUEUE)
     assert by_sid["AllowInterruptionQueueActions"]["Resource"] == queue_arn(queue)
     assert by_sid["AllowPassingInstanceRole"]["Resource"] == role_arn(karpenter_node_role(graph))
     assert by_sid["AllowRegionalReadActions"]["Condition"] == {
@@ -354,7 +348,7 @@ def test_device_plugin_only_on_gpu_nodes_and_tolerates_every_pool_taint(
         }
     ]
     tolerations = values["tolerations"]
-    for pool in graph.of_type(NODE_POOL):
+    for pool in graph.of_type(rt.NODE_POOL):
         for taint in pool.inputs["spec"]["template"]["spec"]["taints"]:
             assert any(
                 t["key"] == taint["key"]

@@ -6,7 +6,12 @@ from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.config import pinned_software
 from pingvas_infra.instances import gpu_families, types_of_family
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
+from tests.support.config_cases import (
+    BadConfigCase,
+    config_refusal,
+    config_with,
+    refused_config_test,
+)
 
 # (case id, pingvas:gpu overrides, key the message must name, text it must contain)
 BAD_GPU: list[BadConfigCase] = [

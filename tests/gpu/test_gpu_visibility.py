@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pingvas_infra.gpu.component import DEVICE_LIST_STRATEGY
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"

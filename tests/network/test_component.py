@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.network.component import (
     ELB_TAG,
     INTERNAL_ELB_TAG,
     KARPENTER_DISCOVERY_TAG,
 )
 from pingvas_infra.plan.model import PlanResult, RecordedResource
-from tests.conftest import PlanRunner, tags_of
-
-SUBNET = "aws:ec2/subnet:Subnet"
-NAT = "aws:ec2/natGateway:NatGateway"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+from tests.support.plan_graph import PlanRunner, tags_of
 
 
 def tier_subnets(graph: PlanResult, tier: str) -> list[RecordedResource]:
-    return [s for s in graph.of_type(SUBNET) if tags_of(s.inputs).get("Tier") == tier]
+    return [s for s in graph.of_type(rt.SUBNET) if tags_of(s.inputs).get("Tier") == tier]
 
 
 def route_tables_of(graph: PlanResult, tier: str) -> set[str]:
@@ -28,7 +23,7 @@ def route_tables_of(graph: PlanResult, tier: str) -> set[str]:
     subnet_ids = {s.id for s in tier_subnets(graph, tier)}
     return {
         a.inputs["routeTableId"]
-        for a in graph.of_type(ASSOCIATION)
+        for a in graph.of_type(rt.ROUTE_TABLE_ASSOCIATION)
         if a.inputs["subnetId"] in subnet_ids
     }
 
@@ -45,16 +40,16 @@ def test_three_subnets_per_tier_in_three_distinct_azs(graph: PlanResult, tier: s
 
 
 def test_one_nat_gateway_in_a_public_subnet_with_its_eip(graph: PlanResult) -> None:
-    (nat,) = graph.of_type(NAT)
+    (nat,) = graph.of_type(rt.NAT_GATEWAY)
     public_ids = {s.id for s in tier_subnets(graph, "public")}
     assert nat.inputs["subnetId"] in public_ids
     eip = graph.by_id()[nat.inputs["allocationId"]]
-    assert eip.type == "aws:ec2/eip:Eip"
+    assert eip.type == rt.EIP
     assert eip.inputs["domain"] == "vpc"
 
 
 def test_private_tables_route_to_the_nat_and_data_tier_has_no_internet(graph: PlanResult) -> None:
-    (nat,) = graph.of_type(NAT)
+    (nat,) = graph.of_type(rt.NAT_GATEWAY)
     tables = graph.by_id()
     for table_id in route_tables_of(graph, "private"):
         routes = tables[table_id].inputs["routes"]
@@ -63,11 +58,11 @@ def test_private_tables_route_to_the_nat_and_data_tier_has_no_internet(graph: Pl
         assert not tables[table_id].inputs.get("routes")
     (public_table,) = route_tables_of(graph, "public")
     (route,) = tables[public_table].inputs["routes"]
-    assert tables[route["gatewayId"]].type == "aws:ec2/internetGateway:InternetGateway"
+    assert tables[route["gatewayId"]].type == rt.INTERNET_GATEWAY
 
 
 def test_s3_gateway_endpoint_on_exactly_private_and_data_route_tables(graph: PlanResult) -> None:
-    (endpoint,) = graph.of_type(ENDPOINT)
+    (endpoint,) = graph.of_type(rt.VPC_ENDPOINT)
     assert endpoint.inputs["vpcEndpointType"] == "Gateway"
     assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
     expected = route_tables_of(graph, "private") | route_tables_of(graph, "data")
@@ -92,34 +87,32 @@ def test_load_balancer_and_discovery_tags_on_the_right_tiers(graph: PlanResult) 
 
 
 def test_no_subnet_hands_out_public_ips(graph: PlanResult) -> None:
-    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in graph.of_type(SUBNET))
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in graph.of_type(rt.SUBNET))
 
 
 def test_default_tags_on_the_provider_every_aws_resource_uses(graph: PlanResult) -> None:
-    (provider,) = graph.of_type("pulumi:providers:aws")
+    (provider,) = graph.of_type(rt.AWS_PROVIDER)
     # Provider inputs travel as JSON strings, as the engine passes them to the plugin.
     import json  # noqa: PLC0415
 
     default_tags = json.loads(provider.inputs["defaultTags"])["tags"]
     assert default_tags == {"Project": "pingvas", "Environment": "shared", "ManagedBy": "pulumi"}
-    aws_resources = [r for r in graph.resources if r.type.startswith("aws:")]
+    aws_resources = [r for r in graph.resources if r.type.startswith(rt.AWS_PREFIX)]
     assert aws_resources
     assert {r.provider for r in aws_resources} == {provider.urn}
 
 
 def test_default_security_group_is_stripped(graph: PlanResult) -> None:
-    (default_sg,) = graph.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    (default_sg,) = graph.of_type(rt.DEFAULT_SECURITY_GROUP)
     assert not default_sg.inputs.get("ingress")
     assert not default_sg.inputs.get("egress")
 
 
 def test_rejected_traffic_flow_logs(graph: PlanResult) -> None:
-    (flow_log,) = graph.of_type("aws:ec2/flowLog:FlowLog")
+    (flow_log,) = graph.of_type(rt.FLOW_LOG)
     assert flow_log.inputs["trafficType"] == "REJECT"
     (group,) = [
-        g
-        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-        if g.urn.split("::")[-1] == "network-flow-logs"
+        g for g in graph.of_type(rt.LOG_GROUP) if g.urn.split("::")[-1] == "network-flow-logs"
     ]
     assert group.inputs["retentionInDays"] == 14
 
@@ -127,13 +120,13 @@ def test_rejected_traffic_flow_logs(graph: PlanResult) -> None:
 def test_layer_resources_are_children_of_the_network_component(graph: PlanResult) -> None:
     (component,) = graph.of_type("pingvas:network:Network")
     assert not component.custom
-    for resource in graph.of_type(SUBNET) + graph.of_type(NAT):
+    for resource in graph.of_type(rt.SUBNET) + graph.of_type(rt.NAT_GATEWAY):
         assert resource.parent == component.urn
 
 
 def test_one_nat_per_az_when_configured(run_plan: PlanRunner) -> None:
     graph = run_plan({"pingvas:network": {"natGateways": 3}})
-    nats = graph.of_type(NAT)
+    nats = graph.of_type(rt.NAT_GATEWAY)
     assert len(nats) == 3
     public = {s.id: s.inputs["availabilityZone"] for s in tier_subnets(graph, "public")}
     assert sorted(public[n.inputs["subnetId"]] for n in nats) == [
@@ -143,7 +136,7 @@ def test_one_nat_per_az_when_configured(run_plan: PlanRunner) -> None:
     ]
     # Each private subnet egresses through the NAT of its own zone.
     by_id = graph.by_id()
-    for association in graph.of_type(ASSOCIATION):
+    for association in graph.of_type(rt.ROUTE_TABLE_ASSOCIATION):
         subnet = by_id[association.inputs["subnetId"]]
         if tags_of(subnet.inputs).get("Tier") != "private":
             continue

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from pingvas_infra.environments import DEV, ENVIRONMENTS, GPU_QUOTA_KEY, PROD
+from pingvas_infra import resource_types as rt
+from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
 from pingvas_infra.operations import backup, monitoring
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import PlanRunner, layer_graph, require_tool
+from pingvas_infra.tenancy.static import GPU_QUOTA_KEY
+from tests.support.plan_graph import PlanRunner, layer_graph
+from tests.support.tools import require_tool
 
-PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 # Both receivers' keys, set as `pulumi config set --secret` sets them.
 BOTH_KEYS = {
     "pingvas:pagerdutyRoutingKey": "pd-routing-key",
@@ -49,7 +49,7 @@ def ops(run_plan: PlanRunner) -> PlanResult:
 
 
 def rule_file(ops: PlanResult, tmp_path: Path) -> Path:
-    rule = ops.one(PROMETHEUS_RULE)
+    rule = ops.one(rt.PROMETHEUS_RULE)
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"groups": rule.inputs["spec"]["groups"]}), encoding="utf-8")
     return path
@@ -164,11 +164,11 @@ def test_quota_alert_fires_per_namespace_after_five_minutes_above_ninety_percent
     )
 
 
-def test_the_seeds_expression_never_matches_on_the_same_series(
+def test_the_guides_expression_never_matches_on_the_same_series(
     ops: PlanResult, tmp_path: Path
 ) -> None:
     """The defect the fixed rule corrects: `used / hard` also matches on `type`."""
-    seed = (
+    guide_expression = (
         'kube_resourcequota{namespace="dev",type="used"} '
         '/ kube_resourcequota{namespace="dev",type="hard"} > 0.9'
     )
@@ -180,7 +180,7 @@ def test_the_seeds_expression_never_matches_on_the_same_series(
                 "interval": "1m",
                 "input_series": QUOTA_SERIES,
                 "promql_expr_test": [
-                    {"expr": seed, "eval_time": "10m", "exp_samples": []},
+                    {"expr": guide_expression, "eval_time": "10m", "exp_samples": []},
                     {
                         "expr": fixed,
                         "eval_time": "10m",
@@ -298,7 +298,7 @@ def test_backup_alerts_page_for_a_failed_a_never_successful_and_a_stale_backup(
 
 
 def alertmanager_file(ops: PlanResult, tmp_path: Path) -> Path:
-    values = ops.one(RELEASE).inputs["values"]
+    values = ops.one(rt.HELM_RELEASE).inputs["values"]
     path = tmp_path / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(values["alertmanager"]["config"]), encoding="utf-8")
     return path
@@ -341,12 +341,12 @@ def test_prod_pages_pagerduty_and_dev_posts_to_slack_by_namespace(
 
 
 def test_receivers_read_credentials_from_the_mounted_secret_only(ops: PlanResult) -> None:
-    values = ops.one(RELEASE).raw_inputs["values"]
+    values = ops.one(rt.HELM_RELEASE).raw_inputs["values"]
     text = json.dumps(values)
     for secret_value in BOTH_KEYS.values():
         assert secret_value not in text
     mounted = values["alertmanager"]["alertmanagerSpec"]["secrets"]
-    secret = ops.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
+    secret = ops.one(rt.KUBERNETES_SECRET, "operations-alertmanager-receivers")
     assert secret.inputs["metadata"]["name"] in mounted
     files = {
         config.get("routing_key_file") or config.get("api_url_file")
@@ -376,14 +376,14 @@ def test_unset_keys_route_to_null_with_a_warning_and_no_invented_key(
     assert amtool("check-config", str(config)).returncode == 0
     assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == "null"
     assert routed_to(config, "namespace=prod", "alertname=X") == "pagerduty-prod"
-    secret = ops.one("kubernetes:core/v1:Secret", "operations-alertmanager-receivers")
+    secret = ops.one(rt.KUBERNETES_SECRET, "operations-alertmanager-receivers")
     assert set(secret.inputs["stringData"]) == {"pagerduty-routing-key"}
 
 
 def dashboards(ops: PlanResult) -> dict[str, dict[str, Any]]:
     label, value = monitoring.DASHBOARD_LABEL
     found = {}
-    for config_map in ops.of_type(CONFIG_MAP):
+    for config_map in ops.of_type(rt.CONFIG_MAP):
         if config_map.inputs["metadata"].get("labels", {}).get(label) == value:
             ((_, text),) = config_map.inputs["data"].items()
             found[config_map.inputs["metadata"]["name"]] = json.loads(text)
@@ -452,6 +452,6 @@ def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
             if "thresholds" in p["fieldConfig"]["defaults"]
         ]
         assert steps == [0.8]
-    rule = ops.one(PROMETHEUS_RULE)
+    rule = ops.one(rt.PROMETHEUS_RULE)
     exprs = [r["expr"] for g in rule.inputs["spec"]["groups"] for r in g["rules"]]
     assert sum(e.endswith("> 0.8") for e in exprs) == len(ENVIRONMENTS)

@@ -24,8 +24,8 @@ import pytest
 
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import PlanRunner
 from tests.operations.test_component import ARGOCD, render_applications
+from tests.support.plan_graph import PlanRunner
 
 APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
 APPLICATION_SET = "kubernetes:argoproj.io/v1alpha1:ApplicationSet"

@@ -20,10 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import PROD
 from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import MotoServer, PostgresServer, aws_cli, require_tool
+from tests.support.servers import MotoServer, PostgresServer
+from tests.support.tools import aws_cli, require_tool
 
 pytestmark = pytest.mark.postgres
 
@@ -81,9 +83,7 @@ def source_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]
 def containers(graph: PlanResult) -> dict[str, ContainerEnv]:
     """Container name -> the plain environment the stack's backup CronJob gives it."""
     (cron_job,) = [
-        c
-        for c in graph.of_type("kubernetes:batch/v1:CronJob")
-        if c.inputs["metadata"]["name"] == backup.NAME
+        c for c in graph.of_type(rt.CRON_JOB) if c.inputs["metadata"]["name"] == backup.NAME
     ]
     pod = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return {

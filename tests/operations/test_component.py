@@ -10,21 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
 from pingvas_infra.operations import backup, sizing
 from pingvas_infra.plan.kubernetes import is_kubernetes_object, write_manifests
 from pingvas_infra.plan.model import SECRET, PlanResult, RecordedResource
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.component import DB_CREDENTIALS_SECRET
-from tests.conftest import PlanRunner, layer_graph
+from tests.support.plan_graph import PlanRunner, layer_graph
 
 COMPONENT = "pingvas:operations:Operations"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-CRON_JOB = "kubernetes:batch/v1:CronJob"
-PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-APPLICATION_SET = "kubernetes:argoproj.io/v1alpha1:ApplicationSet"
-APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 # Both alert receivers' keys, set as `pulumi config set --secret` sets them.
 KEYS = {
     "pingvas:pagerdutyRoutingKey": "pd-routing-key",
@@ -54,9 +49,7 @@ def with_argocd(run_plan: PlanRunner) -> PlanResult:
 
 
 def storage_bucket(stack: PlanResult, purpose: str) -> RecordedResource:
-    (bucket,) = [
-        b for b in stack.of_type("aws:s3/bucket:Bucket") if b.inputs["tags"]["Purpose"] == purpose
-    ]
+    (bucket,) = [b for b in stack.of_type(rt.BUCKET) if b.inputs["tags"]["Purpose"] == purpose]
     return bucket
 
 
@@ -64,9 +57,7 @@ def bucket_key_arn(stack: PlanResult, bucket: RecordedResource) -> str:
     """The KMS key the storage layer encrypts ``bucket`` with."""
     (encryption,) = [
         e
-        for e in stack.of_type(
-            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-        )
+        for e in stack.of_type(rt.BUCKET_ENCRYPTION)
         if e.inputs["bucket"] == bucket.inputs["bucket"]
     ]
     (rule,) = encryption.inputs["rules"]
@@ -80,7 +71,7 @@ def named(ops: PlanResult, type_token: str, object_name: str) -> RecordedResourc
 
 
 def pod_spec(ops: PlanResult) -> dict[str, Any]:
-    spec: dict[str, Any] = ops.one(CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]
+    spec: dict[str, Any] = ops.one(rt.CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]
     return spec["spec"]
 
 
@@ -104,15 +95,15 @@ def test_everything_is_one_component_through_the_explicit_providers(
     stack: PlanResult, ops: PlanResult
 ) -> None:
     (component,) = ops.of_type(COMPONENT)
-    kubernetes_provider = stack.one("pulumi:providers:kubernetes")
-    aws_provider = stack.one("pulumi:providers:aws")
+    kubernetes_provider = stack.one(rt.KUBERNETES_PROVIDER)
+    aws_provider = stack.one(rt.AWS_PROVIDER)
     for resource in ops.resources:
         if resource is component:
             continue
         assert resource.parent == component.urn, resource.urn
-        if resource.type.startswith("kubernetes:"):
+        if resource.type.startswith(rt.KUBERNETES_PREFIX):
             assert resource.provider == kubernetes_provider.urn, resource.urn
-        if resource.type.startswith("aws:"):
+        if resource.type.startswith(rt.AWS_PREFIX):
             assert resource.provider == aws_provider.urn, resource.urn
 
 
@@ -121,12 +112,12 @@ def test_backup_role_is_pod_identity_and_may_only_write_prod_dumps(
 ) -> None:
     backups = storage_bucket(stack, "backups")
     prod_key = bucket_key_arn(stack, backups)
-    role = ops.one("aws:iam/role:Role")
+    role = ops.one(rt.IAM_ROLE)
     (trust,) = statements(role.inputs["assumeRolePolicy"])
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
 
-    (policy,) = [p for p in ops.of_type("aws:iam/rolePolicy:RolePolicy")]
+    (policy,) = [p for p in ops.of_type(rt.IAM_ROLE_POLICY)]
     assert ops.by_id()[policy.inputs["role"]] == role
     allowed = statements(policy.inputs["policy"])
     assert all(s["Effect"] == "Allow" for s in allowed)
@@ -147,9 +138,9 @@ def test_backup_role_is_pod_identity_and_may_only_write_prod_dumps(
 
 
 def test_the_cron_job_pod_gets_the_role_through_its_service_account(ops: PlanResult) -> None:
-    role = ops.one("aws:iam/role:Role")
-    association = ops.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-    account = ops.one("kubernetes:core/v1:ServiceAccount")
+    role = ops.one(rt.IAM_ROLE)
+    association = ops.one(rt.POD_IDENTITY_ASSOCIATION)
+    account = ops.one(rt.SERVICE_ACCOUNT)
     assert association.inputs["roleArn"] == f"arn:aws:iam::123456789012:role/{role.inputs['name']}"
     assert association.inputs["clusterName"] == "pingvas-shared-eks"
     assert association.inputs["namespace"] == account.inputs["metadata"]["namespace"] == "prod"
@@ -162,7 +153,7 @@ def test_the_cron_job_pod_gets_the_role_through_its_service_account(ops: PlanRes
 def test_cron_job_runs_daily_at_two_utc_one_at_a_time_and_fails_visibly(
     ops: PlanResult,
 ) -> None:
-    cron_job = ops.one(CRON_JOB)
+    cron_job = ops.one(rt.CRON_JOB)
     spec = cron_job.inputs["spec"]
     assert cron_job.inputs["metadata"]["namespace"] == PROD.namespace
     assert (spec["schedule"], spec["timeZone"]) == ("0 2 * * *", "Etc/UTC")
@@ -181,7 +172,7 @@ def test_the_pod_runs_the_repository_scripts_dump_first_then_upload(ops: PlanRes
     (dump,) = pod["initContainers"]
     (upload,) = pod["containers"]
     (scripts_volume,) = [v for v in pod["volumes"] if "configMap" in v]
-    config_map = named(ops, "kubernetes:core/v1:ConfigMap", scripts_volume["configMap"]["name"])
+    config_map = named(ops, rt.CONFIG_MAP, scripts_volume["configMap"]["name"])
     scripts_dir = Path(backup.__file__).parent / "scripts"
     for container, script in ((dump, "backup-dump.sh"), (upload, "backup-upload.sh")):
         (mount,) = [m for m in container["volumeMounts"] if m["name"] == scripts_volume["name"]]
@@ -210,7 +201,7 @@ def test_the_dump_is_prod_schema_only_as_prod_user_into_the_backups_bucket(
     assert dump["DATABASE_URL_FILE"] == f"{mount['mountPath']}/{item['path']}"
     (credentials,) = [
         s
-        for s in stack.of_type("kubernetes:core/v1:Secret")
+        for s in stack.of_type(rt.KUBERNETES_SECRET)
         if s.layer == "tenancy"
         and s.inputs["metadata"]["name"] == DB_CREDENTIALS_SECRET
         and s.inputs["metadata"]["namespace"] == PROD.namespace
@@ -242,9 +233,9 @@ def test_backup_containers_are_pinned_unprivileged_and_read_only(ops: PlanResult
 
 
 def test_only_the_backup_pod_may_reach_the_pod_identity_agent(ops: PlanResult) -> None:
-    policy = ops.one("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policy = ops.one(rt.NETWORK_POLICY)
     spec = policy.inputs["spec"]
-    labels = ops.one(CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+    labels = ops.one(rt.CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
     assert policy.inputs["metadata"]["namespace"] == PROD.namespace
     assert spec["podSelector"]["matchLabels"].items() <= labels["labels"].items()
     assert spec["policyTypes"] == ["Egress"]
@@ -257,8 +248,8 @@ def test_only_the_backup_pod_may_reach_the_pod_identity_agent(ops: PlanResult) -
 
 
 def test_prometheus_rule_is_selected_by_the_charts_prometheus(ops: PlanResult) -> None:
-    release = ops.one(RELEASE)
-    rule = ops.one(PROMETHEUS_RULE)
+    release = ops.one(rt.HELM_RELEASE)
+    rule = ops.one(rt.PROMETHEUS_RULE)
     prometheus = release.inputs["values"]["prometheus"]["prometheusSpec"]
     assert prometheus["ruleSelectorNilUsesHelmValues"] is True
     # The chart then selects rules labelled release=<release name>, in its namespace.
@@ -276,7 +267,7 @@ def test_prometheus_rule_is_selected_by_the_charts_prometheus(ops: PlanResult) -
 
 def test_charts_are_pinned_to_the_table(ops: PlanResult, with_argocd: PlanResult) -> None:
     charts = load_table("operations")["charts"]
-    releases = {r.inputs["chart"]: r for r in with_argocd.of_type(RELEASE)}
+    releases = {r.inputs["chart"]: r for r in with_argocd.of_type(rt.HELM_RELEASE)}
     assert set(releases) == {c["chart"] for c in charts.values()}
     for chart in charts.values():
         release = releases[chart["chart"]]
@@ -294,7 +285,7 @@ def walk(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], 
 
 
 def test_monitoring_is_sized_and_placed_on_the_system_nodes(ops: PlanResult) -> None:
-    values = ops.one(RELEASE).inputs["values"]
+    values = ops.one(rt.HELM_RELEASE).inputs["values"]
     resources = [
         v for p, v in walk(values) if p and p[-1] == "resources" and "cpu" in v.get("requests", {})
     ]
@@ -327,7 +318,7 @@ def tolerates(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
 
 
 def test_node_exporter_runs_on_gpu_nodes_too(ops: PlanResult) -> None:
-    exporter = ops.one(RELEASE).inputs["values"]["prometheus-node-exporter"]
+    exporter = ops.one(rt.HELM_RELEASE).inputs["values"]["prometheus-node-exporter"]
     assert tolerates(exporter["tolerations"], GPU_TAINT)
     assert not tolerates([{"key": "other", "operator": "Exists"}], GPU_TAINT)
 
@@ -335,12 +326,12 @@ def test_node_exporter_runs_on_gpu_nodes_too(ops: PlanResult) -> None:
 def test_prometheus_keeps_its_data_on_the_storage_layers_encrypted_gp3_class(
     stack: PlanResult, ops: PlanResult
 ) -> None:
-    release = ops.one(RELEASE)
+    release = ops.one(rt.HELM_RELEASE)
     prometheus = release.inputs["values"]["prometheus"]["prometheusSpec"]
     claim = prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
     (storage_class,) = [
         c
-        for c in stack.of_type(STORAGE_CLASS)
+        for c in stack.of_type(rt.STORAGE_CLASS)
         if c.inputs["metadata"]["name"] == claim["storageClassName"]
     ]
     # The storage layer's class, handed over as its output: the release waits for it.
@@ -356,9 +347,9 @@ def test_prometheus_keeps_its_data_on_the_storage_layers_encrypted_gp3_class(
 
 
 def test_grafana_admin_password_is_generated(ops: PlanResult) -> None:
-    grafana = ops.one(RELEASE).raw_inputs["values"]["grafana"]
-    secret = named(ops, "kubernetes:core/v1:Secret", grafana["admin"]["existingSecret"])
-    password = ops.one("random:index/randomPassword:RandomPassword")
+    grafana = ops.one(rt.HELM_RELEASE).raw_inputs["values"]["grafana"]
+    secret = named(ops, rt.KUBERNETES_SECRET, grafana["admin"]["existingSecret"])
+    password = ops.one(rt.RANDOM_PASSWORD)
     assert password.urn in secret.dependencies
     assert secret.inputs["stringData"][grafana["admin"]["passwordKey"]] == SECRET
     assert "adminPassword" not in grafana
@@ -368,16 +359,16 @@ def test_monitoring_toggle_off_leaves_only_the_backup(run_plan: PlanRunner) -> N
     ops = layer_graph(
         run_plan({"pingvas:operations": {"monitoring": {"enabled": False}}}, KEYS), "operations"
     )
-    assert ops.of_type(RELEASE) == []
-    assert ops.of_type(PROMETHEUS_RULE) == []
+    assert ops.of_type(rt.HELM_RELEASE) == []
+    assert ops.of_type(rt.PROMETHEUS_RULE) == []
     kinds = {r.inputs.get("kind") for r in ops.resources if is_kubernetes_object(r)}
     assert kinds == {"CronJob", "ConfigMap", "ServiceAccount", "NetworkPolicy"}
-    assert ops.one(CRON_JOB)
+    assert ops.one(rt.CRON_JOB)
 
 
 def test_argocd_is_off_by_default(ops: PlanResult) -> None:
-    assert ops.of_type(APPLICATION_SET) == []
-    assert [r for r in ops.of_type(RELEASE) if r.inputs["chart"] == "argo-cd"] == []
+    assert ops.of_type(rt.ARGOCD_APPLICATION_SET) == []
+    assert [r for r in ops.of_type(rt.HELM_RELEASE) if r.inputs["chart"] == "argo-cd"] == []
 
 
 def render_applications(application_set: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -407,11 +398,11 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_dev_syncs_itself_with_self_heal_and_prod_only_by_hand(with_argocd: PlanResult) -> None:
-    application_set = with_argocd.one(APPLICATION_SET).inputs["spec"]
+    application_set = with_argocd.one(rt.ARGOCD_APPLICATION_SET).inputs["spec"]
     apps = render_applications(application_set)
     assert set(apps) == {e.name for e in ENVIRONMENTS}
     dev, prod = apps[DEV.name], apps[PROD.name]
-    # Booleans, not the seed's templated strings.
+    # Booleans, not the design guide's templated strings.
     assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert "automated" not in prod["spec"]["syncPolicy"]
     assert "automated" not in application_set["template"]["spec"]["syncPolicy"]
@@ -429,7 +420,8 @@ def test_dev_syncs_itself_with_self_heal_and_prod_only_by_hand(with_argocd: Plan
 def test_each_environment_has_its_own_argocd_project(with_argocd: PlanResult) -> None:
     """What each project lets an Application apply is proven in test_argocd_projects.py."""
     projects = {
-        p.inputs["metadata"]["name"]: p.inputs["spec"] for p in with_argocd.of_type(APP_PROJECT)
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in with_argocd.of_type(rt.ARGOCD_APP_PROJECT)
     }
     assert set(projects) == {f"pingvas-services-{e.name}" for e in ENVIRONMENTS}
     for env in ENVIRONMENTS:
@@ -437,12 +429,12 @@ def test_each_environment_has_its_own_argocd_project(with_argocd: PlanResult) ->
         assert [d["namespace"] for d in spec["destinations"]] == [env.namespace]
         assert spec["sourceRepos"] == [REPO]
         assert spec["clusterResourceWhitelist"] == []
-    application_set = with_argocd.one(APPLICATION_SET)
+    application_set = with_argocd.one(rt.ARGOCD_APPLICATION_SET)
     for env, app in render_applications(application_set.inputs["spec"]).items():
         assert app["spec"]["project"] == f"pingvas-services-{env}"
-    release = [r for r in with_argocd.of_type(RELEASE) if r.inputs["chart"] == "argo-cd"]
+    release = [r for r in with_argocd.of_type(rt.HELM_RELEASE) if r.inputs["chart"] == "argo-cd"]
     assert release[0].urn in application_set.dependencies
-    for project in with_argocd.of_type(APP_PROJECT):
+    for project in with_argocd.of_type(rt.ARGOCD_APP_PROJECT):
         assert project.urn in application_set.dependencies
 
 

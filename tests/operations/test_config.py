@@ -7,7 +7,7 @@ import pytest
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_refusal, refused_config_test
+from tests.support.config_cases import BadConfigCase, config_refusal, refused_config_test
 
 KEY = "pingvas:operations"
 
@@ -138,7 +138,7 @@ def test_every_bad_key_is_named_in_one_message(stack_file: StackFile) -> None:
         assert f"{KEY}.{key} = " in message
 
 
-def test_defaults_follow_the_seed() -> None:
+def test_defaults_follow_the_design_guide() -> None:
     config = OperationsConfig()
     assert config.backup.schedule == "0 2 * * *"
     assert config.backup.time_zone == "Etc/UTC"

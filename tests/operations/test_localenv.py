@@ -20,21 +20,16 @@ from psycopg import sql
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pingvas_infra import localenv
 from pingvas_infra.data.cache_acl import cache_access_string
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
-from pingvas_infra.operations import localenv
-from pingvas_infra.plan.runner import load_config
 from pingvas_infra.plan.stackfile import read_stack_file
+from pingvas_infra.plan_run import load_config
 from pingvas_infra.tables import load_table
-from tests.conftest import (
-    PROJECT_DIR,
-    MotoServer,
-    PostgresServer,
-    aws_cli,
-    require_tool,
-    start_redis,
-)
 from tests.operations.valkey import server_version, valkey_binary
+from tests.support.project import PROJECT_DIR
+from tests.support.servers import MotoServer, PostgresServer, start_redis
+from tests.support.tools import aws_cli, require_tool
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
@@ -408,3 +403,7 @@ def test_the_local_scripts_pass_shellcheck() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_the_default_local_folder_is_the_repositorys() -> None:
+    assert localenv.LOCAL_DIR == LOCAL

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import require_binary
+from tests.support.tools import require_binary
 
 
 def _bundled(name: str) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pingvas_infra.plan.model import PlanResult
-from pingvas_infra.plan.runner import PlanContext, config_step, plan_steps
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import config_with
+from pingvas_infra.plan_run import PlanContext, config_step, plan_steps
+from tests.support.config_cases import config_with
 
 
 def test_config_step_is_part_of_the_plan() -> None:

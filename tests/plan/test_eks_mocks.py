@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi.runtime import MockResourceArgs
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.mocks import PlanMocks
 from pingvas_infra.plan.wire import SECRET_SIG, SIG_KEY, resource_reference
 
@@ -28,7 +29,7 @@ def register(typ: str, name: str, inputs: dict[str, Any]) -> tuple[dict[str, Any
 
 def test_eks_cluster_outputs_are_camel_case_with_an_eks_cluster_reference() -> None:
     state, references = register(
-        "eks:index:Cluster",
+        rt.EKS_CLUSTER_COMPONENT,
         "cluster-eks",
         {"name": "demo", "version": "1.35", "privateSubnetIds": ["subnet-1"]},
     )
@@ -44,7 +45,7 @@ def test_eks_cluster_outputs_are_camel_case_with_an_eks_cluster_reference() -> N
     kubeconfig = json.loads(state["kubeconfigJson"]["value"])
     assert kubeconfig["users"][0]["user"]["exec"]["args"][-1] == "demo"
     ((type_token, _, cluster),) = references
-    assert type_token == "aws:eks/cluster:Cluster"
+    assert type_token == rt.EKS_CLUSTER
     assert cluster["name"] == "demo"
     assert cluster["version"] == "1.35"
     assert cluster["vpcConfig"]["clusterSecurityGroupId"] == state["clusterSecurityGroupId"]
@@ -54,19 +55,19 @@ def test_eks_cluster_outputs_are_camel_case_with_an_eks_cluster_reference() -> N
 
 def test_managed_node_group_returns_its_node_group_reference() -> None:
     state, references = register(
-        "eks:index:ManagedNodeGroup",
+        rt.EKS_NODE_GROUP_COMPONENT,
         "system",
         {"capacityType": "SPOT", "instanceTypes": ["t3.medium"]},
     )
     assert set(state) >= {"nodeGroup", "placementGroupName"}
     ((type_token, _, node_group),) = references
-    assert type_token == "aws:eks/nodeGroup:NodeGroup"
+    assert type_token == rt.EKS_NODE_GROUP
     assert node_group["capacityType"] == "SPOT"
     assert node_group["status"] == "ACTIVE"
 
 
 def test_fakes_are_deterministic() -> None:
-    first, _ = register("eks:index:Cluster", "cluster-eks", {"name": "demo"})
-    second, _ = register("eks:index:Cluster", "cluster-eks", {"name": "demo"})
+    first, _ = register(rt.EKS_CLUSTER_COMPONENT, "cluster-eks", {"name": "demo"})
+    second, _ = register(rt.EKS_CLUSTER_COMPONENT, "cluster-eks", {"name": "demo"})
     assert first["clusterSecurityGroupId"] == second["clusterSecurityGroupId"]
     assert first["kubeconfigJson"] == second["kubeconfigJson"]

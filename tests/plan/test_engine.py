@@ -7,6 +7,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_random as random
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.engine import run_program
 from pingvas_infra.plan.mocks import secret
 from pingvas_infra.plan.model import SECRET, redact
@@ -42,7 +43,7 @@ def run() -> object:
 
 def test_secrets_are_redacted_but_plain_values_kept() -> None:
     result = run()
-    param = result.one("aws:ssm/parameter:Parameter")
+    param = result.one(rt.SSM_PARAMETER)
     assert param.inputs["value"] == SECRET
     assert param.inputs["name"] == "/kept-bucket/pw"
     assert result.outputs == {"password": SECRET, "bucket": "kept-bucket"}
@@ -50,9 +51,9 @@ def test_secrets_are_redacted_but_plain_values_kept() -> None:
 
 def test_protect_and_dependencies_are_recorded() -> None:
     result = run()
-    bucket = result.one("aws:s3/bucket:Bucket")
-    param = result.one("aws:ssm/parameter:Parameter")
-    password = result.one("random:index/randomPassword:RandomPassword")
+    bucket = result.one(rt.BUCKET)
+    param = result.one(rt.SSM_PARAMETER)
+    password = result.one(rt.RANDOM_PASSWORD)
     assert bucket.protect is True
     assert param.protect is False
     assert set(param.dependencies) == {bucket.urn, password.urn}
@@ -60,8 +61,8 @@ def test_protect_and_dependencies_are_recorded() -> None:
 
 def test_remote_components_are_one_resource_each_with_inputs() -> None:
     result = run()
-    cluster = result.one("eks:index:Cluster")
-    group = result.one("eks:index:ManagedNodeGroup")
+    cluster = result.one(rt.EKS_CLUSTER_COMPONENT)
+    group = result.one(rt.EKS_NODE_GROUP_COMPONENT)
     assert cluster.remote and not cluster.custom
     assert cluster.inputs["authenticationMode"] == "API"
     # A component passed as input is recorded by its URN (not rehydrated).

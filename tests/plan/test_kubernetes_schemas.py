@@ -3,7 +3,7 @@
 Core objects go through `kubernetes-validate` in strict mode (unknown fields are errors)
 against the JSON schema of the Kubernetes minor the cluster config sets; Karpenter's
 custom resources, which it does not know, through typed models of their v1 schema
-(pingvas_infra/gpu/karpenter_schema.py). The objects are the ones the plan renders to
+(tests/gpu/karpenter_schema.py). The objects are the ones the plan renders to
 build/plan/manifests/, taken from the real program's graph.
 """
 
@@ -15,11 +15,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from pingvas_infra.gpu import karpenter_schema
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.kubernetes import RenderedObject, kubernetes_objects
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import PlanRunner, config_with
+from tests.gpu import karpenter_schema
+from tests.support.config_cases import config_with
+from tests.support.plan_graph import PlanRunner
 
 KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 # Settings that add objects the default stack does not apply.
@@ -37,7 +39,7 @@ VARIANTS = {
 def version(stack_file: StackFile, graph: PlanResult) -> str:
     """The cluster config's Kubernetes minor, the one the EKS cluster is created with."""
     configured = config_with(stack_file, {}).cluster.kubernetes_version
-    assert graph.one("eks:index:Cluster").inputs["version"] == configured
+    assert graph.one(rt.EKS_CLUSTER_COMPONENT).inputs["version"] == configured
     return configured
 
 

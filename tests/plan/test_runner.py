@@ -6,8 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+from pingvas_infra import resource_types as rt
+
 # run_cli is also imported from here by the policy and cost tests.
-from tests.conftest import PROJECT_DIR, STACK, CliPlan, run_cli
+from tests.support.cli import CliPlan, run_cli
+from tests.support.project import PROJECT_DIR, STACK
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -43,13 +46,13 @@ def test_resources_json_holds_the_foundation_graph(cli_plan: CliPlan) -> None:
             "dependencies",
         }
         by_type.setdefault(resource["type"], []).append(resource)
-    assert len(by_type["aws:ec2/natGateway:NatGateway"]) == 1
-    subnets = by_type["aws:ec2/subnet:Subnet"]
+    assert len(by_type[rt.NAT_GATEWAY]) == 1
+    subnets = by_type[rt.SUBNET]
     assert len(subnets) == 9
     assert len({s["inputs"]["availabilityZone"] for s in subnets}) == 3
-    endpoints = by_type["aws:ec2/vpcEndpoint:VpcEndpoint"]
+    endpoints = by_type[rt.VPC_ENDPOINT]
     assert [e["inputs"]["vpcEndpointType"] for e in endpoints] == ["Gateway"]
-    components = {r["urn"] for r in resources if r["type"].startswith("pingvas:")}
+    components = {r["urn"] for r in resources if r["type"].startswith(rt.COMPONENT_PREFIX)}
     assert components
     assert all(s["parent"] in components for s in subnets)
     assert [r["urn"] for r in resources] == sorted(r["urn"] for r in resources)

@@ -6,10 +6,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import RecordedResource
 from pingvas_infra.policy.controls import policies
 from pingvas_infra.policy.offline import ControlResult, evaluate
-from tests.conftest import recorded_resource
+from tests.support.plan_graph import recorded_resource
 
 PROJECT = "pingvas-infra"
 STACK = "shared"
@@ -49,7 +50,7 @@ def aws_provider(default_tags: Mapping[str, str] | None = None) -> RecordedResou
     if default_tags is not None:
         inputs["defaultTags"] = json.dumps({"tags": dict(default_tags)})
     return recorded_resource(
-        PROVIDER_URN, "pulumi:providers:aws", "aws", inputs, resource_id="aws-provider-id"
+        PROVIDER_URN, rt.AWS_PROVIDER, "aws", inputs, resource_id="aws-provider-id"
     )
 
 

@@ -2,7 +2,7 @@
 
 checkov conflicts with the project's pins, so scripts/test.sh installs it (pinned) into
 .venv-tools/checkov. It runs with no skip of its own: every finding must be fixed or
-accepted in pingvas_infra/policy/checkov-skips.yaml for the named resources only, with its
+accepted in tests/policy/checkov-skips.yaml for the named resources only, with its
 reason, and an accepted finding that no longer occurs fails too (a stale skip would hide
 the next one). With CI=true a missing checkov fails the run.
 """
@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR
 from tests.plan.test_runner import run_cli
+from tests.support.project import PROJECT_DIR
 
-SKIPS_FILE = PROJECT_DIR / "pingvas_infra" / "policy" / "checkov-skips.yaml"
+SKIPS_FILE = Path(__file__).parent / "checkov-skips.yaml"
 DEFAULT_CHECKOV = PROJECT_DIR / ".venv-tools" / "checkov" / "bin" / "checkov"
 _CHECK_ID = re.compile(r"^CKV2?_K8S_\d+$")
 _RESOURCE = re.compile(r"^[A-Z][A-Za-z]+\.[a-z0-9-]+\.[a-z0-9][a-z0-9.*-]*$")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.policy.catalogue import controls, parameters
 from pingvas_infra.policy.controls import bucket_purpose, policies
@@ -27,32 +28,32 @@ Inputs = dict[str, Any]
 # (type, logical name or None for the only one of its type)
 Target = tuple[str, str | None]
 
-EKS = ("eks:index:Cluster", None)
-NODE_GROUP = ("eks:index:ManagedNodeGroup", None)
-LAUNCH_TEMPLATE = ("aws:ec2/launchTemplate:LaunchTemplate", None)
-NODE_CLASS = ("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", None)
-AURORA = ("aws:rds/cluster:Cluster", None)
-WRITER = ("aws:rds/clusterInstance:ClusterInstance", "data-aurora-writer")
-READER = ("aws:rds/clusterInstance:ClusterInstance", "data-aurora-reader")
-PARAMETERS = ("aws:rds/clusterParameterGroup:ClusterParameterGroup", None)
-CACHE = ("aws:elasticache/replicationGroup:ReplicationGroup", None)
-CACHE_DEFAULT_USER = ("aws:elasticache/user:User", "data-cache-default")
-FILE_SYSTEM = ("aws:efs/fileSystem:FileSystem", None)
-EFS_BACKUP = ("aws:efs/backupPolicy:BackupPolicy", None)
-QUEUE = ("aws:sqs/queue:Queue", None)
-VPC = ("aws:ec2/vpc:Vpc", None)
-FLOW_LOG = ("aws:ec2/flowLog:FlowLog", None)
-DEFAULT_SG = ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", None)
+EKS = (rt.EKS_CLUSTER_COMPONENT, None)
+NODE_GROUP = (rt.EKS_NODE_GROUP_COMPONENT, None)
+LAUNCH_TEMPLATE = (rt.LAUNCH_TEMPLATE, None)
+NODE_CLASS = (rt.EC2_NODE_CLASS, None)
+AURORA = (rt.RDS_CLUSTER, None)
+WRITER = (rt.RDS_CLUSTER_INSTANCE, "data-aurora-writer")
+READER = (rt.RDS_CLUSTER_INSTANCE, "data-aurora-reader")
+PARAMETERS = (rt.RDS_CLUSTER_PARAMETER_GROUP, None)
+CACHE = (rt.CACHE_REPLICATION_GROUP, None)
+CACHE_DEFAULT_USER = (rt.CACHE_USER, "data-cache-default")
+FILE_SYSTEM = (rt.EFS_FILE_SYSTEM, None)
+EFS_BACKUP = (rt.EFS_BACKUP_POLICY, None)
+QUEUE = (rt.SQS_QUEUE, None)
+VPC = (rt.VPC, None)
+FLOW_LOG = (rt.FLOW_LOG, None)
+DEFAULT_SG = (rt.DEFAULT_SECURITY_GROUP, None)
 AURORA_INGRESS = (
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    rt.SECURITY_GROUP_INGRESS_RULE,
     "data-aurora-from-cluster",
 )
-PUBLIC_SUBNET = ("aws:ec2/subnet:Subnet", "network-public-us-east-1a")
-PROVIDER = ("pulumi:providers:aws", None)
+PUBLIC_SUBNET = (rt.SUBNET, "network-public-us-east-1a")
+PROVIDER = (rt.AWS_PROVIDER, None)
 
 
 def bucket(name: str) -> Target:
-    return ("aws:s3/bucket:Bucket", f"storage-{name}")
+    return (rt.BUCKET, f"storage-{name}")
 
 
 def bucket_setting(kind: str, name: str) -> Target:
@@ -214,11 +215,11 @@ CASES = [
         setter("backupPolicy", "status", "DISABLED"),
         reported_on=FILE_SYSTEM,
     ),
-    Case("kms-key-rotation", ("aws:kms/key:Key", "data-key"), setter("enableKeyRotation", False)),
+    Case("kms-key-rotation", (rt.KMS_KEY, "data-key"), setter("enableKeyRotation", False)),
     Case("sqs-encrypted", QUEUE, setter("sqsManagedSseEnabled", False)),
     Case(
         "log-group-retention",
-        ("aws:cloudwatch/logGroup:LogGroup", "data-aurora-postgresql"),
+        (rt.LOG_GROUP, "data-aurora-postgresql"),
         deleter("retentionInDays"),
     ),
     Case("subnet-no-auto-public-ip", PUBLIC_SUBNET, setter("mapPublicIpOnLaunch", True)),
@@ -277,13 +278,13 @@ def test_the_control_reports_the_real_resource_made_wrong(graph: PlanResult, cas
 def test_the_real_buckets_are_told_apart_by_purpose(graph: PlanResult) -> None:
     purposes = {
         bucket_purpose(b.inputs["bucket"], b.name): b.inputs["tags"]["Purpose"]
-        for b in graph.of_type("aws:s3/bucket:Bucket")
+        for b in graph.of_type(rt.BUCKET)
     }
     assert purposes == {p: p for p in parameters().bucket_purposes}
 
 
 def test_versioning_is_demanded_of_the_data_buckets_only(graph: PlanResult) -> None:
-    """Issue 4: prod images, models and backups are versioned; dev images and access
+    """Prod images, models and backups are versioned; dev images and access
     logs need not be."""
     assert set(parameters().versioned_bucket_purposes) == {"prod-images", "models", "backups"}
     for purpose in ("dev-images", "logs"):

@@ -12,8 +12,8 @@ import pytest
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.policy.catalogue import controls
 from pingvas_infra.policy.offline import evaluate_plan
-from tests.conftest import PROJECT_DIR
 from tests.plan.test_runner import run_cli
+from tests.support.project import PROJECT_DIR
 
 
 def test_default_stack_passes_every_mandatory_control(graph: PlanResult) -> None:

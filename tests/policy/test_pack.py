@@ -16,11 +16,12 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.policy.catalogue import controls
-from tests.conftest import PROJECT_DIR
+from pingvas_infra.sdk_internals import analyzer_pb2, analyzer_pb2_grpc
 from tests.policy.builders import DEFAULT_TAGS, PROVIDER_URN, urn_of
+from tests.support.project import PROJECT_DIR
 
 PACK_DIR = PROJECT_DIR / "policy_pack"
 
@@ -72,15 +73,15 @@ def test_pack_serves_every_catalogue_control(analyzer: analyzer_pb2_grpc.Analyze
 
 
 def test_pack_reports_a_bad_resource(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
-    urn = urn_of("aws:rds/cluster:Cluster", "aurora")
+    urn = urn_of(rt.RDS_CLUSTER, "aurora")
     request = analyzer_pb2.AnalyzeRequest(
-        type="aws:rds/cluster:Cluster",
+        type=rt.RDS_CLUSTER,
         name="aurora",
         urn=urn,
         properties=struct({"engine": "aurora-postgresql", "storageEncrypted": False}),
         options=analyzer_pb2.AnalyzerResourceOptions(protect=False),
         provider=analyzer_pb2.AnalyzerProviderResource(
-            type="pulumi:providers:aws",
+            type=rt.AWS_PROVIDER,
             name="aws",
             urn=PROVIDER_URN,
             properties=struct({"defaultTags": json.dumps({"tags": DEFAULT_TAGS})}),
@@ -94,9 +95,9 @@ def test_pack_reports_a_bad_resource(analyzer: analyzer_pb2_grpc.AnalyzerStub) -
 
 
 def test_pack_reports_a_bucket_without_settings(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
-    urn = urn_of("aws:s3/bucket:Bucket", "storage-models")
+    urn = urn_of(rt.BUCKET, "storage-models")
     bucket = analyzer_pb2.AnalyzerResource(
-        type="aws:s3/bucket:Bucket",
+        type=rt.BUCKET,
         name="storage-models",
         urn=urn,
         properties=struct({"bucket": "pingvas-models-123456789012"}),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.policy import controls as policy_controls
 from pingvas_infra.policy.controls import RESOURCE_CHECKS
 from tests.policy.builders import DEFAULT_TAGS, aws_provider, messages, record
@@ -84,8 +85,6 @@ CACHE_GOOD: dict[str, Any] = {
     "snapshotRetentionLimit": 1,
 }
 
-TYPES = policy_controls
-
 
 @dataclass(frozen=True)
 class Case:
@@ -103,134 +102,140 @@ class Case:
 
 
 CASES = [
-    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.31"}),
-    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {}, drop=("version",)),
-    Case("eks-supported-version", TYPES.EKS_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.99"}),
-    Case("eks-supported-version", TYPES.EKS_CLUSTER, EKS_CLUSTER_GOOD, {"version": "1.29"}),
+    Case(
+        "eks-supported-version", rt.EKS_CLUSTER_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.31"}
+    ),
+    Case(
+        "eks-supported-version", rt.EKS_CLUSTER_COMPONENT, EKS_COMPONENT_GOOD, {}, drop=("version",)
+    ),
+    Case(
+        "eks-supported-version", rt.EKS_CLUSTER_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.99"}
+    ),
+    Case("eks-supported-version", rt.EKS_CLUSTER, EKS_CLUSTER_GOOD, {"version": "1.29"}),
     Case(
         "eks-upgrade-policy-standard",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {"upgradePolicy": {"supportType": "EXTENDED"}},
     ),
     Case(
         "eks-upgrade-policy-standard",
-        TYPES.EKS_CLUSTER,
+        rt.EKS_CLUSTER,
         EKS_CLUSTER_GOOD,
         {},
         drop=("upgradePolicy",),
     ),
     Case(
         "eks-secrets-encryption",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {},
         drop=("encryptionConfigKeyArn",),
     ),
     Case(
         "eks-secrets-encryption",
-        TYPES.EKS_CLUSTER,
+        rt.EKS_CLUSTER,
         EKS_CLUSTER_GOOD,
         {"encryptionConfig": {"resources": [], "provider": {"keyArn": KEY_ARN}}},
     ),
     Case(
         "eks-control-plane-logging",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {"enabledClusterLogTypes": ["api", "authenticator"]},
     ),
     Case(
         "eks-control-plane-logging",
-        TYPES.EKS_CLUSTER,
+        rt.EKS_CLUSTER,
         EKS_CLUSTER_GOOD,
         {},
         drop=("enabledClusterLogTypes",),
     ),
     Case(
         "eks-endpoint-restricted",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {"publicAccessCidrs": ["0.0.0.0/0"]},
     ),
     Case(
         "eks-endpoint-restricted",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {},
         drop=("publicAccessCidrs", "endpointPublicAccess"),
     ),
     Case(
         "eks-endpoint-restricted",
-        TYPES.EKS_CLUSTER,
+        rt.EKS_CLUSTER,
         EKS_CLUSTER_GOOD,
         {"vpcConfig": {"endpointPublicAccess": True}},
     ),
     Case(
         "eks-access-entries",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {"authenticationMode": "API_AND_CONFIG_MAP"},
     ),
     Case(
         "eks-access-entries",
-        TYPES.EKS_CLUSTER,
+        rt.EKS_CLUSTER,
         EKS_CLUSTER_GOOD,
         {"accessConfig": {"authenticationMode": "CONFIG_MAP"}},
     ),
     Case(
         "eks-private-nodes",
-        TYPES.EKS_COMPONENT,
+        rt.EKS_CLUSTER_COMPONENT,
         EKS_COMPONENT_GOOD,
         {},
         drop=("nodeAssociatePublicIpAddress",),
     ),
     Case(
         "eks-node-group-launch-template",
-        TYPES.EKS_MANAGED_NODE_GROUP,
+        rt.EKS_NODE_GROUP_COMPONENT,
         {"launchTemplate": {"id": "lt-0123", "version": "1"}},
         {},
         drop=("launchTemplate",),
     ),
     Case(
         "eks-node-group-launch-template",
-        TYPES.EKS_MANAGED_NODE_GROUP,
+        rt.EKS_NODE_GROUP_COMPONENT,
         {"enableIMDSv2": True},
         {"enableIMDSv2": False},
     ),
     Case(
         "eks-node-group-launch-template",
-        TYPES.EKS_NODE_GROUP,
+        rt.EKS_NODE_GROUP,
         {"launchTemplate": {"id": "lt-0123", "version": "1"}},
         {},
         drop=("launchTemplate",),
     ),
     Case(
         "launch-template-imdsv2",
-        TYPES.LAUNCH_TEMPLATE,
+        rt.LAUNCH_TEMPLATE,
         LAUNCH_TEMPLATE_GOOD,
         {"metadataOptions": {"httpTokens": "optional"}},
     ),
     Case(
         "launch-template-ebs-encrypted",
-        TYPES.LAUNCH_TEMPLATE,
+        rt.LAUNCH_TEMPLATE,
         LAUNCH_TEMPLATE_GOOD,
         {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100}}]},
     ),
     Case(
         "launch-template-no-public-ip",
-        TYPES.LAUNCH_TEMPLATE,
+        rt.LAUNCH_TEMPLATE,
         LAUNCH_TEMPLATE_GOOD,
         {"networkInterfaces": [{"associatePublicIpAddress": "true"}]},
     ),
     Case(
         "karpenter-imdsv2",
-        TYPES.EC2_NODE_CLASS,
+        rt.EC2_NODE_CLASS,
         NODE_CLASS_GOOD,
         {"spec": {**NODE_CLASS_GOOD["spec"], "metadataOptions": {"httpTokens": "optional"}}},
     ),
     Case(
         "karpenter-imdsv2",
-        TYPES.EC2_NODE_CLASS,
+        rt.EC2_NODE_CLASS,
         NODE_CLASS_GOOD,
         {
             "spec": {
@@ -241,13 +246,13 @@ CASES = [
     ),
     Case(
         "karpenter-ami-pinned",
-        TYPES.EC2_NODE_CLASS,
+        rt.EC2_NODE_CLASS,
         NODE_CLASS_GOOD,
         {"spec": {**NODE_CLASS_GOOD["spec"], "amiSelectorTerms": [{"alias": "al2023@latest"}]}},
     ),
     Case(
         "karpenter-ebs-encrypted",
-        TYPES.EC2_NODE_CLASS,
+        rt.EC2_NODE_CLASS,
         NODE_CLASS_GOOD,
         {
             "spec": {
@@ -256,180 +261,176 @@ CASES = [
             }
         },
     ),
-    Case("rds-encrypted", TYPES.RDS_CLUSTER, AURORA_GOOD, {"storageEncrypted": False}),
-    Case("rds-deletion-protection", TYPES.RDS_CLUSTER, AURORA_GOOD, {"deletionProtection": False}),
-    Case("rds-backup-retention", TYPES.RDS_CLUSTER, AURORA_GOOD, {"backupRetentionPeriod": 1}),
-    Case(
-        "rds-backup-retention", TYPES.RDS_CLUSTER, AURORA_GOOD, {}, drop=("backupRetentionPeriod",)
-    ),
+    Case("rds-encrypted", rt.RDS_CLUSTER, AURORA_GOOD, {"storageEncrypted": False}),
+    Case("rds-deletion-protection", rt.RDS_CLUSTER, AURORA_GOOD, {"deletionProtection": False}),
+    Case("rds-backup-retention", rt.RDS_CLUSTER, AURORA_GOOD, {"backupRetentionPeriod": 1}),
+    Case("rds-backup-retention", rt.RDS_CLUSTER, AURORA_GOOD, {}, drop=("backupRetentionPeriod",)),
     Case(
         "rds-iam-auth",
-        TYPES.RDS_CLUSTER,
+        rt.RDS_CLUSTER,
         AURORA_GOOD,
         {},
         drop=("iamDatabaseAuthenticationEnabled",),
     ),
     Case(
         "rds-managed-master-password",
-        TYPES.RDS_CLUSTER,
+        rt.RDS_CLUSTER,
         AURORA_GOOD,
         {"masterPassword": "[secret]"},
     ),
     Case(
         "rds-managed-master-password",
-        TYPES.RDS_CLUSTER,
+        rt.RDS_CLUSTER,
         AURORA_GOOD,
         {},
         drop=("manageMasterUserPassword",),
     ),
     Case(
         "rds-log-exports",
-        TYPES.RDS_CLUSTER,
+        rt.RDS_CLUSTER,
         AURORA_GOOD,
         {"enabledCloudwatchLogsExports": ["iam-db-auth-error"]},
     ),
-    Case(
-        "rds-copy-tags-to-snapshots", TYPES.RDS_CLUSTER, AURORA_GOOD, {"copyTagsToSnapshot": False}
-    ),
-    Case("rds-no-public-access", TYPES.RDS_CLUSTER, AURORA_GOOD, {"publiclyAccessible": True}),
+    Case("rds-copy-tags-to-snapshots", rt.RDS_CLUSTER, AURORA_GOOD, {"copyTagsToSnapshot": False}),
+    Case("rds-no-public-access", rt.RDS_CLUSTER, AURORA_GOOD, {"publiclyAccessible": True}),
     Case(
         "rds-no-public-access",
-        TYPES.RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         AURORA_INSTANCE_GOOD,
         {},
         drop=("publiclyAccessible",),
     ),
     Case(
         "rds-force-ssl",
-        TYPES.RDS_CLUSTER_PARAMETER_GROUP,
+        rt.RDS_CLUSTER_PARAMETER_GROUP,
         PARAMETER_GROUP_GOOD,
         {"parameters": [{"name": "rds.force_ssl", "value": "0"}]},
     ),
     Case(
         "rds-force-ssl",
-        TYPES.RDS_CLUSTER,
+        rt.RDS_CLUSTER,
         AURORA_GOOD,
         {"dbClusterParameterGroupName": "default.aurora-postgresql17"},
     ),
     Case(
         "rds-auto-minor-upgrade",
-        TYPES.RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         AURORA_INSTANCE_GOOD,
         {"autoMinorVersionUpgrade": False},
     ),
     Case(
         "rds-performance-insights",
-        TYPES.RDS_INSTANCE,
+        rt.RDS_CLUSTER_INSTANCE,
         AURORA_INSTANCE_GOOD,
         {},
         drop=("performanceInsightsEnabled",),
     ),
     Case(
         "elasticache-encrypted-at-rest",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         CACHE_GOOD,
         {"atRestEncryptionEnabled": False},
     ),
     Case(
         "elasticache-encrypted-in-transit",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         CACHE_GOOD,
         {"transitEncryptionMode": "preferred"},
     ),
     Case(
         "elasticache-encrypted-in-transit",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         CACHE_GOOD,
         {},
         drop=("transitEncryptionEnabled",),
     ),
-    Case("elasticache-auth", TYPES.REPLICATION_GROUP, CACHE_GOOD, {}, drop=("userGroupIds",)),
+    Case("elasticache-auth", rt.CACHE_REPLICATION_GROUP, CACHE_GOOD, {}, drop=("userGroupIds",)),
     Case(
         "elasticache-auth",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         {**{k: v for k, v in CACHE_GOOD.items() if k != "userGroupIds"}, "authToken": "[secret]"},
         {},
         drop=("authToken",),
     ),
     Case(
         "elasticache-users-authenticated",
-        TYPES.CACHE_USER,
+        rt.CACHE_USER,
         {"userName": "default", "userId": "pingvas-default", "accessString": "off -@all"},
         {"accessString": "on ~* +@all nopass"},
     ),
     Case(
         "elasticache-users-authenticated",
-        TYPES.CACHE_USER,
+        rt.CACHE_USER,
         {"userName": "dev-app", "userId": "dev-app", "accessString": "on ~dev:* +@all"},
         {"noPasswordRequired": True},
     ),
     Case(
         "elasticache-users-authenticated",
-        TYPES.CACHE_USER_GROUP,
+        rt.CACHE_USER_GROUP,
         {"userGroupId": "pingvas-cache", "userIds": ["pingvas-default", "dev-app"]},
         {"userIds": ["default", "dev-app"]},
     ),
     Case(
         "elasticache-failover",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         CACHE_GOOD,
         {"automaticFailoverEnabled": False},
     ),
-    Case("elasticache-failover", TYPES.REPLICATION_GROUP, CACHE_GOOD, {}, drop=("multiAzEnabled",)),
-    Case("elasticache-backups", TYPES.REPLICATION_GROUP, CACHE_GOOD, {"snapshotRetentionLimit": 0}),
+    Case(
+        "elasticache-failover", rt.CACHE_REPLICATION_GROUP, CACHE_GOOD, {}, drop=("multiAzEnabled",)
+    ),
+    Case(
+        "elasticache-backups", rt.CACHE_REPLICATION_GROUP, CACHE_GOOD, {"snapshotRetentionLimit": 0}
+    ),
     Case(
         "elasticache-auto-minor-upgrade",
-        TYPES.REPLICATION_GROUP,
+        rt.CACHE_REPLICATION_GROUP,
         CACHE_GOOD,
         {"autoMinorVersionUpgrade": False},
     ),
-    Case("efs-encrypted", TYPES.EFS_FILE_SYSTEM, {"encrypted": True}, {"encrypted": False}),
-    Case(
-        "kms-key-rotation", TYPES.KMS_KEY, {"enableKeyRotation": True}, {"enableKeyRotation": False}
-    ),
+    Case("efs-encrypted", rt.EFS_FILE_SYSTEM, {"encrypted": True}, {"encrypted": False}),
+    Case("kms-key-rotation", rt.KMS_KEY, {"enableKeyRotation": True}, {"enableKeyRotation": False}),
     Case(
         "sqs-encrypted",
-        TYPES.SQS_QUEUE,
+        rt.SQS_QUEUE,
         {"sqsManagedSseEnabled": True},
         {"sqsManagedSseEnabled": False},
     ),
-    Case(
-        "sqs-encrypted", TYPES.SQS_QUEUE, {"kmsMasterKeyId": KEY_ARN}, {}, drop=("kmsMasterKeyId",)
-    ),
+    Case("sqs-encrypted", rt.SQS_QUEUE, {"kmsMasterKeyId": KEY_ARN}, {}, drop=("kmsMasterKeyId",)),
     Case(
         "log-group-retention",
-        TYPES.LOG_GROUP,
+        rt.LOG_GROUP,
         {"retentionInDays": 14},
         {},
         drop=("retentionInDays",),
     ),
     Case(
         "subnet-no-auto-public-ip",
-        TYPES.SUBNET,
+        rt.SUBNET,
         {"mapPublicIpOnLaunch": False},
         {"mapPublicIpOnLaunch": True},
     ),
     Case(
         "default-sg-closed",
-        TYPES.DEFAULT_SECURITY_GROUP,
+        rt.DEFAULT_SECURITY_GROUP,
         {"vpcId": "vpc-1"},
         {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]},
     ),
     Case(
         "sg-no-public-data-ports",
-        TYPES.SECURITY_GROUP_INGRESS_RULE,
+        rt.SECURITY_GROUP_INGRESS_RULE,
         {"cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432},
         {"cidrIpv4": "0.0.0.0/0"},
     ),
     Case(
         "sg-no-public-data-ports",
-        TYPES.SECURITY_GROUP_INGRESS_RULE,
+        rt.SECURITY_GROUP_INGRESS_RULE,
         {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443},
         {"fromPort": 6000, "toPort": 6400},
     ),
     Case(
         "sg-no-public-data-ports",
-        TYPES.SECURITY_GROUP_RULE,
+        rt.SECURITY_GROUP_RULE,
         {
             "type": "ingress",
             "cidrBlocks": ["0.0.0.0/0"],
@@ -441,7 +442,7 @@ CASES = [
     ),
     Case(
         "sg-no-public-data-ports",
-        TYPES.SECURITY_GROUP,
+        rt.SECURITY_GROUP,
         {
             "ingress": [
                 {"cidrBlocks": ["10.0.0.0/16"], "protocol": "tcp", "fromPort": 2049, "toPort": 2049}
@@ -493,9 +494,9 @@ def test_every_resource_control_has_a_case() -> None:
 
 def test_support_ends_on_the_table_date(monkeypatch: pytest.MonkeyPatch) -> None:
     """1.34 leaves standard support on 2026-12-02 (the cluster layer's reading of the EKS
-    calendar, pingvas_infra/cluster/versions.py): in the day before, out on that day."""
+    calendar, pingvas_infra/eks_versions.py): in the day before, out on that day."""
     props = {**EKS_COMPONENT_GOOD, "version": "1.34"}
-    subject = [record(TYPES.EKS_COMPONENT, "cluster", props)]
+    subject = [record(rt.EKS_CLUSTER_COMPONENT, "cluster", props)]
     monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 1))
     assert messages("eks-supported-version", subject) == []
     monkeypatch.setattr(policy_controls, "today", lambda: date(2026, 12, 2))
@@ -506,7 +507,7 @@ def test_support_ends_on_the_table_date(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_controls_ignore_other_types() -> None:
     """A resource a control is not about never trips it."""
-    subject = [record("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta", {})]
+    subject = [record(rt.ROUTE_TABLE_ASSOCIATION, "rta", {})]
     for control in RESOURCE_CHECKS:
         assert messages(control, subject) == [], control
 
@@ -515,4 +516,4 @@ def test_a_computed_key_arn_counts_as_set() -> None:
     """During a preview the KMS key being created has no ARN yet; the cluster still
     encrypts its Secrets with it."""
     props = {**EKS_COMPONENT_GOOD, "encryptionConfigKeyArn": "[unknown]"}
-    assert messages("eks-secrets-encryption", [record(TYPES.EKS_COMPONENT, "c", props)]) == []
+    assert messages("eks-secrets-encryption", [record(rt.EKS_CLUSTER_COMPONENT, "c", props)]) == []

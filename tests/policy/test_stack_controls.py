@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from pingvas_infra import iam
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import RecordedResource
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.policy import controls as c
-from tests.conftest import config_with
 from tests.policy.builders import (
     DEFAULT_TAGS,
     aws_provider,
@@ -20,6 +20,7 @@ from tests.policy.builders import (
     record,
     run_control,
 )
+from tests.support.config_cases import config_with
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 S3_CONTROLS = (
@@ -42,20 +43,20 @@ def bucket_with_settings(
     """A bucket and its settings resources as the storage layer would declare them;
     ``without`` leaves out settings by type."""
     name = f"pingvas-{purpose}-123456789012"
-    bucket = record(c.BUCKET, f"storage-{purpose}", {"bucket": name}, resource_id=name)
+    bucket = record(rt.BUCKET, f"storage-{purpose}", {"bucket": name}, resource_id=name)
     arn = f"arn:aws:s3:::{name}"
     tls_policy = {
         "Version": "2012-10-17",
         "Statement": [iam.deny_insecure_transport([arn, arn + "/*"])],
     }
     settings: dict[str, dict[str, Any]] = {
-        c.BUCKET_PUBLIC_ACCESS_BLOCK: {
+        rt.BUCKET_PUBLIC_ACCESS_BLOCK: {
             "blockPublicAcls": True,
             "blockPublicPolicy": True,
             "ignorePublicAcls": True,
             "restrictPublicBuckets": True,
         },
-        c.BUCKET_ENCRYPTION[0]: {
+        rt.BUCKET_ENCRYPTION: {
             "rules": [
                 {
                     "applyServerSideEncryptionByDefault": {
@@ -66,12 +67,12 @@ def bucket_with_settings(
                 }
             ]
         },
-        c.BUCKET_POLICY: {"policy": json.dumps(tls_policy)},
-        c.BUCKET_VERSIONING[0]: {"versioningConfiguration": {"status": "Enabled"}},
-        c.BUCKET_OWNERSHIP: {"rule": {"objectOwnership": "BucketOwnerEnforced"}},
+        rt.BUCKET_POLICY: {"policy": json.dumps(tls_policy)},
+        rt.BUCKET_VERSIONING: {"versioningConfiguration": {"status": "Enabled"}},
+        rt.BUCKET_OWNERSHIP_CONTROLS: {"rule": {"objectOwnership": "BucketOwnerEnforced"}},
     }
     if log_target is not None:
-        settings[c.BUCKET_LOGGING[0]] = {
+        settings[rt.BUCKET_LOGGING] = {
             "targetBucket": log_target.id,
             "targetPrefix": f"{purpose}/",
         }
@@ -80,7 +81,9 @@ def bucket_with_settings(
         if type_token in without:
             continue
         depends_on = (
-            [bucket, log_target] if type_token in c.BUCKET_LOGGING and log_target else [bucket]
+            [bucket, log_target]
+            if type_token in rt.BUCKET_LOGGING_TYPES and log_target
+            else [bucket]
         )
         resources.append(
             record(
@@ -103,7 +106,7 @@ def storage_graph(**overrides: Any) -> list[RecordedResource]:
 
 
 def bucket_urn(graph: list[RecordedResource], purpose: str) -> str:
-    (bucket,) = [r for r in graph if r.type == c.BUCKET and purpose in r.name]
+    (bucket,) = [r for r in graph if r.type == rt.BUCKET and purpose in r.name]
     return bucket.urn
 
 
@@ -115,12 +118,12 @@ def test_complete_buckets_pass(control: str) -> None:
 @pytest.mark.parametrize(
     ("control", "missing"),
     [
-        ("s3-public-access-block", c.BUCKET_PUBLIC_ACCESS_BLOCK),
-        ("s3-encryption", c.BUCKET_ENCRYPTION[0]),
-        ("s3-tls-only", c.BUCKET_POLICY),
-        ("s3-versioning", c.BUCKET_VERSIONING[0]),
-        ("s3-access-logging", c.BUCKET_LOGGING[0]),
-        ("s3-ownership-enforced", c.BUCKET_OWNERSHIP),
+        ("s3-public-access-block", rt.BUCKET_PUBLIC_ACCESS_BLOCK),
+        ("s3-encryption", rt.BUCKET_ENCRYPTION),
+        ("s3-tls-only", rt.BUCKET_POLICY),
+        ("s3-versioning", rt.BUCKET_VERSIONING),
+        ("s3-access-logging", rt.BUCKET_LOGGING),
+        ("s3-ownership-enforced", rt.BUCKET_OWNERSHIP_CONTROLS),
     ],
 )
 def test_a_missing_setting_is_caught_on_its_bucket(control: str, missing: str) -> None:
@@ -144,7 +147,7 @@ def test_a_policy_without_the_tls_condition_is_caught() -> None:
     }
     graph = [
         record(r.type, r.name, {**r.inputs, "policy": json.dumps(allow_only)}, depends_on=[])
-        if r.type == c.BUCKET_POLICY and "models" in r.name
+        if r.type == rt.BUCKET_POLICY and "models" in r.name
         else r
         for r in graph
     ]
@@ -156,17 +159,19 @@ def test_logs_bucket_needs_no_versioning_nor_logging_of_its_own() -> None:
     graph = [
         r
         for r in storage_graph()
-        if not ("logs" in r.name and r.type in (*c.BUCKET_VERSIONING, *c.BUCKET_LOGGING))
+        if not (
+            "logs" in r.name and r.type in (*rt.BUCKET_VERSIONING_TYPES, *rt.BUCKET_LOGGING_TYPES)
+        )
     ]
     assert messages("s3-versioning", graph) == []
     assert messages("s3-access-logging", graph) == []
 
 
 def test_an_unknown_policy_skips_one_bucket_and_reports_the_others() -> None:
-    graph = storage_graph(**{"dev-images": {"without": (c.BUCKET_POLICY,)}})
+    graph = storage_graph(**{"dev-images": {"without": (rt.BUCKET_POLICY,)}})
     graph = [
         record(r.type, r.name, {**r.inputs, "policy": "[unknown]"}, depends_on=[])
-        if r.type == c.BUCKET_POLICY and "models" in r.name
+        if r.type == rt.BUCKET_POLICY and "models" in r.name
         else r
         for r in graph
     ]
@@ -176,11 +181,11 @@ def test_an_unknown_policy_skips_one_bucket_and_reports_the_others() -> None:
 
 
 def test_efs_needs_an_enabled_backup_policy() -> None:
-    file_system = record(c.EFS_FILE_SYSTEM, "models-efs", {"encrypted": True})
+    file_system = record(rt.EFS_FILE_SYSTEM, "models-efs", {"encrypted": True})
 
     def backup(status: str) -> RecordedResource:
         return record(
-            c.EFS_BACKUP_POLICY,
+            rt.EFS_BACKUP_POLICY,
             "models-efs-backup",
             {"fileSystemId": file_system.id, "backupPolicy": {"status": status}},
             depends_on=[file_system],
@@ -192,9 +197,12 @@ def test_efs_needs_an_enabled_backup_policy() -> None:
 
 
 def test_every_vpc_needs_a_flow_log() -> None:
-    vpc = record(c.VPC, "network-vpc", {"cidrBlock": "10.0.0.0/16"})
+    vpc = record(rt.VPC, "network-vpc", {"cidrBlock": "10.0.0.0/16"})
     flow_log = record(
-        c.FLOW_LOG, "network-flow-log", {"vpcId": vpc.id, "trafficType": "REJECT"}, depends_on=[vpc]
+        rt.FLOW_LOG,
+        "network-flow-log",
+        {"vpcId": vpc.id, "trafficType": "REJECT"},
+        depends_on=[vpc],
     )
     assert messages("vpc-flow-logs", [vpc, flow_log]) == []
     result = run_control("vpc-flow-logs", [vpc])
@@ -206,7 +214,7 @@ def test_every_vpc_needs_a_flow_log() -> None:
 
 def subnet(tags: dict[str, str] | None = None) -> RecordedResource:
     return record(
-        c.SUBNET, "subnet", {"cidrBlock": "10.0.0.0/24", **({"tags": tags} if tags else {})}
+        rt.SUBNET, "subnet", {"cidrBlock": "10.0.0.0/24", **({"tags": tags} if tags else {})}
     )
 
 
@@ -226,7 +234,7 @@ def test_own_tags_complete_what_the_provider_lacks() -> None:
 
 
 def test_types_without_tags_are_not_judged() -> None:
-    association = record("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta", {})
+    association = record(rt.ROUTE_TABLE_ASSOCIATION, "rta", {})
     assert messages("required-tags", [aws_provider(None), association]) == []
 
 
@@ -241,9 +249,9 @@ def test_the_provider_default_tags_are_the_required_ones(stack_file: StackFile) 
 
 def test_the_aurora_cluster_must_be_protected() -> None:
     cluster = {"engine": "aurora-postgresql"}
-    assert messages("stateful-protected", [record(c.RDS_CLUSTER, "aurora", cluster)])
+    assert messages("stateful-protected", [record(rt.RDS_CLUSTER, "aurora", cluster)])
     assert (
-        messages("stateful-protected", [record(c.RDS_CLUSTER, "aurora", cluster, protect=True)])
+        messages("stateful-protected", [record(rt.RDS_CLUSTER, "aurora", cluster, protect=True)])
         == []
     )
 
@@ -259,14 +267,14 @@ def test_the_aurora_cluster_must_be_protected() -> None:
     ],
 )
 def test_stateful_buckets_must_be_protected(bucket_name: str, must_protect: bool) -> None:
-    bucket = record(c.BUCKET, "storage-bucket", {"bucket": bucket_name})
+    bucket = record(rt.BUCKET, "storage-bucket", {"bucket": bucket_name})
     assert bool(messages("stateful-protected", [bucket])) is must_protect
-    protected = record(c.BUCKET, "storage-bucket", {"bucket": bucket_name}, protect=True)
+    protected = record(rt.BUCKET, "storage-bucket", {"bucket": bucket_name}, protect=True)
     assert messages("stateful-protected", [protected]) == []
 
 
 def test_a_bucket_without_a_fixed_name_is_known_by_its_logical_name() -> None:
-    bucket = record(c.BUCKET, "storage-models", {"bucketPrefix": "pingvas-"})
+    bucket = record(rt.BUCKET, "storage-models", {"bucketPrefix": "pingvas-"})
     assert messages("stateful-protected", [bucket])
 
 

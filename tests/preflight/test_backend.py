@@ -17,7 +17,7 @@ import yaml
 
 from pingvas_infra.preflight import backend
 from pingvas_infra.preflight.bootstrap import StateBackend, key_alias
-from tests.conftest import PROJECT_DIR
+from tests.support.project import PROJECT_DIR
 
 README = PROJECT_DIR / "README.md"
 SCRIPTS = PROJECT_DIR / "scripts"

@@ -53,7 +53,7 @@ def stubbed(client: Any) -> Iterator[Stubber]:
 
 @pytest.fixture(scope="module")
 def g4dn_shapes() -> dict[str, InstanceShape]:
-    """The seed's GPU type as moto's EC2 describes it (read once: the lookup is slow)."""
+    """The design guide's GPU type as moto's EC2 describes it (read once: the lookup is slow)."""
     with mock_aws():
         clients = AwsClients(boto3.Session(region_name="us-east-1"), "us-east-1")
         return gpu_instance_shapes(clients, ("g4dn.xlarge",))

@@ -15,7 +15,7 @@ from pingvas_infra import cli
 from pingvas_infra.preflight.backend import project_backend_url
 from pingvas_infra.preflight.checks import GPU_QUOTA_CODES, AwsClients
 from pingvas_infra.preflight.targets import SPOT
-from tests.conftest import PROJECT_DIR
+from tests.support.project import PROJECT_DIR
 
 runner = CliRunner()
 

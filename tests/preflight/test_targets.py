@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pingvas_infra.environments import gpu_quotas
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.preflight import targets as t
-from tests.conftest import config_with
+from pingvas_infra.tenancy.static import gpu_quotas, static_objects
+from tests.support.config_cases import config_with
 
 
 def test_gpu_pools_take_the_namespace_gpu_quotas(stack_file: StackFile) -> None:
     targets = t.targets_from_config(config_with(stack_file, {}))
-    assert {p.environment: p.gpus for p in targets.gpu_pools} == gpu_quotas()
+    assert {p.environment: p.gpus for p in targets.gpu_pools} == gpu_quotas(static_objects())
     assert targets.region == "us-east-1"
     assert targets.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
 

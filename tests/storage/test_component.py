@@ -10,35 +10,14 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.plan.kubernetes import kubernetes_objects, write_manifests
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES
 from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE
-from tests.conftest import PlanRunner, cluster_security_group_id, layer_graph, tags_of
+from tests.support.plan_graph import PlanRunner, cluster_security_group_id, layer_graph, tags_of
 
-BUCKET = "aws:s3/bucket:Bucket"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-KEY = "aws:kms/key:Key"
-FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
-ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
-MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
-PV = "kubernetes:core/v1:PersistentVolume"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 VERSIONED = {"prod-images", "models", "backups"}
 
 
@@ -50,7 +29,7 @@ def storage(graph: PlanResult) -> PlanResult:
 
 def buckets(graph: PlanResult) -> dict[str, RecordedResource]:
     """Purpose -> bucket, read from each bucket's Purpose tag."""
-    return {b.inputs["tags"]["Purpose"]: b for b in graph.of_type(BUCKET)}
+    return {b.inputs["tags"]["Purpose"]: b for b in graph.of_type(rt.BUCKET)}
 
 
 def attached(
@@ -67,7 +46,7 @@ def one_attached(graph: PlanResult, type_token: str, bucket: RecordedResource) -
 
 def bucket_arn(graph: PlanResult, bucket: RecordedResource) -> str:
     """The bucket's ARN, as its own TLS-only policy names it."""
-    policy = json.loads(one_attached(graph, POLICY, bucket).inputs["policy"])
+    policy = json.loads(one_attached(graph, rt.BUCKET_POLICY, bucket).inputs["policy"])
     (deny,) = [s for s in policy["Statement"] if s["Sid"] == "DenyInsecureTransport"]
     arns = [r for r in deny["Resource"] if not r.endswith("/*")]
     (arn,) = arns
@@ -75,7 +54,7 @@ def bucket_arn(graph: PlanResult, bucket: RecordedResource) -> str:
 
 
 def encryption_rule(graph: PlanResult, bucket: RecordedResource) -> dict[str, Any]:
-    (rule,) = one_attached(graph, ENCRYPTION, bucket).inputs["rules"]
+    (rule,) = one_attached(graph, rt.BUCKET_ENCRYPTION, bucket).inputs["rules"]
     return dict(rule)
 
 
@@ -90,7 +69,7 @@ def strings_in(value: Any) -> Iterator[str]:
         yield value
 
 
-def test_five_buckets_named_after_the_seed_with_account_suffix(
+def test_five_buckets_named_after_the_guide_with_account_suffix(
     graph: PlanResult,
 ) -> None:
     found = buckets(graph)
@@ -103,7 +82,7 @@ def test_five_buckets_named_after_the_seed_with_account_suffix(
 
 def test_prefix_and_suffix_shape_every_name(run_plan: PlanRunner) -> None:
     graph = run_plan({"pingvas:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
-    names = {b.inputs["bucket"] for b in graph.of_type(BUCKET)}
+    names = {b.inputs["bucket"] for b in graph.of_type(rt.BUCKET)}
     assert names == {f"acme-pingvas-{base}-eu1" for base in BUCKET_BASE_NAMES.values()}
 
 
@@ -111,7 +90,7 @@ def test_every_bucket_blocks_public_access_and_disables_acls(
     graph: PlanResult,
 ) -> None:
     for bucket in buckets(graph).values():
-        block = one_attached(graph, PUBLIC_ACCESS_BLOCK, bucket).inputs
+        block = one_attached(graph, rt.BUCKET_PUBLIC_ACCESS_BLOCK, bucket).inputs
         for flag in (
             "blockPublicAcls",
             "blockPublicPolicy",
@@ -119,7 +98,7 @@ def test_every_bucket_blocks_public_access_and_disables_acls(
             "restrictPublicBuckets",
         ):
             assert block[flag] is True
-        ownership = one_attached(graph, OWNERSHIP, bucket).inputs
+        ownership = one_attached(graph, rt.BUCKET_OWNERSHIP_CONTROLS, bucket).inputs
         assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
 
 
@@ -148,7 +127,7 @@ def test_every_bucket_is_encrypted_kms_where_it_matters(graph: PlanResult) -> No
 
 def test_every_bucket_refuses_plain_http(graph: PlanResult) -> None:
     for bucket in buckets(graph).values():
-        policy = json.loads(one_attached(graph, POLICY, bucket).inputs["policy"])
+        policy = json.loads(one_attached(graph, rt.BUCKET_POLICY, bucket).inputs["policy"])
         arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
         denies = [
             s
@@ -167,16 +146,16 @@ def test_access_logs_of_four_buckets_go_to_the_logs_bucket(
 ) -> None:
     found = buckets(graph)
     logs = found["logs"]
-    assert not attached(graph, LOGGING, logs)
+    assert not attached(graph, rt.BUCKET_LOGGING, logs)
     sources = []
     for purpose, bucket in found.items():
         if purpose == "logs":
             continue
-        logging = one_attached(graph, LOGGING, bucket).inputs
+        logging = one_attached(graph, rt.BUCKET_LOGGING, bucket).inputs
         assert logging["targetBucket"] == logs.inputs["bucket"]
         assert logging["targetPrefix"] == f"s3/{purpose}/"
         sources.append(bucket_arn(graph, bucket))
-    policy = json.loads(one_attached(graph, POLICY, logs).inputs["policy"])
+    policy = json.loads(one_attached(graph, rt.BUCKET_POLICY, logs).inputs["policy"])
     (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Action"] == "s3:PutObject"
@@ -189,7 +168,7 @@ def test_versioning_and_protect_on_what_cannot_be_regenerated(
     graph: PlanResult,
 ) -> None:
     for purpose, bucket in buckets(graph).items():
-        versioning = attached(graph, VERSIONING, bucket)
+        versioning = attached(graph, rt.BUCKET_VERSIONING, bucket)
         if purpose in VERSIONED:
             (only,) = versioning
             assert only.inputs["versioningConfiguration"]["status"] == "Enabled"
@@ -202,7 +181,7 @@ def test_versioning_and_protect_on_what_cannot_be_regenerated(
 
 def test_lifecycle_rules(graph: PlanResult) -> None:
     for purpose, bucket in buckets(graph).items():
-        lifecycle = one_attached(graph, LIFECYCLE, bucket)
+        lifecycle = one_attached(graph, rt.BUCKET_LIFECYCLE, bucket)
         rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
         assert all(r["status"] == "Enabled" for r in rules.values())
         aborts = [r for r in rules.values() if "abortIncompleteMultipartUpload" in r]
@@ -211,7 +190,7 @@ def test_lifecycle_rules(graph: PlanResult) -> None:
         expiring = [r["expiration"]["days"] for r in rules.values() if "expiration" in r]
         assert bool(noncurrent) == (purpose in VERSIONED)
         if purpose in VERSIONED:
-            versioning = one_attached(graph, VERSIONING, bucket)
+            versioning = one_attached(graph, rt.BUCKET_VERSIONING, bucket)
             assert versioning.urn in lifecycle.dependencies
         assert expiring == {"logs": [90], "backups": [35]}.get(purpose, [])
 
@@ -219,19 +198,19 @@ def test_lifecycle_rules(graph: PlanResult) -> None:
 def test_backup_retention_is_configurable(run_plan: PlanRunner) -> None:
     graph = run_plan({"pingvas:storage": {"backupRetentionDays": 400}})
     backups = buckets(graph)["backups"]
-    rules = one_attached(graph, LIFECYCLE, backups).inputs["rules"]
+    rules = one_attached(graph, rt.BUCKET_LIFECYCLE, backups).inputs["rules"]
     assert [r["expiration"]["days"] for r in rules if "expiration" in r] == [400]
 
 
 def test_storage_keys_rotate(storage: PlanResult) -> None:
-    keys = storage.of_type(KEY)
+    keys = storage.of_type(rt.KMS_KEY)
     assert len(keys) == 2
     assert all(k.inputs["enableKeyRotation"] is True for k in keys)
     assert all(k.inputs["deletionWindowInDays"] == 30 for k in keys)
 
 
 def test_efs_is_encrypted_bursting_backed_up_and_tls_only(graph: PlanResult) -> None:
-    (file_system,) = graph.of_type(FILE_SYSTEM)
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
     inputs = file_system.inputs
     models_key = encryption_rule(graph, buckets(graph)["models"])[
         "applyServerSideEncryptionByDefault"
@@ -245,9 +224,9 @@ def test_efs_is_encrypted_bursting_backed_up_and_tls_only(graph: PlanResult) -> 
         {"transitionToPrimaryStorageClass": "AFTER_1_ACCESS"},
     ]
     fs_id = file_system.id
-    (backup,) = [r for r in graph.of_type("aws:efs/backupPolicy:BackupPolicy")]
+    (backup,) = [r for r in graph.of_type(rt.EFS_BACKUP_POLICY)]
     assert backup.inputs == {"fileSystemId": fs_id, "backupPolicy": {"status": "ENABLED"}}
-    (policy_resource,) = graph.of_type("aws:efs/fileSystemPolicy:FileSystemPolicy")
+    (policy_resource,) = graph.of_type(rt.EFS_FILE_SYSTEM_POLICY)
     assert policy_resource.inputs["fileSystemId"] == fs_id
     statements = json.loads(policy_resource.inputs["policy"])["Statement"]
     # Who may mount and write is proven in test_model_store_access.py.
@@ -262,12 +241,10 @@ def test_efs_is_encrypted_bursting_backed_up_and_tls_only(graph: PlanResult) -> 
 def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
     graph: PlanResult,
 ) -> None:
-    (file_system,) = graph.of_type(FILE_SYSTEM)
-    targets = graph.of_type(MOUNT_TARGET)
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
+    targets = graph.of_type(rt.EFS_MOUNT_TARGET)
     data_subnets = {
-        s.id
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
-        if tags_of(s.inputs).get("Tier") == "data"
+        s.id for s in graph.of_type(rt.SUBNET) if tags_of(s.inputs).get("Tier") == "data"
     }
     assert len(data_subnets) == 3
     assert {t.inputs["subnetId"] for t in targets} == data_subnets
@@ -275,9 +252,13 @@ def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
     (group_ids,) = {tuple(t.inputs["securityGroups"]) for t in targets}
     (group_id,) = group_ids
     group = graph.by_id()[group_id]
-    assert group.type == SECURITY_GROUP
+    assert group.type == rt.SECURITY_GROUP
     assert not group.inputs.get("ingress") and not group.inputs.get("egress")
-    (rule,) = [r for r in graph.of_type(INGRESS) if r.inputs["securityGroupId"] == group_id]
+    (rule,) = [
+        r
+        for r in graph.of_type(rt.SECURITY_GROUP_INGRESS_RULE)
+        if r.inputs["securityGroupId"] == group_id
+    ]
     assert rule.inputs["referencedSecurityGroupId"] == cluster_security_group_id(graph)
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
         "tcp",
@@ -289,8 +270,8 @@ def test_a_mount_target_in_each_data_subnet_behind_an_nfs_only_group(
 
 def test_models_access_points(graph: PlanResult) -> None:
     """A reader and a writer on the same /models tree, both as the configured user."""
-    (file_system,) = graph.of_type(FILE_SYSTEM)
-    access_points = graph.of_type(ACCESS_POINT)
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
+    access_points = graph.of_type(rt.EFS_ACCESS_POINT)
     assert sorted(a.name for a in access_points) == ["storage-models", "storage-models-writer"]
     for access_point in access_points:
         assert access_point.inputs["fileSystemId"] == file_system.id
@@ -304,14 +285,14 @@ def test_models_access_points(graph: PlanResult) -> None:
 def claims(graph: PlanResult) -> dict[tuple[str, str], RecordedResource]:
     return {
         (c.inputs["metadata"]["namespace"], c.inputs["metadata"]["name"]): c
-        for c in graph.of_type(PVC)
+        for c in graph.of_type(rt.PERSISTENT_VOLUME_CLAIM)
     }
 
 
 def test_each_claim_has_its_own_volume_on_an_access_point(graph: PlanResult) -> None:
-    (file_system,) = graph.of_type(FILE_SYSTEM)
-    points = {a.name: a.id for a in graph.of_type(ACCESS_POINT)}
-    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(PV)}
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
+    points = {a.name: a.id for a in graph.of_type(rt.EFS_ACCESS_POINT)}
+    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(rt.PERSISTENT_VOLUME)}
     found = claims(graph)
     assert set(found) == {
         ("dev", "models"),
@@ -338,14 +319,16 @@ def test_each_claim_has_its_own_volume_on_an_access_point(graph: PlanResult) -> 
 def test_environments_mount_models_read_only(graph: PlanResult, env: Environment) -> None:
     claim = claims(graph)[(env.namespace, "models")]
     assert claim.inputs["spec"]["accessModes"] == ["ReadOnlyMany"]
-    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(PV)}
+    volumes = {v.inputs["metadata"]["name"]: v for v in graph.of_type(rt.PERSISTENT_VOLUME)}
     volume = volumes[claim.inputs["spec"]["volumeName"]]
     assert volume.inputs["spec"]["csi"]["readOnly"] is True
 
 
 def test_only_the_platform_namespace_can_write_models(graph: PlanResult) -> None:
     writable = [
-        c for c in graph.of_type(PVC) if c.inputs["spec"]["accessModes"] != ["ReadOnlyMany"]
+        c
+        for c in graph.of_type(rt.PERSISTENT_VOLUME_CLAIM)
+        if c.inputs["spec"]["accessModes"] != ["ReadOnlyMany"]
     ]
     assert [c.inputs["metadata"]["namespace"] for c in writable] == [SYSTEM_NAMESPACE]
     assert {e.namespace for e in ENVIRONMENTS}.isdisjoint(
@@ -356,9 +339,11 @@ def test_only_the_platform_namespace_can_write_models(graph: PlanResult) -> None
 def test_static_storage_class_cannot_provision(graph: PlanResult) -> None:
     """The models claims name a class with no provisioner parameters: every volume on the
     file system is one of the static PersistentVolumes above, never a dynamic one."""
-    (class_name,) = {c.inputs["spec"]["storageClassName"] for c in graph.of_type(PVC)}
+    (class_name,) = {
+        c.inputs["spec"]["storageClassName"] for c in graph.of_type(rt.PERSISTENT_VOLUME_CLAIM)
+    }
     (storage_class,) = [
-        c for c in graph.of_type(STORAGE_CLASS) if c.inputs["metadata"]["name"] == class_name
+        c for c in graph.of_type(rt.STORAGE_CLASS) if c.inputs["metadata"]["name"] == class_name
     ]
     assert storage_class.layer == "storage"
     assert storage_class.inputs["provisioner"] == "efs.csi.aws.com"
@@ -370,7 +355,7 @@ def test_static_storage_class_cannot_provision(graph: PlanResult) -> None:
 def test_the_default_storage_class_is_encrypted_gp3(graph: PlanResult) -> None:
     defaults = [
         c
-        for c in graph.of_type(STORAGE_CLASS)
+        for c in graph.of_type(rt.STORAGE_CLASS)
         if (c.inputs["metadata"].get("annotations") or {}).get(
             "storageclass.kubernetes.io/is-default-class"
         )
@@ -390,7 +375,11 @@ def test_every_kubernetes_object_of_the_layer_is_rendered(
     graph: PlanResult, tmp_path: Path
 ) -> None:
     rendered = {o.resource.urn: o.relative_path for o in kubernetes_objects(graph)}
-    ours = [r for r in graph.resources if r.type.startswith("kubernetes:") and r.layer == "storage"]
+    ours = [
+        r
+        for r in graph.resources
+        if r.type.startswith(rt.KUBERNETES_PREFIX) and r.layer == "storage"
+    ]
     assert len(ours) == 9
     assert {r.urn for r in ours} <= set(rendered)
     paths = {rendered[r.urn] for r in ours}
@@ -404,14 +393,14 @@ def test_every_kubernetes_object_of_the_layer_is_rendered(
 
 
 def role_policy(graph: PlanResult, role: RecordedResource) -> dict[str, Any]:
-    (policy,) = [p for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] == role.id]
+    (policy,) = [p for p in graph.of_type(rt.IAM_ROLE_POLICY) if p.inputs["role"] == role.id]
     return dict(json.loads(policy.inputs["policy"]))
 
 
 def app_roles(graph: PlanResult) -> dict[str, RecordedResource]:
     return {
         r.inputs["tags"]["Environment"]: r
-        for r in graph.of_type(ROLE)
+        for r in graph.of_type(rt.IAM_ROLE)
         if r.inputs["tags"]["Environment"] in {e.name for e in ENVIRONMENTS}
     }
 
@@ -470,7 +459,7 @@ def test_roles_read_models_and_write_only_their_own_images(
 
 def test_pod_identity_for_each_environments_service_account(storage: PlanResult) -> None:
     roles = app_roles(storage)
-    associations = storage.of_type(ASSOCIATION)
+    associations = storage.of_type(rt.POD_IDENTITY_ASSOCIATION)
     for env in ENVIRONMENTS:
         role = roles[env.name]
         trust = json.loads(role.inputs["assumeRolePolicy"])

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pingvas_infra.plan.stackfile import StackFile
-from tests.conftest import BadConfigCase, config_refusal, config_with, refused_config_test
+from tests.support.config_cases import (
+    BadConfigCase,
+    config_refusal,
+    config_with,
+    refused_config_test,
+)
 
 # (case id, overrides, key the message must name, text it must contain)
 BAD_STORAGE: list[BadConfigCase] = [

@@ -1,5 +1,5 @@
 """Who EFS lets mount and write the model store, evaluated on the stack's own file
-system policy and roles (tests/support_iam.py; the request context keys are the ones EFS
+system policy and roles (tests/support/iam.py; the request context keys are the ones EFS
 documents for NFS clients: elasticfilesystem:AccessedViaMountTarget,
 elasticfilesystem:AccessPointArn, aws:SecureTransport, aws:PrincipalArn).
 
@@ -21,8 +21,8 @@ from pingvas_infra.storage.models_store import (
     CLIENT_WRITE,
     MOUNT_OPTIONS,
 )
-from tests.conftest import mock_outputs
-from tests.support_iam import Decision, Request, evaluate, role_arn, role_policies
+from tests.support.iam import Decision, Request, evaluate, role_arn, role_policies
+from tests.support.plan_graph import mock_outputs
 
 FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"

@@ -1,5 +1,5 @@
 """What dev's application role may do in AWS, and who may become which Pod Identity role,
-evaluated on the stack's own policies (tests/support_iam.py).
+evaluated on the stack's own policies (tests/support/iam.py).
 
 The dev role is what any dev pod running as `pingvas-app` holds (its Pod Identity
 association); a pod running as any other ServiceAccount holds no AWS identity at all
@@ -15,8 +15,8 @@ import json
 import pytest
 
 from pingvas_infra.plan.model import PlanResult
-from tests.conftest import mock_outputs
-from tests.support_iam import Decision, Request, evaluate, role_policies, trust_policy
+from tests.support.iam import Decision, Request, evaluate, role_policies, trust_policy
+from tests.support.plan_graph import mock_outputs
 
 DEV_ROLE = "storage-dev-app"
 REGION = "us-east-1"

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import require_venv_tool
+from tests.support.tools import require_venv_tool
 
 Address = ipaddress.IPv4Address
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.operations import backup
@@ -69,7 +70,7 @@ def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
     graph: PlanResult,
 ) -> None:
     """Tied to the real NodePools: their taints are what the policy guards."""
-    pools = graph.of_type(NODE_POOL)
+    pools = graph.of_type(rt.NODE_POOL)
     assert len(pools) == 2
     for pool in pools:
         template = pool.inputs["spec"]["template"]

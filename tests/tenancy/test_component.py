@@ -15,6 +15,7 @@ import pulumi
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS, PROD, Environment
 from pingvas_infra.iam import POD_IDENTITY_PRINCIPAL
 from pingvas_infra.plan.engine import run_program
@@ -24,16 +25,14 @@ from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.component import DB_CREDENTIALS_SECRET, REDIS_SECRET
 from pingvas_infra.tenancy.credentials import scram_sha256_verifier
 from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, static_objects
-from tests.conftest import PlanRunner, layer_graph, mock_outputs
+from tests.support.plan_graph import PlanRunner, layer_graph, mock_outputs
 
 COMPONENT = "pingvas:tenancy:Tenancy"
 MESH = {"pingvas:tenancy": {"serviceMesh": "istio"}}
-JOB = "kubernetes:batch/v1:Job"
-SECRET = "kubernetes:core/v1:Secret"
 
 
 def k8s_resources(graph: PlanResult) -> list[RecordedResource]:
-    return [r for r in graph.resources if r.type.startswith("kubernetes:") and r.custom]
+    return [r for r in graph.resources if r.type.startswith(rt.KUBERNETES_PREFIX) and r.custom]
 
 
 def objects(graph: PlanResult, *, reveal: bool = False) -> dict[str, dict[str, Any]]:
@@ -56,7 +55,7 @@ def revealed(resource: RecordedResource) -> dict[str, Any]:
 
 
 def job(graph: PlanResult) -> RecordedResource:
-    (found,) = graph.of_type(JOB)
+    (found,) = graph.of_type(rt.JOB)
     return found
 
 
@@ -68,7 +67,7 @@ def tenancy(graph: PlanResult) -> PlanResult:
 
 @pytest.fixture(scope="module")
 def aurora(graph: PlanResult) -> RecordedResource:
-    return graph.one("aws:rds/cluster:Cluster")
+    return graph.one(rt.RDS_CLUSTER)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +81,7 @@ def cache_passwords(graph: PlanResult) -> dict[str, str]:
     """Cache user name -> the password the data layer created it with."""
     return {
         user.inputs["userName"]: reveal(user.raw_inputs)["authenticationMode"]["passwords"][0]
-        for user in graph.of_type("aws:elasticache/user:User")
+        for user in graph.of_type(rt.CACHE_USER)
     }
 
 
@@ -99,13 +98,13 @@ def test_one_component_parents_everything(tenancy: PlanResult) -> None:
 def test_kubernetes_objects_use_the_explicit_provider(
     graph: PlanResult, tenancy: PlanResult
 ) -> None:
-    (provider,) = graph.of_type("pulumi:providers:kubernetes")
+    (provider,) = graph.of_type(rt.KUBERNETES_PROVIDER)
     assert k8s_resources(tenancy)
     for resource in k8s_resources(tenancy):
         assert resource.provider == provider.urn, resource.urn
-    (aws_provider,) = graph.of_type("pulumi:providers:aws")
+    (aws_provider,) = graph.of_type(rt.AWS_PROVIDER)
     for resource in tenancy.resources:
-        if resource.type.startswith("aws:"):
+        if resource.type.startswith(rt.AWS_PREFIX):
             assert resource.provider == aws_provider.urn
 
 
@@ -118,7 +117,7 @@ def test_no_remote_component_hides_objects(tenancy: PlanResult) -> None:
 def test_every_static_object_is_applied_as_written(tenancy: PlanResult) -> None:
     for item in static_objects():
         resource = find(tenancy, item.kind, item.name, item.namespace)
-        assert resource.type.startswith("kubernetes:")
+        assert resource.type.startswith(rt.KUBERNETES_PREFIX)
         applied = {k: v for k, v in resource.inputs.items() if k not in ("apiVersion", "kind")}
         written = {k: v for k, v in item.document.items() if k not in ("apiVersion", "kind")}
         assert applied == written
@@ -191,16 +190,16 @@ def test_what_other_layers_take_from_tenancy_exists(graph: PlanResult, tenancy: 
         assert ("Namespace", None, env.namespace) in created
         (association,) = [
             a
-            for a in storage.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+            for a in storage.of_type(rt.POD_IDENTITY_ASSOCIATION)
             if a.inputs["namespace"] == env.namespace
         ]
         service_account = association.inputs["serviceAccount"]
         assert ("ServiceAccount", env.namespace, service_account) in created
         assert service_account == env.app_service_account
     assert ("Namespace", None, SYSTEM_NAMESPACE) in created
-    for claim in storage.of_type("kubernetes:core/v1:PersistentVolumeClaim"):
+    for claim in storage.of_type(rt.PERSISTENT_VOLUME_CLAIM):
         assert ("Namespace", None, claim.inputs["metadata"]["namespace"]) in created
-    (cron_job,) = layer_graph(graph, "operations").of_type("kubernetes:batch/v1:CronJob")
+    (cron_job,) = layer_graph(graph, "operations").of_type(rt.CRON_JOB)
     pod = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     references = [
         (cron_job.inputs["metadata"]["namespace"], v["secret"]["secretName"])
@@ -224,6 +223,7 @@ def test_the_layer_refuses_to_run_without_a_kubernetes_provider() -> None:
         Tenancy(
             "tenancy",
             TenancyConfig(),
+            cluster_policy=[],
             network=None,  # type: ignore[arg-type]
             cluster=None,  # type: ignore[arg-type]
             data=None,  # type: ignore[arg-type]
@@ -267,7 +267,7 @@ def test_each_environment_has_its_own_password(tenancy: PlanResult) -> None:
         for env in ENVIRONMENTS
     }
     assert len(passwords) == len(ENVIRONMENTS)
-    for password in tenancy.of_type("random:index/randomPassword:RandomPassword"):
+    for password in tenancy.of_type(rt.RANDOM_PASSWORD):
         assert password.inputs["special"] is False
 
 
@@ -282,11 +282,11 @@ def test_redis_config_is_a_secret_with_the_acl_user(
     password = cache_passwords(graph)[env.cache_user]
     assert (url.username, url.password) == (env.cache_user, password)
     host = graph.outputs["cachePrimaryEndpoint"]
-    (group,) = graph.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    (group,) = graph.of_type(rt.CACHE_REPLICATION_GROUP)
     assert (url.hostname, url.port, url.path) == (host, group.inputs["port"], f"/{env.redis_db}")
     assert data["REDIS_DB"] == str(env.redis_db)
     assert data["REDIS_KEY_PREFIX"] == env.key_prefix
-    # The seed's ConfigMap of the same name, which would now hold a password, is gone.
+    # The design guide's ConfigMap of the same name, which would now hold a password, is gone.
     assert not [p for p in objects(tenancy) if p.endswith(f"configmap-{REDIS_SECRET}.yaml")]
 
 
@@ -303,7 +303,7 @@ def test_database_credentials_wait_for_the_schema_bootstrap(tenancy: PlanResult)
 def test_bootstrap_role_is_trusted_by_pod_identity_for_its_service_account_only(
     tenancy: PlanResult,
 ) -> None:
-    (role,) = tenancy.of_type("aws:iam/role:Role")
+    (role,) = tenancy.of_type(rt.IAM_ROLE)
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": POD_IDENTITY_PRINCIPAL}
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
@@ -316,9 +316,9 @@ def test_bootstrap_role_is_trusted_by_pod_identity_for_its_service_account_only(
 def test_bootstrap_role_reads_the_master_secret_and_nothing_else(
     tenancy: PlanResult, aurora: RecordedResource, master_secret_arn: str
 ) -> None:
-    (role,) = tenancy.of_type("aws:iam/role:Role")
-    policies = tenancy.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert tenancy.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    (role,) = tenancy.of_type(rt.IAM_ROLE)
+    policies = tenancy.of_type(rt.IAM_ROLE_POLICY)
+    assert tenancy.of_type(rt.IAM_ROLE_POLICY_ATTACHMENT) == []
     (policy,) = policies
     assert role.urn in policy.dependencies
     grants = {
@@ -339,8 +339,8 @@ def test_bootstrap_role_reads_the_master_secret_and_nothing_else(
 def test_pod_identity_binds_the_role_to_the_job_service_account(
     tenancy: PlanResult,
 ) -> None:
-    (association,) = tenancy.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
-    (role,) = tenancy.of_type("aws:iam/role:Role")
+    (association,) = tenancy.of_type(rt.POD_IDENTITY_ASSOCIATION)
+    (role,) = tenancy.of_type(rt.IAM_ROLE)
     assert association.inputs["clusterName"] == "pingvas-shared-eks"
     assert association.inputs["namespace"] == SYSTEM_NAMESPACE
     assert association.inputs["serviceAccount"] == bootstrap.SERVICE_ACCOUNT

@@ -3,7 +3,7 @@
 network-config-analyzer computes every connection the stack's rendered policies (every
 layer's, from the default graph) allow between
 sample pods (two per environment, the schema-bootstrap pod, CoreDNS and another
-kube-system pod) and any IP address. The seed's own policies go through the same
+kube-system pod) and any IP address. The design guide's own policies go through the same
 analysis and come out open, so the analysis can tell the difference.
 """
 
@@ -22,7 +22,8 @@ from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.network_policies import INGRESS_LABEL
-from tests.conftest import PlanRunner, config_with
+from tests.support.config_cases import config_with
+from tests.support.plan_graph import PlanRunner
 from tests.tenancy.connectivity import Connectivity, Pod, analyse, pod
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -261,14 +262,14 @@ def test_the_mesh_opens_istiod_and_nothing_between_environments(
     assert connectivity.between(BOOTSTRAP, istiod) is None
 
 
-def test_the_seeds_policies_leave_dev_to_prod_open(tmp_path: Path) -> None:
-    """The same analysis on the seed's YAML: dev reaches prod pods on TCP 443 and UDP 53,
+def test_the_guides_policies_leave_dev_to_prod_open(tmp_path: Path) -> None:
+    """The same analysis on the design guide's YAML: dev reaches prod pods on TCP 443 and UDP 53,
     and every address of 10.0.0.0/16 (every pod's, with the VPC CNI) on every port."""
     import yaml  # noqa: PLC0415
 
-    namespaces = list(yaml.safe_load_all((FIXTURES / "seed-namespaces.yaml").read_text()))
+    namespaces = list(yaml.safe_load_all((FIXTURES / "guide-namespaces.yaml").read_text()))
     connectivity = analyse(
-        FIXTURES / "seed-network-policies.yaml",
+        FIXTURES / "guide-network-policies.yaml",
         [*namespaces, KUBE_SYSTEM, *PLATFORM_NAMESPACES],
         [p for p in SAMPLE_PODS if p["metadata"]["namespace"] != PLATFORM],
         tmp_path,

@@ -23,11 +23,12 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.credentials import database_url, scram_sha256_verifier
-from tests.conftest import PostgresServer
+from tests.support.servers import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
@@ -58,11 +59,11 @@ class JobEnvironment:
 
 @pytest.fixture(scope="module")
 def job_env(graph: PlanResult) -> JobEnvironment:
-    (job,) = graph.of_type("kubernetes:batch/v1:Job")
+    (job,) = graph.of_type(rt.JOB)
     (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
     values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     # The data layer's database and master user.
-    aurora = graph.one("aws:rds/cluster:Cluster").inputs
+    aurora = graph.one(rt.RDS_CLUSTER).inputs
     assert (values["PGDATABASE"], values["PGUSER"]) == (
         aurora["databaseName"],
         aurora["masterUsername"],

@@ -1,4 +1,5 @@
-"""The static manifests in k8s_manifests/ say what the seed says, corrected where it errs."""
+"""The static manifests in k8s_manifests/ say what the design guide says, corrected where it
+errs."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.manifests import ManifestError
 from pingvas_infra.tenancy.static import (
     KIND_CLASSES,
+    QUOTA_FILE,
     SYSTEM_NAMESPACE,
     StaticObject,
+    gpu_quotas,
     resource_class,
     static_objects,
 )
 
-# The seed's ResourceQuotas, figure for figure.
-SEED_QUOTAS = {
+# The design guide's ResourceQuotas, figure for figure.
+GUIDE_QUOTAS = {
     "dev": {
         "requests.cpu": "20",
         "requests.memory": "50Gi",
@@ -35,7 +38,7 @@ SEED_QUOTAS = {
         "persistentvolumeclaims": "30",
     },
 }
-SEED_PRIORITIES = {"prod-critical": 2000000, "prod-high": 1000000, "dev-low": 100000}
+GUIDE_PRIORITIES = {"prod-critical": 2000000, "prod-high": 1000000, "dev-low": 100000}
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +114,37 @@ def _quotas(objects: list[StaticObject]) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_quotas_are_the_seeds(objects: list[StaticObject]) -> None:
-    assert {ns: spec["hard"] for ns, spec in _quotas(objects).items()} == SEED_QUOTAS
+def test_quotas_are_the_guides(objects: list[StaticObject]) -> None:
+    assert {ns: spec["hard"] for ns, spec in _quotas(objects).items()} == GUIDE_QUOTAS
+
+
+def test_gpu_quotas_are_the_environments_quota_figures(objects: list[StaticObject]) -> None:
+    """What __main__.py hands the GPU layer as the NodePool caps: the GPU figure of each
+    environment's own quota, not of the quota that scopes prod priorities in dev."""
+    assert gpu_quotas(objects) == {
+        env.name: int(GUIDE_QUOTAS[env.namespace]["requests.nvidia.com/gpu"])
+        for env in ENVIRONMENTS
+    }
+
+
+def test_a_quota_without_a_gpu_figure_is_refused_naming_the_file(
+    objects: list[StaticObject],
+) -> None:
+    def without_gpus(item: StaticObject) -> StaticObject:
+        if item.kind != "ResourceQuota" or item.file != QUOTA_FILE or item.namespace != "dev":
+            return item
+        hard = {k: v for k, v in item.document["spec"]["hard"].items() if "gpu" not in k}
+        return StaticObject(item.file, {**item.document, "spec": {"hard": hard}})
+
+    changed = [without_gpus(item) for item in objects]
+    with pytest.raises(ManifestError, match=f"{QUOTA_FILE}: quota for dev sets no"):
+        gpu_quotas(changed)
+
+
+def test_an_environment_without_a_quota_is_refused(objects: list[StaticObject]) -> None:
+    without_prod = [o for o in objects if not (o.kind == "ResourceQuota" and o.namespace == "prod")]
+    with pytest.raises(ManifestError, match="no ResourceQuota for prod"):
+        gpu_quotas(without_prod)
 
 
 def test_limit_ranges_default_every_request_a_quota_requires(
@@ -136,9 +168,9 @@ def test_limit_ranges_default_every_request_a_quota_requires(
         assert "nvidia.com/gpu" not in container["defaultRequest"]
 
 
-def test_priority_classes_are_the_seeds_and_none_is_default(objects: list[StaticObject]) -> None:
+def test_priority_classes_are_the_guides_and_none_is_default(objects: list[StaticObject]) -> None:
     classes = {o.name: o.document for o in of_kind(objects, "PriorityClass")}
-    assert {name: c["value"] for name, c in classes.items()} == SEED_PRIORITIES
+    assert {name: c["value"] for name, c in classes.items()} == GUIDE_PRIORITIES
     assert all(c["globalDefault"] is False for c in classes.values())
     assert classes["dev-low"]["preemptionPolicy"] == "Never"
     assert {env.priority_class for env in ENVIRONMENTS} <= set(classes)

@@ -26,14 +26,15 @@ from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE, Environme
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 from pingvas_infra.tenancy import bootstrap
 
-LOCAL_DIR = Path(__file__).resolve().parent.parent.parent / "local"
+# The repository's local/ folder (this module sits in pingvas_infra/).
+LOCAL_DIR = Path(__file__).resolve().parent.parent / "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
 # The initial database and master user; compose creates both. Each environment's database
 # is created by the cluster's own bootstrap SQL, as in the cluster.
 DATABASE = INITIAL_DATABASE
 ADMIN_USER = "pingvas_admin"
-# The stack's bucket names without prefix or account suffix (the seed's names): moto has no
+# The stack's bucket names without prefix or account suffix (the design guide's names): moto has no
 # global namespace to collide with.
 BUCKETS = tuple(bucket_name("", "pingvas", purpose, "") for purpose in BUCKET_BASE_NAMES)
 ENDPOINTS = {"postgres": "localhost:5432", "valkey": "localhost:6379", "moto": "localhost:5000"}

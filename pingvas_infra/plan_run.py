@@ -1,8 +1,11 @@
-"""`pingvas-infra plan`: build the resource graph offline and write build/plan/.
+"""One `pingvas-infra plan` run: the program under the offline engine, then every step
+that reads its graph (resources, manifests, config warnings, cost and diagram, policy),
+each writing its own files into the plan folder.
 
-The plan is a list of steps. Each step reads the recorded graph (and the validated config)
-and writes its own files; later layers of the project add steps (manifests, cost, policy,
-diagram) without touching the others.
+This module sits above the engine (pingvas_infra.plan) and the steps built on it
+(pingvas_infra.cost, pingvas_infra.policy), beside the command line that calls it: the
+engine knows nothing of what is done with its graph. A new step is one function here and
+one line in :func:`plan_steps`.
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
 
 
 def cost_step(ctx: PlanContext) -> StepOutcome:
-    """cost.json, cost.md and architecture.svg: this stack priced against the seed's designs."""
+    """cost.json, cost.md and architecture.svg: this stack priced against the baselines."""
     written = write_cost(ctx.result, ctx.config.region, ctx.out_dir)
     return StepOutcome(files=written.files, lines=written.lines, warnings=written.warnings)
 

@@ -230,14 +230,14 @@ def _role(graph: Any, name: str) -> Any:
 def role_arn(graph: Any, name: str) -> str:
     """The ARN the mock engine gave the role registered as ``name``; every policy that
     names the role received this same value."""
-    from tests.conftest import mock_outputs  # noqa: PLC0415
+    from tests.support.plan_graph import mock_outputs  # noqa: PLC0415
 
     return str(mock_outputs(_role(graph, name))["arn"])
 
 
 def role_policies(graph: Any, name: str) -> list[str]:
     """The inline policies attached to the role registered as ``name``."""
-    from tests.conftest import mock_outputs  # noqa: PLC0415
+    from tests.support.plan_graph import mock_outputs  # noqa: PLC0415
 
     role = _role(graph, name)
     handles = {role.id, str(mock_outputs(role).get("name"))}

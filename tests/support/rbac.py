@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-ACCESS_POLICIES = Path(__file__).parent / "cluster" / "fixtures" / "eks-access-policies.yaml"
+ACCESS_POLICIES = Path(__file__).parent.parent / "cluster" / "fixtures" / "eks-access-policies.yaml"
 Rule = Mapping[str, Any]
 
 

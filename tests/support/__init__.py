@@ -1,0 +1,1 @@
+"""Test support, one module by concern; tests/conftest.py loads the fixtures."""

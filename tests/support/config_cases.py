@@ -1,0 +1,87 @@
+"""Stack config with overrides, and the refused-config test every layer's config tests use."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from pingvas_infra.config import ConfigError, RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.plan.stackfile import StackFile
+from tests.support.project import STACK
+
+
+def merged_config(base: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
+    """The stack file's config with ``overrides`` merged into its sections.
+
+    ``overrides`` maps full keys to values: ``{"pingvas:network": {"natGateways": 3}}``
+    merges into the section; a value of ``None`` deletes the key.
+    """
+    config = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            config.pop(key, None)
+            continue
+        current = config.get(key)
+        if isinstance(value, dict) and current is not None:
+            merged = json.loads(current)
+            merged.update(copy.deepcopy(value))
+            config[key] = json.dumps(merged)
+        else:
+            config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def raw_config(
+    stack_file: StackFile, overrides: Mapping[str, Any], secrets: Mapping[str, str]
+) -> RawConfig:
+    """What the engine hands the program: ``secrets`` (full key -> value) are set as
+    `pulumi config set --secret` sets them, marked secret."""
+    values = {**merged_config(stack_file.config, overrides), **secrets}
+    return RawConfig(values=values, secret_keys=frozenset({*stack_file.secret_keys, *secrets}))
+
+
+def config_with(
+    stack_file: StackFile,
+    overrides: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+) -> StackConfig:
+    """Parse the stack file's config with overrides (raises ConfigError when invalid)."""
+    return parse_stack_config(raw_config(stack_file, overrides, secrets or {}), STACK)
+
+
+def config_refusal(stack_file: StackFile, overrides: Mapping[str, Any]) -> str:
+    """The message of the ConfigError that parsing with ``overrides`` must raise."""
+    with pytest.raises(ConfigError) as caught:
+        config_with(stack_file, overrides)
+    return str(caught.value)
+
+
+# A malformed-config case: (case id, overrides, key the message must name, text it must contain).
+BadConfigCase = tuple[str, dict[str, Any], str, str]
+
+
+def refused_config_test(
+    cases: Sequence[BadConfigCase], section: str | None = None
+) -> Callable[..., None]:
+    """A test over ``cases``: each is refused with one clean message naming its key
+    (``<key> = ``) and containing its text.
+
+    With ``section`` (``"pingvas:network"``) a case's overrides are that section's keys;
+    without, they are whole stack-config overrides.
+    """
+
+    @pytest.mark.parametrize(
+        ("overrides", "key", "text"),
+        [pytest.param(o, k, t, id=case) for case, o, k, t in cases],
+    )
+    def test(stack_file: StackFile, overrides: dict[str, Any], key: str, text: str) -> None:
+        message = config_refusal(stack_file, {section: overrides} if section else overrides)
+        assert f"{key} = " in message
+        assert text in message
+        assert "Traceback" not in message
+
+    return test
