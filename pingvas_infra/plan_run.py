@@ -96,9 +96,12 @@ def manifests_step(ctx: PlanContext) -> StepOutcome:
     )
 
 
-def config_step(ctx: PlanContext) -> StepOutcome:
-    """Valid but risky settings (an API endpoint open to the internet, say) as warnings."""
-    return StepOutcome(warnings=[w.render("") for w in ctx.config.warnings()])
+def warnings_step(ctx: PlanContext) -> StepOutcome:
+    """What `pulumi preview` and `pulumi up` would warn about: valid but risky settings (an
+    API endpoint open to the internet, say) and what the program itself logs through
+    `pulumi.log.warn` (alerts that reach no one, say), each once."""
+    config = [w.render("") for w in ctx.config.warnings()]
+    return StepOutcome(warnings=list(dict.fromkeys([*config, *ctx.result.warnings])))
 
 
 def policy_step(ctx: PlanContext) -> StepOutcome:
@@ -142,7 +145,7 @@ def plan_steps() -> list[tuple[str, PlanStep]]:
     return [
         ("resources", resources_step),
         ("manifests", manifests_step),
-        ("config", config_step),
+        ("warnings", warnings_step),
         ("cost", cost_step),
         ("policy", policy_step),
     ]

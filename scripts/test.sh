@@ -16,7 +16,7 @@ CHECKOV_VERSION="3.3.30"
 ensure_tool_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
 source "$(dirname "$0")/ops-tools.sh"
 ensure_system_packages shellcheck=shellcheck
-ensure_unpacked_tools promtool=prometheus:prometheus amtool=prometheus-alertmanager:alertmanager
+ensure_pinned_debian_tools "${PINNED_ALERT_TOOLS[@]}"
 ensure_actionlint
 # The schema-bootstrap test runs the Job's script under busybox, as the alpine image does.
 ensure_system_packages busybox=busybox

@@ -13,7 +13,7 @@ from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, PROD
-from pingvas_infra.operations import argocd, backup, monitoring
+from pingvas_infra.operations import argocd, backup, monitoring, routing
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.operations.outputs import OperationsOutputs
 from pingvas_infra.stack_secrets import StackSecrets
@@ -164,21 +164,16 @@ class Operations(pulumi.ComponentResource):
         in_namespace = namespace.metadata.name
 
         credentials = {}
-        for notifier in monitoring.NOTIFIERS:
+        for notifier in routing.NOTIFIERS:
             value = secrets.get(notifier.secret_config_key)
-            if value is None:
-                pulumi.log.warn(
-                    f"pingvas:{notifier.secret_config_key} is not set: "
-                    f"{notifier.environment.name} alerts are routed to the "
-                    f"'{monitoring.NULL_RECEIVER}' receiver and notify no one. Set it with "
-                    f"`pulumi config set --secret pingvas:{notifier.secret_config_key} ...`",
-                    resource=self,
-                )
-                continue
-            credentials[notifier.secret_file] = value
+            if value is not None:
+                credentials[notifier.secret_file] = value
+        configured = {n.secret_config_key: n.secret_file in credentials for n in routing.NOTIFIERS}
+        for gap in routing.unrouted(configured):
+            pulumi.log.warn(gap, resource=self)
         receivers = k8s.core.v1.Secret(
             f"{name}-alertmanager-receivers",
-            metadata={"name": monitoring.RECEIVERS_SECRET, "namespace": in_namespace},
+            metadata={"name": routing.RECEIVERS_SECRET, "namespace": in_namespace},
             type="Opaque",
             string_data=credentials,
             opts=child,
@@ -193,16 +188,13 @@ class Operations(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin_password.result},
             opts=child,
         )
-        configured = {
-            n.secret_config_key: n.secret_file in credentials for n in monitoring.NOTIFIERS
-        }
         release = self._release(
             "kubePrometheusStack",
             monitoring.RELEASE_NAME,
             namespace=in_namespace,
             values=monitoring.helm_values(
                 config.monitoring,
-                monitoring.alertmanager_config(configured),
+                routing.alertmanager_config(configured),
                 storage_class=storage_class,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[receivers, grafana_admin]),

@@ -18,8 +18,8 @@ from typing import Any
 
 import pulumi
 
-from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
-from pingvas_infra.operations import sizing
+from pingvas_infra.environments import ENVIRONMENTS, PROD, Environment
+from pingvas_infra.operations import routing, sizing
 from pingvas_infra.operations.config import MonitoringConfig
 
 NAMESPACE = "monitoring"
@@ -30,119 +30,8 @@ RULE_SELECTOR_LABEL = "release"
 # The Grafana sidecar loads ConfigMaps carrying this label as dashboards.
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 GRAFANA_ADMIN_SECRET = "grafana-admin"
-# Secrets listed in alertmanagerSpec.secrets are mounted by the operator at
-# /etc/alertmanager/secrets/<secret name>/<key>.
-RECEIVERS_SECRET = "alertmanager-receivers"
-_SECRETS_MOUNT = "/etc/alertmanager/secrets"
-NULL_RECEIVER = "null"
 QUOTA_ALERT_FOR = "5m"
 _DST_HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Notifier:
-    """Where one environment's alerts go, and how urgently."""
-
-    environment: Environment
-    receiver: str
-    # The Pulumi secret config key holding the credential (pingvas:<key>).
-    secret_config_key: str
-    # The file name of that credential inside the receivers Secret.
-    secret_file: str
-    group_wait: str
-    repeat_interval: str
-
-    @property
-    def secret_path(self) -> str:
-        return f"{_SECRETS_MOUNT}/{RECEIVERS_SECRET}/{self.secret_file}"
-
-    def receiver_config(self) -> dict[str, Any]:
-        if self.environment == PROD:
-            return {
-                "name": self.receiver,
-                "pagerduty_configs": [
-                    {"routing_key_file": self.secret_path, "send_resolved": True}
-                ],
-            }
-        return {
-            "name": self.receiver,
-            "slack_configs": [
-                {
-                    "api_url_file": self.secret_path,
-                    "send_resolved": True,
-                    "title": (
-                        "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}"
-                        " in {{ .CommonLabels.namespace }}"
-                    ),
-                    "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
-                }
-            ],
-        }
-
-
-# The design guide's routing: prod pages PagerDuty at once and every 5 minutes; dev posts to Slack.
-NOTIFIERS: tuple[Notifier, ...] = (
-    Notifier(PROD, "pagerduty-prod", "pagerdutyRoutingKey", "pagerduty-routing-key", "10s", "5m"),
-    Notifier(DEV, "slack-dev", "slackWebhookUrl", "slack-webhook-url", "5m", "1h"),
-)
-
-
-def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
-    """The whole Alertmanager configuration; holds file paths, never a credential.
-
-    ``configured`` maps a notifier's secret config key to whether it is set; an
-    environment whose credential is unset keeps its route, delivered to the null receiver.
-    """
-    routes: list[dict[str, Any]] = [
-        # Always-firing heartbeat and the chart's info-silencing helper: never notified.
-        {"receiver": NULL_RECEIVER, "matchers": ['alertname = "Watchdog"']},
-        {"receiver": NULL_RECEIVER, "matchers": ['alertname = "InfoInhibitor"']},
-    ]
-    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
-    for notifier in NOTIFIERS:
-        enabled = configured.get(notifier.secret_config_key, False)
-        routes.append(
-            {
-                "receiver": notifier.receiver if enabled else NULL_RECEIVER,
-                "matchers": [f'namespace = "{notifier.environment.namespace}"'],
-                "group_wait": notifier.group_wait,
-                "repeat_interval": notifier.repeat_interval,
-            }
-        )
-        if enabled:
-            receivers.append(notifier.receiver_config())
-    return {
-        "global": {"resolve_timeout": "5m"},
-        "route": {
-            "receiver": NULL_RECEIVER,
-            "group_by": ["namespace", "alertname"],
-            "group_wait": "30s",
-            "group_interval": "5m",
-            "repeat_interval": "12h",
-            "routes": routes,
-        },
-        # A critical alert silences its own warning and info siblings; info alerts are
-        # only sent beside a warning or critical one in the same namespace.
-        "inhibit_rules": [
-            {
-                "source_matchers": ['severity = "critical"'],
-                "target_matchers": ['severity =~ "warning|info"'],
-                "equal": ["namespace", "alertname"],
-            },
-            {
-                "source_matchers": ['severity = "warning"'],
-                "target_matchers": ['severity = "info"'],
-                "equal": ["namespace", "alertname"],
-            },
-            {
-                "source_matchers": ['alertname = "InfoInhibitor"'],
-                "target_matchers": ['severity = "info"'],
-                "equal": ["namespace"],
-            },
-        ],
-        "receivers": receivers,
-        "templates": [],
-    }
 
 
 def quota_alert_name(environment: Environment) -> str:
@@ -275,7 +164,7 @@ def helm_values(
             "alertmanagerSpec": {
                 **_on_system_nodes(sizing.ALERTMANAGER),
                 "replicas": 1,
-                "secrets": [RECEIVERS_SECRET],
+                "secrets": [routing.RECEIVERS_SECRET],
             },
         },
         "grafana": {

@@ -36,6 +36,8 @@ class Parameters:
     protected_bucket_purposes: tuple[str, ...]
     versioned_bucket_purposes: tuple[str, ...]
     kms_bucket_purposes: tuple[str, ...]
+    undelivered_alerts: tuple[str, ...]
+    null_receiver: str
     data_ports: dict[int, str]
 
 
@@ -80,5 +82,7 @@ def parameters() -> Parameters:
         protected_bucket_purposes=tuple(raw["protected_bucket_purposes"]),
         versioned_bucket_purposes=tuple(raw["versioned_bucket_purposes"]),
         kms_bucket_purposes=tuple(raw["kms_bucket_purposes"]),
+        undelivered_alerts=tuple(raw["undelivered_alerts"]),
+        null_receiver=str(raw["null_receiver"]),
         data_ports={int(port): str(what) for port, what in raw["data_ports"].items()},
     )

@@ -531,6 +531,35 @@ def _log_retention(args: ResourceValidationArgs) -> Iterator[str]:
         yield "retentionInDays is not set: the logs would be kept (and billed) forever"
 
 
+# --- Operations ---------------------------------------------------------------------------
+
+
+@_resource_check("alerts-reach-someone")
+def _alerts_routed(args: ResourceValidationArgs) -> Iterator[str]:
+    """Read from the Alertmanager configuration a Helm release carries (kube-prometheus-
+    stack's `alertmanager.config`): the root route and every child route to the null
+    receiver, apart from the alerts that notify no one on purpose."""
+    if args.resource_type != rt.HELM_RELEASE:
+        return
+    route = dig(args.props, "values", "alertmanager", "config", "route")
+    if not isinstance(route, Mapping):
+        return
+    params = parameters()
+    on_purpose = [[f'alertname = "{name}"'] for name in params.undelivered_alerts]
+    if route.get("receiver") == params.null_receiver:
+        yield (
+            "the root route goes to the null receiver: every alert no other route matches "
+            "(the platform's) reaches no one"
+        )
+    for child in items(route.get("routes")):
+        matchers = [str(m) for m in items(dig(child, "matchers"))]
+        if dig(child, "receiver") == params.null_receiver and matchers not in on_purpose:
+            yield (
+                f"alerts matching {', '.join(matchers) or 'everything'} go to the null "
+                "receiver: they reach no one"
+            )
+
+
 # --- rt.VPC ---------------------------------------------------------------------------------
 
 

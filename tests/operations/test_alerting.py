@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,56 +21,24 @@ from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
 from pingvas_infra.operations import backup, monitoring
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.tenancy.static import GPU_QUOTA_KEY
-from tests.support.plan_graph import PlanRunner, layer_graph
-from tests.support.tools import require_tool
-
-# Both receivers' keys, set as `pulumi config set --secret` sets them.
-BOTH_KEYS = {
-    "pingvas:pagerdutyRoutingKey": "pd-routing-key",
-    "pingvas:slackWebhookUrl": "https://hooks.invalid/x",
-}
+from tests.operations.monitoring_graph import (
+    BOTH_KEYS,
+    operations,
+    promtool,
+    rule_file,
+    rule_groups,
+    run_rule_tests,
+)
+from tests.support.plan_graph import PlanRunner
 
 # kube-state-metrics target labels every series carries.
 KSM = 'job="kube-state-metrics", instance="10.0.40.7:8080"'
-
-
-def operations(
-    run_plan: PlanRunner, overrides: dict[str, Any], secrets: dict[str, str]
-) -> PlanResult:
-    """The operations layer's resources in the stack planned with ``overrides``/``secrets``."""
-    return layer_graph(run_plan(overrides, secrets), "operations")
 
 
 @pytest.fixture(scope="module")
 def ops(run_plan: PlanRunner) -> PlanResult:
     """The operations layer of the default stack with both receivers' keys set."""
     return operations(run_plan, {}, BOTH_KEYS)
-
-
-def rule_file(ops: PlanResult, tmp_path: Path) -> Path:
-    rule = ops.one(rt.PROMETHEUS_RULE)
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": rule.inputs["spec"]["groups"]}), encoding="utf-8")
-    return path
-
-
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [require_tool("promtool"), *args], capture_output=True, text=True, check=False
-    )
-
-
-def run_rule_tests(rules: Path, tests: list[dict[str, Any]], tmp_path: Path) -> None:
-    test_file = tmp_path / "tests.yaml"
-    test_file.write_text(
-        yaml.safe_dump(
-            {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests},
-            sort_keys=False,
-        ),
-        encoding="utf-8",
-    )
-    done = promtool("test", "rules", str(test_file))
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def quota(namespace: str, resource: str, kind: str, values: str) -> dict[str, str]:
@@ -297,89 +264,6 @@ def test_backup_alerts_page_for_a_failed_a_never_successful_and_a_stale_backup(
     )
 
 
-def alertmanager_file(ops: PlanResult, tmp_path: Path) -> Path:
-    values = ops.one(rt.HELM_RELEASE).inputs["values"]
-    path = tmp_path / "alertmanager.yaml"
-    path.write_text(yaml.safe_dump(values["alertmanager"]["config"]), encoding="utf-8")
-    return path
-
-
-def amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [require_tool("amtool"), *args], capture_output=True, text=True, check=False
-    )
-
-
-def routed_to(config: Path, *labels: str) -> str:
-    done = amtool("config", "routes", "test", f"--config.file={config}", *labels)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def test_alertmanager_accepts_the_configuration(ops: PlanResult, tmp_path: Path) -> None:
-    done = amtool("check-config", str(alertmanager_file(ops, tmp_path)))
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_prod_pages_pagerduty_and_dev_posts_to_slack_by_namespace(
-    ops: PlanResult, tmp_path: Path
-) -> None:
-    config = alertmanager_file(ops, tmp_path)
-    prod, dev = (n for n in monitoring.NOTIFIERS if n.environment in (PROD, DEV))
-    assert routed_to(config, "namespace=prod", "alertname=ProdBackupFailed") == prod.receiver
-    assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == dev.receiver
-    assert routed_to(config, "namespace=monitoring", "alertname=TargetDown") == "null"
-    assert routed_to(config, "namespace=prod", "alertname=Watchdog") == "null"
-
-    routes = {
-        tuple(r["matchers"]): r for r in yaml.safe_load(config.read_text())["route"]["routes"]
-    }
-    assert routes[('namespace = "prod"',)]["group_wait"] == "10s"
-    assert routes[('namespace = "prod"',)]["repeat_interval"] == "5m"
-    assert routes[('namespace = "dev"',)]["group_wait"] == "5m"
-    assert routes[('namespace = "dev"',)]["repeat_interval"] == "1h"
-
-
-def test_receivers_read_credentials_from_the_mounted_secret_only(ops: PlanResult) -> None:
-    values = ops.one(rt.HELM_RELEASE).raw_inputs["values"]
-    text = json.dumps(values)
-    for secret_value in BOTH_KEYS.values():
-        assert secret_value not in text
-    mounted = values["alertmanager"]["alertmanagerSpec"]["secrets"]
-    secret = ops.one(rt.KUBERNETES_SECRET, "operations-alertmanager-receivers")
-    assert secret.inputs["metadata"]["name"] in mounted
-    files = {
-        config.get("routing_key_file") or config.get("api_url_file")
-        for receiver in values["alertmanager"]["config"]["receivers"]
-        for kind in ("pagerduty_configs", "slack_configs")
-        for config in receiver.get(kind, [])
-    }
-    # The operator mounts Secret <name> at /etc/alertmanager/secrets/<name>/<key>.
-    expected = {
-        f"/etc/alertmanager/secrets/{secret.inputs['metadata']['name']}/{key}"
-        for key in secret.inputs["stringData"]
-    }
-    assert files == expected
-    assert len(files) == 2
-
-
-def test_unset_keys_route_to_null_with_a_warning_and_no_invented_key(
-    run_plan: PlanRunner, tmp_path: Path
-) -> None:
-    ops = operations(run_plan, {}, {"pingvas:pagerdutyRoutingKey": "pd-routing-key"})
-    # What the program logs through pulumi.log is what the plan prints as warnings.
-    warnings = ops.warnings
-    assert any("pingvas:slackWebhookUrl is not set" in w for w in warnings)
-    assert not any("pingvas:pagerdutyRoutingKey" in w for w in warnings)
-
-    config = alertmanager_file(ops, tmp_path)
-    assert amtool("check-config", str(config)).returncode == 0
-    assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == "null"
-    assert routed_to(config, "namespace=prod", "alertname=X") == "pagerduty-prod"
-    secret = ops.one(rt.KUBERNETES_SECRET, "operations-alertmanager-receivers")
-    assert set(secret.inputs["stringData"]) == {"pagerduty-routing-key"}
-
-
 def dashboards(ops: PlanResult) -> dict[str, dict[str, Any]]:
     label, value = monitoring.DASHBOARD_LABEL
     found = {}
@@ -452,6 +336,5 @@ def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
             if "thresholds" in p["fieldConfig"]["defaults"]
         ]
         assert steps == [0.8]
-    rule = ops.one(rt.PROMETHEUS_RULE)
-    exprs = [r["expr"] for g in rule.inputs["spec"]["groups"] for r in g["rules"]]
+    exprs = [r["expr"] for g in rule_groups(ops) for r in g["rules"] if "alert" in r]
     assert sum(e.endswith("> 0.8") for e in exprs) == len(ENVIRONMENTS)

@@ -27,9 +27,13 @@ def require_binary(found: str | None, what: str) -> str:
 
 
 def require_tool(name: str) -> str:
-    """A checker on PATH or unpacked into .tools/ (promtool, amtool, shellcheck, node)."""
+    """A checker unpacked into .tools/ or else on PATH (promtool, amtool, shellcheck, node).
+
+    The unpacked copy wins: scripts/ops-tools.sh pins promtool and amtool to the majors the
+    cluster deploys, and an older copy on PATH would test the rules against another parser.
+    """
     unpacked = TOOLS_DIR / "debian" / "usr" / "bin" / name
-    found = shutil.which(name) or (str(unpacked) if unpacked.exists() else None)
+    found = str(unpacked) if unpacked.exists() else shutil.which(name)
     return require_binary(found, name)
 
 
