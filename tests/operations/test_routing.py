@@ -78,14 +78,14 @@ def test_alertmanager_accepts_the_configuration_with_and_without_receivers(
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(("labels", "receiver"), ALERTS, ids=lambda a: str(a))
+@pytest.mark.parametrize(("labels", "receiver"), ALERTS, ids=str)
 def test_every_alert_reaches_someone_with_both_receivers_set(
     both_set: PlanResult, tmp_path: Path, labels: tuple[str, ...], receiver: str
 ) -> None:
     assert routed_to(alertmanager_file(both_set, tmp_path), *labels) == receiver
 
 
-@pytest.mark.parametrize(("labels", "receiver"), ALERTS, ids=lambda a: str(a))
+@pytest.mark.parametrize(("labels", "receiver"), ALERTS, ids=str)
 def test_with_no_receiver_set_every_alert_goes_to_null(
     none_set: PlanResult, tmp_path: Path, labels: tuple[str, ...], receiver: str
 ) -> None:
