@@ -8,7 +8,7 @@ import pulumi_eks as eks
 
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
-from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.cluster.outputs import ClusterOutputs, SystemNodeShape
 from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
 from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
 from pingvas_infra.kms_keys import customer_managed_key
@@ -162,6 +162,11 @@ class Cluster(pulumi.ComponentResource):
             system_node_role_arn=role.arn,
             efs_csi_role_arn=csi["aws-efs-csi-driver"][1].arn,
             system_node_labels=dict(SYSTEM_NODE_LABELS),
+            system_node_shape=SystemNodeShape(
+                instance_types=tuple(config.system_nodes.instance_types),
+                disk_size_gib=config.system_nodes.disk_size_gib,
+                overflow_nodes=config.system_nodes.overflow_nodes,
+            ),
         )
         self.register_outputs(
             {

@@ -32,6 +32,8 @@ OPEN_TO_THE_INTERNET = "0.0.0.0/0"
 # node replacement) never leaves the cluster without CoreDNS, Karpenter and the add-ons.
 MIN_SYSTEM_NODES = 2
 MIN_SYSTEM_INSTANCE_TYPES = 3
+# Overflow nodes for platform pods (see SystemNodeGroupConfig.overflow_nodes).
+MAX_OVERFLOW_NODES = 2
 # Days before the end of standard support from which the plan reminds to upgrade.
 UPGRADE_REMINDER_DAYS = 90
 # EKS extended support: $0.60 instead of $0.10 per cluster-hour (730 h/month).
@@ -50,6 +52,13 @@ class SystemNodeGroupConfig(ConfigModel):
     min_size: int = 2
     max_size: int = 4
     disk_size_gib: int = 30
+    # Nodes of the same types Karpenter may add for platform pods the group cannot place:
+    # Prometheus' EBS volume lives in one zone, and after a spot replacement the two nodes
+    # may both sit in the other zones. Karpenter then launches one node in the volume's zone
+    # (spot first, then on-demand) and consolidates it away once a group node there can
+    # take the pod. Nothing runs, and nothing is billed, until that happens. 0: no such
+    # node; Prometheus then waits for the group to come back to its zone.
+    overflow_nodes: int = 1
 
     def problems(self) -> list[Problem]:
         """Cross-field problems (checked by ClusterConfig, so they are reported together
@@ -108,6 +117,14 @@ class SystemNodeGroupConfig(ConfigModel):
                     "desiredSize",
                     self.desired_size,
                     f"between minSize ({self.min_size}) and maxSize ({self.max_size})",
+                )
+            )
+        if not 0 <= self.overflow_nodes <= MAX_OVERFLOW_NODES:
+            problems.append(
+                Problem(
+                    "overflowNodes",
+                    self.overflow_nodes,
+                    f"from 0 to {MAX_OVERFLOW_NODES} (one node holds every pinned platform pod)",
                 )
             )
         if not 20 <= self.disk_size_gib <= 200:

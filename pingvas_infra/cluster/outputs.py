@@ -8,6 +8,17 @@ import pulumi
 
 
 @dataclass(frozen=True)
+class SystemNodeShape:
+    """What a node of the system tier is, for capacity that must match it (the overflow
+    NodePool Karpenter launches platform pods on)."""
+
+    instance_types: tuple[str, ...]
+    disk_size_gib: int
+    # How many overflow nodes Karpenter may add (0: none).
+    overflow_nodes: int
+
+
+@dataclass(frozen=True)
 class ClusterOutputs:
     cluster_name: pulumi.Output[str]
     cluster_arn: pulumi.Output[str]
@@ -27,3 +38,4 @@ class ClusterOutputs:
     # The labels of the managed system nodes: controllers that must never run on capacity
     # they manage themselves (Karpenter) select them.
     system_node_labels: dict[str, str]
+    system_node_shape: SystemNodeShape

@@ -13,17 +13,35 @@ import pulumi_kubernetes as k8s
 
 from pingvas_infra import iam
 from pingvas_infra.aws_parts import pod_identity_role
-from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.cluster.outputs import ClusterOutputs, SystemNodeShape
 from pingvas_infra.environments import Environment
 from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
 from pingvas_infra.gpu.karpenter_policy import controller_statements
-from pingvas_infra.gpu.outputs import GpuCapacityOutputs
+from pingvas_infra.gpu.outputs import GpuCapacityOutputs, MetricsEndpoint
+from pingvas_infra.instances import instance_shapes
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import node_role
 
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
+# The Helm release name; the chart labels its pods and metrics Service with it
+# (app.kubernetes.io/instance) beside the chart name (app.kubernetes.io/name).
+KARPENTER_RELEASE = "karpenter"
+# The chart's metrics Service port (controller.metrics.port 8080, named http-metrics).
+KARPENTER_METRICS_PORT = "http-metrics"
+# Kubernetes' own class for controllers the cluster cannot run without (Karpenter's chart
+# default, set here so it is visible and tested); one replica of two may be drained at a time.
+KARPENTER_PRIORITY_CLASS = "system-cluster-critical"
+KARPENTER_MAX_UNAVAILABLE = 1
 NODE_CLASS_NAME = "gpu"
+# The overflow capacity of the system tier: nodes of the system group's own types,
+# launched by Karpenter only for platform pods the group cannot place (see __init__).
+OVERFLOW_NODE_CLASS = "system-overflow"
+OVERFLOW_POOL = "system-overflow"
+# Overflow nodes are tainted for the platform: only pods that tolerate
+# pingvas.io/environment=platform land there, and the admission policy lets no dev or prod
+# pod tolerate another environment's value.
+PLATFORM = "platform"
 # Workloads select their environment's pool by this node label, and tolerate the taint
 # of the same key: a pod tolerating only nvidia.com/gpu can land on no GPU node at all,
 # and a dev pod that tolerates the GPU taint still cannot land on a prod GPU node (nor
@@ -60,8 +78,32 @@ def gpu_node_user_data() -> str:
     )
 
 
+# On the overflow NodePool object (not its nodes): what the pool is for, read by the cost
+# estimate.
+POOL_PURPOSE_LABEL = "pingvas.io/pool-purpose"
+
+
 def pool_name(environment: str) -> str:
     return f"gpu-{environment}"
+
+
+def environment_taint(environment: str) -> dict[str, str]:
+    return {"key": ENVIRONMENT_LABEL, "value": environment, "effect": "NoSchedule"}
+
+
+def pool_taints(environment: str) -> list[dict[str, str]]:
+    """The taints of an environment's GPU nodes: the GPU's and the environment's own."""
+    return [dict(GPU_TAINT), environment_taint(environment)]
+
+
+def toleration(environment: str) -> dict[str, str]:
+    """What a pod of ``environment`` (or the platform) tolerates to land on its nodes."""
+    return {
+        "key": ENVIRONMENT_LABEL,
+        "operator": "Equal",
+        "value": environment,
+        "effect": "NoSchedule",
+    }
 
 
 class GpuCapacity(pulumi.ComponentResource):
@@ -116,7 +158,7 @@ class GpuCapacity(pulumi.ComponentResource):
         )
         karpenter = k8s.helm.v3.Release(
             f"{name}-karpenter",
-            name="karpenter",
+            name=KARPENTER_RELEASE,
             chart=pinned.karpenter_chart,
             version=pinned.karpenter_version,
             namespace=KARPENTER_NAMESPACE,
@@ -161,6 +203,17 @@ class GpuCapacity(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_karpenter, node_class]),
             )
 
+        overflow_toleration = None
+        if cluster.system_node_shape.overflow_nodes > 0:
+            overflow_toleration = self._overflow_pool(
+                name,
+                config,
+                cluster=cluster,
+                node_role_name=role.name,
+                network=network,
+                after_karpenter=after_karpenter,
+            )
+
         k8s.helm.v3.Release(
             f"{name}-nvidia-device-plugin",
             name="nvidia-device-plugin",
@@ -178,6 +231,18 @@ class GpuCapacity(pulumi.ComponentResource):
             interruption_queue_name=queue.name,
             node_pools=pools,
             environment_label=ENVIRONMENT_LABEL,
+            node_pool_taints={env.name: pool_taints(env.name) for env in environments},
+            instance_families=tuple(config.instance_families),
+            gpu_manufacturer_label=GPU_MANUFACTURER_LABEL,
+            overflow_toleration=overflow_toleration,
+            karpenter_metrics=MetricsEndpoint(
+                namespace=KARPENTER_NAMESPACE,
+                selector={
+                    "app.kubernetes.io/name": "karpenter",
+                    "app.kubernetes.io/instance": KARPENTER_RELEASE,
+                },
+                port=KARPENTER_METRICS_PORT,
+            ),
         )
         self.register_outputs(
             {
@@ -186,6 +251,54 @@ class GpuCapacity(pulumi.ComponentResource):
                 "nodePools": pools,
             }
         )
+
+    def _overflow_pool(
+        self,
+        name: str,
+        config: GpuConfig,
+        *,
+        cluster: ClusterOutputs,
+        node_role_name: pulumi.Input[str],
+        network: NetworkOutputs,
+        after_karpenter: list[pulumi.Resource],
+    ) -> dict[str, str]:
+        """The system tier's overflow: a NodePool of the system group's own instance types
+        that Karpenter uses only for platform pods the group cannot place.
+
+        Why: Prometheus keeps its data on an EBS volume, which lives in one zone, while the
+        two spot system nodes spread over three. After a spot replacement both may sit in
+        the other zones and Prometheus would wait, Pending, for the group to return. A
+        pending pod whose volume is zonal makes Karpenter launch a node in that zone; this
+        pool is the one it may use, capped at `overflowNodes` nodes, and consolidated away
+        once a group node in the zone can take the pod. It costs nothing until it is used.
+        Returns the toleration a platform pod needs to land there.
+        """
+        shape = cluster.system_node_shape
+        node_class = k8s.apiextensions.CustomResource(
+            f"{name}-{OVERFLOW_NODE_CLASS}-node-class",
+            api_version="karpenter.k8s.aws/v1",
+            kind="EC2NodeClass",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=OVERFLOW_NODE_CLASS),
+            spec=overflow_node_class_spec(
+                config,
+                cluster.cluster_name,
+                node_role_name,
+                network.karpenter_discovery_tag,
+                shape.disk_size_gib,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after_karpenter),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-{OVERFLOW_POOL}",
+            api_version="karpenter.sh/v1",
+            kind="NodePool",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=OVERFLOW_POOL, labels={POOL_PURPOSE_LABEL: OVERFLOW_POOL}
+            ),
+            spec=overflow_node_pool_spec(config, cluster.system_node_labels, shape),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_karpenter, node_class]),
+        )
+        return toleration(PLATFORM)
 
     def _interruption_queue(
         self, name: str, events: Sequence[tuple[str, str, str]]
@@ -309,6 +422,8 @@ def karpenter_values(
             "env": [{"name": "AWS_REGION", "value": region}],
         },
         "logLevel": "info",
+        "priorityClassName": KARPENTER_PRIORITY_CLASS,
+        "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": KARPENTER_MAX_UNAVAILABLE},
     }
 
 
@@ -318,6 +433,21 @@ def node_class_spec(
     role_name: pulumi.Input[str],
     discovery_tag: str,
 ) -> dict[str, Any]:
+    spec = _node_class_base(config, cluster_name, role_name, discovery_tag, config.root_volume_gib)
+    spec["userData"] = gpu_node_user_data()
+    return spec
+
+
+def _node_class_base(
+    config: GpuConfig,
+    cluster_name: pulumi.Input[str],
+    role_name: pulumi.Input[str],
+    discovery_tag: str,
+    root_volume_gib: int,
+) -> dict[str, Any]:
+    """What every EC2NodeClass of the stack shares: the pinned AL2023 release (Karpenter
+    picks its NVIDIA or standard variant by instance type), private subnets and the cluster
+    security group by discovery tag, IMDSv2 with one hop, an encrypted gp3 root volume."""
     discovery = [{"tags": {discovery_tag: cluster_name}}]
     return {
         "role": role_name,
@@ -325,7 +455,6 @@ def node_class_spec(
         "subnetSelectorTerms": discovery,
         "securityGroupSelectorTerms": discovery,
         "associatePublicIPAddress": False,
-        "userData": gpu_node_user_data(),
         "metadataOptions": {
             "httpEndpoint": "enabled",
             "httpProtocolIPv6": "disabled",
@@ -337,13 +466,67 @@ def node_class_spec(
                 "deviceName": GPU_ROOT_DEVICE,
                 "rootVolume": True,
                 "ebs": {
-                    "volumeSize": f"{config.root_volume_gib}Gi",
+                    "volumeSize": f"{root_volume_gib}Gi",
                     "volumeType": "gp3",
                     "encrypted": True,
                     "deleteOnTermination": True,
                 },
             }
         ],
+    }
+
+
+def overflow_node_class_spec(
+    config: GpuConfig,
+    cluster_name: pulumi.Input[str],
+    role_name: pulumi.Input[str],
+    discovery_tag: str,
+    disk_size_gib: int,
+) -> dict[str, Any]:
+    """The system group's disk on Karpenter's terms; no GPU user data."""
+    return _node_class_base(config, cluster_name, role_name, discovery_tag, disk_size_gib)
+
+
+def overflow_node_pool_spec(
+    config: GpuConfig, system_node_labels: Mapping[str, str], shape: SystemNodeShape
+) -> dict[str, Any]:
+    """Nodes like the system group's (its types and labels), spot first then on-demand,
+    tainted for the platform, at most ``shape.overflow_nodes`` of them."""
+    vcpus = instance_shapes()[shape.instance_types[0]].vcpu
+    return {
+        "template": {
+            "metadata": {"labels": {**system_node_labels, ENVIRONMENT_LABEL: PLATFORM}},
+            "spec": {
+                "nodeClassRef": {
+                    "group": "karpenter.k8s.aws",
+                    "kind": "EC2NodeClass",
+                    "name": OVERFLOW_NODE_CLASS,
+                },
+                "requirements": [
+                    {
+                        "key": "node.kubernetes.io/instance-type",
+                        "operator": "In",
+                        "values": list(shape.instance_types),
+                    },
+                    {
+                        "key": "karpenter.sh/capacity-type",
+                        "operator": "In",
+                        "values": ["spot", "on-demand"],
+                    },
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                ],
+                "taints": [environment_taint(PLATFORM)],
+                "expireAfter": config.expire_after,
+                "terminationGracePeriod": config.termination_grace_period,
+            },
+        },
+        "disruption": {
+            "consolidationPolicy": "WhenEmptyOrUnderutilized",
+            "consolidateAfter": config.consolidate_after,
+        },
+        # The system types share one size class (cluster config check): this many nodes.
+        "limits": {"cpu": str(vcpus * shape.overflow_nodes)},
     }
 
 
@@ -379,10 +562,7 @@ def node_pool_spec(
                     {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
                     {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
                 ],
-                "taints": [
-                    GPU_TAINT,
-                    {"key": ENVIRONMENT_LABEL, "value": environment, "effect": "NoSchedule"},
-                ],
+                "taints": pool_taints(environment),
                 "expireAfter": config.expire_after,
                 "terminationGracePeriod": config.termination_grace_period,
             },

@@ -136,6 +136,23 @@ class BackupConfig(ConfigModel):
         return max(run_intervals(self.schedule))
 
 
+class GpuAlertsConfig(ConfigModel):
+    """When the GPU and capacity alerts fire (each environment's pool, and spot overall)."""
+
+    # A GPU node whose GPUs averaged less than idleUtilisationPercent over this many
+    # minutes (then 15 more) is reported: it is billed while it idles. Karpenter empties
+    # and removes nodes without GPU pods after gpu.consolidateAfter; this catches the ones
+    # it keeps (a pod holding a GPU it does not use, a do-not-disrupt pod).
+    idle_minutes: int = Field(default=30, ge=10, le=720)
+    idle_utilisation_percent: float = Field(default=5, gt=0, lt=100)
+    # A pod asking for GPUs that stays Pending this long: quota (the account's vCPU quota
+    # or the namespace's GPU quota), spot capacity gone, or the pool at its GPU limit.
+    pending_minutes: int = Field(default=15, ge=5, le=240)
+    # More spot interruption notices than this in an hour, over all pools and the system
+    # nodes' spot capacity Karpenter sees.
+    spot_interruptions_per_hour: int = Field(default=3, ge=1, le=100)
+
+
 class MonitoringConfig(ConfigModel):
     """kube-prometheus-stack on the system nodes, alert routing, dashboards."""
 
@@ -149,6 +166,8 @@ class MonitoringConfig(ConfigModel):
     prometheus_memory_limit: Quantity = "1536Mi"
     # The design guide's alert: a namespace using more than this share of a quota for 5 minutes.
     quota_alert_ratio: float = Field(default=0.9, gt=0, le=1)
+    # The GPU and capacity alerts (DCGM exporter, Karpenter, kube-state-metrics).
+    gpu: GpuAlertsConfig = Field(default_factory=GpuAlertsConfig)
 
     @field_validator("retention")
     @classmethod

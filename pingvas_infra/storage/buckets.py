@@ -12,6 +12,7 @@ from pingvas_infra import iam
 from pingvas_infra.storage.config import StorageConfig, bucket_name
 
 LOGS = "logs"
+BACKUPS = "backups"
 # Server access logs land under s3/<purpose>/ in the logs bucket.
 ACCESS_LOG_PREFIX = "s3/"
 # S3 server access log delivery writes only to buckets encrypted with SSE-S3, never
@@ -37,7 +38,7 @@ BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec("prod-images", key="prod", versioned=True, environment="prod"),
     BucketSpec("models", key="models", versioned=True, environment=None),
     BucketSpec(LOGS, key=None, versioned=False, environment=None),
-    BucketSpec("backups", key="prod", versioned=True, environment="prod"),
+    BucketSpec(BACKUPS, key="prod", versioned=True, environment="prod"),
 )
 
 
@@ -173,6 +174,26 @@ def _private_and_encrypted(
     )
 
 
+# How S3 lifecycle runs (S3 user guide, "Lifecycle configuration elements" and "Examples
+# of S3 Lifecycle configurations", examples 6 and 7): an action falls due a number of days
+# after its start and runs at the first midnight UTC after that. On a versioned bucket,
+# `Expiration` only makes the current version noncurrent behind a delete marker;
+# `NoncurrentVersionExpiration` removes that version; `ExpiredObjectDeleteMarker` removes
+# a delete marker left with no version behind it. Each step can wait for its midnight, so
+# a dump is gone, every version and marker, at most this many days after its expiration
+# and noncurrent periods: the three midnights.
+LIFECYCLE_ROUNDING_DAYS = 3
+# A dump's noncurrent version is kept one day: long enough to undo a mistaken delete the
+# same day, short enough that the retention means what it says.
+BACKUP_NONCURRENT_DAYS = 1
+
+
+def backup_expiration_days(retention_days: int) -> int:
+    """Days after which a dump expires (becomes noncurrent), so that the dump, its
+    noncurrent version and its delete marker are all gone within ``retention_days``."""
+    return retention_days - BACKUP_NONCURRENT_DAYS - LIFECYCLE_ROUNDING_DAYS
+
+
 def _lifecycle(
     name: str,
     bucket: aws.s3.Bucket,
@@ -203,31 +224,74 @@ def _lifecycle(
         )
         # Lifecycle rules on noncurrent versions need versioning in place first.
         depends_on.append(versioning)
-        rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-noncurrent-versions",
-                status="Enabled",
-                filter=whole_bucket,
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=config.noncurrent_version_expiration_days
-                ),
-            )
-        )
-    expire_after = {LOGS: config.log_expiration_days, "backups": config.backup_retention_days}
-    if spec.purpose in expire_after:
-        rules.append(
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id=f"expire-{spec.purpose}",
-                status="Enabled",
-                filter=whole_bucket,
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    days=expire_after[spec.purpose]
-                ),
-            )
-        )
+    rules += retention_rules(spec, config, whole_bucket)
     aws.s3.BucketLifecycleConfiguration(
         name,
         bucket=bucket.bucket,
         rules=rules,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
+
+
+def retention_rules(
+    spec: BucketSpec,
+    config: StorageConfig,
+    scope: aws.s3.BucketLifecycleConfigurationRuleFilterArgs,
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    """How long a bucket keeps what it holds.
+
+    Backups keep `backupRetentionDays` in full: the dump expires early enough that its one
+    day as a noncurrent version and the removal of its delete marker still fall inside the
+    retention (versioning alone would keep every dump `noncurrentVersionExpirationDays`
+    longer, and expired delete markers would pile up). Logs expire after
+    `logExpirationDays` (not versioned). Other versioned buckets keep overwritten versions
+    `noncurrentVersionExpirationDays`.
+    """
+    rule = aws.s3.BucketLifecycleConfigurationRuleArgs
+    if spec.purpose == BACKUPS:
+        return [
+            rule(
+                id="expire-backups",
+                status="Enabled",
+                filter=scope,
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=backup_expiration_days(config.backup_retention_days)
+                ),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=BACKUP_NONCURRENT_DAYS
+                ),
+            ),
+            # Not in the rule above: S3 refuses ExpiredObjectDeleteMarker beside Days.
+            rule(
+                id="remove-expired-delete-markers",
+                status="Enabled",
+                filter=scope,
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    expired_object_delete_marker=True
+                ),
+            ),
+        ]
+    rules = []
+    if spec.versioned:
+        rules.append(
+            rule(
+                id="expire-noncurrent-versions",
+                status="Enabled",
+                filter=scope,
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=config.noncurrent_version_expiration_days
+                ),
+            )
+        )
+    if spec.purpose == LOGS:
+        rules.append(
+            rule(
+                id="expire-logs",
+                status="Enabled",
+                filter=scope,
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=config.log_expiration_days
+                ),
+            )
+        )
+    return rules

@@ -52,6 +52,9 @@ EFS_TRANSITIONS = (
 )
 _POSIX_IDS = range(1, 2**32)
 _LIFECYCLE_DAYS = range(1, 36_501)
+# A week of daily dumps at least; the dump itself expires 4 days before the end (one day
+# noncurrent, three midnights of S3's rounding).
+BACKUP_RETENTION_DAYS = range(7, 36_501)
 
 
 def bucket_name(prefix: str, project: str, purpose: str, suffix: str) -> str:
@@ -97,7 +100,9 @@ class StorageConfig(ConfigModel):
     log_expiration_days: int = 90
     # Overwritten or deleted versions in versioned buckets are kept this long.
     noncurrent_version_expiration_days: int = 30
-    # Database backups (pg_dump files) are kept this long.
+    # Database backups (pg_dump files) are kept this long, and then gone: the dump, its
+    # noncurrent version and its delete marker (storage/buckets.py sets the rules so S3's
+    # midnight rounding still lands inside).
     backup_retention_days: int = 35
     abort_incomplete_multipart_upload_days: int = 7
     kms_deletion_window_days: int = 30
@@ -161,7 +166,6 @@ class StorageConfig(ConfigModel):
             for key, value in (
                 ("logExpirationDays", self.log_expiration_days),
                 ("noncurrentVersionExpirationDays", self.noncurrent_version_expiration_days),
-                ("backupRetentionDays", self.backup_retention_days),
                 (
                     "abortIncompleteMultipartUploadDays",
                     self.abort_incomplete_multipart_upload_days,
@@ -169,6 +173,9 @@ class StorageConfig(ConfigModel):
             )
             if value not in _LIFECYCLE_DAYS
         ]
+        problems += out_of_range(
+            "backupRetentionDays", self.backup_retention_days, BACKUP_RETENTION_DAYS
+        )
         problems += out_of_range(
             "kmsDeletionWindowDays", self.kms_deletion_window_days, DELETION_WINDOW_DAYS
         )

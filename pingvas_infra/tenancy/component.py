@@ -33,15 +33,22 @@ from pingvas_infra.tenancy.credentials import (
 from pingvas_infra.tenancy.network_policies import (
     PolicyAddresses,
     environment_policies,
+    model_sync_policies,
     platform_policies,
 )
 from pingvas_infra.tenancy.outputs import TenancyOutputs
-from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, StaticObject
+from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, StaticObject, is_platform_class
 
 DB_CREDENTIALS_SECRET = "db-credentials"
 REDIS_SECRET = "redis-config"
 ISTIO_INJECTION_LABEL = "istio-injection"
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "pingvas"}
+# The pods of the model sync (operations layer) in the platform namespace: what its
+# NetworkPolicies select, so the labels are decided here and handed on.
+MODEL_SYNC_POD_LABELS = {
+    "app.kubernetes.io/name": "model-sync",
+    "app.kubernetes.io/part-of": "pingvas",
+}
 
 
 class MissingKubernetesProvider(ValueError):
@@ -137,6 +144,8 @@ class Tenancy(pulumi.ComponentResource):
             app_service_accounts={env.name: env.app_service_account for env in ENVIRONMENTS},
             db_credentials_secret=DB_CREDENTIALS_SECRET,
             redis_secret=REDIS_SECRET,
+            platform_priority_class=self._platform_class.metadata.apply(lambda m: str(m.name)),
+            model_sync_pod_labels=dict(MODEL_SYNC_POD_LABELS),
         )
         self.register_outputs(
             {
@@ -151,7 +160,8 @@ class Tenancy(pulumi.ComponentResource):
     def _static(
         self, objects: Sequence[StaticObject], config: TenancyConfig
     ) -> dict[str, k8s.core.v1.Namespace]:
-        """Apply k8s_manifests/ object by object; return the Namespaces by name."""
+        """Apply k8s_manifests/ object by object; return the Namespaces by name (and keep
+        the platform's PriorityClass)."""
         namespaces: dict[str, k8s.core.v1.Namespace] = {}
         env_namespaces = {env.namespace for env in ENVIRONMENTS}
         for item in objects:
@@ -175,6 +185,8 @@ class Tenancy(pulumi.ComponentResource):
             )
             if isinstance(resource, k8s.core.v1.Namespace):
                 namespaces[item.name] = resource
+            if is_platform_class(item):
+                self._platform_class = resource
         return namespaces
 
     def _resource_name(self, kind: str, namespace: str | None, object_name: str) -> str:
@@ -207,6 +219,9 @@ class Tenancy(pulumi.ComponentResource):
             addresses,
             database_port=data.database_port,
             pod_selector=bootstrap.POD_LABELS,
+        )
+        documents += model_sync_policies(
+            SYSTEM_NAMESPACE, addresses, pod_selector=MODEL_SYNC_POD_LABELS
         )
         created = []
         for document in documents:

@@ -71,6 +71,7 @@ def _policy(
     name: str,
     namespace: str,
     *,
+    name_prefix: str = "",
     pod_selector: Mapping[str, str] | None = None,
     ingress: list[dict[str, Any]] | None = None,
     egress: list[dict[str, Any]] | None = None,
@@ -88,7 +89,7 @@ def _policy(
     return {
         "apiVersion": API_VERSION,
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": f"{name_prefix}{name}", "namespace": namespace},
         "spec": spec,
     }
 
@@ -114,12 +115,16 @@ def data_tier_egress(
 
 
 def https_egress(
-    namespace: str, addresses: PolicyAddresses, pod_selector: Mapping[str, str] | None = None
+    namespace: str,
+    addresses: PolicyAddresses,
+    pod_selector: Mapping[str, str] | None = None,
+    name_prefix: str = "",
 ) -> dict[str, Any]:
     """HTTPS to the internet (AWS APIs, S3, model hubs) and nowhere inside."""
     return _policy(
         "allow-https-internet",
         namespace,
+        name_prefix=name_prefix,
         pod_selector=pod_selector,
         egress=[
             {
@@ -138,7 +143,7 @@ def https_egress(
 
 
 def pod_identity_egress(
-    namespace: str, pod_selector: Mapping[str, str] | None = None
+    namespace: str, pod_selector: Mapping[str, str] | None = None, name_prefix: str = ""
 ) -> dict[str, Any]:
     """The EKS Pod Identity Agent on the node: where AWS SDKs get the pod's role
     credentials. Only its /32 and port: instance metadata (169.254.169.254, the node's
@@ -147,6 +152,7 @@ def pod_identity_egress(
     return _policy(
         "allow-pod-identity-agent",
         namespace,
+        name_prefix=name_prefix,
         pod_selector=pod_selector,
         egress=[{"to": [{"ipBlock": {"cidr": cidr}}], "ports": _tcp([port])}],
     )
@@ -224,4 +230,18 @@ def platform_policies(
         data_tier_egress(namespace, addresses, [database_port], pod_selector),
         https_egress(namespace, addresses, pod_selector),
         pod_identity_egress(namespace, pod_selector),
+    ]
+
+
+def model_sync_policies(
+    namespace: str, addresses: PolicyAddresses, *, pod_selector: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The model-sync pods: HTTPS out (S3, reached through the gateway endpoint at S3's
+    public addresses; a NetworkPolicy cannot name an AWS prefix list) and their role's
+    credentials from the Pod Identity Agent. No data tier, no NFS (the model store is their
+    volume, mounted by the node), no ingress."""
+    prefix = "model-sync-"
+    return [
+        https_egress(namespace, addresses, pod_selector, name_prefix=prefix),
+        pod_identity_egress(namespace, pod_selector, name_prefix=prefix),
     ]

@@ -21,3 +21,9 @@ class TenancyOutputs:
     # Names of the per-environment Secrets (same name in each namespace).
     db_credentials_secret: str
     redis_secret: str
+    # The platform's PriorityClass (above every prod class; dev and prod may not name it),
+    # resolved once it exists, so pods naming it are created after it.
+    platform_priority_class: pulumi.Output[str]
+    # The labels the model-sync pods must carry: the platform namespace's NetworkPolicies
+    # give exactly those pods HTTPS out (S3) and the Pod Identity Agent.
+    model_sync_pod_labels: Mapping[str, str]

@@ -35,6 +35,9 @@ SYSTEM_NAMESPACE = "pingvas-system"
 ENVIRONMENT_LABEL = "environment"
 # The key of an environment's ResourceQuota that bounds its GPUs.
 GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
+# The label of the platform's own PriorityClass (priority-classes.yaml): monitoring and the
+# other platform tools run above prod with it.
+PLATFORM_CLASS_LABEL = ("tier", "platform")
 
 # A typed resource class, called as Class(name, metadata=..., spec=..., opts=...).
 ResourceClass = Callable[..., pulumi.CustomResource]
@@ -121,6 +124,13 @@ def static_objects(files: tuple[str, ...] = TENANCY_FILES) -> list[StaticObject]
         missing.append(SYSTEM_NAMESPACE)
     if missing:
         raise ManifestError(f"{TENANCY_FILES[0]}: no Namespace {', '.join(missing)}")
+    platform_classes = [o for o in objects if is_platform_class(o)]
+    if len(platform_classes) != 1:
+        key, value = PLATFORM_CLASS_LABEL
+        raise ManifestError(
+            f"priority-classes.yaml: exactly one PriorityClass labelled {key}={value} (the "
+            f"platform's); found {len(platform_classes)}"
+        )
     for namespace, env_name in required.items():
         labels = namespaces[namespace].document["metadata"].get("labels") or {}
         if labels.get(ENVIRONMENT_LABEL) != env_name:
@@ -148,3 +158,9 @@ def gpu_quotas(objects: Sequence[StaticObject]) -> dict[str, int]:
     if missing:
         raise ManifestError(f"{QUOTA_FILE}: no ResourceQuota for {', '.join(missing)}")
     return {env.name: quotas[env.namespace] for env in ENVIRONMENTS}
+
+
+def is_platform_class(item: StaticObject) -> bool:
+    key, value = PLATFORM_CLASS_LABEL
+    labels = item.document["metadata"].get("labels") or {}
+    return item.kind == "PriorityClass" and labels.get(key) == value

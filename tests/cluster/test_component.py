@@ -248,8 +248,10 @@ def test_no_node_ever_gets_a_public_ip(graph: PlanResult) -> None:
     assert "publicSubnetIds" not in eks_cluster(graph).inputs
     for subnet in graph.of_type(rt.SUBNET):
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
-    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
-    assert node_class.inputs["spec"]["associatePublicIPAddress"] is False
+    node_classes = graph.of_type(rt.EC2_NODE_CLASS)
+    assert len(node_classes) == 2
+    for node_class in node_classes:
+        assert node_class.inputs["spec"]["associatePublicIPAddress"] is False
 
 
 def test_one_kubernetes_provider_waits_for_nodes_and_serves_every_object(

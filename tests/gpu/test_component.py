@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from pingvas_infra import resource_types as rt
 from pingvas_infra.eks_versions import minor_key
 from pingvas_infra.environments import ENVIRONMENTS
-from pingvas_infra.gpu.component import ENVIRONMENT_LABEL, node_pool_spec
+from pingvas_infra.gpu.component import ENVIRONMENT_LABEL, OVERFLOW_POOL, node_pool_spec
 from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
 from pingvas_infra.plan.kubernetes import helm_document, object_document, write_manifests
 from pingvas_infra.plan.mocks import ACCOUNT_ID
@@ -51,7 +51,19 @@ def release(graph: PlanResult, name: str) -> RecordedResource:
 
 
 def pools(graph: PlanResult) -> dict[str, RecordedResource]:
-    return {p.inputs["metadata"]["name"]: p for p in graph.of_type(rt.NODE_POOL)}
+    """The GPU NodePools (one per environment), by name."""
+    return {
+        p.inputs["metadata"]["name"]: p
+        for p in graph.of_type(rt.NODE_POOL)
+        if p.inputs["metadata"]["name"] != OVERFLOW_POOL
+    }
+
+
+def gpu_node_class(graph: PlanResult) -> RecordedResource:
+    (node_class,) = [
+        c for c in graph.of_type(rt.EC2_NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu"
+    ]
+    return node_class
 
 
 def cluster_name(graph: PlanResult) -> str:
@@ -59,7 +71,7 @@ def cluster_name(graph: PlanResult) -> str:
 
 
 def karpenter_node_role(graph: PlanResult) -> RecordedResource:
-    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
+    node_class = gpu_node_class(graph)
     (role,) = [
         r for r in graph.of_type(rt.IAM_ROLE) if name_of(r) == node_class.inputs["spec"]["role"]
     ]
@@ -200,7 +212,7 @@ def test_pools_are_tainted_labelled_and_consolidate(graph: PlanResult) -> None:
 
 
 def test_node_class_is_pinned_imdsv2_encrypted_and_found_by_discovery(graph: PlanResult) -> None:
-    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
+    node_class = gpu_node_class(graph)
     spec = node_class.inputs["spec"]
     (term,) = spec["amiSelectorTerms"]
     assert re.fullmatch(r"al2023@v\d{8}", term["alias"])
@@ -234,13 +246,14 @@ def test_karpenter_objects_match_the_v1_schema(graph: PlanResult) -> None:
         object_document(r)
         for r in (*graph.of_type(rt.NODE_POOL), *graph.of_type(rt.EC2_NODE_CLASS))
     ]
-    assert len(documents) == 3
+    # Two GPU pools and their class, the system tier's overflow pool and its class.
+    assert len(documents) == 5
     for document in documents:
         karpenter_schema.validate(document)
 
 
 def test_schema_models_refuse_what_karpenter_refuses(graph: PlanResult) -> None:
-    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
+    node_class = gpu_node_class(graph)
     document = object_document(node_class)
     misspelt = {**document, "spec": {**document["spec"], "amiSelectorTerm": []}}
     with pytest.raises(ValidationError):
@@ -348,7 +361,7 @@ def test_device_plugin_only_on_gpu_nodes_and_tolerates_every_pool_taint(
         }
     ]
     tolerations = values["tolerations"]
-    for pool in graph.of_type(rt.NODE_POOL):
+    for pool in pools(graph).values():
         for taint in pool.inputs["spec"]["template"]["spec"]["taints"]:
             assert any(
                 t["key"] == taint["key"]

@@ -28,7 +28,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "pingvas_infra" / "gpu" / "gpu-vi
 
 
 def user_data_script(graph: PlanResult) -> str:
-    (node_class,) = graph.of_type(NODE_CLASS)
+    (node_class,) = [c for c in graph.of_type(NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu"]
     message = email.message_from_string(node_class.inputs["spec"]["userData"])
     assert message.is_multipart()
     (part,) = message.get_payload()

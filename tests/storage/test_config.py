@@ -61,7 +61,15 @@ BAD_STORAGE: list[BadConfigCase] = [
         "backups-kept-zero-days",
         {"pingvas:storage": {"backupRetentionDays": 0}},
         "pingvas:storage.backupRetentionDays",
-        "1 to 36500 days",
+        "7 to 36500 days",
+    ),
+    (
+        # The dump expires 4 days before the end of its retention: fewer than 7 would
+        # leave too little.
+        "backups-kept-less-than-a-week",
+        {"pingvas:storage": {"backupRetentionDays": 6}},
+        "pingvas:storage.backupRetentionDays",
+        "7 to 36500 days",
     ),
     (
         "logs-expire-negative",

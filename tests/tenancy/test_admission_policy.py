@@ -11,6 +11,7 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.gpu.component import OVERFLOW_POOL
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
@@ -70,7 +71,9 @@ def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
     graph: PlanResult,
 ) -> None:
     """Tied to the real NodePools: their taints are what the policy guards."""
-    pools = graph.of_type(rt.NODE_POOL)
+    pools = [
+        p for p in graph.of_type(rt.NODE_POOL) if p.inputs["metadata"]["name"] != OVERFLOW_POOL
+    ]
     assert len(pools) == 2
     for pool in pools:
         template = pool.inputs["spec"]["template"]
@@ -83,6 +86,24 @@ def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
         other = "prod" if environment == "dev" else "dev"
         assert pod_denials(environment_pod(environment, tolerations=tolerations), environment) == []
         assert pod_denials(environment_pod(other, tolerations=tolerations), other)
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_no_dev_or_prod_pod_may_tolerate_the_platforms_overflow_nodes(
+    graph: PlanResult, namespace: str
+) -> None:
+    """The system tier's overflow nodes (Karpenter, for platform pods such as Prometheus)
+    are tainted for the platform: a dev or prod pod tolerating that taint, to land there
+    or to make Karpenter launch one, is refused like any other environment's taint."""
+    (pool,) = [
+        p for p in graph.of_type(rt.NODE_POOL) if p.inputs["metadata"]["name"] == OVERFLOW_POOL
+    ]
+    (taint,) = pool.inputs["spec"]["template"]["spec"]["taints"]
+    exact = {"operator": "Equal", **taint}
+    by_key = {"key": taint["key"], "operator": "Exists", "effect": taint["effect"]}
+    for toleration in (exact, by_key):
+        spec = environment_pod(namespace, tolerations=[toleration])
+        assert pod_denials(spec, namespace), toleration
 
 
 @pytest.mark.parametrize("namespace", ENVS)
@@ -145,12 +166,14 @@ def test_the_backup_cron_jobs_pod_is_admitted(graph: PlanResult) -> None:
         ("dev", "system-node-critical", False),
         ("dev", "system-cluster-critical", False),
         ("dev", "a-class-made-later", False),
+        ("dev", "pingvas-platform", False),
         ("prod", "prod-high", True),
         ("prod", "prod-critical", True),
         ("prod", None, False),
         ("prod", "dev-low", False),
         ("prod", "system-node-critical", False),
         ("prod", "system-cluster-critical", False),
+        ("prod", "pingvas-platform", False),
     ],
 )
 def test_each_environment_names_only_its_own_priority_classes(
@@ -167,7 +190,7 @@ def test_the_allow_list_is_the_priority_classes_labelled_for_each_environment() 
     added for an environment is refused until both say so."""
     labelled: dict[str, set[str]] = {}
     for document in load_documents("priority-classes.yaml"):
-        if document["kind"] == "PriorityClass":
+        if document["kind"] == "PriorityClass" and "environment" in document["metadata"]["labels"]:
             environment = document["metadata"]["labels"]["environment"]
             labelled.setdefault(environment, set()).add(document["metadata"]["name"])
     assert set(labelled) == set(ENVS)
@@ -202,9 +225,11 @@ def _quota_refuses(namespace: str, priority_class: str) -> bool:
         ("dev", "system-cluster-critical"),
         ("dev", "prod-critical"),
         ("dev", "prod-high"),
+        ("dev", "pingvas-platform"),
         ("prod", "system-node-critical"),
         ("prod", "system-cluster-critical"),
         ("prod", "dev-low"),
+        ("prod", "pingvas-platform"),
     ],
 )
 def test_zero_pod_quotas_refuse_the_known_foreign_classes_a_second_time(
@@ -212,6 +237,22 @@ def test_zero_pod_quotas_refuse_the_known_foreign_classes_a_second_time(
 ) -> None:
     assert _quota_refuses(namespace, priority_class)
     assert not _quota_refuses(namespace, "dev-low" if namespace == "dev" else "prod-high")
+
+
+def test_the_platform_class_outranks_prod_and_stays_below_kubernetes_own() -> None:
+    """Monitoring and the platform's tools run above every prod class, so a busy prod
+    cannot preempt what watches it; Kubernetes' system classes (2000000000 and up) stay
+    above them all, and no class but Kubernetes' own may reach a billion."""
+    values = {
+        d["metadata"]["name"]: (d["value"], d["metadata"]["labels"])
+        for d in load_documents("priority-classes.yaml")
+        if d["kind"] == "PriorityClass"
+    }
+    (platform,) = [n for n, (_, labels) in values.items() if labels.get("tier") == "platform"]
+    prod = [v for v, labels in values.values() if labels.get("environment") == "prod"]
+    assert values[platform][0] > max(prod)
+    assert values[platform][0] < 1_000_000_000
+    assert values[platform][0] != values.get("prod-critical", (0,))[0]
 
 
 # --- isolation from the node ----------------------------------------------------------------

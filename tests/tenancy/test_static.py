@@ -39,6 +39,8 @@ GUIDE_QUOTAS = {
     },
 }
 GUIDE_PRIORITIES = {"prod-critical": 2000000, "prod-high": 1000000, "dev-low": 100000}
+# Added here: the platform's own class, above prod.
+PLATFORM_PRIORITY = {"pingvas-platform": 3000000}
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +172,10 @@ def test_limit_ranges_default_every_request_a_quota_requires(
 
 def test_priority_classes_are_the_guides_and_none_is_default(objects: list[StaticObject]) -> None:
     classes = {o.name: o.document for o in of_kind(objects, "PriorityClass")}
-    assert {name: c["value"] for name, c in classes.items()} == GUIDE_PRIORITIES
+    assert {name: c["value"] for name, c in classes.items()} == {
+        **GUIDE_PRIORITIES,
+        **PLATFORM_PRIORITY,
+    }
     assert all(c["globalDefault"] is False for c in classes.values())
     assert classes["dev-low"]["preemptionPolicy"] == "Never"
     assert {env.priority_class for env in ENVIRONMENTS} <= set(classes)

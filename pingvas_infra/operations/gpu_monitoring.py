@@ -1,0 +1,354 @@
+"""GPU and capacity observability as data: the DCGM exporter, Karpenter's metrics, the
+GPU alerts, the price rules and one GPU dashboard per environment.
+
+Where each number comes from:
+
+- GPU utilisation and memory: NVIDIA's DCGM exporter, a DaemonSet on every GPU node. It
+  labels each GPU with `Hostname` (the node name, from NODE_NAME; dcgm-exporter
+  internal/pkg/hostname). Scraped through a ServiceMonitor without honorLabels, the
+  exporter's own `namespace`/`pod` of the GPU's user become `exported_namespace` /
+  `exported_pod`.
+- Nodes per pool, spot share, launch failures, interruptions: Karpenter's own metrics
+  (karpenter_nodes_allocatable with `nodepool`, `capacity_type`, `instance_type` and
+  `node_name`; karpenter_nodeclaims_disrupted_total with `reason`;
+  karpenter_interruption_received_messages_total with `message_type`), read from
+  Karpenter 1.14.1's code.
+- Pending GPU pods: kube-state-metrics (`resource="nvidia_com_gpu"`, its spelling of
+  nvidia.com/gpu).
+- Cost per hour: recording rules holding the region's price table (on-demand, and spot at
+  the table's discount), joined to the running nodes by instance type and capacity type.
+
+Every alert of an environment's pool carries `namespace: <env>`, so Alertmanager routes it
+like that environment's own alerts (dev to Slack, prod to PagerDuty); spot interruptions
+are the platform's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pingvas_infra.environments import PROD, Environment
+from pingvas_infra.instances import instance_shapes
+from pingvas_infra.operations.config import GpuAlertsConfig
+from pingvas_infra.tables import has_table, read_table
+
+DCGM_RELEASE = "dcgm-exporter"
+# The chart's metrics port name (its Service and ServiceMonitor use it).
+DCGM_METRICS_PORT = "metrics"
+# The NVIDIA container toolkit hands a container the GPUs named by /dev/null mounts under
+# this folder when accept-nvidia-visible-devices-as-volume-mounts is on (gpu layer user
+# data), "all" meaning every GPU (nvidia-container-toolkit v1.19.1,
+# internal/config/image/cuda_image.go requestsFromMounts). The GPU nodes ignore
+# NVIDIA_VISIBLE_DEVICES from unprivileged containers, so this mount is how the exporter,
+# which requests no GPU, sees every GPU of its node without running privileged.
+DEVICE_LIST_ROOT = "/var/run/nvidia-container-devices"
+ALL_DEVICES = f"{DEVICE_LIST_ROOT}/all"
+# The chart's default extra volume: its metrics ConfigMap, mounted over the default list.
+_CHART_METRICS_VOLUME = {
+    "name": "exporter-metrics-volume",
+    "configMap": {
+        "name": "exporter-metrics-config-map",
+        "items": [{"key": "metrics", "path": "default-counters.csv"}],
+    },
+}
+_CHART_METRICS_MOUNT = {
+    "name": "exporter-metrics-volume",
+    "mountPath": "/etc/dcgm-exporter/default-counters.csv",
+    "subPath": "default-counters.csv",
+}
+
+# Recording rules the alerts and dashboards share.
+GPU_NODE_RECORD = "pingvas:karpenter_gpu_node"
+PRICE_RECORD = "pingvas:node_hourly_price_usd"
+# Karpenter's resource_type label keeps the resource name (lower-cased, '-' -> '_').
+KARPENTER_GPU_RESOURCE = "nvidia.com/gpu"
+# kube-state-metrics' resource label turns every non-alphanumeric into '_'.
+KSM_GPU_RESOURCE = "nvidia_com_gpu"
+# NodeClaims deleted because the launch failed (karpenter_nodeclaims_disrupted_total
+# reasons set by nodeclaim/lifecycle/launch.go and liveness.go in Karpenter 1.14.1).
+LAUNCH_FAILURE_REASONS = (
+    "insufficient_capacity",
+    "nodeclass_not_ready",
+    "launch_timeout",
+    "registration_timeout",
+)
+# One capacity error that Karpenter retries on another offering is routine; two in the
+# window mean the pool cannot get capacity.
+LAUNCH_FAILURES_WINDOW = "15m"
+LAUNCH_FAILURES_AT_LEAST = 2
+SPOT_INTERRUPTED = "spot_interrupted"
+
+
+def pool_alert_name(kind: str, environment: Environment) -> str:
+    return f"{environment.name.capitalize()}{kind}"
+
+
+def dcgm_values(
+    *,
+    tolerations: Sequence[Mapping[str, str]],
+    gpu_manufacturer_label: str,
+    priority_class: str,
+    service_monitor_labels: Mapping[str, str],
+    resources_: Mapping[str, Any],
+) -> dict[str, Any]:
+    """dcgm-exporter chart values: on NVIDIA GPU nodes only, past every pool's taints."""
+    return {
+        "priorityClassName": priority_class,
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": gpu_manufacturer_label,
+                                    "operator": "In",
+                                    "values": ["nvidia"],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [dict(t) for t in tolerations],
+        "resources": dict(resources_),
+        "serviceMonitor": {"enabled": True, "additionalLabels": dict(service_monitor_labels)},
+        # Every GPU of the node, through the toolkit's volume-mount device list.
+        "extraHostVolumes": [{"name": "all-gpus", "hostPath": "/dev/null"}],
+        "extraConfigMapVolumes": [copy.deepcopy(_CHART_METRICS_VOLUME)],
+        "extraVolumeMounts": [
+            copy.deepcopy(_CHART_METRICS_MOUNT),
+            {"name": "all-gpus", "mountPath": ALL_DEVICES, "readOnly": True},
+        ],
+    }
+
+
+def tolerations_for(taints: Mapping[str, Sequence[Mapping[str, str]]]) -> list[dict[str, str]]:
+    """Exactly the taints of every pool, each tolerated by key, value and effect."""
+    seen: list[dict[str, str]] = []
+    for pool_taints in taints.values():
+        for taint in pool_taints:
+            toleration = {"key": taint["key"], "effect": taint["effect"]}
+            if taint.get("value"):
+                toleration |= {"operator": "Equal", "value": taint["value"]}
+            else:
+                toleration["operator"] = "Exists"
+            if toleration not in seen:
+                seen.append(toleration)
+    return seen
+
+
+def service_monitor_spec(namespace: str, selector: Mapping[str, str], port: str) -> dict[str, Any]:
+    """A ServiceMonitor of one Service's metrics port."""
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {"matchLabels": dict(selector)},
+        "endpoints": [{"port": port, "path": "/metrics"}],
+    }
+
+
+# --- prices ------------------------------------------------------------------------------
+
+
+def price_rules(region: str, instance_families: Sequence[str]) -> list[dict[str, Any]]:
+    """One constant series per instance type of the pools' families and capacity type:
+    the hourly list price from `tables/prices/<region>.yaml` (spot at its discount)."""
+    relative = f"prices/{region}.yaml"
+    if not has_table(relative):
+        return []
+    table = read_table(relative)
+    hourly: Mapping[str, float] = table["ec2OnDemand"]["hourly"]
+    spot_factor = 1 - float(table["spotDiscount"]["fraction"])
+    rules = []
+    for name in sorted(instance_shapes()):
+        if name.split(".", 1)[0] not in instance_families or name not in hourly:
+            continue
+        on_demand = float(hourly[name])
+        for capacity_type, price in (("on-demand", on_demand), ("spot", on_demand * spot_factor)):
+            rules.append(
+                {
+                    "record": PRICE_RECORD,
+                    "expr": f"vector({price:.6g})",
+                    "labels": {"instance_type": name, "capacity_type": capacity_type},
+                }
+            )
+    return rules
+
+
+def unpriced_types(region: str, instance_families: Sequence[str]) -> list[str]:
+    """GPU instance types the pools may launch that the region's price table lacks."""
+    relative = f"prices/{region}.yaml"
+    hourly = read_table(relative)["ec2OnDemand"]["hourly"] if has_table(relative) else {}
+    return [
+        name
+        for name in sorted(instance_shapes())
+        if name.split(".", 1)[0] in instance_families and name not in hourly
+    ]
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+def gpu_node_rule() -> dict[str, Any]:
+    """Each GPU node Karpenter runs, with its pool, type and capacity type, keyed by the
+    node name as DCGM labels its GPUs (`Hostname`)."""
+    return {
+        "record": GPU_NODE_RECORD,
+        "expr": (
+            "label_replace(max by (node_name, nodepool, instance_type, capacity_type) "
+            f'(karpenter_nodes_allocatable{{resource_type="{KARPENTER_GPU_RESOURCE}"}}), '
+            '"Hostname", "$1", "node_name", "(.*)")'
+        ),
+    }
+
+
+def _pool_nodes(pool: str) -> str:
+    return f'{GPU_NODE_RECORD}{{nodepool="{pool}"}}'
+
+
+def idle_expression(pool: str, config: GpuAlertsConfig) -> str:
+    return (
+        f"max by (Hostname) (avg_over_time(DCGM_FI_DEV_GPU_UTIL[{config.idle_minutes}m]))"
+        f" < {config.idle_utilisation_percent:g}\n"
+        f"  and on (Hostname) {_pool_nodes(pool)}"
+    )
+
+
+def pending_expression(namespace: str) -> str:
+    return (
+        f"sum by (namespace, pod) (kube_pod_container_resource_requests"
+        f'{{namespace="{namespace}", resource="{KSM_GPU_RESOURCE}"}}) > 0\n'
+        f"  and on (namespace, pod)\n"
+        f'  kube_pod_status_phase{{namespace="{namespace}", phase="Pending"}} == 1'
+    )
+
+
+def launch_failure_expression(pool: str) -> str:
+    reasons = "|".join(LAUNCH_FAILURE_REASONS)
+    return (
+        f"sum by (nodepool, reason) (increase(karpenter_nodeclaims_disrupted_total"
+        f'{{nodepool="{pool}", reason=~"{reasons}"}}[{LAUNCH_FAILURES_WINDOW}]))'
+        f" >= {LAUNCH_FAILURES_AT_LEAST}"
+    )
+
+
+def spot_interruption_expression(config: GpuAlertsConfig) -> str:
+    return (
+        "sum(increase(karpenter_interruption_received_messages_total"
+        f'{{message_type="{SPOT_INTERRUPTED}"}}[1h])) > {config.spot_interruptions_per_hour}'
+    )
+
+
+def gpu_alert_rules(
+    config: GpuAlertsConfig, pools: Mapping[str, str], environments: Sequence[Environment]
+) -> list[dict[str, Any]]:
+    """Per environment's pool: idle GPU nodes, GPU pods pending, NodeClaim launch
+    failures; for the platform: the spot interruption rate."""
+    rules: list[dict[str, Any]] = []
+    for env in environments:
+        pool = pools[env.name]
+        severity = "critical" if env == PROD else "warning"
+        own = {"namespace": env.namespace, "nodepool": pool}
+        rules += [
+            {
+                "alert": pool_alert_name("GpuNodeIdle", env),
+                "expr": idle_expression(pool, config),
+                "for": "15m",
+                # Money, not an outage: a warning even in prod.
+                "labels": {**own, "severity": "warning"},
+                "annotations": {
+                    "summary": (
+                        f"GPU node {{{{ $labels.Hostname }}}} of {pool} has used less than "
+                        f"{config.idle_utilisation_percent:g}% of its GPU for "
+                        f"{config.idle_minutes} minutes: it is billed while it idles"
+                    )
+                },
+            },
+            {
+                "alert": pool_alert_name("GpuPodsPending", env),
+                "expr": pending_expression(env.namespace),
+                "for": f"{config.pending_minutes}m",
+                "labels": {"nodepool": pool, "severity": severity},
+                "annotations": {
+                    "summary": (
+                        f"GPU pod {{{{ $labels.pod }}}} has waited {config.pending_minutes} "
+                        f"minutes for a node: GPU quota or vCPU quota at 0, spot capacity "
+                        f"gone, or {pool} at its GPU limit"
+                    )
+                },
+            },
+            {
+                "alert": pool_alert_name("GpuNodeLaunchFailures", env),
+                "expr": launch_failure_expression(pool),
+                "labels": {**own, "severity": severity},
+                "annotations": {
+                    "summary": (
+                        f"Karpenter failed to launch {{{{ $value }}}} {pool} nodes in "
+                        f"{LAUNCH_FAILURES_WINDOW} ({{{{ $labels.reason }}}})"
+                    )
+                },
+            },
+        ]
+    rules.append(
+        {
+            "alert": "SpotInterruptionsHigh",
+            "expr": spot_interruption_expression(config),
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": (
+                    "{{ $value }} spot interruption notices in the last hour (more than "
+                    f"{config.spot_interruptions_per_hour}): spot capacity of the pools' "
+                    "types is scarce; consider more instance families or on-demand"
+                )
+            },
+        }
+    )
+    return rules
+
+
+def rule_groups(
+    config: GpuAlertsConfig,
+    pools: Mapping[str, str],
+    environments: Sequence[Environment],
+    *,
+    region: str,
+    instance_families: Sequence[str],
+) -> list[dict[str, Any]]:
+    return [
+        {"name": "pingvas-gpu-nodes", "rules": [gpu_node_rule()]},
+        {"name": "pingvas-gpu-prices", "rules": price_rules(region, instance_families)},
+        {"name": "pingvas-gpu-capacity", "rules": gpu_alert_rules(config, pools, environments)},
+    ]
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+@cache
+def _dashboard_template() -> dict[str, Any]:
+    text = (
+        resources.files(__package__)
+        .joinpath("dashboards/gpu-overview.json")
+        .read_text(encoding="utf-8")
+    )
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def gpu_dashboard(environment: Environment, pool: str) -> dict[str, Any]:
+    """The GPU overview of one environment's pool: the template with its pool filled in."""
+    document = copy.deepcopy(_dashboard_template())
+    document["title"] = f"pingvas {environment.name}: GPUs ({pool})"
+    document["uid"] = f"pingvas-gpu-{environment.name}"
+    values = {"nodepool": pool, "namespace": environment.namespace}
+    for variable in document["templating"]["list"]:
+        value = values[variable["name"]]
+        variable["query"] = value
+        variable["current"] = {"text": value, "value": value}
+    return document
