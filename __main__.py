@@ -112,14 +112,16 @@ storage = Storage(
     opts=layer_options(aws_default, kubernetes),
 )
 
-# Operations: the nightly prod-schema backup, monitoring and alert routing (prod ->
-# PagerDuty, dev -> Slack), optional Argo CD.
+# Operations: the nightly prod-schema backup, the model sync into EFS, monitoring (GPUs and
+# Karpenter included) and alert routing (dev -> Slack, prod and the platform -> PagerDuty),
+# optional Argo CD.
 operations = Operations(
     "operations",
     config.operations,
     project=config.project,
     region=config.region,
     cluster=cluster.outputs,
+    gpu=gpu.outputs,
     data=data.outputs,
     tenancy=tenancy.outputs,
     storage=storage.outputs,
@@ -141,3 +143,4 @@ pulumi.export("bucketNames", storage.outputs.bucket_names)
 pulumi.export("modelsFileSystemId", storage.outputs.efs_file_system_id)
 pulumi.export("appRoleArns", storage.outputs.app_role_arns)
 pulumi.export("backupLocation", operations.outputs.backup_location)
+pulumi.export("modelSyncCronJob", operations.outputs.model_sync_cron_job)

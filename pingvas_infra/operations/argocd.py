@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
 from pingvas_infra.operations import sizing
 from pingvas_infra.operations.config import ArgoCdConfig
@@ -36,9 +38,13 @@ SYNC_WAVES = {DEV.name: "1", PROD.name: "2"}
 AUTOMATED = {DEV.name: {"prune": True, "selfHeal": True}}
 
 
-def helm_values() -> dict[str, Any]:
+def helm_values(priority_class: pulumi.Input[str]) -> dict[str, Any]:
+    """Argo CD on the system nodes, at the platform's priority."""
     return {
-        "global": {"nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)},
+        "global": {
+            "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),
+            "priorityClassName": priority_class,
+        },
         # No SSO broker or notification controller: smaller, fewer moving parts.
         "dex": {"enabled": False},
         "notifications": {"enabled": False},

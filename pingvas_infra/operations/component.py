@@ -13,7 +13,16 @@ from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, PROD
-from pingvas_infra.operations import argocd, backup, monitoring, routing
+from pingvas_infra.gpu.outputs import GpuCapacityOutputs
+from pingvas_infra.operations import (
+    argocd,
+    backup,
+    gpu_monitoring,
+    model_sync,
+    monitoring,
+    routing,
+    sizing,
+)
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.operations.outputs import OperationsOutputs
 from pingvas_infra.stack_secrets import StackSecrets
@@ -22,6 +31,7 @@ from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.outputs import TenancyOutputs
 
 BACKUPS_BUCKET = "backups"
+MODELS_BUCKET = "models"
 
 
 class Operations(pulumi.ComponentResource):
@@ -37,6 +47,7 @@ class Operations(pulumi.ComponentResource):
         project: str,
         region: str,
         cluster: ClusterOutputs,
+        gpu: GpuCapacityOutputs,
         data: DataOutputs,
         tenancy: TenancyOutputs,
         storage: StorageOutputs,
@@ -56,14 +67,20 @@ class Operations(pulumi.ComponentResource):
             tenancy=tenancy,
             storage=storage,
         )
+        model_sync = self._model_sync(config, region=region, tenancy=tenancy, storage=storage)
         monitoring_namespace = None
         if config.monitoring.enabled:
             monitoring_namespace = self._monitoring(
-                config, secrets, storage_class=storage.block_storage_class
+                config,
+                secrets,
+                region=region,
+                gpu=gpu,
+                storage_class=storage.block_storage_class,
+                priority_class=tenancy.platform_priority_class,
             )
         argocd_namespace = None
         if config.argocd.enabled:
-            argocd_namespace = self._argocd(config)
+            argocd_namespace = self._argocd(config, priority_class=tenancy.platform_priority_class)
 
         bucket = storage.bucket_names[BACKUPS_BUCKET]
         self.outputs = OperationsOutputs(
@@ -72,6 +89,9 @@ class Operations(pulumi.ComponentResource):
                 cron_job.metadata.namespace, "/", cron_job.metadata.name
             ),
             backup_location=pulumi.Output.concat("s3://", bucket, f"/{backup.PREFIX}/"),
+            model_sync_cron_job=pulumi.Output.concat(
+                model_sync.metadata.namespace, "/", model_sync.metadata.name
+            ),
             monitoring_namespace=monitoring_namespace,
             argocd_namespace=argocd_namespace,
         )
@@ -80,6 +100,7 @@ class Operations(pulumi.ComponentResource):
                 "backupRoleArn": self.outputs.backup_role_arn,
                 "backupCronJob": self.outputs.backup_cron_job,
                 "backupLocation": self.outputs.backup_location,
+                "modelSyncCronJob": self.outputs.model_sync_cron_job,
             }
         )
 
@@ -150,12 +171,57 @@ class Operations(pulumi.ComponentResource):
         )
         return role, cron_job
 
+    def _model_sync(
+        self,
+        config: OperationsConfig,
+        *,
+        region: str,
+        tenancy: TenancyOutputs,
+        storage: StorageOutputs,
+    ) -> k8s.batch.v1.CronJob:
+        """The model store's only writer, in the platform namespace (see model_sync.py)."""
+        name, child = self._name, self._child
+        namespace = tenancy.system_namespace
+        scripts_name = f"{model_sync.NAME}-scripts"
+        scripts = k8s.core.v1.ConfigMap(
+            f"{name}-{scripts_name}",
+            metadata={
+                "name": scripts_name,
+                "namespace": namespace,
+                "labels": dict(tenancy.model_sync_pod_labels),
+            },
+            data={model_sync.SCRIPT: model_sync.script()},
+            opts=child,
+        )
+        return k8s.batch.v1.CronJob(
+            f"{name}-{model_sync.NAME}",
+            metadata={
+                "name": model_sync.NAME,
+                "namespace": namespace,
+                "labels": dict(tenancy.model_sync_pod_labels),
+            },
+            spec=model_sync.cron_job_spec(
+                config.model_sync,
+                pod_labels=tenancy.model_sync_pod_labels,
+                service_account=storage.model_sync_service_account,
+                claim=storage.models_writer_claim,
+                scripts_config_map=scripts_name,
+                bucket=storage.bucket_names[MODELS_BUCKET],
+                region=region,
+                run_as=storage.models_owner_uid,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scripts]),
+        )
+
     def _monitoring(
         self,
         config: OperationsConfig,
         secrets: StackSecrets,
         *,
+        region: str,
+        gpu: GpuCapacityOutputs,
         storage_class: pulumi.Output[str],
+        priority_class: pulumi.Output[str],
     ) -> str:
         name, child = self._name, self._child
         # node-exporter reads the host's /proc and /sys on the host network: the privileged
@@ -196,6 +262,10 @@ class Operations(pulumi.ComponentResource):
                 config.monitoring,
                 routing.alertmanager_config(configured),
                 storage_class=storage_class,
+                priority_class=priority_class,
+                prometheus_tolerations=(
+                    [gpu.overflow_toleration] if gpu.overflow_toleration else []
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[receivers, grafana_admin]),
         )
@@ -234,16 +304,104 @@ class Operations(pulumi.ComponentResource):
                 data={f"pingvas-{environment.name}.json": monitoring.dashboard_json(document)},
                 opts=child,
             )
+        self._gpu_monitoring(
+            config,
+            region=region,
+            gpu=gpu,
+            namespace=in_namespace,
+            priority_class=priority_class,
+            after=release,
+        )
         return monitoring.NAMESPACE
 
-    def _argocd(self, config: OperationsConfig) -> str:
+    def _gpu_monitoring(
+        self,
+        config: OperationsConfig,
+        *,
+        region: str,
+        gpu: GpuCapacityOutputs,
+        namespace: pulumi.Input[str],
+        priority_class: pulumi.Output[str],
+        after: k8s.helm.v3.Release,
+    ) -> None:
+        """The DCGM exporter on every GPU node, Karpenter's metrics, the GPU alerts and
+        price rules, one GPU dashboard per environment (see gpu_monitoring.py). All after
+        kube-prometheus-stack, which brings the ServiceMonitor and PrometheusRule kinds."""
+        name, child = self._name, self._child
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[after])
+        selected = {monitoring.RULE_SELECTOR_LABEL: monitoring.RELEASE_NAME}
+        self._release(
+            "dcgmExporter",
+            gpu_monitoring.DCGM_RELEASE,
+            namespace=namespace,
+            values=gpu_monitoring.dcgm_values(
+                tolerations=gpu_monitoring.tolerations_for(gpu.node_pool_taints),
+                gpu_manufacturer_label=gpu.gpu_manufacturer_label,
+                priority_class=priority_class,
+                service_monitor_labels=selected,
+                resources_=sizing.DCGM_EXPORTER.values(),
+            ),
+            opts=after_crds,
+        )
+        # Karpenter's chart renders its own ServiceMonitor only when the kind already
+        # exists at install time, and Karpenter is installed before monitoring: so the
+        # monitor is this layer's.
+        metrics = gpu.karpenter_metrics
+        k8s.apiextensions.CustomResource(
+            f"{name}-karpenter-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={"name": "karpenter", "namespace": namespace, "labels": selected},
+            spec=gpu_monitoring.service_monitor_spec(
+                metrics.namespace, metrics.selector, metrics.port
+            ),
+            opts=after_crds,
+        )
+        unpriced = gpu_monitoring.unpriced_types(region, gpu.instance_families)
+        if unpriced:
+            pulumi.log.warn(
+                f"the GPU dashboards' cost per hour leaves out nodes of {len(unpriced)} "
+                f"instance types the GPU pools may launch: {', '.join(unpriced)} "
+                f"(pingvas_infra/tables/prices/{region}.yaml has no price for them)",
+                resource=self,
+            )
+        k8s.apiextensions.CustomResource(
+            f"{name}-pingvas-gpu-alerts",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": "pingvas-gpu", "namespace": namespace, "labels": selected},
+            spec={
+                "groups": gpu_monitoring.rule_groups(
+                    config.monitoring.gpu,
+                    gpu.node_pools,
+                    ENVIRONMENTS,
+                    region=region,
+                    instance_families=gpu.instance_families,
+                )
+            },
+            opts=after_crds,
+        )
+        for environment in ENVIRONMENTS:
+            document = gpu_monitoring.gpu_dashboard(environment, gpu.node_pools[environment.name])
+            k8s.core.v1.ConfigMap(
+                f"{name}-gpu-dashboard-{environment.name}",
+                metadata={
+                    "name": f"grafana-dashboard-pingvas-gpu-{environment.name}",
+                    "namespace": namespace,
+                    "labels": {monitoring.DASHBOARD_LABEL[0]: monitoring.DASHBOARD_LABEL[1]},
+                },
+                data={f"pingvas-gpu-{environment.name}.json": monitoring.dashboard_json(document)},
+                opts=child,
+            )
+
+    def _argocd(self, config: OperationsConfig, *, priority_class: pulumi.Output[str]) -> str:
         name = self._name
         namespace = self._namespace(argocd.NAMESPACE, pod_security="baseline")
         release = self._release(
             "argoCd",
             argocd.RELEASE_NAME,
             namespace=namespace.metadata.name,
-            values=argocd.helm_values(),
+            values=argocd.helm_values(priority_class),
             opts=self._child,
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])

@@ -31,6 +31,8 @@ _CRON_NAMES = re.compile(
     r"JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT", re.IGNORECASE
 )
 _CRON_EXTENSIONS = re.compile(r"[LW#]", re.IGNORECASE)
+# An S3 key prefix the model sync may mirror.
+_PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/$")
 # Prometheus durations as the operator's `retention` field takes them, in whole units.
 _RETENTION = re.compile(r"^[1-9][0-9]*(h|d|w)$")
 # A fixed, arbitrary start for measuring the gaps between scheduled runs: the result does
@@ -67,19 +69,19 @@ def run_intervals(schedule: str) -> tuple[timedelta, ...]:
     return tuple(later - earlier for earlier, later in pairwise(times))
 
 
-class BackupConfig(ConfigModel):
-    """The daily dump of the prod schema to the backups bucket."""
+class ScheduledJobConfig(ConfigModel):
+    """A CronJob of the operations layer: when it runs, how often it retries, how long a
+    run may take."""
 
-    # The design guide's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
-    # design guide's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
+    # Five cron fields or an @daily-style descriptor, in `timeZone`.
     schedule: str = "0 2 * * *"
+    # An IANA zone name; the schedule is read in it.
     time_zone: str = "Etc/UTC"
     # Retries of a failed run before the Job is marked Failed (and alerts).
     backoff_limit: int = Field(default=2, ge=0, le=6)
-    # A run that takes longer is killed and counts as a failure.
+    # A run that takes longer is killed and counts as a failure; it must end before the
+    # next scheduled run (concurrencyPolicy Forbid would skip that one).
     active_deadline_minutes: int = Field(default=60, ge=5, le=720)
-    # The emptyDir the dump is written to before upload (node ephemeral storage).
-    scratch_size_gi: int = Field(default=5, ge=1, le=50)
 
     @field_validator("schedule")
     @classmethod
@@ -110,7 +112,7 @@ class BackupConfig(ConfigModel):
         return value
 
     @model_validator(mode="after")
-    def _deadline_within_interval(self) -> BackupConfig:
+    def _deadline_within_interval(self) -> ScheduledJobConfig:
         shortest = min(run_intervals(self.schedule))
         raise_problems(
             [
@@ -134,6 +136,42 @@ class BackupConfig(ConfigModel):
     @property
     def longest_interval(self) -> timedelta:
         return max(run_intervals(self.schedule))
+
+
+class BackupConfig(ScheduledJobConfig):
+    """The daily dump of the prod schema to the backups bucket."""
+
+    # The design guide's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
+    # design guide's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
+    schedule: str = "0 2 * * *"
+    # The emptyDir the dump is written to before upload (node ephemeral storage).
+    scratch_size_gi: int = Field(default=5, ge=1, le=50)
+
+
+class ModelSyncConfig(ScheduledJobConfig):
+    """The job that mirrors the models bucket into the EFS model store (the store's only
+    writer). Run it at once with
+    `kubectl -n pingvas-system create job --from=cronjob/model-sync model-sync-now`."""
+
+    # Every hour at minute 17: a run that finds nothing new only lists the bucket (S3
+    # requests through the gateway endpoint, cents a month) and writes nothing to EFS.
+    schedule: str = "17 * * * *"
+    active_deadline_minutes: int = Field(default=50, ge=5, le=720)
+    # Only this part of the bucket is mirrored ("" = all of it); a relative key prefix
+    # ending in "/", without "..".
+    prefix: str = ""
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value and (
+            not _PREFIX.match(value) or ".." in value.split("/") or not value.endswith("/")
+        ):
+            raise ValueError(
+                "not a key prefix; allowed: empty, or letters, digits and ._- in /-separated "
+                "parts ending with /, without .. (such as sd15/)"
+            )
+        return value
 
 
 class GpuAlertsConfig(ConfigModel):
@@ -253,6 +291,7 @@ class ArgoCdConfig(ConfigModel):
 
 class OperationsConfig(ConfigModel):
     backup: BackupConfig = Field(default_factory=BackupConfig)
+    model_sync: ModelSyncConfig = Field(default_factory=ModelSyncConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
 

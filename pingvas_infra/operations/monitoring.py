@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -121,14 +121,35 @@ def rule_groups(config: MonitoringConfig, backup: BackupWatch) -> list[dict[str,
     ]
 
 
-def _on_system_nodes(resources_: sizing.Resources) -> dict[str, Any]:
-    return {"resources": resources_.values(), "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)}
+def _on_system_nodes(
+    resources_: sizing.Resources, priority_class: pulumi.Input[str]
+) -> dict[str, Any]:
+    return {
+        "resources": resources_.values(),
+        "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),
+        "priorityClassName": priority_class,
+    }
 
 
 def helm_values(
-    config: MonitoringConfig, alertmanager: dict[str, Any], *, storage_class: pulumi.Input[str]
+    config: MonitoringConfig,
+    alertmanager: dict[str, Any],
+    *,
+    storage_class: pulumi.Input[str],
+    priority_class: pulumi.Input[str],
+    prometheus_tolerations: Sequence[Mapping[str, str]],
 ) -> dict[str, Any]:
-    """kube-prometheus-stack values: sizes from `sizing`, everything on the system nodes."""
+    """kube-prometheus-stack values: sizes from `sizing`, everything on the system nodes
+    at the platform's priority (above prod: a busy prod cannot preempt what watches it).
+
+    Prometheus keeps its data on an EBS volume, which lives in one zone: it tolerates the
+    system tier's overflow nodes, which Karpenter launches in the volume's zone when no
+    system node is left there. Alertmanager keeps no volume: two replicas on different
+    nodes share silences and notifications by gossip, and a PodDisruptionBudget keeps one
+    up through every drain. Prometheus has one replica (two would not fit beside the
+    add-ons) and no budget: one on a single replica would block every node rotation.
+    """
+    on_system = partial(_on_system_nodes, priority_class=priority_class)
     return {
         # EKS runs the control plane: its components cannot be scraped, and kube-proxy
         # binds its metrics to 127.0.0.1. Scraping them would only raise TargetDown.
@@ -137,13 +158,19 @@ def helm_values(
         "kubeEtcd": {"enabled": False},
         "kubeProxy": {"enabled": False},
         "prometheusOperator": {
-            **_on_system_nodes(sizing.PROMETHEUS_OPERATOR),
+            **on_system(sizing.PROMETHEUS_OPERATOR),
             "prometheusConfigReloader": {"resources": sizing.CONFIG_RELOADER.values()},
-            "admissionWebhooks": {"patch": {"nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR)}},
+            "admissionWebhooks": {
+                "patch": {
+                    "nodeSelector": dict(sizing.SYSTEM_NODE_SELECTOR),
+                    "priorityClassName": priority_class,
+                }
+            },
         },
         "prometheus": {
             "prometheusSpec": {
-                **_on_system_nodes(config.prometheus_resources),
+                **on_system(config.prometheus_resources),
+                "tolerations": [dict(t) for t in prometheus_tolerations],
                 "replicas": 1,
                 "retention": config.retention,
                 "retentionSize": config.retention_size,
@@ -162,13 +189,17 @@ def helm_values(
         "alertmanager": {
             "config": alertmanager,
             "alertmanagerSpec": {
-                **_on_system_nodes(sizing.ALERTMANAGER),
-                "replicas": 1,
+                **on_system(sizing.ALERTMANAGER),
+                "replicas": sizing.ALERTMANAGER_REPLICAS,
+                # Never both replicas on one node: a node lost takes one.
+                "podAntiAffinity": "hard",
+                "podAntiAffinityTopologyKey": "kubernetes.io/hostname",
                 "secrets": [routing.RECEIVERS_SECRET],
             },
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         },
         "grafana": {
-            **_on_system_nodes(sizing.GRAFANA),
+            **on_system(sizing.GRAFANA),
             "admin": {
                 "existingSecret": GRAFANA_ADMIN_SECRET,
                 "userKey": "admin-user",
@@ -185,9 +216,10 @@ def helm_values(
                 },
             },
         },
-        "kube-state-metrics": _on_system_nodes(sizing.KUBE_STATE_METRICS),
+        "kube-state-metrics": on_system(sizing.KUBE_STATE_METRICS),
         "prometheus-node-exporter": {
             "resources": sizing.NODE_EXPORTER.values(),
+            "priorityClassName": priority_class,
             # On every node, GPU nodes included: they carry NoSchedule taints
             # (nvidia.com/gpu) that only a toleration lets a DaemonSet past.
             "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}],

@@ -14,6 +14,9 @@ class OperationsOutputs:
     # "<namespace>/<name>" of the CronJob, and where its dumps land.
     backup_cron_job: pulumi.Output[str]
     backup_location: pulumi.Output[str]
+    # "<namespace>/<name>" of the model sync CronJob (run it now with
+    # `kubectl create job --from=cronjob/<name>`).
+    model_sync_cron_job: pulumi.Output[str]
     # None when the toggle is off.
     monitoring_namespace: str | None
     argocd_namespace: str | None

@@ -87,7 +87,12 @@ NODE_EXPORTER = Resources("10m", "32Mi", "100m", "64Mi")
 GRAFANA = Resources("50m", "192Mi", "500m", "384Mi")
 GRAFANA_SIDECAR = Resources("10m", "64Mi", "100m", "128Mi")
 ALERTMANAGER = Resources("20m", "48Mi", "100m", "96Mi")
+# Two Alertmanagers on two nodes: one survives a drain or a spot interruption.
+ALERTMANAGER_REPLICAS = 2
 PROMETHEUS_CPU_LIMIT = "1"
+# NVIDIA's DCGM exporter on each GPU node: the chart's own requests and limits (dcgm-exporter
+# 4.8.2 values.yaml), checked against the GPU node budget in tables/operations.yaml.
+DCGM_EXPORTER = Resources("100m", "128Mi", "200m", "512Mi")
 
 # Argo CD components (argo-cd chart), single replicas, Dex and notifications off.
 ARGOCD_CONTROLLER = Resources("100m", "256Mi", "500m", "512Mi")
@@ -101,8 +106,8 @@ def monitoring_workloads(prometheus: Resources) -> list[Workload]:
     return [
         Workload("prometheus", prometheus, 1),
         Workload("prometheus-config-reloader", CONFIG_RELOADER, 1),
-        Workload("alertmanager", ALERTMANAGER, 1),
-        Workload("alertmanager-config-reloader", CONFIG_RELOADER, 1),
+        Workload("alertmanager", ALERTMANAGER, ALERTMANAGER_REPLICAS),
+        Workload("alertmanager-config-reloader", CONFIG_RELOADER, ALERTMANAGER_REPLICAS),
         Workload("prometheus-operator", PROMETHEUS_OPERATOR, 1),
         Workload("kube-state-metrics", KUBE_STATE_METRICS, 1),
         Workload("grafana", GRAFANA, 1),

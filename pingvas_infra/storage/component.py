@@ -16,6 +16,7 @@ from pingvas_infra.storage.buckets import create_buckets
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.storage.models_store import (
     MODEL_SYNC_SERVICE_ACCOUNT,
+    WRITE_CLAIM,
     create_model_volumes,
     create_models_store,
 )
@@ -144,6 +145,9 @@ class Storage(pulumi.ComponentResource):
             models_access_point_id=store.reader.id,
             app_role_arns=app_roles,
             block_storage_class=block_storage_class.metadata.name,
+            model_sync_service_account=sync_account.metadata.name,
+            models_writer_claim=WRITE_CLAIM,
+            models_owner_uid=config.efs.posix_uid,
         )
         self.register_outputs(
             {

@@ -23,3 +23,9 @@ class StorageOutputs:
     app_role_arns: Mapping[str, pulumi.Output[str]]
     # The default StorageClass for block volumes (encrypted gp3), e.g. Prometheus' disk.
     block_storage_class: pulumi.Output[str]
+    # The model store's one writer: the ServiceAccount whose Pod Identity role reads the
+    # models bucket, the claim of the writable volume (both in the platform namespace), and
+    # the POSIX user every NFS call through the access points runs as.
+    model_sync_service_account: pulumi.Output[str]
+    models_writer_claim: str
+    models_owner_uid: int

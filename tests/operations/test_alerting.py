@@ -264,10 +264,14 @@ def test_backup_alerts_page_for_a_failed_a_never_successful_and_a_stale_backup(
     )
 
 
-def dashboards(ops: PlanResult) -> dict[str, dict[str, Any]]:
+def dashboards(ops: PlanResult, kind: str = "namespace") -> dict[str, dict[str, Any]]:
+    """The dashboards of one kind: "namespace" (overview per environment) or "gpu"."""
     label, value = monitoring.DASHBOARD_LABEL
     found = {}
     for config_map in ops.of_type(rt.CONFIG_MAP):
+        name = config_map.inputs["metadata"]["name"]
+        if ("-gpu-" in name) != (kind == "gpu"):
+            continue
         if config_map.inputs["metadata"].get("labels", {}).get(label) == value:
             ((_, text),) = config_map.inputs["data"].items()
             found[config_map.inputs["metadata"]["name"]] = json.loads(text)

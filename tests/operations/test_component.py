@@ -12,7 +12,7 @@ import yaml
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
-from pingvas_infra.operations import backup, sizing
+from pingvas_infra.operations import backup, model_sync, monitoring, sizing
 from pingvas_infra.plan.kubernetes import is_kubernetes_object, write_manifests
 from pingvas_infra.plan.model import SECRET, PlanResult, RecordedResource
 from pingvas_infra.tables import load_table
@@ -70,9 +70,21 @@ def named(ops: PlanResult, type_token: str, object_name: str) -> RecordedResourc
     return found[0]
 
 
+def backup_cron_job(ops: PlanResult) -> RecordedResource:
+    return named(ops, rt.CRON_JOB, backup.NAME)
+
+
+def kube_prometheus_stack(ops: PlanResult) -> RecordedResource:
+    (release,) = [
+        r for r in ops.of_type(rt.HELM_RELEASE) if r.inputs["name"] == monitoring.RELEASE_NAME
+    ]
+    return release
+
+
 def pod_spec(ops: PlanResult) -> dict[str, Any]:
-    spec: dict[str, Any] = ops.one(rt.CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]
-    return spec["spec"]
+    template = backup_cron_job(ops).inputs["spec"]["jobTemplate"]["spec"]["template"]
+    spec: dict[str, Any] = template["spec"]
+    return spec
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +165,7 @@ def test_the_cron_job_pod_gets_the_role_through_its_service_account(ops: PlanRes
 def test_cron_job_runs_daily_at_two_utc_one_at_a_time_and_fails_visibly(
     ops: PlanResult,
 ) -> None:
-    cron_job = ops.one(rt.CRON_JOB)
+    cron_job = backup_cron_job(ops)
     spec = cron_job.inputs["spec"]
     assert cron_job.inputs["metadata"]["namespace"] == PROD.namespace
     assert (spec["schedule"], spec["timeZone"]) == ("0 2 * * *", "Etc/UTC")
@@ -235,7 +247,8 @@ def test_backup_containers_are_pinned_unprivileged_and_read_only(ops: PlanResult
 def test_only_the_backup_pod_may_reach_the_pod_identity_agent(ops: PlanResult) -> None:
     policy = ops.one(rt.NETWORK_POLICY)
     spec = policy.inputs["spec"]
-    labels = ops.one(rt.CRON_JOB).inputs["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+    template = backup_cron_job(ops).inputs["spec"]["jobTemplate"]["spec"]["template"]
+    labels = template["metadata"]
     assert policy.inputs["metadata"]["namespace"] == PROD.namespace
     assert spec["podSelector"]["matchLabels"].items() <= labels["labels"].items()
     assert spec["policyTypes"] == ["Egress"]
@@ -248,8 +261,8 @@ def test_only_the_backup_pod_may_reach_the_pod_identity_agent(ops: PlanResult) -
 
 
 def test_prometheus_rule_is_selected_by_the_charts_prometheus(ops: PlanResult) -> None:
-    release = ops.one(rt.HELM_RELEASE)
-    rule = ops.one(rt.PROMETHEUS_RULE)
+    release = kube_prometheus_stack(ops)
+    rule = named(ops, rt.PROMETHEUS_RULE, "pingvas-alerts")
     prometheus = release.inputs["values"]["prometheus"]["prometheusSpec"]
     assert prometheus["ruleSelectorNilUsesHelmValues"] is True
     # The chart then selects rules labelled release=<release name>, in its namespace.
@@ -285,7 +298,7 @@ def walk(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], 
 
 
 def test_monitoring_is_sized_and_placed_on_the_system_nodes(ops: PlanResult) -> None:
-    values = ops.one(rt.HELM_RELEASE).inputs["values"]
+    values = kube_prometheus_stack(ops).inputs["values"]
     resources = [
         v for p, v in walk(values) if p and p[-1] == "resources" and "cpu" in v.get("requests", {})
     ]
@@ -318,7 +331,7 @@ def tolerates(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
 
 
 def test_node_exporter_runs_on_gpu_nodes_too(ops: PlanResult) -> None:
-    exporter = ops.one(rt.HELM_RELEASE).inputs["values"]["prometheus-node-exporter"]
+    exporter = kube_prometheus_stack(ops).inputs["values"]["prometheus-node-exporter"]
     assert tolerates(exporter["tolerations"], GPU_TAINT)
     assert not tolerates([{"key": "other", "operator": "Exists"}], GPU_TAINT)
 
@@ -326,7 +339,7 @@ def test_node_exporter_runs_on_gpu_nodes_too(ops: PlanResult) -> None:
 def test_prometheus_keeps_its_data_on_the_storage_layers_encrypted_gp3_class(
     stack: PlanResult, ops: PlanResult
 ) -> None:
-    release = ops.one(rt.HELM_RELEASE)
+    release = kube_prometheus_stack(ops)
     prometheus = release.inputs["values"]["prometheus"]["prometheusSpec"]
     claim = prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
     (storage_class,) = [
@@ -347,7 +360,7 @@ def test_prometheus_keeps_its_data_on_the_storage_layers_encrypted_gp3_class(
 
 
 def test_grafana_admin_password_is_generated(ops: PlanResult) -> None:
-    grafana = ops.one(rt.HELM_RELEASE).raw_inputs["values"]["grafana"]
+    grafana = kube_prometheus_stack(ops).raw_inputs["values"]["grafana"]
     secret = named(ops, rt.KUBERNETES_SECRET, grafana["admin"]["existingSecret"])
     password = ops.one(rt.RANDOM_PASSWORD)
     assert password.urn in secret.dependencies
@@ -363,7 +376,10 @@ def test_monitoring_toggle_off_leaves_only_the_backup(run_plan: PlanRunner) -> N
     assert ops.of_type(rt.PROMETHEUS_RULE) == []
     kinds = {r.inputs.get("kind") for r in ops.resources if is_kubernetes_object(r)}
     assert kinds == {"CronJob", "ConfigMap", "ServiceAccount", "NetworkPolicy"}
-    assert ops.one(rt.CRON_JOB)
+    assert {c.inputs["metadata"]["name"] for c in ops.of_type(rt.CRON_JOB)} == {
+        backup.NAME,
+        model_sync.NAME,
+    }
 
 
 def test_argocd_is_off_by_default(ops: PlanResult) -> None:

@@ -199,7 +199,11 @@ def test_what_other_layers_take_from_tenancy_exists(graph: PlanResult, tenancy: 
     assert ("Namespace", None, SYSTEM_NAMESPACE) in created
     for claim in storage.of_type(rt.PERSISTENT_VOLUME_CLAIM):
         assert ("Namespace", None, claim.inputs["metadata"]["namespace"]) in created
-    (cron_job,) = layer_graph(graph, "operations").of_type(rt.CRON_JOB)
+    (cron_job,) = [
+        c
+        for c in layer_graph(graph, "operations").of_type(rt.CRON_JOB)
+        if c.inputs["metadata"]["name"] == "prod-db-backup"
+    ]
     pod = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     references = [
         (cron_job.inputs["metadata"]["namespace"], v["secret"]["secretName"])

@@ -21,6 +21,7 @@ from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy import bootstrap
+from pingvas_infra.tenancy.component import MODEL_SYNC_POD_LABELS
 from pingvas_infra.tenancy.network_policies import INGRESS_LABEL
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
@@ -56,11 +57,13 @@ def web(env: str) -> Pod:
 
 
 BOOTSTRAP = Pod(PLATFORM, "schema-bootstrap")
+MODEL_SYNC = Pod(PLATFORM, "model-sync")
 SAMPLE_PODS = (
     [pod(env, "api", {"app": "api"}) for env in ENVS]
     + [pod(env, "web", {"app": "web", **INGRESS_LABEL}) for env in ENVS]
     + [
         pod(PLATFORM, "schema-bootstrap", bootstrap.POD_LABELS),
+        pod(PLATFORM, "model-sync", MODEL_SYNC_POD_LABELS),
         pod("kube-system", "coredns", {"k8s-app": "kube-dns"}),
         pod("kube-system", "metrics-server", {"k8s-app": "metrics-server"}),
         pod("monitoring", "alertmanager", {"app.kubernetes.io/name": "alertmanager"}),
@@ -120,8 +123,9 @@ def test_no_connection_of_any_kind_between_dev_and_prod(connectivity: Connectivi
 def test_environments_and_the_platform_namespace_do_not_talk(connectivity: Connectivity) -> None:
     for env in ENVS:
         for workload in env_pods(env):
-            assert connectivity.between(workload, BOOTSTRAP) is None
-            assert connectivity.between(BOOTSTRAP, workload) is None
+            for platform in (BOOTSTRAP, MODEL_SYNC):
+                assert connectivity.between(workload, platform) is None
+                assert connectivity.between(platform, workload) is None
 
 
 def test_pods_reach_their_own_namespace(connectivity: Connectivity) -> None:
@@ -203,7 +207,7 @@ def test_no_pod_address_is_reachable(connectivity: Connectivity, config: StackCo
     """Pods and nodes live in the private subnets (VPC CNI addresses): no rule may reach
     them by address, in either direction."""
     private = config.network.private_subnet_cidrs
-    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP]:
+    for source in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP, MODEL_SYNC]:
         for address_range, _ in connectivity.egress_ranges(source):
             assert not any(address_range.overlaps(cidr) for cidr in private), address_range
         for address_range, _ in connectivity.ingress_ranges(source):
@@ -284,3 +288,31 @@ def test_the_guides_policies_leave_dev_to_prod_open(tmp_path: Path) -> None:
     whole_vpc = connectivity.to_address(api("dev"), "10.0.64.10")
     assert whole_vpc is not None
     assert whole_vpc.everything
+
+
+def test_the_model_sync_reaches_s3_and_its_credentials_and_nothing_else(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    """The model store's only writer: DNS to CoreDNS, HTTPS out (S3 through the gateway
+    endpoint answers at S3's public addresses), its role's credentials from the Pod
+    Identity Agent. Nothing in the VPC (no data tier, no NFS: the store is its volume), no
+    pod, no instance metadata, and nothing reaches it."""
+    assert connectivity.between(MODEL_SYNC, COREDNS).pairs() == DNS  # type: ignore[union-attr]
+    for address in INTERNET_ADDRESSES:
+        out = connectivity.to_address(MODEL_SYNC, address)
+        assert out is not None
+        assert out.pairs() == {("TCP", 443)}
+    agent = connectivity.to_address(MODEL_SYNC, AGENT)
+    assert agent is not None
+    assert agent.pairs() == {("TCP", AGENT_PORT)}
+    assert connectivity.to_address(MODEL_SYNC, IMDS) is None
+    for address_range, _ in connectivity.egress_ranges(MODEL_SYNC):
+        assert not address_range.overlaps(config.network.vpc_cidr), address_range
+    for cidr in config.network.data_subnet_cidrs:
+        address = str(ipaddress.IPv4Network(cidr).network_address + 10)
+        assert connectivity.to_address(MODEL_SYNC, address) is None
+    for target in [*env_pods("dev"), *env_pods("prod"), BOOTSTRAP, *PLATFORM_PODS[1:]]:
+        assert connectivity.between(MODEL_SYNC, target) is None, target
+    assert connectivity.ingress_ranges(MODEL_SYNC) == []
+    # The bootstrap pod gains nothing from the model sync's rules.
+    assert connectivity.between(BOOTSTRAP, MODEL_SYNC) is None
