@@ -148,6 +148,7 @@ VALIDATING_ADMISSION_POLICY_BINDING = (
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 ARGOCD_APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
 ARGOCD_APPLICATION_SET = "kubernetes:argoproj.io/v1alpha1:ApplicationSet"
 

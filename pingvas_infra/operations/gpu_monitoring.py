@@ -213,10 +213,15 @@ def _pool_nodes(pool: str) -> str:
 
 
 def idle_expression(pool: str, config: GpuAlertsConfig) -> str:
+    """GPUs of the pool's nodes averaging below the threshold over the window, on nodes at
+    least that old (a fresh node is still pulling its images; its window is not full)."""
+    seconds = config.idle_minutes * 60
     return (
         f"max by (Hostname) (avg_over_time(DCGM_FI_DEV_GPU_UTIL[{config.idle_minutes}m]))"
         f" < {config.idle_utilisation_percent:g}\n"
-        f"  and on (Hostname) {_pool_nodes(pool)}"
+        f"  and on (Hostname) {_pool_nodes(pool)}\n"
+        f"  and on (Hostname) label_replace(karpenter_nodes_current_lifetime_seconds"
+        f'{{nodepool="{pool}"}} > {seconds}, "Hostname", "$1", "node_name", "(.*)")'
     )
 
 

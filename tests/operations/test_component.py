@@ -17,6 +17,7 @@ from pingvas_infra.plan.kubernetes import is_kubernetes_object, write_manifests
 from pingvas_infra.plan.model import SECRET, PlanResult, RecordedResource
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.component import DB_CREDENTIALS_SECRET
+from tests.operations.scheduling import tolerates
 from tests.support.plan_graph import PlanRunner, layer_graph
 
 COMPONENT = "pingvas:operations:Operations"
@@ -315,19 +316,6 @@ def test_monitoring_is_sized_and_placed_on_the_system_nodes(ops: PlanResult) -> 
     budget = sizing.Budget.from_table()
     assert requested[0] <= budget.cpu_millicores
     assert requested[1] <= budget.memory_mebibytes
-
-
-def tolerates(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
-    """Kubernetes' toleration matching (k8s.io/api/core/v1 Toleration.ToleratesTaint)."""
-    for toleration in tolerations:
-        if toleration.get("effect") and toleration["effect"] != taint["effect"]:
-            continue
-        if toleration.get("key") and toleration["key"] != taint["key"]:
-            continue
-        operator = toleration.get("operator", "Equal")
-        if operator == "Exists" or toleration.get("value") == taint.get("value"):
-            return True
-    return False
 
 
 def test_node_exporter_runs_on_gpu_nodes_too(ops: PlanResult) -> None:
