@@ -18,6 +18,7 @@ from pingvas_infra.config import load_stack_config
 from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
+from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.component import Network
 from pingvas_infra.operations.component import Operations
 from pingvas_infra.providers import aws_provider, layer_options
@@ -35,13 +36,22 @@ aws_default = aws_provider(config)
 cluster_policy = static_objects()
 environment_gpus = gpu_quotas(cluster_policy)
 
+# The log groups three layers write to, named once: the network layer's logs key admits
+# CloudWatch Logs for exactly these.
+NETWORK = "network"
+log_groups = StackLogGroups.for_stack(
+    project=config.project, network_name=NETWORK, cluster_name=config.cluster.name
+)
+
 # Network: VPC over three AZs; public (load balancers, NAT), private (nodes, pods) and
-# data (Aurora, ElastiCache, EFS) subnet tiers; one NAT gateway; S3 gateway endpoint.
+# data (Aurora, ElastiCache, EFS) subnet tiers; one NAT gateway; S3 gateway endpoint; the
+# customer-managed key of every log group.
 network = Network(
-    "network",
+    NETWORK,
     config.network,
     region=config.region,
     cluster_name=config.cluster.name,
+    log_groups=log_groups,
     opts=layer_options(aws_default),
 )
 
@@ -50,7 +60,12 @@ network = Network(
 # NetworkPolicies, CoreDNS, kube-proxy, Pod Identity Agent, EBS and EFS CSI drivers) and
 # the spot system node group (2/2/4 over three instance types of one size).
 cluster = Cluster(
-    "cluster", config.cluster, network=network.outputs, opts=layer_options(aws_default)
+    "cluster",
+    config.cluster,
+    network=network.outputs,
+    log_groups=log_groups,
+    region=config.region,
+    opts=layer_options(aws_default),
 )
 
 # The one Kubernetes provider every layer that creates Kubernetes objects uses.
@@ -81,8 +96,10 @@ data = Data(
     "data",
     config.data,
     project=config.project,
+    region=config.region,
     network=network.outputs,
     cluster=cluster.outputs,
+    log_groups=log_groups,
     opts=layer_options(aws_default),
 )
 

@@ -92,6 +92,17 @@ class StackConfig(ConfigModel):
             if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
         )
         problems.extend(kubernetes_version_problems(self.cluster.kubernetes_version))
+        copy = self.storage.backup_copy
+        copy_regions = [r for r in load_table("regions")["regions"] if r != self.region]
+        if copy.enabled and copy.region not in copy_regions:
+            problems.append(
+                Problem(
+                    "storage.backupCopy.region",
+                    copy.region,
+                    f"another region than {self.region} (aws:region): one of "
+                    + ", ".join(copy_regions),
+                )
+            )
         partition = partition_of(self.region)
         for key, arn in self.cluster.people().items():
             principal = Principal.parse(arn)

@@ -64,6 +64,7 @@ IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 KMS_KEY = "aws:kms/key:Key"
 KMS_ALIAS = "aws:kms/alias:Alias"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -104,6 +105,7 @@ BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 BUCKET_LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"
 BUCKET_LOGGING_TYPES = (BUCKET_LOGGING, BUCKET_LOGGING_V2)
 BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"

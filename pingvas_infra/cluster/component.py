@@ -11,7 +11,14 @@ from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.outputs import ClusterOutputs, SystemNodeShape
 from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
 from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
-from pingvas_infra.kms_keys import customer_managed_key
+from pingvas_infra.kms_keys import (
+    KeyUsers,
+    RoleUse,
+    customer_managed_key,
+    key_policy,
+    use_actions,
+)
+from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
 from pingvas_infra.tables import load_table
@@ -59,6 +66,8 @@ class Cluster(pulumi.ComponentResource):
         config: ClusterConfig,
         *,
         network: NetworkOutputs,
+        log_groups: StackLogGroups,
+        region: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
@@ -76,8 +85,9 @@ class Cluster(pulumi.ComponentResource):
         # instead of the "never expire" group EKS would create on its own.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{config.name}/cluster",
+            name=log_groups.eks_control_plane,
             retention_in_days=config.log_retention_days,
+            kms_key_id=network.logs_kms_key_arn,
             opts=child,
         )
 
@@ -120,6 +130,27 @@ class Cluster(pulumi.ComponentResource):
         )
         eks_cluster = cluster.eks_cluster
         cluster_name = eks_cluster.name
+        # The Secrets key's policy names the cluster's IAM role (EKS encrypts and decrypts
+        # with it), so it follows the cluster; until then KMS's default policy serves the
+        # cluster's creation.
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        key_policy(
+            f"{name}-secrets",
+            secrets_key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(
+                roles=[
+                    RoleUse(
+                        sid="EksClusterRoleEncryptsSecrets",
+                        roles=[eks_cluster.role_arn],
+                        actions=use_actions(),
+                        grants_for_aws_resources=True,
+                    )
+                ]
+            ),
+            opts=child,
+        )
 
         self._people(name, config, cluster_name=cluster.eks_cluster.name)
 

@@ -7,6 +7,7 @@ with :meth:`PricingContext.line`, so the unit price always comes from the table.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pingvas_infra import resource_types as rt
-from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
+from pingvas_infra.cost.data import (
+    GpuWorkload,
+    PriceTable,
+    PriceTableNotFound,
+    UsageProfile,
+    load_price_table,
+)
 from pingvas_infra.cost.model import SHARED, CostLine, Kind
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.mappings import dig
@@ -145,6 +152,10 @@ def environment_of(inputs: Mapping[str, Any], fallback: str = SHARED) -> str:
     return fallback
 
 
+# The label the system tier's overflow NodePool carries (gpu layer).
+OVERFLOW_POOL_LABEL = "pingvas.io/pool-purpose"
+
+
 class PricingContext:
     def __init__(
         self,
@@ -165,6 +176,17 @@ class PricingContext:
         self.consumed: set[str] = set()
         self.log_sinks = self._find_log_sinks()
         self.sharers = self._count_sharers()
+
+    def in_region(self, region: str) -> PricingContext | None:
+        """The same graph and usage priced at ``region``'s table; None without a table."""
+        try:
+            table = load_price_table(region)
+        except PriceTableNotFound:
+            return None
+        regional = copy.copy(self)
+        regional.table = table
+        regional.hours = table.hours_per_month
+        return regional
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -289,6 +311,14 @@ class PricingContext:
                 return environment
         return SHARED
 
+    def gpu_pools(self) -> list[RecordedResource]:
+        """The NodePools that run GPU work (not the system tier's overflow pool)."""
+        return [
+            p
+            for p in self.of_type(rt.NODE_POOL)
+            if not dig(self.inputs(p), "metadata", "labels", OVERFLOW_POOL_LABEL)
+        ]
+
     def pool_share(self, pool: RecordedResource) -> PoolShare:
         environment = self.pool_environment(pool)
         usage = self.profile.gpu.pools.get(environment)
@@ -392,8 +422,10 @@ class PricingContext:
             purpose = self.s3_purpose(bucket)
             if purpose:
                 sharers[f"s3:{purpose}"] += 1
-        for pool in self.of_type(rt.NODE_POOL):
+        for pool in self.gpu_pools():
             sharers[f"gpu:{self.pool_environment(pool)}"] += 1
+        sharers["system-tier:overflow"] = len(self.of_type(rt.NODE_POOL)) - len(self.gpu_pools())
+        sharers["s3:replicated"] = len(self.of_type(rt.BUCKET_REPLICATION))
         return sharers
 
     def unconsumed_usage(self) -> Iterable[str]:
@@ -407,5 +439,7 @@ class PricingContext:
             **{f"gpu:{env}": pool.gpu_hours for env, pool in profile.gpu.pools.items()},
             **{f"s3:{purpose}": gb for purpose, gb in profile.s3.stored_gb.items()},
             **{f"logs:{kind}": gb for kind, gb in profile.logs.ingested_gb.items()},
+            "s3:replicated": profile.s3.replicated_gb,
+            "system-tier:overflow": profile.system_tier.overflow_node_hours,
         }
         return sorted(key for key, amount in usage.items() if amount and key not in self.consumed)

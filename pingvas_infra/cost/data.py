@@ -135,6 +135,9 @@ class InternetUsage(ConfigModel):
 class S3Usage(ConfigModel):
     # Bucket purpose ("dev-images", "models", ...) -> GB stored (monthly average).
     stored_gb: dict[str, float]
+    # GB a month S3 replication copies to another region (the off-region copy of the prod
+    # dumps, when storage.backupCopy is on).
+    replicated_gb: float = Field(default=0, ge=0)
 
     @field_validator("stored_gb")
     @classmethod
@@ -161,6 +164,12 @@ class InterfaceEndpointUsage(ConfigModel):
     processed_gb: float = Field(ge=0)
 
 
+class SystemTierUsage(ConfigModel):
+    # Hours a month the system tier's overflow node runs (Karpenter launches it only when
+    # a platform pod, Prometheus on its zonal volume, finds no system node it may use).
+    overflow_node_hours: float = Field(default=0, ge=0)
+
+
 class UsageProfile(ConfigModel):
     """How much the workload uses in a month. Every quantity is the design's total,
     split evenly over the resources that carry it (two NAT gateways share the GB)."""
@@ -175,6 +184,7 @@ class UsageProfile(ConfigModel):
     efs: EfsUsage
     logs: LogsUsage
     interface_endpoints: InterfaceEndpointUsage
+    system_tier: SystemTierUsage = Field(default_factory=SystemTierUsage)
 
 
 class GpuWorkload(ConfigModel):

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.baseline_graphs import Reproduction, baseline_resources, reproduce
 from pingvas_infra.cost.context import PricingContext
 from pingvas_infra.cost.data import (
@@ -96,7 +95,7 @@ def gpu_image_cost(
         env: (usage.spot_share, f"profile {profile.name} (no NodePool for it in the graph)")
         for env, usage in profile.gpu.pools.items()
     }
-    for pool in ctx.of_type(rt.NODE_POOL):
+    for pool in ctx.gpu_pools():
         share = ctx.pool_share(pool)
         shares[share.environment] = (share.share, share.note or f"profile {profile.name}")
     pools = {

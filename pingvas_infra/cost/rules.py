@@ -17,6 +17,7 @@ from pingvas_infra.cost.context import (
     ENVIRONMENT_NAMES,
     GPU_RESOURCE,
     INSTANCE_FAMILY_LABEL,
+    OVERFLOW_POOL_LABEL,
     LogSink,
     MissingPrice,
     PricingContext,
@@ -250,9 +251,58 @@ def managed_node_group(resource: RecordedResource, ctx: PricingContext) -> RuleR
     return RuleResult(lines=lines)
 
 
+# The value of the overflow NodePool's purpose label (gpu layer).
+OVERFLOW_PURPOSE = "system-overflow"
+
+
+def _overflow_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    """The system tier's overflow nodes: the profile's overflow node-hours, at the pool's
+    instance types' mean spot price (it launches spot first), plus their root volumes.
+    Nothing at idle: it runs only when a platform pod finds no system node."""
+    inputs = ctx.inputs(resource)
+    types = [str(t) for t in requirement_values(inputs, "node.kubernetes.io/instance-type") or []]
+    if not types:
+        return RuleResult(unpriced=["overflow pool: no instance types in its requirements"])
+    hours = ctx.share_of("system-tier:overflow", ctx.profile.system_tier.overflow_node_hours)
+    hourly = sum(ctx.instance_hourly(t) for t in types) / len(types)
+    lines = [
+        ctx.line(
+            resource,
+            f"Overflow node-hours, spot ({', '.join(types)})",
+            quantity=hours,
+            kind="usage",
+            price_key=f"ec2:{'|'.join(types)}",
+            unit="instance-hours",
+            unit_price=hourly * ctx.table.spot_factor,
+            environment=SHARED,
+        )
+    ]
+    node_class_name = dig(inputs, "spec", "template", "spec", "nodeClassRef", "name")
+    node_class = ctx.k8s_named(rt.EC2_NODE_CLASS, str(node_class_name)) if node_class_name else None
+    for mapping in (
+        dig(ctx.inputs(node_class), "spec", "blockDeviceMappings") or [] if node_class else []
+    ):
+        ebs = mapping.get("ebs") or {}
+        if ebs.get("volumeSize"):
+            volume_type = str(ebs.get("volumeType") or "gp3")
+            lines.append(
+                ctx.line(
+                    resource,
+                    f"Overflow node volumes ({volume_type})",
+                    quantity=quantity_gib(ebs["volumeSize"]) * hours / ctx.hours,
+                    kind="usage",
+                    price_key=f"ebs-{volume_type}-gb-month",
+                    environment=SHARED,
+                )
+            )
+    return RuleResult(lines=lines)
+
+
 @rule(rt.NODE_POOL)
 def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
+    if dig(inputs, "metadata", "labels", OVERFLOW_POOL_LABEL) == OVERFLOW_PURPOSE:
+        return _overflow_pool(resource, ctx)
     share = ctx.pool_share(resource)
     usage = ctx.profile.gpu.pools.get(share.environment)
     warnings = [share.note] if share.note else []
@@ -589,6 +639,44 @@ def replication_group(resource: RecordedResource, ctx: PricingContext) -> RuleRe
 # -- storage, secrets, keys, alarms ------------------------------------------------------
 
 
+# S3 storage classes a replication rule may write the copy in -> their price key.
+_STORAGE_CLASS_PRICES = {
+    "STANDARD": ("Standard", "s3-standard-gb-month"),
+    "STANDARD_IA": ("Standard-IA", "s3-standard-ia-gb-month"),
+    "GLACIER_IR": ("Glacier Instant Retrieval", "s3-glacier-ir-gb-month"),
+}
+
+
+def _replica_storage_class(resource: RecordedResource, ctx: PricingContext) -> str:
+    """The class a replication rule writes into this bucket (Standard if none does)."""
+    name = str(ctx.inputs(resource).get("bucket") or "")
+    for replication in ctx.of_type(rt.BUCKET_REPLICATION):
+        for rule_ in ctx.inputs(replication).get("rules") or []:
+            destination = rule_.get("destination") or {}
+            if name and str(destination.get("bucket", "")).endswith(f":::{name}"):
+                return str(destination.get("storageClass") or "STANDARD")
+    return "STANDARD"
+
+
+@rule(rt.BUCKET_REPLICATION)
+def bucket_replication(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    """Cross-region replication bills the source region's inter-region transfer for every
+    GB it copies (the replica's storage is priced on its bucket)."""
+    gb = ctx.share_of("s3:replicated", ctx.profile.s3.replicated_gb)
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                "Replication transfer to another region",
+                quantity=gb,
+                kind="usage",
+                price_key="data-transfer-inter-region-gb",
+                environment=environment_of(ctx.inputs(resource)) or "prod",
+            )
+        ]
+    )
+
+
 @rule(*rt.BUCKET_TYPES)
 def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     purpose = ctx.s3_purpose(resource)
@@ -604,14 +692,15 @@ def s3_bucket(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
         (e for e in ENVIRONMENT_NAMES if purpose and purpose.startswith(f"{e}-")),
         environment_of(ctx.inputs(resource)),
     )
+    label, price_key = _STORAGE_CLASS_PRICES[_replica_storage_class(resource, ctx)]
     return RuleResult(
         lines=[
             ctx.line(
                 resource,
-                f"Storage, Standard ({purpose or 'unknown purpose'})",
+                f"Storage, {label} ({purpose or 'unknown purpose'})",
                 quantity=gb,
                 kind="usage",
-                price_key="s3-standard-gb-month",
+                price_key=price_key,
                 environment=environment,
             )
         ],
@@ -717,6 +806,19 @@ def price_resource(resource: RecordedResource, ctx: PricingContext) -> RuleResul
         return RuleResult(
             unpriced=["no pricing rule for this type, and it is not known to be free"]
         )
+    region = ctx.inputs(resource).get("region")
+    if region and region != ctx.table.region:
+        # A resource placed in another region (the off-region backup copy) is priced at
+        # that region's rates, or not at all: never at the stack region's.
+        regional = ctx.in_region(str(region))
+        if regional is None:
+            return RuleResult(
+                unpriced=[
+                    f"it lives in {region}, which has no price table "
+                    f"(pingvas_infra/tables/prices/{region}.yaml)"
+                ]
+            )
+        ctx = regional
     try:
         return rule_for_type(resource, ctx)
     except MissingPrice as exc:

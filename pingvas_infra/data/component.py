@@ -18,7 +18,8 @@ from pingvas_infra.data.cache_acl import (
 from pingvas_infra.data.config import AuroraConfig, CacheConfig, DataConfig
 from pingvas_infra.data.outputs import CacheUser, DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE
-from pingvas_infra.kms_keys import customer_managed_key
+from pingvas_infra.kms_keys import KeyUsers, customer_managed_key, key_policy
+from pingvas_infra.log_groups import POSTGRESQL_LOG, StackLogGroups, aurora_cluster_identifier
 from pingvas_infra.network.outputs import NetworkOutputs
 
 # The cluster's initial database: the master user's; environments have their own.
@@ -30,14 +31,26 @@ SERVERLESS_INSTANCE_CLASS = "db.serverless"
 CACHE_ENGINE = "valkey"
 # Performance Insights keeps 7 days for free; longer retention is billed per vCPU.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
-# RDS names the log group of an exported log /aws/rds/cluster/<cluster id>/<log type>.
-POSTGRESQL_LOG = "postgresql"
 # The design guide's audit parameters, plus TLS for every connection.
 CLUSTER_PARAMETERS = (
     ("log_statement", "ddl", "immediate"),
     ("log_connections", "1", "immediate"),
     ("rds.force_ssl", "1", "pending-reboot"),
 )
+# Logs statements slower than aurora.slowStatementMs (milliseconds).
+SLOW_STATEMENT_PARAMETER = "log_min_duration_statement"
+# What the data key serves: Aurora (and Performance Insights), the master secret, the cache.
+DATA_KEY_SERVICES = ("rds", "secretsmanager", "elasticache")
+
+
+def cluster_parameters(config: AuroraConfig) -> list[tuple[str, str, str]]:
+    """The cluster parameter group: (name, value, apply method)."""
+    return [
+        *CLUSTER_PARAMETERS,
+        (SLOW_STATEMENT_PARAMETER, str(config.slow_statement_ms), "immediate"),
+    ]
+
+
 # Cache passwords go into redis:// URLs; letters, digits, "-" and "_" need no escaping.
 CACHE_PASSWORD_LENGTH = 32
 CACHE_PASSWORD_SPECIALS = "-_"
@@ -62,8 +75,10 @@ class Data(pulumi.ComponentResource):
         config: DataConfig,
         *,
         project: str,
+        region: str,
         network: NetworkOutputs,
         cluster: ClusterOutputs,
+        log_groups: StackLogGroups,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pingvas:data:Data", name, None, opts)
@@ -78,6 +93,18 @@ class Data(pulumi.ComponentResource):
             deletion_window_days=config.kms_deletion_window_days,
             opts=child,
         )
+        # Only its services may use it, through themselves; its ARN resolves once the
+        # policy is in place, so nothing is encrypted under KMS's default policy.
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        policy = key_policy(
+            f"{name}-key",
+            data_key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(services=DATA_KEY_SERVICES),
+            opts=child,
+        )
+        data_key_arn = pulumi.Output.all(data_key.arn, policy.id).apply(lambda v: str(v[0]))
 
         database_sg = cluster_only_security_group(
             f"{name}-aurora",
@@ -91,10 +118,17 @@ class Data(pulumi.ComponentResource):
             f"{name}-cache", network, cluster, port=CACHE_PORT, service="Valkey", parent=self
         )
         database = self._aurora(
-            name, config.aurora, project=project, network=network, key=data_key, group=database_sg
+            name,
+            config.aurora,
+            project=project,
+            network=network,
+            key=data_key_arn,
+            group=database_sg,
+            log_group_name=log_groups.aurora_postgresql,
+            logs_key_arn=network.logs_kms_key_arn,
         )
         primary_endpoint, users = self._cache(
-            name, config.cache, project=project, network=network, key=data_key, group=cache_sg
+            name, config.cache, project=project, network=network, key=data_key_arn, group=cache_sg
         )
 
         self.outputs = DataOutputs(
@@ -104,7 +138,7 @@ class Data(pulumi.ComponentResource):
             database_port=DATABASE_PORT,
             master_username=config.aurora.master_username,
             master_user_secret_arn=database.master_user_secrets.apply(_master_secret_arn),
-            data_kms_key_arn=data_key.arn,
+            data_kms_key_arn=data_key_arn,
             cache_primary_endpoint=primary_endpoint,
             cache_port=CACHE_PORT,
             cache_users=users,
@@ -115,7 +149,7 @@ class Data(pulumi.ComponentResource):
                 "databaseReaderEndpoint": database.reader_endpoint,
                 "masterUserSecretArn": self.outputs.master_user_secret_arn,
                 "cachePrimaryEndpoint": primary_endpoint,
-                "dataKmsKeyArn": data_key.arn,
+                "dataKmsKeyArn": data_key_arn,
             }
         )
 
@@ -126,11 +160,13 @@ class Data(pulumi.ComponentResource):
         *,
         project: str,
         network: NetworkOutputs,
-        key: aws.kms.Key,
+        key: pulumi.Output[str],
         group: aws.ec2.SecurityGroup,
+        log_group_name: str,
+        logs_key_arn: pulumi.Output[str],
     ) -> aws.rds.Cluster:
         child = pulumi.ResourceOptions(parent=self)
-        cluster_id = f"{project}-shared-aurora"
+        cluster_id = aurora_cluster_identifier(project)
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-aurora",
             subnet_ids=network.data_subnet_ids,
@@ -141,12 +177,12 @@ class Data(pulumi.ComponentResource):
         parameters = aws.rds.ClusterParameterGroup(
             f"{name}-aurora",
             family=config.parameter_group_family,
-            description="pingvas: DDL and connection logging, TLS required",
+            description="pingvas: DDL, connection and slow statement logging, TLS required",
             parameters=[
                 aws.rds.ClusterParameterGroupParameterArgs(
                     name=parameter, value=value, apply_method=apply_method
                 )
-                for parameter, value, apply_method in CLUSTER_PARAMETERS
+                for parameter, value, apply_method in cluster_parameters(config)
             ],
             opts=child,
         )
@@ -154,8 +190,9 @@ class Data(pulumi.ComponentResource):
         # instead of creating one that keeps logs forever.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-aurora-postgresql",
-            name=f"/aws/rds/cluster/{cluster_id}/{POSTGRESQL_LOG}",
+            name=log_group_name,
             retention_in_days=config.log_retention_days,
+            kms_key_id=logs_key_arn,
             opts=child,
         )
         database = aws.rds.Cluster(
@@ -170,10 +207,10 @@ class Data(pulumi.ComponentResource):
             # RDS generates the password, keeps it in Secrets Manager and rotates it:
             # no password in config, code or Pulumi state.
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=key.arn,
+            master_user_secret_kms_key_id=key,
             iam_database_authentication_enabled=True,
             storage_encrypted=True,
-            kms_key_id=key.arn,
+            kms_key_id=key,
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=config.min_acu,
                 max_capacity=config.max_acu,
@@ -215,7 +252,7 @@ class Data(pulumi.ComponentResource):
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 performance_insights_enabled=True,
-                performance_insights_kms_key_id=key.arn,
+                performance_insights_kms_key_id=key,
                 performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
                 tags={"Name": f"{project}-shared-{role}", "Role": role},
                 opts=child,
@@ -229,7 +266,7 @@ class Data(pulumi.ComponentResource):
         *,
         project: str,
         network: NetworkOutputs,
-        key: aws.kms.Key,
+        key: pulumi.Output[str],
         group: aws.ec2.SecurityGroup,
     ) -> tuple[pulumi.Output[str], dict[str, CacheUser]]:
         child = pulumi.ResourceOptions(parent=self)
@@ -309,7 +346,7 @@ class Data(pulumi.ComponentResource):
             subnet_group_name=subnet_group.name,
             security_group_ids=[group.id],
             at_rest_encryption_enabled=True,
-            kms_key_id=key.arn,
+            kms_key_id=key,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             user_group_ids=[user_group.user_group_id],

@@ -136,6 +136,11 @@ class AuroraConfig(ConfigModel):
     deletion_protection: bool = True
     # CloudWatch Logs retention of the exported PostgreSQL log.
     log_retention_days: int = 30
+    # Statements running longer than this many milliseconds are logged with their duration
+    # (PostgreSQL's log_min_duration_statement), for both environments: the first place to
+    # look when the database slows down. The statement text lands in the log, encrypted
+    # with the logs key; bind parameters too (PostgreSQL's default).
+    slow_statement_ms: int = Field(default=1000, ge=100, le=600_000)
     # The reader in a second AZ is what makes the database highly available: Aurora fails
     # over to it in about 30 s. false drops it (about $88 a month at the design guide's 1 ACU per
     # instance): a writer or AZ failure then waits for RDS to create a new instance, and

@@ -6,6 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from pingvas_infra import iam
+from pingvas_infra.kms_keys import KeyUsers, customer_managed_key, key_policy
+from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.network.outputs import NetworkOutputs
 
@@ -15,6 +17,9 @@ ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 # Karpenter's EC2NodeClass selects subnets and security groups by this tag.
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+# The logs key is deleted only this long after being scheduled for deletion (the longest
+# KMS allows): logs encrypted with it are unreadable once it is gone.
+LOGS_KEY_DELETION_WINDOW_DAYS = 30
 
 
 class Network(pulumi.ComponentResource):
@@ -29,6 +34,7 @@ class Network(pulumi.ComponentResource):
         *,
         region: str,
         cluster_name: str,
+        log_groups: StackLogGroups,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pingvas:network:Network", name, None, opts)
@@ -52,7 +58,15 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-default-deny"},
             opts=child,
         )
-        self._flow_logs(name, vpc, config.flow_log_retention_days, child)
+        logs_key_arn = self._logs_key(name, log_groups, region)
+        self._flow_logs(
+            name,
+            vpc,
+            config.flow_log_retention_days,
+            group_name=log_groups.flow_logs,
+            key_arn=logs_key_arn,
+            child=child,
+        )
 
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child
@@ -166,6 +180,7 @@ class Network(pulumi.ComponentResource):
             nat_gateway_ids=[n.id for n in nat_gateways],
             s3_endpoint_id=s3_endpoint.id,
             karpenter_discovery_tag=KARPENTER_DISCOVERY_TAG,
+            logs_kms_key_arn=logs_key_arn,
         )
         self.register_outputs(
             {
@@ -177,14 +192,47 @@ class Network(pulumi.ComponentResource):
             }
         )
 
+    def _logs_key(self, name: str, log_groups: StackLogGroups, region: str) -> pulumi.Output[str]:
+        """The customer-managed key of every log group of the stack (flow logs here, the
+        EKS control plane's and Aurora's in their layers). Its policy lets CloudWatch Logs
+        use it for exactly those groups, by name, and nobody else use it at all. Returns
+        its ARN once the policy is in place: CloudWatch refuses a key that does not yet
+        admit it, so no group may be created before."""
+        child = pulumi.ResourceOptions(parent=self)
+        key = customer_managed_key(
+            f"{name}-logs-key",
+            alias=f"{name}-logs",
+            description="pingvas CloudWatch log groups (flow logs, EKS control plane, Aurora)",
+            deletion_window_days=LOGS_KEY_DELETION_WINDOW_DAYS,
+            opts=child,
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        policy = key_policy(
+            f"{name}-logs-key",
+            key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(log_groups=log_groups.arns(region, identity.account_id)),
+            opts=child,
+        )
+        return pulumi.Output.all(key.arn, policy.id).apply(lambda values: str(values[0]))
+
     def _flow_logs(
-        self, name: str, vpc: aws.ec2.Vpc, retention_days: int, child: pulumi.ResourceOptions
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        retention_days: int,
+        *,
+        group_name: str,
+        key_arn: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
     ) -> None:
         """Rejected-traffic flow logs (FSBP EC2.6): small volume, useful evidence."""
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/aws/vpc/{name}-flow-logs",
+            name=group_name,
             retention_in_days=retention_days,
+            kms_key_id=key_arn,
             opts=child,
         )
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

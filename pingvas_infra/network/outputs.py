@@ -25,3 +25,6 @@ class NetworkOutputs:
     # The tag key the private subnets carry with the cluster name as value: Karpenter finds
     # the subnets (and the security group) for its nodes by it.
     karpenter_discovery_tag: str
+    # The customer-managed key every log group of the stack is encrypted with, resolved
+    # once its policy admits CloudWatch Logs for those groups (tables: log_groups.py).
+    logs_kms_key_arn: pulumi.Output[str]

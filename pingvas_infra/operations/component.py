@@ -124,7 +124,8 @@ class Operations(pulumi.ComponentResource):
         )
         role = pod_identity_role(
             f"{name}-{backup.NAME}",
-            role_name=f"{project}-{backup.NAME}",
+            # The name the prod key's policy (storage layer) admits.
+            role_name=storage.backup_role_name,
             description="Pod Identity role of the prod schema backup: writes prod/ dumps only",
             policy=backup.role_policy(
                 storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region

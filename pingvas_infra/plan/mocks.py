@@ -160,6 +160,8 @@ def _eks_cluster(ctx: FakeContext) -> dict[str, Any]:
         "id": name,
         "name": name,
         "arn": ctx.arn("eks", f"cluster/{name}"),
+        # The cluster's IAM role pulumi-eks creates (its service role).
+        "roleArn": ctx.arn("iam", f"role/{ctx.name}-eksRole-role", regional=False),
         "endpoint": endpoint,
         "version": inputs.get("version", ""),
         "platformVersion": "eks.1",

@@ -13,6 +13,8 @@ from pingvas_infra.storage.config import StorageConfig, bucket_name
 
 LOGS = "logs"
 BACKUPS = "backups"
+# The off-region copy of the prod dumps (storage/backup_copy.py), kept as long.
+BACKUPS_COPY = "backups-copy"
 # Server access logs land under s3/<purpose>/ in the logs bucket.
 ACCESS_LOG_PREFIX = "s3/"
 # S3 server access log delivery writes only to buckets encrypted with SSE-S3, never
@@ -46,6 +48,8 @@ BUCKETS: tuple[BucketSpec, ...] = (
 class Buckets:
     names: dict[str, pulumi.Output[str]]
     arns: dict[str, pulumi.Output[str]]
+    resources: dict[str, aws.s3.Bucket]
+    versionings: dict[str, aws.s3.BucketVersioning]
 
 
 def create_buckets(
@@ -54,13 +58,14 @@ def create_buckets(
     *,
     project: str,
     account_id: pulumi.Output[str],
-    keys: Mapping[str, aws.kms.Key],
+    keys: Mapping[str, pulumi.Input[str]],
     parent: pulumi.Resource,
 ) -> Buckets:
     child = pulumi.ResourceOptions(parent=parent)
     created: dict[str, aws.s3.Bucket] = {}
+    versionings: dict[str, aws.s3.BucketVersioning] = {}
     for spec in BUCKETS:
-        full_name = account_id.apply(_namer(config, project, spec.purpose))
+        full_name = account_id.apply(namer(config, project, spec.purpose))
         tags: dict[str, pulumi.Input[str]] = {"Name": full_name, "Purpose": spec.purpose}
         if spec.environment:
             tags["Environment"] = spec.environment
@@ -72,8 +77,10 @@ def create_buckets(
             opts=pulumi.ResourceOptions(parent=parent, protect=spec.versioned),
         )
         created[spec.purpose] = bucket
-        _private_and_encrypted(f"{name}-{spec.purpose}", bucket, spec, keys, child)
-        _lifecycle(f"{name}-{spec.purpose}", bucket, spec, config, parent)
+        private_and_encrypted(f"{name}-{spec.purpose}", bucket, spec, keys, child)
+        versioning = lifecycle(f"{name}-{spec.purpose}", bucket, spec, config, parent)
+        if versioning is not None:
+            versionings[spec.purpose] = versioning
 
     logs = created[LOGS]
     logged = {p: b for p, b in created.items() if p != LOGS}
@@ -119,10 +126,12 @@ def create_buckets(
     return Buckets(
         names={p: b.bucket for p, b in created.items()},
         arns={p: b.arn for p, b in created.items()},
+        resources=created,
+        versionings=versionings,
     )
 
 
-def _namer(config: StorageConfig, project: str, purpose: str) -> Callable[[str], str]:
+def namer(config: StorageConfig, project: str, purpose: str) -> Callable[[str], str]:
     """The bucket's full name once the account id is known."""
 
     def name(account_id: str) -> str:
@@ -131,16 +140,19 @@ def _namer(config: StorageConfig, project: str, purpose: str) -> Callable[[str],
     return name
 
 
-def _private_and_encrypted(
+def private_and_encrypted(
     name: str,
     bucket: aws.s3.Bucket,
     spec: BucketSpec,
-    keys: Mapping[str, aws.kms.Key],
+    keys: Mapping[str, pulumi.Input[str]],
     child: pulumi.ResourceOptions,
+    *,
+    region: str | None = None,
 ) -> None:
     aws.s3.BucketPublicAccessBlock(
         name,
         bucket=bucket.bucket,
+        region=region,
         block_public_acls=True,
         block_public_policy=True,
         ignore_public_acls=True,
@@ -150,6 +162,7 @@ def _private_and_encrypted(
     aws.s3.BucketOwnershipControls(
         name,
         bucket=bucket.bucket,
+        region=region,
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         opts=child,
     )
@@ -159,10 +172,11 @@ def _private_and_encrypted(
     if spec.key is None:
         by_default = default_encryption(sse_algorithm=SSE_S3)
     else:
-        by_default = default_encryption(sse_algorithm=SSE_KMS, kms_master_key_id=keys[spec.key].arn)
+        by_default = default_encryption(sse_algorithm=SSE_KMS, kms_master_key_id=keys[spec.key])
     aws.s3.BucketServerSideEncryptionConfiguration(
         name,
         bucket=bucket.bucket,
+        region=region,
         rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=by_default,
@@ -194,13 +208,17 @@ def backup_expiration_days(retention_days: int) -> int:
     return retention_days - BACKUP_NONCURRENT_DAYS - LIFECYCLE_ROUNDING_DAYS
 
 
-def _lifecycle(
+def lifecycle(
     name: str,
     bucket: aws.s3.Bucket,
     spec: BucketSpec,
     config: StorageConfig,
     parent: pulumi.Resource,
-) -> None:
+    *,
+    region: str | None = None,
+) -> aws.s3.BucketVersioning | None:
+    """The bucket's lifecycle rules (and its versioning, for a versioned bucket, which the
+    rules need first); returns the versioning, if any."""
     whole_bucket = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()
     rules = [
         aws.s3.BucketLifecycleConfigurationRuleArgs(
@@ -213,10 +231,12 @@ def _lifecycle(
         )
     ]
     depends_on: list[pulumi.Resource] = []
+    versioning = None
     if spec.versioned:
         versioning = aws.s3.BucketVersioning(
             name,
             bucket=bucket.bucket,
+            region=region,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                 status="Enabled"
             ),
@@ -228,9 +248,11 @@ def _lifecycle(
     aws.s3.BucketLifecycleConfiguration(
         name,
         bucket=bucket.bucket,
+        region=region,
         rules=rules,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
+    return versioning
 
 
 def retention_rules(
@@ -248,7 +270,7 @@ def retention_rules(
     `noncurrentVersionExpirationDays`.
     """
     rule = aws.s3.BucketLifecycleConfigurationRuleArgs
-    if spec.purpose == BACKUPS:
+    if spec.purpose in (BACKUPS, BACKUPS_COPY):
         return [
             rule(
                 id="expire-backups",

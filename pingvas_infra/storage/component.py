@@ -8,11 +8,12 @@ import pulumi_aws as aws
 from pingvas_infra import iam
 from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
-from pingvas_infra.environments import ENVIRONMENTS
-from pingvas_infra.kms_keys import customer_managed_key
+from pingvas_infra.environments import ENVIRONMENTS, PROD
+from pingvas_infra.kms_keys import KeyUsers, RoleUse, customer_managed_key, key_policy
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.storage.backup_copy import create_backup_copy
 from pingvas_infra.storage.block_storage import create_block_storage_class
-from pingvas_infra.storage.buckets import create_buckets
+from pingvas_infra.storage.buckets import BACKUPS, create_buckets
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.storage.models_store import (
     MODEL_SYNC_SERVICE_ACCOUNT,
@@ -28,6 +29,15 @@ from pingvas_infra.storage.workload_iam import (
     key_statement,
 )
 from pingvas_infra.tenancy.outputs import TenancyOutputs
+
+# Prod images are read and written by the prod app; dumps are written by the backup job,
+# with multipart uploads, which also decrypt the data key.
+PROD_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def backup_writer_role_name(project: str) -> str:
+    """The role the prod backup job writes dumps with (created by the operations layer)."""
+    return f"{project}-prod-db-backup"
 
 
 class Storage(pulumi.ComponentResource):
@@ -74,7 +84,7 @@ class Storage(pulumi.ComponentResource):
             config,
             project=project,
             account_id=identity.account_id,
-            keys={"prod": prod_key, "models": models_key},
+            keys={"prod": prod_key.arn, "models": models_key.arn},
             parent=self,
         )
 
@@ -136,6 +146,64 @@ class Storage(pulumi.ComponentResource):
             parent=self,
         )
 
+        # The backup job (operations layer) runs as a role of this name: the prod key's
+        # policy names it before it exists (a condition, not a principal).
+        backup_role = backup_writer_role_name(project)
+        backup_role_arn = pulumi.Output.concat(
+            "arn:aws:iam::", identity.account_id, ":role/", backup_role
+        )
+        prod_key_users = [app_roles[PROD.name], backup_role_arn]
+        if config.backup_copy.enabled:
+            copy = create_backup_copy(
+                name,
+                config,
+                project=project,
+                region=region,
+                account_id=identity.account_id,
+                source=buckets.resources[BACKUPS],
+                source_versioning=buckets.versionings[BACKUPS],
+                source_key_arn=prod_key.arn,
+                parent=self,
+            )
+            prod_key_users.append(copy.role.arn)
+        # Each key's explicit policy: administered through IAM, used by the roles named
+        # here (through S3 only) and by EFS for the file system; nobody else.
+        key_policy(
+            f"{name}-prod-key",
+            prod_key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(
+                roles=[
+                    RoleUse(
+                        sid="ProdDataThroughS3",
+                        roles=prod_key_users,
+                        actions=PROD_KEY_ACTIONS,
+                        through="s3",
+                    )
+                ]
+            ),
+            opts=child,
+        )
+        key_policy(
+            f"{name}-models-key",
+            models_key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(
+                services=("elasticfilesystem",),
+                roles=[
+                    RoleUse(
+                        sid="ModelsReadThroughS3",
+                        roles=[*app_roles.values(), sync.role.arn],
+                        actions=["kms:Decrypt"],
+                        through="s3",
+                    )
+                ],
+            ),
+            opts=child,
+        )
+
         self.outputs = StorageOutputs(
             bucket_names=buckets.names,
             bucket_arns=buckets.arns,
@@ -148,6 +216,7 @@ class Storage(pulumi.ComponentResource):
             model_sync_service_account=sync_account.metadata.name,
             models_writer_claim=WRITE_CLAIM,
             models_owner_uid=config.efs.posix_uid,
+            backup_role_name=backup_role,
         )
         self.register_outputs(
             {

@@ -26,6 +26,8 @@ BUCKET_BASE_NAMES: dict[str, str] = {
     "models": "models-shared",
     "logs": "logs-shared",
     "backups": "backups",
+    # Only with backupCopy.enabled, in backupCopy.region.
+    "backups-copy": "backups-copy",
 }
 
 # S3 general purpose bucket naming rules (S3 user guide, "Bucket naming rules"), minus
@@ -89,6 +91,36 @@ class EfsConfig(ConfigModel):
         return self
 
 
+# S3 storage classes a replica may be written in (the copy is read only to restore).
+COPY_STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "GLACIER_IR")
+
+
+class BackupCopyConfig(ConfigModel):
+    """An off-region copy of the prod dumps: S3 replication of the backups bucket's prod/
+    objects to a bucket of the same account in another region, under a key of that region,
+    kept as long as the originals (backupRetentionDays).
+
+    Off by default: it guards against losing the whole region, which nothing else of the
+    stack (one-region EKS, Aurora, cache) survives either, so it buys a restore that needs
+    a rebuilt stack first; and it adds $1.00 a month (the copy's key) plus $0.02 per GB
+    replicated and the copy's storage (the plan prices both). Turn it on when prod's data
+    must outlive a regional outage.
+    """
+
+    enabled: bool = False
+    # Where the copy lives: another region of tables/regions.yaml than aws:region.
+    region: str = "us-west-2"
+    # STANDARD_IA by default: the copy is read only to restore, and each dump is kept at
+    # least the class's 30-day minimum (backupRetentionDays is 35 by default).
+    storage_class: str = "STANDARD_IA"
+
+    @model_validator(mode="after")
+    def _check(self) -> BackupCopyConfig:
+        problems = not_one_of("storageClass", self.storage_class, COPY_STORAGE_CLASSES)
+        raise_problems(problems)
+        return self
+
+
 class StorageConfig(ConfigModel):
     """Buckets (names, lifecycle), the EFS model store and the keys that encrypt them."""
 
@@ -107,6 +139,7 @@ class StorageConfig(ConfigModel):
     abort_incomplete_multipart_upload_days: int = 7
     kms_deletion_window_days: int = 30
     efs: EfsConfig = Field(default_factory=EfsConfig)
+    backup_copy: BackupCopyConfig = Field(default_factory=BackupCopyConfig)
 
     def suffix_for(self, account_id: str) -> str:
         return self.bucket_suffix if self.bucket_suffix is not None else f"-{account_id}"

@@ -29,3 +29,6 @@ class StorageOutputs:
     model_sync_service_account: pulumi.Output[str]
     models_writer_claim: str
     models_owner_uid: int
+    # The name the prod backup job's role must have: the prod key's policy lets exactly
+    # that role (and the prod app's) use it, through S3.
+    backup_role_name: str

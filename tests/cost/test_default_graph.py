@@ -75,11 +75,17 @@ def test_system_node_group_at_the_mean_of_its_spot_types_and_its_launch_template
 def test_gpu_pools_price_their_node_class_volume_for_the_hours_they_run(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
-    (node_class,) = graph.of_type(rt.EC2_NODE_CLASS)
+    (node_class,) = [
+        c for c in graph.of_type(rt.EC2_NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu"
+    ]
     (root,) = node_class.inputs["spec"]["blockDeviceMappings"]
     gib = quantity_gib(root["ebs"]["volumeSize"])
     assert gib == 100
-    pools = {p.inputs["metadata"]["name"]: p for p in graph.of_type(rt.NODE_POOL)}
+    pools = {
+        p.inputs["metadata"]["name"]: p
+        for p in graph.of_type(rt.NODE_POOL)
+        if p.inputs["metadata"]["name"].startswith("gpu-")
+    }
     reference = lines[REFERENCE]
     # dev: 107.11 spot hours; prod: 535.53 hours, half spot (profile guide-reference).
     dev, prod = pools["gpu-dev"], pools["gpu-prod"]
@@ -243,8 +249,8 @@ def test_every_key_address_and_gateway_is_billed(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
     keys = graph.of_type(rt.KMS_KEY)
-    assert len(keys) == 4  # EKS secrets, data tier, prod data, models
-    assert [one(lines[IDLE], key, "Customer-managed key").monthly for key in keys] == [1.0] * 4
+    assert len(keys) == 5  # EKS secrets, data tier, prod data, models, log groups
+    assert [one(lines[IDLE], key, "Customer-managed key").monthly for key in keys] == [1.0] * 5
     (address,) = graph.of_type(rt.EIP)
     assert one(lines[IDLE], address, "Public IPv4 address").monthly == pytest.approx(3.65)
     (nat,) = graph.of_type(rt.NAT_GATEWAY)
@@ -256,5 +262,26 @@ def test_every_key_address_and_gateway_is_billed(
 
 def test_the_totals_are_the_sum_of_these_lines(default_report: CostReport) -> None:
     """The figures the README quotes (pingvas-infra plan prints the same)."""
-    assert default_report.total("this stack", IDLE) == pytest.approx(259.70, abs=0.005)
-    assert default_report.total("this stack", REFERENCE) == pytest.approx(730.94, abs=0.005)
+    assert default_report.total("this stack", IDLE) == pytest.approx(260.70, abs=0.005)
+    assert default_report.total("this stack", REFERENCE) == pytest.approx(732.63, abs=0.005)
+
+
+def test_the_system_tiers_overflow_pool_costs_nothing_idle_and_its_hours_otherwise(
+    graph: PlanResult, lines: dict[str, list[CostLine]]
+) -> None:
+    """Karpenter launches the overflow node only when a platform pod finds no system node:
+    $0 at idle; guide-reference assumes 36.5 h a month (profile) at the system types' mean
+    spot price, plus the 30 GiB root volume for those hours."""
+    (overflow,) = [
+        p for p in graph.of_type(rt.NODE_POOL) if p.inputs["metadata"]["name"] == "system-overflow"
+    ]
+    assert sum(line.monthly for line in of(lines[IDLE], overflow)) == 0
+    hourly = (0.0416 + 0.0376 + 0.077) / 3 * SPOT
+    assert one(lines[REFERENCE], overflow, "Overflow node-hours").monthly == pytest.approx(
+        36.5 * hourly
+    )
+    assert one(lines[REFERENCE], overflow, "Overflow node volumes").monthly == pytest.approx(
+        30 * 36.5 / HOURS * 0.08
+    )
+    # Worst case, one node the whole month: what the README quotes.
+    assert HOURS * hourly + 30 * 0.08 == pytest.approx(13.80, abs=0.01)

@@ -20,15 +20,18 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
 from pingvas_infra.operations import backup, monitoring
 from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.static import GPU_QUOTA_KEY
 from tests.operations.monitoring_graph import (
     BOTH_KEYS,
+    amtool,
     operations,
     promtool,
     rule_file,
     rule_groups,
     run_rule_tests,
 )
+from tests.support.charts import chart_values
 from tests.support.plan_graph import PlanRunner
 
 # kube-state-metrics target labels every series carries.
@@ -342,3 +345,28 @@ def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
         assert steps == [0.8]
     exprs = [r["expr"] for g in rule_groups(ops) for r in g["rules"] if "alert" in r]
     assert sum(e.endswith("> 0.8") for e in exprs) == len(ENVIRONMENTS)
+
+
+def _version(tool_output: str) -> tuple[int, int]:
+    match = re.search(r"version (\d+)\.(\d+)", tool_output)
+    assert match, tool_output
+    return int(match[1]), int(match[2])
+
+
+def test_the_checkers_are_of_the_deployed_majors() -> None:
+    """promtool and amtool test what kube-prometheus-stack deploys (its values.yaml pins the
+    images), of the same major: Prometheus 3 parses rules differently from 2 (UTF-8 names,
+    stricter durations). Alertmanager 0.34 is not packaged anywhere this repository installs
+    from; 0.33 is the nearest (README, Testing)."""
+    deployed = load_table("operations")["deployed"]
+    upstream = chart_values("kube-prometheus-stack-88.5.3")
+    prometheus_image = upstream["prometheus"]["prometheusSpec"]["image"]["tag"]
+    alertmanager_image = upstream["alertmanager"]["alertmanagerSpec"]["image"]["tag"]
+    assert prometheus_image.removeprefix("v").split("-")[0] == deployed["prometheus"]
+    assert alertmanager_image.removeprefix("v") == deployed["alertmanager"]
+    promtool_version = _version(promtool("--version").stdout)
+    amtool_version = _version(amtool("--version").stdout)
+    assert promtool_version[0] == int(deployed["prometheus"].split(".")[0])
+    assert amtool_version[0] == int(deployed["alertmanager"].split(".")[0])
+    # Alertmanager is still 0.x: its minor is what moves; at most one behind.
+    assert int(deployed["alertmanager"].split(".")[1]) - amtool_version[1] <= 1
