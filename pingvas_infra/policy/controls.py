@@ -560,6 +560,12 @@ def _alerts_routed(args: ResourceValidationArgs) -> Iterator[str]:
             )
 
 
+@_resource_check("log-group-kms")
+def _log_group_kms(args: ResourceValidationArgs) -> Iterator[str]:
+    if args.resource_type == rt.LOG_GROUP and not is_set(args.props, "kmsKeyId"):
+        yield "kmsKeyId is not set: the group is encrypted with CloudWatch's own key"
+
+
 # --- rt.VPC ---------------------------------------------------------------------------------
 
 
@@ -933,6 +939,63 @@ def _vpc_flow_logs(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
             yield (vpc.urn, f"rt.VPC {vpc.name} has no flow log")
 
     yield from _each(vpcs, check)
+
+
+_KMS_USE = re.compile(r"^kms:(\*|Encrypt.*|Decrypt.*|ReEncrypt.*|GenerateDataKey.*|CreateGrant)$")
+# Conditions that confine a statement to named principals, a service or a resource.
+_KMS_CONFINING_KEYS = ("aws:principalarn", "kms:viaservice", "kms:encryptioncontext:")
+
+
+def _unconfined_use(statement: Mapping[str, Any]) -> bool:
+    """An Allow that lets the account (so its IAM policies) or anyone use the key for
+    cryptography, with no condition naming who, through what or for what."""
+    if statement.get("Effect") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    named = principal.get("AWS") if isinstance(principal, Mapping) else principal
+    principals = items(named) or ([named] if named else [])
+    broad = any(
+        str(p) == "*" or str(p).endswith(":root") or re.fullmatch(r"\d{12}", str(p))
+        for p in principals
+    )
+    actions = [str(a) for a in items(statement.get("Action")) or [statement.get("Action")]]
+    if not broad or not any(_KMS_USE.match(a) for a in actions):
+        return False
+    keys = [
+        k.lower()
+        for entries in mapping(statement.get("Condition")).values()
+        for k in mapping(entries)
+    ]
+    return not any(k.startswith(_KMS_CONFINING_KEYS) for k in keys)
+
+
+@_stack_check("kms-explicit-key-policy")
+def _kms_key_policies(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    keys = _of_type(args, rt.KMS_KEY)
+    policies = _attached(args, (rt.KMS_KEY_POLICY,), keys, "keyId", ("id", "keyId", "arn"))
+
+    def check(key: PolicyResource) -> Iterator[tuple[str, str]]:
+        documents = [_safe_get(p, "policy") for p in policies[key.urn]]
+        if _safe_get(key, "policy"):
+            documents.append(_safe_get(key, "policy"))
+        if not documents:
+            yield (
+                key.urn,
+                f"KMS key {key.name} keeps the default key policy: any IAM policy of the "
+                "account can grant its use",
+            )
+            return
+        for document in documents:
+            for statement in items(json_document(document).get("Statement")):
+                if _unconfined_use(mapping(statement)):
+                    sid = mapping(statement).get("Sid", "a statement")
+                    yield (
+                        key.urn,
+                        f"KMS key {key.name}: {sid} lets the account's IAM policies grant its "
+                        "use; name the roles (aws:PrincipalArn) or the service (kms:ViaService)",
+                    )
+
+    yield from _each(keys, check)
 
 
 # --- Policies ----------------------------------------------------------------------------

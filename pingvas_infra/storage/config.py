@@ -26,9 +26,10 @@ BUCKET_BASE_NAMES: dict[str, str] = {
     "models": "models-shared",
     "logs": "logs-shared",
     "backups": "backups",
-    # Only with backupCopy.enabled, in backupCopy.region.
-    "backups-copy": "backups-copy",
 }
+# Buckets that exist only when their feature is on: the off-region copy of the prod dumps
+# (backupCopy.enabled), in backupCopy.region.
+OPTIONAL_BUCKET_BASE_NAMES: dict[str, str] = {"backups-copy": "backups-copy"}
 
 # S3 general purpose bucket naming rules (S3 user guide, "Bucket naming rules"), minus
 # dots, which break TLS for virtual-hosted-style requests and so are refused here.
@@ -60,7 +61,8 @@ BACKUP_RETENTION_DAYS = range(7, 36_501)
 
 
 def bucket_name(prefix: str, project: str, purpose: str, suffix: str) -> str:
-    return f"{prefix}{project}-{BUCKET_BASE_NAMES[purpose]}{suffix}"
+    base = {**BUCKET_BASE_NAMES, **OPTIONAL_BUCKET_BASE_NAMES}[purpose]
+    return f"{prefix}{project}-{base}{suffix}"
 
 
 class EfsConfig(ConfigModel):
@@ -170,7 +172,11 @@ class StorageConfig(ConfigModel):
         if problems:
             return problems
         suffix = self.suffix_for("0" * ACCOUNT_ID_LENGTH)
-        for purpose in BUCKET_BASE_NAMES:
+        purposes = [
+            *BUCKET_BASE_NAMES,
+            *(OPTIONAL_BUCKET_BASE_NAMES if self.backup_copy.enabled else ()),
+        ]
+        for purpose in purposes:
             name = bucket_name(self.bucket_prefix, project, purpose, suffix)
             fault = _bucket_name_fault(name)
             if fault:

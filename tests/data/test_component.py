@@ -122,7 +122,13 @@ def test_parameter_group_matches_the_engine_and_logs_ddl_over_tls(
     ]
     assert group.inputs["family"] == family
     parameters = {p["name"]: p["value"] for p in group.inputs["parameters"]}
-    assert parameters == {"log_statement": "ddl", "log_connections": "1", "rds.force_ssl": "1"}
+    assert parameters == {
+        "log_statement": "ddl",
+        "log_connections": "1",
+        "rds.force_ssl": "1",
+        # Statements slower than data.aurora.slowStatementMs (1 s) are logged.
+        "log_min_duration_statement": "1000",
+    }
 
 
 def test_postgresql_log_exported_to_a_precreated_bounded_group(

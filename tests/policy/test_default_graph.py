@@ -31,7 +31,7 @@ Target = tuple[str, str | None]
 EKS = (rt.EKS_CLUSTER_COMPONENT, None)
 NODE_GROUP = (rt.EKS_NODE_GROUP_COMPONENT, None)
 LAUNCH_TEMPLATE = (rt.LAUNCH_TEMPLATE, None)
-NODE_CLASS = (rt.EC2_NODE_CLASS, None)
+NODE_CLASS = (rt.EC2_NODE_CLASS, "gpu-gpu-node-class")
 AURORA = (rt.RDS_CLUSTER, None)
 WRITER = (rt.RDS_CLUSTER_INSTANCE, "data-aurora-writer")
 READER = (rt.RDS_CLUSTER_INSTANCE, "data-aurora-reader")
@@ -113,6 +113,26 @@ def _default_tags_without_managed_by(inputs: Inputs) -> None:
     tags = json.loads(inputs["defaultTags"])
     del tags["tags"]["ManagedBy"]
     inputs["defaultTags"] = json.dumps(tags)
+
+
+def _key_policy_open_to_iam(inputs: Inputs) -> None:
+    """KMS's default statement: the account, so any of its IAM policies, may use the key."""
+    document = json.loads(inputs["policy"])
+    document["Statement"].append(
+        {
+            "Sid": "EnableIamUserPermissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    inputs["policy"] = json.dumps(document)
+
+
+def _a_namespace_routed_to_null(inputs: Inputs) -> None:
+    routes = inputs["values"]["alertmanager"]["config"]["route"]["routes"]
+    routes.append({"receiver": "null", "matchers": ['namespace = "kube-system"']})
 
 
 CASES = [
@@ -222,6 +242,13 @@ CASES = [
         (rt.LOG_GROUP, "data-aurora-postgresql"),
         deleter("retentionInDays"),
     ),
+    Case("log-group-kms", (rt.LOG_GROUP, "network-flow-logs"), deleter("kmsKeyId")),
+    Case(
+        "kms-explicit-key-policy",
+        (rt.KMS_KEY_POLICY, "storage-prod-key"),
+        _key_policy_open_to_iam,
+        reported_on=(rt.KMS_KEY, "storage-prod-key"),
+    ),
     Case("subnet-no-auto-public-ip", PUBLIC_SUBNET, setter("mapPublicIpOnLaunch", True)),
     Case(
         "default-sg-closed",
@@ -230,6 +257,11 @@ CASES = [
     ),
     Case("vpc-flow-logs", FLOW_LOG, remove=True, reported_on=VPC),
     Case("sg-no-public-data-ports", AURORA_INGRESS, _public_postgres),
+    Case(
+        "alerts-reach-someone",
+        (rt.HELM_RELEASE, "operations-kube-prometheus-stack"),
+        _a_namespace_routed_to_null,
+    ),
     Case("required-tags", PROVIDER, _default_tags_without_managed_by, reported_on=VPC),
     Case("stateful-protected", bucket("models"), unprotect=True),
 ]
@@ -280,13 +312,19 @@ def test_the_real_buckets_are_told_apart_by_purpose(graph: PlanResult) -> None:
         bucket_purpose(b.inputs["bucket"], b.name): b.inputs["tags"]["Purpose"]
         for b in graph.of_type(rt.BUCKET)
     }
-    assert purposes == {p: p for p in parameters().bucket_purposes}
+    # The off-region copy of the backups exists only with storage.backupCopy.enabled.
+    assert purposes == {p: p for p in parameters().bucket_purposes if p != "backups-copy"}
 
 
 def test_versioning_is_demanded_of_the_data_buckets_only(graph: PlanResult) -> None:
     """Prod images, models and backups are versioned; dev images and access
     logs need not be."""
-    assert set(parameters().versioned_bucket_purposes) == {"prod-images", "models", "backups"}
+    assert set(parameters().versioned_bucket_purposes) == {
+        "prod-images",
+        "models",
+        "backups",
+        "backups-copy",
+    }
     for purpose in ("dev-images", "logs"):
         versioning = bucket_setting("bucketVersioning", purpose)
         assert not [r for r in graph.resources if (r.type, r.name) == versioning]

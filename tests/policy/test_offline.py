@@ -84,7 +84,8 @@ def test_plan_fails_on_a_mandatory_violation(tmp_path: Path) -> None:
     assert "sqs-encrypted" in done.stdout
     document = json.loads((out / "policy.json").read_text())
     violated = {e["id"]: e["violations"] for e in document["controls"] if e["violations"]}
-    assert set(violated) == {"sqs-encrypted", "log-group-retention"}
+    # The bad program's log group has neither a retention nor a customer-managed key.
+    assert set(violated) == {"sqs-encrypted", "log-group-retention", "log-group-kms"}
     (queue,) = violated["sqs-encrypted"]
     assert queue["urn"].endswith("aws:sqs/queue:Queue::jobs")
 

@@ -391,6 +391,44 @@ CASES = [
     Case("efs-encrypted", rt.EFS_FILE_SYSTEM, {"encrypted": True}, {"encrypted": False}),
     Case("kms-key-rotation", rt.KMS_KEY, {"enableKeyRotation": True}, {"enableKeyRotation": False}),
     Case(
+        "log-group-kms",
+        rt.LOG_GROUP,
+        {"kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"},
+        {},
+        drop=("kmsKeyId",),
+    ),
+    Case(
+        "alerts-reach-someone",
+        rt.HELM_RELEASE,
+        {
+            "values": {
+                "alertmanager": {
+                    "config": {
+                        "route": {
+                            "receiver": "pagerduty-prod",
+                            "routes": [
+                                {"receiver": "null", "matchers": ['alertname = "Watchdog"']},
+                                {"receiver": "slack-dev", "matchers": ['namespace = "dev"']},
+                            ],
+                        }
+                    }
+                }
+            }
+        },
+        {
+            "values": {
+                "alertmanager": {
+                    "config": {
+                        "route": {
+                            "receiver": "pagerduty-prod",
+                            "routes": [{"receiver": "null", "matchers": ['namespace = "dev"']}],
+                        }
+                    }
+                }
+            }
+        },
+    ),
+    Case(
         "sqs-encrypted",
         rt.SQS_QUEUE,
         {"sqsManagedSseEnabled": True},

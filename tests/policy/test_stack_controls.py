@@ -278,5 +278,94 @@ def test_a_bucket_without_a_fixed_name_is_known_by_its_logical_name() -> None:
     assert messages("stateful-protected", [bucket])
 
 
+def key(name: str = "key") -> RecordedResource:
+    return record(rt.KMS_KEY, name, {"enableKeyRotation": True}, resource_id=f"{name}-id")
+
+
+def key_policy(statements: list[dict[str, Any]], key_id: str = "key-id") -> RecordedResource:
+    return record(
+        rt.KMS_KEY_POLICY,
+        "key-policy",
+        {"keyId": key_id, "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})},
+    )
+
+
+ADMINISTRATION = {
+    "Sid": "KeyAdministrationThroughIam",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+    "Action": ["kms:Describe*", "kms:Put*", "kms:ScheduleKeyDeletion"],
+    "Resource": "*",
+}
+
+
+@pytest.mark.parametrize(
+    ("statement", "confined"),
+    [
+        # The stack's shapes: named roles, a service, CloudWatch Logs for its groups.
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": ["kms:Decrypt"],
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/a"]}},
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": ["kms:Encrypt", "kms:CreateGrant"],
+                "Condition": {"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}},
+            },
+            True,
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::1:role/app"},
+                "Action": "kms:Decrypt",
+            },
+            True,
+        ),
+        # KMS's default statement, and its look-alikes.
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+            },
+            False,
+        ),
+        ({"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "kms:Decrypt"}, False),
+        ({"Effect": "Allow", "Principal": "*", "Action": ["kms:GenerateDataKey*"]}, False),
+        (
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:Decrypt",
+                "Condition": {"StringEquals": {"kms:CallerAccount": "123456789012"}},
+            },
+            False,
+        ),
+    ],
+)
+def test_a_key_policy_must_name_who_uses_the_key(statement: dict[str, Any], confined: bool) -> None:
+    resources = [key(), key_policy([ADMINISTRATION, {"Resource": "*", **statement}])]
+    assert (messages("kms-explicit-key-policy", resources) == []) is confined
+
+
+def test_a_key_without_a_policy_keeps_the_default_one() -> None:
+    (message,) = messages("kms-explicit-key-policy", [key()])
+    assert "default key policy" in message
+    assert messages("kms-explicit-key-policy", [key(), key_policy([ADMINISTRATION])]) == []
+
+
 def test_every_stack_control_is_tested_here() -> None:
-    assert set(c.STACK_CHECKS) == {*S3_CONTROLS, "efs-backups", "vpc-flow-logs"}
+    assert set(c.STACK_CHECKS) == {
+        *S3_CONTROLS,
+        "efs-backups",
+        "vpc-flow-logs",
+        "kms-explicit-key-policy",
+    }
