@@ -9,7 +9,7 @@ import json
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from tests.support.iam import Decision, Request, evaluate
+from tests.support.iam import Decision, Request, evaluate, evaluate_key
 
 ROLE = "arn:aws:iam::123456789012:role/app"
 BUCKET = "arn:aws:s3:::bucket"
@@ -100,3 +100,91 @@ def test_resource_policies_match_principals_and_the_tls_key() -> None:
     assert evaluate(plain, (), bucket_policy) is Decision.EXPLICIT_DENY
     anonymous = Request(None, "s3:GetObject", f"{BUCKET}/a")
     assert evaluate(anonymous, (), bucket_policy) is Decision.IMPLICIT_DENY
+
+
+# --- KMS: the key policy decides ------------------------------------------------------------
+
+ACCOUNT_ROOT = "arn:aws:iam::123456789012:root"
+ALLOW_ALL_KMS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+}
+
+
+def key_policy(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Resource": "*", **s} for s in statements]}
+
+
+def test_kms_iam_alone_grants_nothing_without_the_accounts_statement() -> None:
+    """The KMS developer guide: without a key policy statement naming the account, IAM
+    policies that allow access to the key are ineffective."""
+    named_other = key_policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/other"},
+            "Action": "kms:Decrypt",
+        }
+    )
+    request = Request(ROLE, "kms:Decrypt", "k")
+    assert evaluate_key(request, [ALLOW_ALL_KMS], named_other) is Decision.IMPLICIT_DENY
+    # The same IAM policy under KMS's default policy (the account, kms:*) is enough.
+    default = key_policy({"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "kms:*"})
+    assert evaluate_key(request, [ALLOW_ALL_KMS], default) is Decision.ALLOW
+    # The generic evaluator would wrongly let IAM alone decide (same-account rule).
+    assert evaluate(request, [ALLOW_ALL_KMS], named_other) is Decision.ALLOW
+
+
+def test_kms_a_statement_naming_the_role_needs_no_iam_and_the_account_needs_iam() -> None:
+    request = Request(ROLE, "kms:Decrypt", "k")
+    direct = key_policy({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:Decrypt"})
+    assert evaluate_key(request, [], direct) is Decision.ALLOW
+    delegated = key_policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ACCOUNT_ROOT},
+            "Action": "kms:Decrypt",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": [ROLE]}},
+        }
+    )
+    assert evaluate_key(request, [], delegated) is Decision.IMPLICIT_DENY
+    assert evaluate_key(request, [ALLOW_ALL_KMS], delegated) is Decision.ALLOW
+    other = Request("arn:aws:iam::123456789012:role/other", "kms:Decrypt", "k")
+    assert evaluate_key(other, [ALLOW_ALL_KMS], delegated) is Decision.IMPLICIT_DENY
+
+
+def test_kms_service_principals_and_denies() -> None:
+    logs = key_policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+            "Action": "kms:GenerateDataKey*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": ["arn:g"]}},
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:GenerateDataKey*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+    context = {"kms:EncryptionContext:aws:logs:arn": "arn:g"}
+    service = Request(
+        None, "kms:GenerateDataKey", "k", context, service="logs.us-east-1.amazonaws.com"
+    )
+    assert evaluate_key(service, [], logs) is Decision.ALLOW
+    other_group = Request(
+        None,
+        "kms:GenerateDataKey",
+        "k",
+        {"kms:EncryptionContext:aws:logs:arn": "arn:h"},
+        service="logs.us-east-1.amazonaws.com",
+    )
+    assert evaluate_key(other_group, [], logs) is Decision.IMPLICIT_DENY
+    plain = Request(
+        None,
+        "kms:GenerateDataKey",
+        "k",
+        {**context, "aws:SecureTransport": "false"},
+        service="logs.us-east-1.amazonaws.com",
+    )
+    assert evaluate_key(plain, [], logs) is Decision.EXPLICIT_DENY

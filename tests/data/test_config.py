@@ -87,6 +87,13 @@ BAD_DATA: list[BadConfigCase] = [
         "one of 1, 3, 5",
     ),
     (
+        # Below 100 ms every ordinary query would be logged.
+        "slow-statements-too-eager",
+        {"aurora": {"slowStatementMs": 10}},
+        "pingvas:data.aurora.slowStatementMs",
+        "greater than or equal to 100",
+    ),
+    (
         "unknown-node-type",
         {"cache": {"nodeType": "cache.t2.micro"}},
         "pingvas:data.cache.nodeType",

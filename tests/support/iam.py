@@ -20,6 +20,13 @@ DENIED when an Allow statement's condition does not hold, matches principals onl
 or an exact string, and has no NotResource. The tests cross-check this evaluator against
 moto's on condition-free statements, where moto is right.
 
+KMS keys follow their own rule ("Determining access to an AWS KMS key" in the KMS developer
+guide), evaluated by :func:`evaluate_key`: the key policy must allow the request. A key
+policy statement naming the principal itself (its ARN, a service principal, or "*") allows
+it alone; one naming the account (its root ARN or id) only lets the account's IAM policies
+decide, so an identity policy must allow too. Without such a statement, no IAM policy can
+grant use of the key.
+
 What AWS does that this does not: service control and resource control policies,
 permission boundaries, session policies, cross-account rules (both sides must allow),
 KMS grants, S3 ACLs, policy variables (${aws:username}), numeric and date operators,
@@ -204,6 +211,40 @@ def evaluate(
     if any(s["Effect"] == "Deny" for s in applicable):
         return Decision.EXPLICIT_DENY
     if any(s["Effect"] == "Allow" for s in applicable):
+        return Decision.ALLOW
+    return Decision.IMPLICIT_DENY
+
+
+def _names_the_principal_itself(statement: Mapping[str, Any], request: Request) -> bool:
+    """Whether a key policy statement names the caller itself, not its account."""
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if request.service is not None:
+        return request.service in _listed(principal.get("Service", []))
+    named = _listed(principal.get("AWS", []))
+    return "*" in named or (request.principal is not None and request.principal in named)
+
+
+def evaluate_key(
+    request: Request,
+    identity_policies: Sequence[Policy | str] = (),
+    key_policy: Policy | str | None = None,
+) -> Decision:
+    """The decision for a request on a KMS key (see the module docstring)."""
+    if key_policy is None:
+        raise ValueError("a KMS key always has a key policy")
+    key_statements = [s for s in _statements(key_policy) if statement_applies(s, request)]
+    identity = [
+        s for p in identity_policies for s in _statements(p) if statement_applies(s, request)
+    ]
+    if any(s["Effect"] == "Deny" for s in [*key_statements, *identity]):
+        return Decision.EXPLICIT_DENY
+    allows = [s for s in key_statements if s["Effect"] == "Allow"]
+    if any(_names_the_principal_itself(s, request) for s in allows):
+        return Decision.ALLOW
+    if allows and any(s["Effect"] == "Allow" for s in identity):
+        # The key policy lets the account's IAM decide, and IAM allows.
         return Decision.ALLOW
     return Decision.IMPLICIT_DENY
 

@@ -1,0 +1,260 @@
+"""Every KMS key of the stack has an explicit policy, and it means what it says: evaluated
+with AWS's documented KMS access logic (`evaluate_key`, tests/support/iam.py: the key policy
+must allow; a statement naming the account defers to the caller's IAM policies) on the
+policies the program registers, with each role's own IAM policies from the graph.
+
+The adversary in every test is a role the key's policy does not name, holding an IAM
+policy that allows `kms:*` on every key: it may use none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pingvas_infra import resource_types as rt
+from pingvas_infra.kms_keys import administrator_actions
+from pingvas_infra.plan.model import PlanResult, RecordedResource
+from tests.support.iam import Decision, Request, evaluate_key, role_arn, role_policies
+from tests.support.plan_graph import PlanRunner, mock_outputs
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+OUTSIDER = f"arn:aws:iam::{ACCOUNT}:role/someone-with-kms-star"
+EVERYTHING_KMS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+}
+USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant")
+
+
+def via(service: str) -> dict[str, str]:
+    return {"kms:ViaService": f"{service}.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+
+
+def keys(graph: PlanResult) -> dict[str, RecordedResource]:
+    return {k.name: k for k in graph.of_type(rt.KMS_KEY)}
+
+
+def policy_of(graph: PlanResult, key_name: str) -> str:
+    key = keys(graph)[key_name]
+    (policy,) = [p for p in graph.of_type(rt.KMS_KEY_POLICY) if p.inputs["keyId"] == key.id]
+    return str(policy.inputs["policy"])
+
+
+def key_arn(graph: PlanResult, key_name: str) -> str:
+    return str(mock_outputs(keys(graph)[key_name])["arn"])
+
+
+def decide(  # noqa: PLR0917 (the request reads in one line: key, who, what, with which IAM)
+    graph: PlanResult,
+    key_name: str,
+    principal: str | None,
+    action: str,
+    identity: list[Any],
+    context: dict[str, str] | None = None,
+    service: str | None = None,
+) -> Decision:
+    request = Request(principal, action, key_arn(graph, key_name), context or {}, service=service)
+    return evaluate_key(request, identity, policy_of(graph, key_name))
+
+
+def arn_of_bucket(graph: PlanResult, name: str) -> str:
+    (bucket,) = [b for b in graph.of_type(rt.BUCKET) if b.name == name]
+    return str(mock_outputs(bucket)["arn"])
+
+
+def role(graph: PlanResult, name: str) -> tuple[str, list[str]]:
+    return role_arn(graph, name), role_policies(graph, name)
+
+
+def test_every_key_has_an_explicit_policy(graph: PlanResult) -> None:
+    assert set(keys(graph)) == {
+        "network-logs-key",
+        "cluster-secrets",
+        "data-key",
+        "storage-prod-key",
+        "storage-models-key",
+    }
+    for name in keys(graph):
+        assert policy_of(graph, name)
+
+
+@pytest.mark.parametrize(
+    "key_name",
+    ["network-logs-key", "cluster-secrets", "data-key", "storage-prod-key", "storage-models-key"],
+)
+@pytest.mark.parametrize("action", USE)
+@pytest.mark.parametrize("service", [None, "s3", "rds", "secretsmanager", "logs"])
+def test_a_role_outside_the_policy_uses_no_key(
+    graph: PlanResult, key_name: str, action: str, service: str | None
+) -> None:
+    """Even with kms:* in its IAM policy, directly or through any service. (The data key
+    and the models key serve their AWS services for any principal the account's IAM lets
+    use that service: covered below, never a direct use.)"""
+    context = via(service) if service else {}
+    if (key_name, service) in {("data-key", "rds"), ("data-key", "secretsmanager")}:
+        return  # the service path: test_the_data_key_serves_its_services_only
+    decision = decide(graph, key_name, OUTSIDER, action, [EVERYTHING_KMS], context)
+    assert decision is not Decision.ALLOW, (key_name, action, service)
+
+
+def test_administrators_manage_every_key_and_use_none(graph: PlanResult) -> None:
+    """Administration is the account's IAM (no lockout); it never includes use."""
+    for name in keys(graph):
+        for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation"):
+            assert decide(graph, name, OUTSIDER, action, [EVERYTHING_KMS]) is Decision.ALLOW
+            assert decide(graph, name, OUTSIDER, action, []) is Decision.IMPLICIT_DENY
+        for action in ("kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
+            assert decide(graph, name, OUTSIDER, action, [EVERYTHING_KMS]) is not Decision.ALLOW
+    assert "kms:CreateGrant" not in administrator_actions()
+
+
+def test_prod_data_is_used_by_the_prod_app_and_the_backup_job_through_s3_only(
+    graph: PlanResult,
+) -> None:
+    prod_arn, prod_policies = role(graph, "storage-prod-app")
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert decide(graph, "storage-prod-key", prod_arn, action, prod_policies, via("s3")) is (
+            Decision.ALLOW
+        )
+        # Not directly: a leaked credential cannot decrypt a copied object itself.
+        assert decide(graph, "storage-prod-key", prod_arn, action, prod_policies) is not (
+            Decision.ALLOW
+        )
+    backup_arn, backup_policies = role(graph, "operations-prod-db-backup")
+    assert (
+        decide(
+            graph, "storage-prod-key", backup_arn, "kms:GenerateDataKey", backup_policies, via("s3")
+        )
+        is Decision.ALLOW
+    )
+    # Dev's role, with its own policies or with kms:*: nothing of prod's key.
+    dev_arn, dev_policies = role(graph, "storage-dev-app")
+    for identity in (dev_policies, [EVERYTHING_KMS]):
+        for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+            assert decide(graph, "storage-prod-key", dev_arn, action, identity, via("s3")) is not (
+                Decision.ALLOW
+            )
+
+
+def test_the_models_key_is_read_through_s3_and_never_written_by_the_apps(
+    graph: PlanResult,
+) -> None:
+    for name in ("storage-dev-app", "storage-prod-app", "storage-model-sync"):
+        arn, policies = role(graph, name)
+        assert decide(graph, "storage-models-key", arn, "kms:Decrypt", policies, via("s3")) is (
+            Decision.ALLOW
+        )
+        assert (
+            decide(
+                graph, "storage-models-key", arn, "kms:GenerateDataKey", [EVERYTHING_KMS], via("s3")
+            )
+            is not Decision.ALLOW
+        )
+
+
+def test_the_data_key_serves_its_services_only(graph: PlanResult) -> None:
+    """The schema bootstrap reads the master secret through Secrets Manager; the same role
+    cannot decrypt with the key directly or through S3. A principal whose IAM allows no
+    KMS use gets nothing through the services either."""
+    arn, policies = role(graph, "tenancy-schema-bootstrap")
+    assert decide(graph, "data-key", arn, "kms:Decrypt", policies, via("secretsmanager")) is (
+        Decision.ALLOW
+    )
+    assert decide(graph, "data-key", arn, "kms:Decrypt", policies) is not Decision.ALLOW
+    assert decide(graph, "data-key", arn, "kms:Decrypt", [EVERYTHING_KMS], via("s3")) is not (
+        Decision.ALLOW
+    )
+    assert decide(graph, "data-key", OUTSIDER, "kms:Decrypt", [], via("rds")) is not (
+        Decision.ALLOW
+    )
+
+
+def test_the_logs_key_serves_cloudwatch_logs_for_the_stacks_groups_only(graph: PlanResult) -> None:
+    groups = {g.inputs["name"] for g in graph.of_type(rt.LOG_GROUP)}
+    assert len(groups) == 3
+    service = f"logs.{REGION}.amazonaws.com"
+    for group in groups:
+        group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"
+        context = {"kms:EncryptionContext:aws:logs:arn": group_arn}
+        for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"):
+            assert decide(graph, "network-logs-key", None, action, [], context, service) is (
+                Decision.ALLOW
+            )
+    stranger = {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other"
+    }
+    assert (
+        decide(graph, "network-logs-key", None, "kms:Decrypt", [], stranger, service)
+        is Decision.IMPLICIT_DENY
+    )
+    assert (
+        decide(graph, "network-logs-key", None, "kms:Decrypt", [], {}, f"s3.{REGION}.amazonaws.com")
+        is Decision.IMPLICIT_DENY
+    )
+    # Every log group is encrypted with it.
+    (logs_key,) = [k for k in graph.of_type(rt.KMS_KEY) if k.name == "network-logs-key"]
+    for group in graph.of_type(rt.LOG_GROUP):
+        assert group.inputs["kmsKeyId"] == mock_outputs(logs_key)["arn"]
+
+
+def test_the_secrets_key_is_the_eks_cluster_roles(graph: PlanResult) -> None:
+    # pulumi-eks creates the cluster's role; the mock engine names it after the component.
+    cluster_role = f"arn:aws:iam::{ACCOUNT}:role/cluster-eks-eksRole-role"
+    assert cluster_role in policy_of(graph, "cluster-secrets")
+    # The role's IAM (AmazonEKSClusterPolicy) lets it create the grant EKS uses.
+    eks_iam = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": "*"}
+        ],
+    }
+    grant = {"kms:GrantIsForAWSResource": "true"}
+    assert decide(graph, "cluster-secrets", cluster_role, "kms:CreateGrant", [eks_iam], grant) is (
+        Decision.ALLOW
+    )
+    assert decide(graph, "cluster-secrets", cluster_role, "kms:CreateGrant", [eks_iam]) is not (
+        Decision.ALLOW
+    )
+    outsider = decide(
+        graph, "cluster-secrets", OUTSIDER, "kms:CreateGrant", [EVERYTHING_KMS], grant
+    )
+    assert outsider is not Decision.ALLOW
+
+
+def test_the_off_region_copy_key_serves_replication_only(run_plan: PlanRunner) -> None:
+    graph = run_plan({"pingvas:storage": {"backupCopy": {"enabled": True}}})
+    replication_arn, replication_policies = role(graph, "storage-backups-copy-replication")
+    copy_region = "us-west-2"
+    copy_bucket = arn_of_bucket(graph, "storage-backups-copy")
+    context = {
+        "kms:ViaService": f"s3.{copy_region}.amazonaws.com",
+        # With S3 Bucket Keys the encryption context is the bucket's ARN.
+        "kms:EncryptionContext:aws:s3:arn": copy_bucket,
+    }
+    request = Request(
+        replication_arn, "kms:Encrypt", key_arn(graph, "storage-backups-copy-key"), context
+    )
+    assert evaluate_key(
+        request, replication_policies, policy_of(graph, "storage-backups-copy-key")
+    ) is (Decision.ALLOW)
+    outsider = Request(OUTSIDER, "kms:Decrypt", key_arn(graph, "storage-backups-copy-key"), context)
+    assert evaluate_key(
+        outsider, [EVERYTHING_KMS], policy_of(graph, "storage-backups-copy-key")
+    ) is not (Decision.ALLOW)
+    # The prod key lets replication decrypt the source dumps through S3, in the source region.
+    source_context = {
+        **via("s3"),
+        "kms:EncryptionContext:aws:s3:arn": arn_of_bucket(graph, "storage-backups"),
+    }
+    source = decide(
+        graph,
+        "storage-prod-key",
+        replication_arn,
+        "kms:Decrypt",
+        replication_policies,
+        source_context,
+    )
+    assert source is Decision.ALLOW
