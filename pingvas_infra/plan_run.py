@@ -134,7 +134,9 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
 def cost_step(ctx: PlanContext) -> StepOutcome:
     """cost.json, cost.md and architecture.svg: this stack priced against the baselines."""
     written = write_cost(ctx.result, ctx.config.region, ctx.out_dir)
-    return StepOutcome(files=written.files, lines=written.lines, warnings=written.warnings)
+    return StepOutcome(
+        files=written.files, lines=written.lines, warnings=written.warnings, failed=written.failed
+    )
 
 
 def plan_steps() -> list[tuple[str, PlanStep]]:

@@ -24,8 +24,8 @@ GROUP_ABOVE = 4
 _SKIPPED_PREFIXES = (rt.COMPONENT_PREFIX, rt.PROVIDER_PREFIX)
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}"
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def _layer_key(layer: str) -> tuple[int, str]:

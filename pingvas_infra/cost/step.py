@@ -8,12 +8,12 @@ from pathlib import Path
 
 import graphviz
 
-from pingvas_infra.cost.data import PriceTableNotFound
 from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.cost.markdown import console_summary, render_markdown
 from pingvas_infra.cost.report import build_report
 from pingvas_infra.cost.targets import check_targets, cost_document
 from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.price_tables import PriceTableNotFound
 
 COST_JSON = "cost.json"
 COST_MD = "cost.md"
@@ -25,6 +25,8 @@ class CostOutput:
     files: list[Path] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # This stack's totals are unknown (something unpriced): the plan exits non-zero.
+    failed: bool = False
 
 
 def _write_json(path: Path, document: object) -> Path:
@@ -48,6 +50,7 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         output.files.append(_write_json(out_dir / COST_JSON, document))
         output.lines.append(f"not priced: no price table for {region}")
         output.warnings.append(str(exc))
+        output.failed = True
         return output
     targets = check_targets(report)
     output.files.append(_write_json(out_dir / COST_JSON, cost_document(report, targets)))
@@ -71,10 +74,12 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         )
     else:
         output.warnings += [
-            f"cost target not met: {check.name} is {check.value:.4g} (limit {check.limit:g})"
+            f"cost target not met: {check.name} is "
+            f"{'unknown' if check.value is None else f'{check.value:.4g}'} (limit {check.limit:g})"
             for check in targets
             if not check.met and check.limit is not None
         ]
     unpriced = report.unpriced()
     output.warnings += [f"unpriced: {u['type']} {u['resource']} ({u['reason']})" for u in unpriced]
+    output.failed = not report.complete
     return output
