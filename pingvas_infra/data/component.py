@@ -199,7 +199,9 @@ class Data(pulumi.ComponentResource):
         # a second writer), tiers 2-15 scale with their own load and pause on their own.
         instances = [("writer", network.availability_zones[0], 0)]
         if config.reader:
-            instances.append(("reader", network.availability_zones[1], config.reader_promotion_tier))
+            instances.append(
+                ("reader", network.availability_zones[1], config.reader_promotion_tier)
+            )
         for role, az, tier in instances:
             aws.rds.ClusterInstance(
                 f"{name}-aurora-{role}",
