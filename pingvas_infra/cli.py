@@ -16,6 +16,7 @@ from rich.table import Table
 from pingvas_infra import localenv
 from pingvas_infra import resource_types as rt
 from pingvas_infra.config import ConfigError, StackConfig
+from pingvas_infra.cost.alternatives import alternatives_markdown
 from pingvas_infra.cost.compare import CompareError, compare_markdown, is_complete, load_cost
 from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
 from pingvas_infra.plan_run import (
@@ -239,11 +240,23 @@ def cost(
     plan_dir: Annotated[
         Path, typer.Option("--plan", help="The plan folder holding cost.json.")
     ] = Path("build/plan"),
+    alternatives: Annotated[
+        bool,
+        typer.Option(
+            "--alternatives",
+            help="Print the same usage priced under EKS Auto Mode, with fee sources.",
+        ),
+    ] = False,
 ) -> None:
     """Print the plan's cost report (cost.md), or with --compare the monthly change
     between two plans, line by line, as Markdown for a pull-request comment."""
     try:
         current = load_cost(plan_dir)
+        if alternatives:
+            typer.echo(alternatives_markdown(current), nl=False)
+            if not is_complete(current):
+                raise typer.Exit(EXIT_FAILED)
+            return
         if compare is None:
             report = (plan_dir if plan_dir.is_dir() else plan_dir.parent) / "cost.md"
             typer.echo(report.read_text(encoding="utf-8"), nl=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import graphviz
 
+from pingvas_infra.cost.alternatives import alternatives_json, alternatives_markdown
 from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.cost.markdown import console_summary, render_markdown
 from pingvas_infra.cost.report import build_report
@@ -53,9 +54,12 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         output.failed = True
         return output
     targets = check_targets(report)
-    output.files.append(_write_json(out_dir / COST_JSON, cost_document(report, targets)))
+    document = {**cost_document(report, targets), "alternatives": alternatives_json(report)}
+    output.files.append(_write_json(out_dir / COST_JSON, document))
     markdown = out_dir / COST_MD
-    markdown.write_text(render_markdown(report, targets), encoding="utf-8")
+    markdown.write_text(
+        render_markdown(report, targets) + "\n" + alternatives_markdown(document), encoding="utf-8"
+    )
     output.files.append(markdown)
     try:
         svg = render_svg(report, result.resources)
