@@ -1,5 +1,5 @@
-"""architecture.svg: the recorded graph drawn with graphviz, one cluster per layer and the
-monthly cost on every node.
+"""cost-map.svg: the bill drawn over the recorded graph with graphviz, one cluster per layer
+and the monthly cost on every node (the system itself is architecture.svg).
 
 Billable resources get a node each (many of one type in a layer share one node); the
 free building blocks of a layer (subnets, routes, IAM, Kubernetes objects) are folded into

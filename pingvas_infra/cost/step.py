@@ -1,4 +1,4 @@
-"""The plan's cost step: cost.json, cost.md and architecture.svg in the plan folder."""
+"""The plan's cost step: cost.json, cost.md and cost-map.svg in the plan folder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pingvas_infra.price_tables import PriceTableNotFound
 
 COST_JSON = "cost.json"
 COST_MD = "cost.md"
-DIAGRAM = "architecture.svg"
+COST_MAP = "cost-map.svg"
 
 
 @dataclass
@@ -65,11 +65,11 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         svg = render_svg(report, result.resources)
     except graphviz.ExecutableNotFound:
         output.warnings.append(
-            f"graphviz's `dot` is not installed: {DIAGRAM} skipped (apt-get install graphviz)"
+            f"graphviz's `dot` is not installed: {COST_MAP} skipped (apt-get install graphviz)"
         )
     else:
-        (out_dir / DIAGRAM).write_bytes(svg)
-        output.files.append(out_dir / DIAGRAM)
+        (out_dir / COST_MAP).write_bytes(svg)
+        output.files.append(out_dir / COST_MAP)
     output.lines += console_summary(report, targets)
     if report.missing_layers:
         output.warnings.append(

@@ -22,7 +22,7 @@ def test_cost_is_a_plan_step() -> None:
 
 def test_cost_json_has_the_documented_keys(graph: PlanResult, tmp_path: Path) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
-    assert sorted(p.name for p in written.files) == ["architecture.svg", "cost.json", "cost.md"]
+    assert sorted(p.name for p in written.files) == ["cost-map.svg", "cost.json", "cost.md"]
     document = json.loads((tmp_path / "cost.json").read_text())
     assert {"date", "region"} <= set(document["price_table"])
     for profile in ("idle", "guide-reference"):
@@ -101,9 +101,9 @@ def test_without_graphviz_the_svg_is_skipped_with_a_warning(
 
     monkeypatch.setattr(step, "render_svg", no_dot)
     written = write_cost(graph, "us-east-1", tmp_path)
-    assert not (tmp_path / "architecture.svg").exists()
+    assert not (tmp_path / "cost-map.svg").exists()
     assert (tmp_path / "cost.json").exists()
-    assert any("architecture.svg skipped" in w for w in written.warnings)
+    assert any("cost-map.svg skipped" in w for w in written.warnings)
 
 
 def test_a_missed_target_is_printed_and_warned_with_its_ratio(
