@@ -72,35 +72,20 @@ def pod_identity_role(
     role_name: str | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
-    trust_only_this_service_account: bool = False,
 ) -> PodIdentityRole:
     """A role the EKS Pod Identity agent hands to one ServiceAccount: the role (trusting
     `pods.eks.amazonaws.com`), its inline ``policy`` and the association, all named ``name``.
 
-    With ``trust_only_this_service_account`` the trust policy also requires the session tags
-    EKS sets for ``namespace`` and ``service_account``: an association made later for
-    another ServiceAccount cannot use the role.
+    The trust policy also requires the session tags EKS sets for ``namespace`` and
+    ``service_account``: an association made later for another ServiceAccount cannot use the
+    role.
     """
     child = pulumi.ResourceOptions(parent=parent)
-    trust = (
-        iam.service_trust(
-            iam.POD_IDENTITY_PRINCIPAL,
-            iam.POD_IDENTITY_ACTIONS,
-            condition={
-                "StringEquals": {
-                    "aws:RequestTag/kubernetes-namespace": namespace,
-                    "aws:RequestTag/kubernetes-service-account": service_account,
-                }
-            },
-        )
-        if trust_only_this_service_account
-        else iam.pod_identity_trust()
-    )
     role = aws.iam.Role(
         name,
         name=role_name,
         description=description,
-        assume_role_policy=trust,
+        assume_role_policy=iam.pod_identity_trust(namespace, service_account),
         tags=dict(tags) if tags is not None else None,
         opts=child,
     )

@@ -19,8 +19,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pingvas_infra import sdk_internals
 from pingvas_infra.cluster.config import ClusterConfig
+from pingvas_infra.cluster.people import Principal, partition_of
 from pingvas_infra.configbase import (
     CONFIG_NAMESPACE,
+    ConfigError,
     ConfigModel,
     ConfigWarning,
     Offence,
@@ -46,10 +48,6 @@ from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.config import TenancyConfig
 
 _TAG_KEY_RESERVED_PREFIX = "aws:"
-
-
-class ConfigError(pulumi.RunError):
-    """Invalid stack configuration; the message lists every offending key."""
 
 
 class StackConfig(ConfigModel):
@@ -112,6 +110,18 @@ class StackConfig(ConfigModel):
         )
         problems.extend(kubernetes_version_problems(self.cluster.kubernetes_version))
         problems.extend(self._unpriced_settings())
+        partition = partition_of(self.region)
+        for key, arn in self.cluster.people().items():
+            principal = Principal.parse(arn)
+            if principal is not None and principal.partition != partition:
+                problems.append(
+                    Problem(
+                        f"cluster.{key}",
+                        arn,
+                        f"an ARN of partition {partition}, the partition of region "
+                        f"{self.region} (aws:region)",
+                    )
+                )
         raise_problems(problems)
         return self
 

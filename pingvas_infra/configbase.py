@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -22,6 +23,10 @@ CONFIG_NAMESPACE = "pingvas"
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference);
 # every layer that keeps logs checks its setting against them.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration; the message lists every offending key."""
 
 
 @dataclass(frozen=True)

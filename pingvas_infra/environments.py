@@ -1,13 +1,17 @@
 """The two environments that share the platform, and what separates them.
 
-One definition of each separating fact (namespace, schema, database role, cache user and
-key prefix, Redis DB number), used by every layer that needs it. The GPU quota of each is
-cluster policy (k8s_manifests/resource-quotas.yaml), read once by __main__.py.
+One definition of each separating fact (namespace, database, schema, database role, cache
+user and key prefix, Redis DB number), used by every layer that needs it. The GPU quota of
+each is cluster policy (k8s_manifests/resource-quotas.yaml), read once by __main__.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# The Aurora cluster's initial database (the design guide's one database). Only the master
+# user connects to it; each environment's data lives in a database of its own.
+INITIAL_DATABASE = "pingvas_saas"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,11 @@ class Environment:
     @property
     def schema(self) -> str:
         return f"{self.name}_pingvas"
+
+    @property
+    def database(self) -> str:
+        """The environment's own database in the shared Aurora cluster."""
+        return f"{INITIAL_DATABASE}_{self.name}"
 
     @property
     def db_user(self) -> str:

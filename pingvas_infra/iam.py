@@ -39,8 +39,34 @@ def service_trust(
     return document([statement])
 
 
-def pod_identity_trust() -> pulumi.Output[str]:
-    return service_trust(POD_IDENTITY_PRINCIPAL, POD_IDENTITY_ACTIONS)
+# Session tags the EKS Pod Identity Agent sets when it assumes a role for a pod
+# (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html).
+POD_NAMESPACE_TAG = "aws:RequestTag/kubernetes-namespace"
+POD_SERVICE_ACCOUNT_TAG = "aws:RequestTag/kubernetes-service-account"
+
+
+def pod_identity_trust(
+    namespace: pulumi.Input[str], service_accounts: pulumi.Input[str] | Sequence[str]
+) -> pulumi.Output[str]:
+    """Trust for Pod Identity, only for the given ServiceAccount(s) of ``namespace``.
+
+    The association already decides which ServiceAccount gets the role; the condition on
+    the session tags the agent sets makes the role refuse any other association too (say,
+    one someone adds from a dev ServiceAccount to a prod role).
+    """
+    accounts = (
+        list(service_accounts) if isinstance(service_accounts, list | tuple) else service_accounts
+    )
+    return service_trust(
+        POD_IDENTITY_PRINCIPAL,
+        POD_IDENTITY_ACTIONS,
+        condition={
+            "StringEquals": {
+                POD_NAMESPACE_TAG: namespace,
+                POD_SERVICE_ACCOUNT_TAG: accounts,
+            }
+        },
+    )
 
 
 def deny_insecure_transport(resources: Sequence[Any], principal: Any = "*") -> dict[str, Any]:

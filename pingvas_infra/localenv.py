@@ -22,14 +22,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.environments import ENVIRONMENTS, Environment
+from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE, Environment
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
+from pingvas_infra.tenancy import bootstrap
 
-LOCAL_DIR = Path(__file__).resolve().parent.parent.parent / "local"
+# The repository's local/ folder (this module sits in pingvas_infra/).
+LOCAL_DIR = Path(__file__).resolve().parent.parent / "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
-# The design guide's database and master user; compose creates both.
-DATABASE = "pingvas_saas"
+# The initial database and master user; compose creates both. Each environment's database
+# is created by the cluster's own bootstrap SQL, as in the cluster.
+DATABASE = INITIAL_DATABASE
 ADMIN_USER = "pingvas_admin"
 # The stack's bucket names without prefix or account suffix (the design guide's names): moto has no
 # global namespace to collide with.
@@ -73,7 +76,7 @@ def database_url(environment: Environment, password: str) -> str:
     options = quote(f"-c search_path={environment.schema}", safe="")
     return (
         f"postgresql://{environment.db_user}:{quote(password, safe='')}@"
-        f"{ENDPOINTS['postgres']}/{DATABASE}?options={options}"
+        f"{ENDPOINTS['postgres']}/{environment.database}?options={options}"
     )
 
 
@@ -105,9 +108,10 @@ def write_local_env(
         values[f"{prefix}_DATABASE_URL"] = database_url(env, passwords[_variable(env, "DB")])
         values[f"{prefix}_DB_SCHEMA"] = env.schema
         values[f"{prefix}_REDIS_URL"] = redis_url(env, passwords[_variable(env, "CACHE")])
-    # What local/initdb/ bootstraps: role:schema:password variable, per environment.
+    # What local/initdb/ bootstraps: the cluster Job's target, then the name of the
+    # variable holding the role's password, per environment.
     values["LOCAL_DB_TARGETS"] = " ".join(
-        f"{env.db_user}:{env.schema}:{_variable(env, 'DB')}" for env in ENVIRONMENTS
+        f"{bootstrap.target(env)}:{_variable(env, 'DB')}" for env in ENVIRONMENTS
     )
     values["LOCAL_BUCKETS"] = " ".join(BUCKETS)
     values["AWS_ENDPOINT_URL"] = f"http://{ENDPOINTS['moto']}"

@@ -338,7 +338,8 @@ def test_docs_only_pushes_do_not_deploy_and_nothing_the_program_reads_is_ignored
     program = [
         f
         for f in tracked_files()
-        if not f.startswith(("tests/", "local/", ".github/"))
+        # docs/ holds the boundary matrix and its rendering, which the program never reads.
+        if not f.startswith(("tests/", "local/", ".github/", "docs/"))
         and f not in ("README.md", ".gitignore")
     ]
     assert "pingvas_infra/cli.py" in program and "uv.lock" in program

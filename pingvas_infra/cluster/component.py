@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
@@ -11,6 +9,8 @@ import pulumi_eks as eks
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
+from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
@@ -22,7 +22,6 @@ CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
 # Labels of the system node group; the Karpenter controller and other platform pods
 # select them, and they never appear on Karpenter's nodes.
 SYSTEM_NODE_LABELS = {"role": "system", "tier": "shared"}
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 ADDON_NAMESPACE = "kube-system"
 # AL2023, the EKS default for managed node groups since Kubernetes 1.30.
 SYSTEM_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD"
@@ -32,13 +31,6 @@ ROOT_DEVICE = "/dev/xvda"
 # Agent) reach it, pods in their own network namespace do not, so no tenant pod can take
 # the node role's credentials. Pods get AWS credentials from Pod Identity instead.
 IMDS_HOP_LIMIT = 1
-
-
-def _access_entry_key(arn: str) -> str:
-    """A stable name per principal ("admin-123456789012-ops"), independent of list order."""
-    account = arn.split(":")[4]
-    principal = arn.rsplit("/", 1)[-1]
-    return re.sub(r"[^A-Za-z0-9-]", "-", f"admin-{account}-{principal}")
 
 
 def _managed_addon(
@@ -71,6 +63,7 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        _refuse_the_creator(config, self)
 
         secrets_key = customer_managed_key(
             f"{name}-secrets",
@@ -104,21 +97,7 @@ class Cluster(pulumi.ComponentResource):
             public_access_cidrs=list(config.public_access_cidrs) or None,
             # Access entries only: no aws-auth ConfigMap is created or read.
             authentication_mode=eks.AuthenticationMode.API,
-            access_entries={
-                _access_entry_key(arn): eks.AccessEntryArgs(
-                    principal_arn=arn,
-                    type=eks.AccessEntryType.STANDARD,
-                    access_policies={
-                        "cluster-admin": eks.AccessPolicyAssociationArgs(
-                            policy_arn=CLUSTER_ADMIN_POLICY,
-                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                                type="cluster"
-                            ),
-                        )
-                    },
-                )
-                for arn in config.admin_principal_arns
-            },
+            # People's access entries are this layer's own resources (below).
             encryption_config_key_arn=secrets_key.arn,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             # Nodes come from the managed group below and from Karpenter; every node uses
@@ -142,6 +121,8 @@ class Cluster(pulumi.ComponentResource):
         eks_cluster = cluster.eks_cluster
         cluster_name = eks_cluster.name
 
+        self._people(name, config, cluster_name=cluster.eks_cluster.name)
+
         role, attachments = node_role(f"{name}-system-node", parent=self)
         system_nodes = self._system_nodes(
             name, config, cluster=cluster, role=role, attachments=attachments, network=network
@@ -154,12 +135,13 @@ class Cluster(pulumi.ComponentResource):
             cluster_name,
             pulumi.ResourceOptions(parent=self, depends_on=[system_nodes]),
         )
-        csi_addons = [
-            self._addon_with_pod_identity(
+        csi = {
+            addon: self._addon_with_pod_identity(
                 name, addon, cluster_name, [system_nodes, pod_identity_agent]
             )
             for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
-        ]
+        }
+        csi_addons = [addon for addon, _ in csi.values()]
 
         # Kubernetes clients (the explicit provider in __main__) only start once the system
         # nodes, DNS and the Pod Identity Agent are up, so Helm releases can schedule.
@@ -178,6 +160,7 @@ class Cluster(pulumi.ComponentResource):
             kubeconfig_json=pulumi.Output.secret(kubeconfig_json),
             cluster_security_group_id=eks_cluster.vpc_config.cluster_security_group_id,
             system_node_role_arn=role.arn,
+            efs_csi_role_arn=csi["aws-efs-csi-driver"][1].arn,
             system_node_labels=dict(SYSTEM_NODE_LABELS),
         )
         self.register_outputs(
@@ -189,6 +172,40 @@ class Cluster(pulumi.ComponentResource):
                 "secretsKeyArn": secrets_key.arn,
             }
         )
+
+    def _people(self, name: str, config: ClusterConfig, *, cluster_name: pulumi.Input[str]) -> None:
+        """One access entry per listed principal, with its one access policy."""
+        grants: list[tuple[str, Access, str | None]] = [
+            (arn, Access.ADMIN, None) for arn in config.admin_principal_arns
+        ]
+        for name_of_environment, arns in sorted(config.environment_principal_arns.items()):
+            grants += [(arn, Access.ENVIRONMENT, name_of_environment) for arn in arns]
+        grants += [(arn, Access.VIEWER, None) for arn in config.viewer_principal_arns]
+        for arn, access, environment in grants:
+            resource_name = f"{name}-{access_entry_name(access, arn)}"
+            entry = aws.eks.AccessEntry(
+                resource_name,
+                cluster_name=cluster_name,
+                principal_arn=arn,
+                type="STANDARD",
+                kubernetes_groups=[people_group(environment)] if environment else None,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            scope = (
+                aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type="namespace", namespaces=[environment]
+                )
+                if environment
+                else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster")
+            )
+            aws.eks.AccessPolicyAssociation(
+                resource_name,
+                cluster_name=cluster_name,
+                principal_arn=entry.principal_arn,
+                policy_arn=access.policy_arn,
+                access_scope=scope,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _system_nodes(
         self,
@@ -263,7 +280,7 @@ class Cluster(pulumi.ComponentResource):
         addon: str,
         cluster_name: pulumi.Output[str],
         after: list[pulumi.Resource],
-    ) -> aws.eks.Addon:
+    ) -> tuple[aws.eks.Addon, aws.iam.Role]:
         """A managed add-on whose ServiceAccounts get their own Pod Identity role.
 
         The associations exist before the add-on, so its pods get credentials from their
@@ -273,7 +290,7 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-{addon}",
-            assume_role_policy=iam.pod_identity_trust(),
+            assume_role_policy=iam.pod_identity_trust(ADDON_NAMESPACE, spec["service_accounts"]),
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
@@ -298,6 +315,25 @@ class Cluster(pulumi.ComponentResource):
             addon,
             cluster_name,
             pulumi.ResourceOptions(parent=self, depends_on=[*after, attachment, *associations]),
+        ), role
+
+
+def _refuse_the_creator(config: ClusterConfig, parent: pulumi.Resource) -> None:
+    """Stop before anything is created when a list names the identity running `pulumi up`:
+    EKS gives it an access entry of its own, and a second one fails with 409
+    ResourceInUseException half-way through the update."""
+    listed = config.people()
+    if not listed:
+        return
+    caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=parent))
+    found = creator_problem(caller.arn, listed)
+    if found is not None:
+        key, arn = found
+        raise ConfigError(
+            f"{CONFIG_NAMESPACE}:cluster.{key} = {arn}: not the identity running this program "
+            f"({caller.arn}), which EKS already makes cluster admin as the cluster's "
+            "creator; listing it again makes EKS refuse the second access entry (409 "
+            "ResourceInUseException). Remove it from the list."
         )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from pingvas_infra.cluster.people import Principal
 from pingvas_infra.configbase import (
     LOG_RETENTION_DAYS,
     Cidr,
@@ -19,10 +19,9 @@ from pingvas_infra.configbase import (
     raise_problems,
 )
 from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
+from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import general_purpose_types, instance_shapes
 
-# IAM users and roles (paths allowed) in any AWS partition: what an access entry accepts.
-_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
 # EKS refuses private and loopback ranges for its public endpoint.
 _NON_PUBLIC = tuple(
     ipaddress.IPv4Network(c)
@@ -129,8 +128,14 @@ class ClusterConfig(ConfigModel):
     # silently billing extended support (the API default, EXTENDED, adds ~$365/month).
     support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
     # IAM roles/users given cluster-admin through access entries (the identity running
-    # `pulumi up` gets it at creation regardless).
+    # `pulumi up` gets it at creation regardless, and may not be listed again).
     admin_principal_arns: tuple[str, ...] = ()
+    # Environment name -> IAM roles/users who work in that environment: edit rights in
+    # its namespace only, nothing in any other (see cluster/people.py).
+    environment_principal_arns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # IAM roles/users who may read (not change) most objects in every namespace, prod's
+    # ConfigMaps and pod specs included, but no Secrets.
+    viewer_principal_arns: tuple[str, ...] = ()
     # Who may reach the public API endpoint; an empty list turns the public endpoint off
     # (then `pulumi up` must run from inside the VPC). 0.0.0.0/0 lets a laptop anywhere in,
     # and the plan warns about it.
@@ -163,19 +168,7 @@ class ClusterConfig(ConfigModel):
             Problem(f"systemNodes.{p.key}", p.value, p.allowed)
             for p in self.system_nodes.problems()
         )
-        seen: set[str] = set()
-        for i, arn in enumerate(self.admin_principal_arns):
-            if not _PRINCIPAL_ARN.match(arn):
-                problems.append(
-                    Problem(
-                        f"adminPrincipalArns[{i}]",
-                        arn,
-                        "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin",
-                    )
-                )
-            elif arn in seen:
-                problems.append(Problem(f"adminPrincipalArns[{i}]", arn, "each ARN at most once"))
-            seen.add(arn)
+        problems.extend(self._people_problems())
         for i, cidr in enumerate(self.public_access_cidrs):
             block = network(cidr)
             if any(block.subnet_of(private) for private in _NON_PUBLIC):
@@ -194,6 +187,71 @@ class ClusterConfig(ConfigModel):
         problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
         raise_problems(problems)
         return self
+
+    def people(self) -> dict[str, str]:
+        """Every listed principal: stack-file key (relative to the section) -> ARN."""
+        listed = {f"adminPrincipalArns[{i}]": a for i, a in enumerate(self.admin_principal_arns)}
+        for environment, arns in self.environment_principal_arns.items():
+            listed.update(
+                {f"environmentPrincipalArns.{environment}[{i}]": a for i, a in enumerate(arns)}
+            )
+        listed.update(
+            {f"viewerPrincipalArns[{i}]": a for i, a in enumerate(self.viewer_principal_arns)}
+        )
+        return listed
+
+    def _people_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        known = {env.name for env in ENVIRONMENTS}
+        problems.extend(
+            Problem(
+                f"environmentPrincipalArns.{name}",
+                list(arns),
+                f"an environment: {', '.join(sorted(known))}",
+            )
+            for name, arns in self.environment_principal_arns.items()
+            if name not in known
+        )
+        first_key: dict[str, str] = {}
+        first_identity: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for key, arn in self.people().items():
+            principal = Principal.parse(arn)
+            if principal is None:
+                problems.append(
+                    Problem(
+                        key,
+                        arn,
+                        "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin "
+                        "(paths allowed)",
+                    )
+                )
+                continue
+            if arn in first_key:
+                problems.append(
+                    Problem(
+                        key,
+                        arn,
+                        f"each principal in one list only (also {first_key[arn]}): EKS keeps "
+                        "one access entry per principal, and a principal in two lists would "
+                        "hold both environments' rights",
+                    )
+                )
+                continue
+            first_key[arn] = key
+            earlier = first_identity.get(principal.identity)
+            if earlier is not None:
+                problems.append(
+                    Problem(
+                        key,
+                        arn,
+                        f"another path of the same {principal.kind} as {earlier[0]} "
+                        f"({earlier[1]}): IAM names a {principal.kind} once per account, "
+                        "whatever its path",
+                    )
+                )
+                continue
+            first_identity[principal.identity] = (key, arn)
+        return problems
 
     def _version_problems(self) -> list[Problem]:
         on = today()

@@ -21,6 +21,9 @@ class ClusterOutputs:
     # groups admit 5432, 6379 and 2049 from it and from nothing else.
     cluster_security_group_id: pulumi.Output[str]
     system_node_role_arn: pulumi.Output[str]
+    # The Pod Identity role of the EFS CSI driver: the node plugin mounts with it (the
+    # `iam` mount option), so it is the one principal the model store admits.
+    efs_csi_role_arn: pulumi.Output[str]
     # The labels of the managed system nodes: controllers that must never run on capacity
     # they manage themselves (Karpenter) select them.
     system_node_labels: dict[str, str]

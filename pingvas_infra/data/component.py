@@ -17,11 +17,12 @@ from pingvas_infra.data.cache_acl import (
 )
 from pingvas_infra.data.config import AuroraConfig, CacheConfig, DataConfig
 from pingvas_infra.data.outputs import CacheUser, DataOutputs
-from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 
-DATABASE_NAME = "pingvas_saas"
+# The cluster's initial database: the master user's; environments have their own.
+DATABASE_NAME = INITIAL_DATABASE
 DATABASE_PORT = 5432
 CACHE_PORT = 6379
 AURORA_ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL

@@ -21,6 +21,7 @@ class CacheUser:
 
 @dataclass(frozen=True)
 class DataOutputs:
+    # The cluster's initial database, the master user's (each environment has its own).
     database_name: str
     writer_endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]

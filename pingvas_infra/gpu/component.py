@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import Any
 
 import pulumi
@@ -36,6 +37,27 @@ GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
 GPU_ROOT_DEVICE = "/dev/xvda"
 # Same rule as the system nodes: pods never reach IMDS (Pod Identity serves credentials).
 IMDS_HOP_LIMIT = 1
+# How the device plugin hands a container its GPUs: as volume mounts the NVIDIA toolkit
+# reads, not as NVIDIA_VISIBLE_DEVICES, which every CUDA image sets to "all".
+DEVICE_LIST_STRATEGY = "volume-mounts"
+USER_DATA_BOUNDARY = "pingvas-gpu-node"
+
+
+def gpu_node_user_data() -> str:
+    """The EC2NodeClass's userData: a MIME multi-part document (what Karpenter merges with
+    its own nodeadm configuration on AL2023) holding gpu-visibility.sh."""
+    script = resources.files(__package__).joinpath("gpu-visibility.sh").read_text(encoding="utf-8")
+    return (
+        "MIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="{USER_DATA_BOUNDARY}"\n'
+        "\n"
+        f"--{USER_DATA_BOUNDARY}\n"
+        'Content-Type: text/x-shellscript; charset="us-ascii"\n'
+        "\n"
+        # The line break before a boundary belongs to the boundary (RFC 2046).
+        f"{script}\n"
+        f"--{USER_DATA_BOUNDARY}--\n"
+    )
 
 
 def pool_name(environment: str) -> str:
@@ -303,6 +325,7 @@ def node_class_spec(
         "subnetSelectorTerms": discovery,
         "securityGroupSelectorTerms": discovery,
         "associatePublicIPAddress": False,
+        "userData": gpu_node_user_data(),
         "metadataOptions": {
             "httpEndpoint": "enabled",
             "httpProtocolIPv6": "disabled",
@@ -401,4 +424,5 @@ def device_plugin_values() -> dict[str, Any]:
             {"key": ENVIRONMENT_LABEL, "operator": "Exists", "effect": "NoSchedule"},
         ],
         "priorityClassName": "system-node-critical",
+        "deviceListStrategy": DEVICE_LIST_STRATEGY,
     }

@@ -6,6 +6,11 @@ under an `automated` block every environment gets: prod syncs by itself (and pru
 whatever the string says. Here the sync policy is data per
 environment: dev's element carries an `automated` patch with prune and self-heal, prod's
 carries none, so nothing but a person syncs prod.
+
+Each environment's Application belongs to its own AppProject, whose only destination is
+that environment's namespace: Argo CD checks every resource it would apply against the
+project, so a manifest under dev's path that names `namespace: prod` is refused instead of
+being applied by dev's automated sync past prod's manual one.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pingvas_infra.operations.config import ArgoCdConfig
 
 NAMESPACE = "argocd"
 RELEASE_NAME = "argo-cd"
-PROJECT = "pingvas-services"
+PROJECT_PREFIX = "pingvas-services"
 APPLICATION_SET = "pingvas-services"
 IN_CLUSTER = "https://kubernetes.default.svc"
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
@@ -45,20 +50,25 @@ def helm_values() -> dict[str, Any]:
     }
 
 
-def app_project_spec(config: ArgoCdConfig) -> dict[str, Any]:
-    """The services may deploy namespaced objects into dev and prod from one repository,
-    and may not touch what the tenancy layer owns there."""
+def project_name(environment: str) -> str:
+    return f"{PROJECT_PREFIX}-{environment}"
+
+
+def app_project_spec(config: ArgoCdConfig, namespace: str) -> dict[str, Any]:
+    """One environment's services: namespaced objects in its own namespace only, from one
+    repository, never what the tenancy layer owns there (quotas, limit ranges, network
+    policies) nor RBAC, which could hand a workload those rights."""
     return {
-        "description": "pingvas application services (dev and prod)",
+        "description": f"pingvas application services ({namespace} only)",
         "sourceRepos": [config.repo_url],
-        "destinations": [
-            {"server": IN_CLUSTER, "namespace": env.namespace} for env in ENVIRONMENTS
-        ],
+        "destinations": [{"server": IN_CLUSTER, "namespace": namespace}],
         "clusterResourceWhitelist": [],
         "namespaceResourceBlacklist": [
             {"group": "", "kind": "ResourceQuota"},
             {"group": "", "kind": "LimitRange"},
             {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
+            {"group": "rbac.authorization.k8s.io", "kind": "Role"},
+            {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"},
         ],
     }
 
@@ -99,7 +109,7 @@ def application_set_spec(config: ArgoCdConfig) -> dict[str, Any]:
                 "annotations": {SYNC_WAVE_ANNOTATION: "{{ .syncWave }}"},
             },
             "spec": {
-                "project": PROJECT,
+                "project": project_name("{{ .env }}"),
                 "source": {
                     "repoURL": config.repo_url,
                     "targetRevision": config.target_revision,

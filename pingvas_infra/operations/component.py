@@ -143,7 +143,7 @@ class Operations(pulumi.ComponentResource):
                 scripts_config_map=scripts_name,
                 bucket=storage.bucket_names[BACKUPS_BUCKET],
                 kms_key_arn=storage.prod_kms_key_arn,
-                database_name=data.database_name,
+                database_name=PROD.database,
                 region=region,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[scripts, service_account]),
@@ -255,21 +255,27 @@ class Operations(pulumi.ComponentResource):
             opts=self._child,
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
-        project = k8s.apiextensions.CustomResource(
-            f"{name}-argocd-project",
-            api_version="argoproj.io/v1alpha1",
-            kind="AppProject",
-            metadata={"name": argocd.PROJECT, "namespace": namespace.metadata.name},
-            spec=argocd.app_project_spec(config.argocd),
-            opts=after_crds,
-        )
+        projects = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-argocd-project-{env.name}",
+                api_version="argoproj.io/v1alpha1",
+                kind="AppProject",
+                metadata={
+                    "name": argocd.project_name(env.name),
+                    "namespace": namespace.metadata.name,
+                },
+                spec=argocd.app_project_spec(config.argocd, env.namespace),
+                opts=after_crds,
+            )
+            for env in ENVIRONMENTS
+        ]
         k8s.apiextensions.CustomResource(
             f"{name}-argocd-applicationset",
             api_version="argoproj.io/v1alpha1",
             kind="ApplicationSet",
             metadata={"name": argocd.APPLICATION_SET, "namespace": namespace.metadata.name},
             spec=argocd.application_set_spec(config.argocd),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[release, project]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release, *projects]),
         )
         return argocd.NAMESPACE
 

@@ -141,7 +141,7 @@ class Storage(pulumi.ComponentResource):
             prod_kms_key_arn=prod_key.arn,
             models_kms_key_arn=models_key.arn,
             efs_file_system_id=store.file_system.id,
-            models_access_point_id=store.access_point.id,
+            models_access_point_id=store.reader.id,
             app_role_arns=app_roles,
             block_storage_class=block_storage_class.metadata.name,
         )
@@ -149,7 +149,8 @@ class Storage(pulumi.ComponentResource):
             {
                 "bucketNames": buckets.names,
                 "efsFileSystemId": store.file_system.id,
-                "modelsAccessPointId": store.access_point.id,
+                "modelsAccessPointId": store.reader.id,
+                "modelsWriterAccessPointId": store.writer.id,
                 "appRoleArns": app_roles,
                 "modelSyncRoleArn": sync.role.arn,
             }

@@ -1,10 +1,17 @@
-"""The shared model store: EFS, its /models access point, and the Kubernetes volumes.
+"""The shared model store: EFS, its /models access points, and the Kubernetes volumes.
 
 Inference pods in dev and prod mount the models read-only; one writable claim, in the
 platform namespace, is the only path that changes what both environments serve. Dev
 therefore cannot alter prod's models, and neither can prod's own application pods: a
 model update is a deliberate platform job (the `model-sync` ServiceAccount), not a side
 effect of serving.
+
+EFS enforces that itself, not only Kubernetes. Every volume mounts with `tls` and `iam`:
+the EFS CSI node plugin (on the host network) authenticates with its Pod Identity role
+(efs-utils 2.3 and later take Pod Identity credentials before instance metadata). The
+file system policy admits that one role, only through the two access points, and lets it
+write only through the writer's. An NFS client without those credentials (a pod speaking
+NFS itself, any other role of the account) is refused by EFS, whatever reaches port 2049.
 """
 
 from __future__ import annotations
@@ -34,13 +41,17 @@ STORAGE_CLASS = "efs-models"
 NOMINAL_CAPACITY = "100Gi"
 READ_CLAIM = "models"
 WRITE_CLAIM = "models-writer"
+# Every model volume mounts over TLS and with the CSI driver's IAM identity.
+MOUNT_OPTIONS = ("tls", "iam")
 MODEL_SYNC_SERVICE_ACCOUNT = "model-sync"
 
 
 @dataclass(frozen=True)
 class ModelsStore:
     file_system: aws.efs.FileSystem
-    access_point: aws.efs.AccessPoint
+    # dev and prod mount through the reader; the platform's model sync through the writer.
+    reader: aws.efs.AccessPoint
+    writer: aws.efs.AccessPoint
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ def create_models_store(
     cluster: ClusterOutputs,
     parent: pulumi.Resource,
 ) -> tuple[ModelsStore, list[aws.efs.MountTarget]]:
+    """The file system, its access points, policy, backups and mount targets."""
     child = pulumi.ResourceOptions(parent=parent)
     file_system = aws.efs.FileSystem(
         f"{name}-models",
@@ -90,25 +102,6 @@ def create_models_store(
         backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
         opts=child,
     )
-    aws.efs.FileSystemPolicy(
-        f"{name}-models",
-        file_system_id=file_system.id,
-        policy=iam.document(
-            [
-                {
-                    "Sid": "MountThroughMountTargetsOnly",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                    "Resource": file_system.arn,
-                    "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
-                },
-                iam.deny_insecure_transport([file_system.arn], principal={"AWS": "*"}),
-            ]
-        ),
-        opts=child,
-    )
-
     security_group = cluster_only_security_group(
         f"{name}-efs", network, cluster, port=NFS_PORT, service="NFS", parent=parent
     )
@@ -122,8 +115,36 @@ def create_models_store(
         )
         for az, subnet_id in zip(network.availability_zones, network.data_subnet_ids, strict=True)
     ]
-    access_point = aws.efs.AccessPoint(
+    reader, writer = (
+        _access_point(
+            f"{name}-models{suffix}", file_system, config, f"{project}-models{suffix}", child
+        )
+        for suffix in ("", "-writer")
+    )
+    aws.efs.FileSystemPolicy(
         f"{name}-models",
+        file_system_id=file_system.id,
+        policy=file_system_policy(
+            file_system.arn,
+            mounter_role_arn=cluster.efs_csi_role_arn,
+            reader_arn=reader.arn,
+            writer_arn=writer.arn,
+        ),
+        opts=child,
+    )
+    return ModelsStore(file_system, reader, writer), mount_targets
+
+
+def _access_point(
+    name: str,
+    file_system: aws.efs.FileSystem,
+    config: EfsConfig,
+    tag: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.efs.AccessPoint:
+    """An access point on /models: every NFS call through it runs as the configured user."""
+    return aws.efs.AccessPoint(
+        name,
         file_system_id=file_system.id,
         root_directory=aws.efs.AccessPointRootDirectoryArgs(
             path=MODELS_PATH,
@@ -133,12 +154,83 @@ def create_models_store(
                 permissions=MODELS_DIRECTORY_MODE,
             ),
         ),
-        # Every NFS call through the access point runs as this user, whatever the pod.
         posix_user=aws.efs.AccessPointPosixUserArgs(uid=config.posix_uid, gid=config.posix_gid),
-        tags={"Name": f"{project}-models"},
-        opts=child,
+        tags={"Name": tag},
+        opts=opts,
     )
-    return ModelsStore(file_system, access_point), mount_targets
+
+
+CLIENT_MOUNT = "elasticfilesystem:ClientMount"
+CLIENT_WRITE = "elasticfilesystem:ClientWrite"
+CLIENT_ROOT_ACCESS = "elasticfilesystem:ClientRootAccess"
+ACCESS_POINT_KEY = "elasticfilesystem:AccessPointArn"
+
+
+def file_system_policy(
+    file_system_arn: pulumi.Input[str],
+    *,
+    mounter_role_arn: pulumi.Input[str],
+    reader_arn: pulumi.Input[str],
+    writer_arn: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """Who may mount and write, enforced by EFS for every NFS client.
+
+    Allows name the CSI driver's role and the access points; the denies hold even against
+    an identity policy that grants more (AmazonEFSCSIDriverPolicy, or a broad admin role):
+    no other principal (an anonymous NFS client has none) mounts or writes, nothing is
+    written except through the writer access point, nobody gets root, nothing without TLS.
+    """
+    through_mount_target = {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+    return iam.document(
+        [
+            {
+                "Sid": "CsiDriverMountsThroughTheAccessPoints",
+                "Effect": "Allow",
+                "Principal": {"AWS": mounter_role_arn},
+                "Action": [CLIENT_MOUNT],
+                "Resource": file_system_arn,
+                "Condition": {
+                    **through_mount_target,
+                    "StringEquals": {ACCESS_POINT_KEY: [reader_arn, writer_arn]},
+                },
+            },
+            {
+                "Sid": "CsiDriverWritesThroughTheWriterOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": mounter_role_arn},
+                "Action": [CLIENT_WRITE],
+                "Resource": file_system_arn,
+                "Condition": {
+                    **through_mount_target,
+                    "StringEquals": {ACCESS_POINT_KEY: writer_arn},
+                },
+            },
+            {
+                "Sid": "NoOtherPrincipal",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": [CLIENT_MOUNT, CLIENT_WRITE, CLIENT_ROOT_ACCESS],
+                "Resource": file_system_arn,
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": mounter_role_arn}},
+            },
+            {
+                "Sid": "NoWriteButThroughTheWriter",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": [CLIENT_WRITE],
+                "Resource": file_system_arn,
+                "Condition": {"StringNotEquals": {ACCESS_POINT_KEY: writer_arn}},
+            },
+            {
+                "Sid": "NoRootAccess",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": [CLIENT_ROOT_ACCESS],
+                "Resource": file_system_arn,
+            },
+            iam.deny_insecure_transport([file_system_arn], principal={"AWS": "*"}),
+        ]
+    )
 
 
 def create_model_volumes(
@@ -163,13 +255,14 @@ def create_model_volumes(
         volume_binding_mode="Immediate",
         opts=kube,
     )
-    handle = pulumi.Output.concat(store.file_system.id, "::", store.access_point.id)
     claims = [
         _Claim(f"models-{env.name}", tenancy.namespaces[env.name], READ_CLAIM, read_only=True)
         for env in ENVIRONMENTS
     ]
     claims.append(_Claim("models-sync", tenancy.system_namespace, WRITE_CLAIM, read_only=False))
     for claim in claims:
+        access_point = store.reader if claim.read_only else store.writer
+        handle = pulumi.Output.concat(store.file_system.id, "::", access_point.id)
         volume = k8s.core.v1.PersistentVolume(
             f"{name}-{claim.volume}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -181,7 +274,7 @@ def create_model_volumes(
                 access_modes=[claim.access_mode],
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name=storage_class.metadata.name,
-                mount_options=["tls"],
+                mount_options=list(MOUNT_OPTIONS),
                 csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
                     driver=EFS_CSI_DRIVER, volume_handle=handle, read_only=claim.read_only
                 ),

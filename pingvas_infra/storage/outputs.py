@@ -17,6 +17,7 @@ class StorageOutputs:
     prod_kms_key_arn: pulumi.Output[str]
     models_kms_key_arn: pulumi.Output[str]
     efs_file_system_id: pulumi.Output[str]
+    # The access point dev and prod read the models through (read-only volumes).
     models_access_point_id: pulumi.Output[str]
     # Environment name -> the Pod Identity role of its application pods.
     app_role_arns: Mapping[str, pulumi.Output[str]]

@@ -26,6 +26,7 @@ from pingvas_infra.kube import (
 from pingvas_infra.tables import load_table
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+DATABASE_SQL_FILE = SQL_DIR / "database.sql"
 SQL_FILE = SQL_DIR / "bootstrap.sql"
 SCRIPT_FILE = SQL_DIR / "bootstrap.sh"
 
@@ -52,13 +53,35 @@ def sql_text() -> str:
     return SQL_FILE.read_text(encoding="utf-8")
 
 
+def database_sql_text() -> str:
+    return DATABASE_SQL_FILE.read_text(encoding="utf-8")
+
+
 def script_text() -> str:
     return SCRIPT_FILE.read_text(encoding="utf-8")
 
 
+def limits(environment: Environment) -> tuple[int, str, str]:
+    """(connection limit, statement timeout, idle-in-transaction timeout) of the
+    environment's database role (tables/tenancy.yaml)."""
+    row = load_table("tenancy")["databaseLimits"][environment.name]
+    return (
+        int(row["connectionLimit"]),
+        str(row["statementTimeout"]),
+        str(row["idleInTransactionSessionTimeout"]),
+    )
+
+
+def target(environment: Environment) -> str:
+    """One BOOTSTRAP_TARGETS entry:
+    role:schema:database:connection_limit:statement_timeout:idle_timeout."""
+    fields = (environment.db_user, environment.schema, environment.database, *limits(environment))
+    return ":".join(str(f) for f in fields)
+
+
 def targets(environments: Sequence[Environment]) -> str:
-    """BOOTSTRAP_TARGETS: the role:schema pairs bootstrap.sh iterates over."""
-    return " ".join(f"{env.db_user}:{env.schema}" for env in environments)
+    """BOOTSTRAP_TARGETS: what bootstrap.sh iterates over, one entry per environment."""
+    return " ".join(target(env) for env in environments)
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,7 @@ def job_name(database: Database, environments: Sequence[Environment], verifiers:
     content = json.dumps(
         {
             "sql": sql_text(),
+            "database_sql": database_sql_text(),
             "script": script_text(),
             "images": dict(images()),
             "targets": targets(environments),
@@ -148,6 +172,7 @@ def job_spec(
                 "PGAPPNAME": NAME,
                 "MASTER_SECRET_FILE": _MASTER_FILE,
                 "ROLE_PASSWORDS_DIR": _ROLES_DIR,
+                "BOOTSTRAP_DATABASE_SQL": f"{_SCRIPT_DIR}/database.sql",
                 "BOOTSTRAP_SQL": f"{_SCRIPT_DIR}/bootstrap.sql",
                 "BOOTSTRAP_TARGETS": targets(environments),
                 "HOME": "/tmp",

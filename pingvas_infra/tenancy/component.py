@@ -31,7 +31,6 @@ from pingvas_infra.tenancy.credentials import (
     scram_sha256_verifier,
 )
 from pingvas_infra.tenancy.network_policies import (
-    NFS_PORT,
     PolicyAddresses,
     environment_policies,
     platform_policies,
@@ -196,7 +195,10 @@ class Tenancy(pulumi.ComponentResource):
             documents += environment_policies(
                 env.namespace,
                 addresses,
-                data_ports=(data.database_port, data.cache_port, NFS_PORT),
+                # Not NFS: the EFS CSI node plugin mounts on the host network, so no pod
+                # ever needs 2049, and a pod that spoke NFS itself would skip the volumes'
+                # access points and read-only flag.
+                data_ports=(data.database_port, data.cache_port),
                 load_balancer_ports=config.load_balancer_ports,
                 service_mesh=config.service_mesh,
             )
@@ -273,7 +275,6 @@ class Tenancy(pulumi.ComponentResource):
             cluster_name=cluster.cluster_name,
             namespace=SYSTEM_NAMESPACE,
             service_account=bootstrap.SERVICE_ACCOUNT,
-            trust_only_this_service_account=True,
             policy=iam.document(
                 [
                     {
@@ -313,7 +314,11 @@ class Tenancy(pulumi.ComponentResource):
                 "namespace": SYSTEM_NAMESPACE,
                 "labels": {**MANAGED_LABELS, **bootstrap.POD_LABELS},
             },
-            data={"bootstrap.sql": bootstrap.sql_text(), "bootstrap.sh": bootstrap.script_text()},
+            data={
+                "database.sql": bootstrap.database_sql_text(),
+                "bootstrap.sql": bootstrap.sql_text(),
+                "bootstrap.sh": bootstrap.script_text(),
+            },
             opts=in_system,
         )
 
@@ -400,7 +405,7 @@ class Tenancy(pulumi.ComponentResource):
                 password=v[1],
                 host=v[0],
                 port=data.database_port,
-                database=data.database_name,
+                database=env.database,
                 schema=env.schema,
             )
         )

@@ -7,8 +7,9 @@ subnets (the design guide's `10.0.0.0/16`) opens every pod of every namespace. T
 never cover the private subnets:
 
 - the data subnets hold only Aurora, ElastiCache and the EFS mount targets (no node is
-  ever launched there), so egress to them on the three data ports reaches those and
-  nothing else;
+  ever launched there), so egress to them on the database and cache ports reaches those
+  and nothing else; NFS (2049) is not among them: the EFS CSI node plugin mounts on the
+  host network, and pods reach the model store only through its volumes;
 - "HTTPS out" excludes the VPC and every other non-internet range (RFC 1918, shared
   address space, link-local), so it reaches AWS APIs and the internet, never a pod, a node,
   a peered network or instance metadata;
@@ -31,8 +32,6 @@ API_VERSION = "networking.k8s.io/v1"
 # Application pods that serve the load balancers carry this label; nothing else is
 # reachable from outside its namespace.
 INGRESS_LABEL = {"pingvas.io/ingress": "load-balancer"}
-# EFS speaks NFS on 2049, whatever the data layer configures.
-NFS_PORT = 2049
 # Istio sidecars fetch configuration and certificates from istiod on 15012 (XDS over TLS).
 ISTIOD_PORT = 15012
 ISTIO_NAMESPACE = "istio-system"

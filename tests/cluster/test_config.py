@@ -81,7 +81,7 @@ BAD_CLUSTER: list[BadConfigCase] = [
             ]
         },
         "pingvas:cluster.adminPrincipalArns[1]",
-        "at most once",
+        "each principal in one list only",
     ),
     (
         "public-cidr-private-range",

@@ -355,3 +355,61 @@ def test_the_default_user_cannot_authenticate_once_disabled(
     assert get.startswith("-NOAUTH")
     # The environment users still work.
     assert cache.client(DEV).ping() is True
+
+
+# --- what one shared server leaks sideways ------------------------------------------------
+
+
+@DIRECTIONS
+def test_a_user_cannot_inspect_or_wait_on_the_other_prefixs_keys(
+    cache: Cache, intruder: Environment, owner: Environment
+) -> None:
+    client = cache.client(intruder)
+    target = f"{owner.key_prefix}greeting"
+    for inspect in (
+        lambda: client.execute_command("OBJECT", "ENCODING", target),
+        lambda: client.execute_command("MEMORY", "USAGE", target),
+        lambda: client.ttl(target),
+        lambda: client.type(target),
+        lambda: client.dump(target),
+        lambda: client.blpop([f"{owner.key_prefix}queue"], timeout=1),
+        lambda: client.eval("return redis.call('GET', KEYS[1])", 1, target),
+    ):
+        assert refused(inspect)
+    client.close()
+
+
+@DIRECTIONS
+def test_keyspace_notifications_name_no_key_to_the_other_environment(
+    cache: Cache, intruder: Environment, owner: Environment
+) -> None:
+    """With keyspace notifications on (an operator's choice), their channels carry key
+    names: `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>` are outside the
+    intruder's `&<prefix>*` channels."""
+    cache.admin.config_set("notify-keyspace-events", "KEA")
+    try:
+        for channel in (
+            f"__keyspace@{owner.redis_db}__:{owner.key_prefix}*",
+            f"__keyevent@{owner.redis_db}__:set",
+            "__key*__:*",
+        ):
+            pubsub = cache.client(intruder).pubsub()
+            with pytest.raises(redis.exceptions.ResponseError):
+                pubsub.psubscribe(channel)
+                pubsub.get_message(timeout=1)
+            pubsub.close()
+    finally:
+        cache.admin.config_set("notify-keyspace-events", "")
+
+
+def test_server_wide_counters_stay_visible(cache: Cache) -> None:
+    """Accepted (docs/boundary.md): INFO and DBSIZE give every user per-DB key counts and
+    server statistics, never a key name or value; client libraries read the version from
+    INFO. What dev learns is how many keys prod's DB holds."""
+    dev = cache.client(DEV)
+    keyspace = dev.info("keyspace")
+    assert f"db{PROD.redis_db}" in keyspace
+    dev.execute_command("SELECT", PROD.redis_db)
+    assert dev.dbsize() >= 1
+    assert refused(lambda: dev.execute_command("CLIENT", "LIST"))
+    dev.close()

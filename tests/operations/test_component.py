@@ -211,8 +211,8 @@ def test_the_dump_is_prod_schema_only_as_prod_user_into_the_backups_bucket(
     assert upload["BACKUP_BUCKET"] == backups.inputs["bucket"]
     assert upload["BACKUP_PREFIX"] == PROD.name
     assert upload["KMS_KEY_ARN"] == bucket_key_arn(stack, backups)
-    database = stack.one(rt.RDS_CLUSTER).inputs["databaseName"]
-    assert upload["BACKUP_NAME"] == f"{database}-{PROD.schema}"
+    # Prod's own database, the one its Secret's URL names (tests/tenancy/test_component.py).
+    assert upload["BACKUP_NAME"] == f"{PROD.database}-{PROD.schema}"
 
 
 def test_backup_containers_are_pinned_unprivileged_and_read_only(ops: PlanResult) -> None:
@@ -417,22 +417,25 @@ def test_dev_syncs_itself_with_self_heal_and_prod_only_by_hand(with_argocd: Plan
     assert waves[DEV.name] < waves[PROD.name]
 
 
-def test_argocd_project_confines_services_to_dev_and_prod(with_argocd: PlanResult) -> None:
-    project = with_argocd.one(rt.ARGOCD_APP_PROJECT)
-    spec = project.inputs["spec"]
-    assert {d["namespace"] for d in spec["destinations"]} == {e.namespace for e in ENVIRONMENTS}
-    assert spec["sourceRepos"] == [REPO]
-    assert spec["clusterResourceWhitelist"] == []
-    assert {"kind": "NetworkPolicy", "group": "networking.k8s.io"} in spec[
-        "namespaceResourceBlacklist"
-    ]
+def test_each_environment_has_its_own_argocd_project(with_argocd: PlanResult) -> None:
+    """What each project lets an Application apply is proven in test_argocd_projects.py."""
+    projects = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in with_argocd.of_type(rt.ARGOCD_APP_PROJECT)
+    }
+    assert set(projects) == {f"pingvas-services-{e.name}" for e in ENVIRONMENTS}
+    for env in ENVIRONMENTS:
+        spec = projects[f"pingvas-services-{env.name}"]
+        assert [d["namespace"] for d in spec["destinations"]] == [env.namespace]
+        assert spec["sourceRepos"] == [REPO]
+        assert spec["clusterResourceWhitelist"] == []
     application_set = with_argocd.one(rt.ARGOCD_APPLICATION_SET)
-    assert (
-        application_set.inputs["spec"]["template"]["spec"]["project"]
-        == (project.inputs["metadata"]["name"])
-    )
+    for env, app in render_applications(application_set.inputs["spec"]).items():
+        assert app["spec"]["project"] == f"pingvas-services-{env}"
     release = [r for r in with_argocd.of_type(rt.HELM_RELEASE) if r.inputs["chart"] == "argo-cd"]
     assert release[0].urn in application_set.dependencies
+    for project in with_argocd.of_type(rt.ARGOCD_APP_PROJECT):
+        assert project.urn in application_set.dependencies
 
 
 def test_rules_dashboards_and_backup_render_under_manifests(

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import redis
 import yaml
-from psycopg import errors, sql
+from psycopg import sql
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -33,7 +33,7 @@ from tests.support.tools import aws_cli, require_tool
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
-TENANCY_SQL = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql" / "bootstrap.sql"
+TENANCY_SQL_DIR = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql"
 INITDB_SCRIPT = LOCAL / "initdb" / "10-pingvas-bootstrap.sh"
 LONG_RUNNING = {"postgres", "valkey", "moto"}
 COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
@@ -136,12 +136,14 @@ def test_long_running_services_have_healthchecks_and_listen_on_localhost_only(
 
 def test_the_databases_bootstrap_is_the_clusters_own_sql(compose: dict[str, Any]) -> None:
     postgres = mounts(compose["services"]["postgres"])
-    assert postgres["/pingvas/sql/bootstrap.sql"] == TENANCY_SQL
+    assert postgres["/pingvas/sql"] == TENANCY_SQL_DIR
     initdb = postgres["/docker-entrypoint-initdb.d"]
     (script,) = initdb.glob("*.sh")
     assert script == INITDB_SCRIPT
-    assert "/pingvas/sql/bootstrap.sql" in script.read_text()
-    assert TENANCY_SQL.is_file()
+    assert "/pingvas/sql" in script.read_text()
+    for name in ("database.sql", "bootstrap.sql"):
+        assert (TENANCY_SQL_DIR / name).is_file()
+        assert f"/{name}" in script.read_text()
 
 
 def test_compose_hands_the_initdb_script_every_variable_it_reads(
@@ -150,19 +152,20 @@ def test_compose_hands_the_initdb_script_every_variable_it_reads(
     environment = compose["services"]["postgres"]["environment"]
     values = localenv.read_env_file(localenv.write_local_env(tmp_path).env_file)
     targets = values["LOCAL_DB_TARGETS"].split()
-    assert [t.split(":")[:2] for t in targets] == [[e.db_user, e.schema] for e in ENVIRONMENTS]
-    for name in ("LOCAL_DB_TARGETS", *(t.split(":")[2] for t in targets)):
+    assert [t.split(":")[:3] for t in targets] == [
+        [e.db_user, e.schema, e.database] for e in ENVIRONMENTS
+    ]
+    for name in ("LOCAL_DB_TARGETS", *(t.split(":")[-1] for t in targets)):
         assert environment[name] == f"${{{name}:?run pingvas-infra local-env first}}"
         assert values[name]
 
 
 def _drop_local_database(server: PostgresServer) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as superuser:
-        superuser.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(localenv.DATABASE)
+        for database in (localenv.DATABASE, *(env.database for env in ENVIRONMENTS)):
+            superuser.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
             )
-        )
         for env in ENVIRONMENTS:
             superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(env.db_user)))
 
@@ -193,7 +196,7 @@ def test_the_initdb_script_bootstraps_what_the_local_urls_connect_to(
             **values,
             "POSTGRES_USER": local_database.superuser,
             "POSTGRES_DB": localenv.DATABASE,
-            "BOOTSTRAP_SQL": str(TENANCY_SQL),
+            "BOOTSTRAP_SQL_DIR": str(TENANCY_SQL_DIR),
         },
         capture_output=True,
         text=True,
@@ -218,17 +221,19 @@ def test_the_initdb_script_bootstraps_what_the_local_urls_connect_to(
             )
             conn.execute("CREATE TABLE local_check (id int)")
     for env, other in ((DEV, PROD), (PROD, DEV)):
-        with connect(env) as conn, pytest.raises(errors.InsufficientPrivilege):
-            conn.execute(
-                sql.SQL("SELECT * FROM {}").format(sql.Identifier(other.schema, "local_check"))
-            )
+        # Each environment's role connects to its own database only.
+        url = values[f"{env.name.upper()}_DATABASE_URL"]
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(
+                url, host=local_database.host, port=local_database.port, dbname=other.database
+            ).close()
 
 
 def test_every_other_mounted_file_exists(compose: dict[str, Any]) -> None:
     generated = LOCAL / localenv.ACL_FILE
     for service in compose["services"].values():
         for host in mounts(service).values():
-            if host in (TENANCY_SQL, generated.resolve()):
+            if host in (TENANCY_SQL_DIR, generated.resolve()):
                 continue
             assert host.exists(), host
     assert mounts(compose["services"]["valkey"])["/etc/valkey/users.acl"] == generated.resolve()
@@ -284,7 +289,7 @@ def test_local_env_writes_urls_shaped_like_the_clusters_secrets(tmp_path: Path) 
     for env in ENVIRONMENTS:
         url = urlsplit(values[f"{env.name.upper()}_DATABASE_URL"])
         assert url.username == env.db_user
-        assert url.path == f"/{localenv.DATABASE}"
+        assert url.path == f"/{env.database}"
         assert unquote(parse_qs(url.query)["options"][0]) == f"-c search_path={env.schema}"
         cache = urlsplit(values[f"{env.name.upper()}_REDIS_URL"])
         assert cache.username == env.cache_user
@@ -398,3 +403,7 @@ def test_the_local_scripts_pass_shellcheck() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_the_default_local_folder_is_the_repositorys() -> None:
+    assert localenv.LOCAL_DIR == LOCAL

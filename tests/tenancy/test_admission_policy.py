@@ -1,55 +1,42 @@
-"""The placement rule that keeps dev pods off prod GPU nodes, evaluated with a real CEL
-interpreter (cel-python) on the policy exactly as k8s_manifests/ declares it.
-
-The API server evaluates ValidatingAdmissionPolicy expressions in CEL with `object` (the
-pod) and `namespaceObject` (its namespace) bound; so does this test.
+"""The admission policies of k8s_manifests/admission-policies.yaml, evaluated as the API
+server evaluates them (tests/tenancy/admission.py, with cel-python as the CEL interpreter),
+against pods, Services and dev-side identities that try each bypass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import celpy
 import pytest
 
 from pingvas_infra import resource_types as rt
+from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.manifests import load_documents
+from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
+from tests.tenancy.admission import (
+    PEOPLE_GROUP_PREFIX,
+    Request,
+    bindings,
+    container,
+    denials,
+    environment_pod,
+    namespaces,
+    pod_denials,
+    policies,
+)
 
-POLICY_FILE = "admission-policies.yaml"
-
-
-def documents() -> dict[str, dict[str, Any]]:
-    return {d["kind"]: d for d in load_documents(POLICY_FILE)}
-
-
-def namespaces() -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in load_documents("namespaces.yaml")}
-
-
-def admitted(pod_spec: dict[str, Any], namespace: str) -> bool:
-    """True when every validation of the policy holds for a pod in ``namespace``."""
-    environment = celpy.Environment()
-    bindings = {
-        "object": celpy.json_to_cel({"spec": pod_spec}),
-        "namespaceObject": celpy.json_to_cel(namespaces()[namespace]),
-    }
-    results = []
-    for validation in documents()["ValidatingAdmissionPolicy"]["spec"]["validations"]:
-        program = environment.program(environment.compile(validation["expression"]))
-        results.append(bool(program.evaluate(bindings)))
-        # The message must evaluate too, or the API server answers with a generic one.
-        message = environment.program(environment.compile(validation["messageExpression"]))
-        assert namespace in str(message.evaluate(bindings))
-    return all(results)
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+ENV = "pingvas.io/environment"
+GPU = "nvidia.com/gpu"
+ENVS = [env.name for env in ENVIRONMENTS]
 
 
 def toleration(key: str | None = None, **fields: str) -> dict[str, Any]:
     return {**({"key": key} if key is not None else {}), **fields}
 
 
-ENV = "pingvas.io/environment"
-GPU = "nvidia.com/gpu"
+# --- placement: tolerations, nodeName -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -75,10 +62,8 @@ GPU = "nvidia.com/gpu"
 def test_pods_may_tolerate_only_their_own_environment(
     namespace: str, tolerations: list[dict[str, Any]] | None, allowed: bool
 ) -> None:
-    spec: dict[str, Any] = {"containers": [{"name": "app", "image": "app:1"}]}
-    if tolerations is not None:
-        spec["tolerations"] = tolerations
-    assert admitted(spec, namespace) is allowed
+    fields = {} if tolerations is None else {"tolerations": tolerations}
+    assert (pod_denials(environment_pod(namespace, **fields), namespace) == []) is allowed
 
 
 def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
@@ -92,31 +77,365 @@ def test_a_pod_tolerating_a_pool_is_admitted_only_in_that_pools_environment(
         environment = template["metadata"]["labels"][ENV]
         taints = template["spec"]["taints"]
         assert {t["key"] for t in taints} >= {ENV, GPU}
-        spec = {
-            "containers": [{"name": "worker", "image": "sd:1"}],
-            "tolerations": [
-                {"key": t["key"], "operator": "Equal", "value": t.get("value", ""), **t}
-                for t in taints
-            ],
-        }
+        tolerations = [
+            {"key": t["key"], "operator": "Equal", "value": t.get("value", ""), **t} for t in taints
+        ]
         other = "prod" if environment == "dev" else "dev"
-        assert admitted(spec, environment)
-        assert not admitted(spec, other)
+        assert pod_denials(environment_pod(environment, tolerations=tolerations), environment) == []
+        assert pod_denials(environment_pod(other, tolerations=tolerations), other)
 
 
-def test_the_binding_covers_the_environment_namespaces_only() -> None:
-    binding = documents()["ValidatingAdmissionPolicyBinding"]["spec"]
-    assert binding["policyName"] == "pingvas-environment-placement"
-    assert binding["validationActions"] == ["Deny"]
-    (selector,) = binding["matchResources"]["namespaceSelector"]["matchExpressions"]
-    selected = {
-        name
-        for name, namespace in namespaces().items()
-        if namespace["metadata"].get("labels", {}).get(selector["key"]) in selector["values"]
+@pytest.mark.parametrize("namespace", ENVS)
+def test_a_pod_that_names_its_node_is_refused(namespace: str) -> None:
+    """A pod created with spec.nodeName skips the scheduler and the taints: a dev pod could
+    land on a prod GPU node and see its GPUs. Refused at CREATE, whatever it tolerates."""
+    spec = environment_pod(namespace, nodeName="ip-10-0-64-7.ec2.internal")
+    assert any("spec.nodeName" in m for m in pod_denials(spec, namespace))
+
+
+def test_scheduled_pods_and_daemonset_pods_are_not_affected() -> None:
+    # The scheduler binds through pods/binding: the pod itself is only ever UPDATEd with
+    # its node set (status, labels), which the policy allows.
+    bound = environment_pod("dev", nodeName="ip-10-0-64-7.ec2.internal")
+    assert pod_denials(bound, "dev", operation="UPDATE") == []
+    # DaemonSet pods are created without nodeName, pinned by node affinity on the name.
+    daemon = environment_pod(
+        "dev",
+        affinity={
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchFields": [
+                                {
+                                    "key": "metadata.name",
+                                    "operator": "In",
+                                    "values": ["ip-10-0-64-7.ec2.internal"],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    assert pod_denials(daemon, "dev") == []
+
+
+def test_the_backup_cron_jobs_pod_is_admitted(graph: PlanResult) -> None:
+    (cron_job,) = [
+        r
+        for r in graph.of_type("kubernetes:batch/v1:CronJob")
+        if r.inputs["metadata"]["name"] == backup.NAME
+    ]
+    spec = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod_denials(spec, cron_job.inputs["metadata"]["namespace"]) == []
+
+
+# --- priority -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("namespace", "priority_class", "allowed"),
+    [
+        ("dev", None, True),
+        ("dev", "dev-low", True),
+        ("dev", "prod-high", False),
+        ("dev", "prod-critical", False),
+        ("dev", "system-node-critical", False),
+        ("dev", "system-cluster-critical", False),
+        ("dev", "a-class-made-later", False),
+        ("prod", "prod-high", True),
+        ("prod", "prod-critical", True),
+        ("prod", None, False),
+        ("prod", "dev-low", False),
+        ("prod", "system-node-critical", False),
+        ("prod", "system-cluster-critical", False),
+    ],
+)
+def test_each_environment_names_only_its_own_priority_classes(
+    namespace: str, priority_class: str | None, allowed: bool
+) -> None:
+    spec = {"containers": [container()]}
+    if priority_class is not None:
+        spec["priorityClassName"] = priority_class
+    assert (pod_denials(spec, namespace) == []) is allowed
+
+
+def test_the_allow_list_is_the_priority_classes_labelled_for_each_environment() -> None:
+    """The CEL allow-list and priority-classes.yaml name the same classes, so a class
+    added for an environment is refused until both say so."""
+    labelled: dict[str, set[str]] = {}
+    for document in load_documents("priority-classes.yaml"):
+        if document["kind"] == "PriorityClass":
+            environment = document["metadata"]["labels"]["environment"]
+            labelled.setdefault(environment, set()).add(document["metadata"]["name"])
+    assert set(labelled) == set(ENVS)
+    for environment, classes in labelled.items():
+        for name in classes:
+            assert (
+                pod_denials({"containers": [container()], "priorityClassName": name}, environment)
+                == []
+            )
+        for other in set(ENVS) - {environment}:
+            for name in classes:
+                assert pod_denials({"containers": [container()], "priorityClassName": name}, other)
+
+
+def _quota_refuses(namespace: str, priority_class: str) -> bool:
+    """The quota admission check: a pod matching a zero-pod quota's PriorityClass scope."""
+    for document in load_documents("priority-classes.yaml"):
+        if document["kind"] != "ResourceQuota" or document["metadata"]["namespace"] != namespace:
+            continue
+        for expression in document["spec"]["scopeSelector"]["matchExpressions"]:
+            assert expression["scopeName"] == "PriorityClass"
+            assert expression["operator"] == "In"
+            if priority_class in expression["values"] and document["spec"]["hard"]["pods"] == "0":
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("namespace", "priority_class"),
+    [
+        ("dev", "system-node-critical"),
+        ("dev", "system-cluster-critical"),
+        ("dev", "prod-critical"),
+        ("dev", "prod-high"),
+        ("prod", "system-node-critical"),
+        ("prod", "system-cluster-critical"),
+        ("prod", "dev-low"),
+    ],
+)
+def test_zero_pod_quotas_refuse_the_known_foreign_classes_a_second_time(
+    namespace: str, priority_class: str
+) -> None:
+    assert _quota_refuses(namespace, priority_class)
+    assert not _quota_refuses(namespace, "dev-low" if namespace == "dev" else "prod-high")
+
+
+# --- isolation from the node ----------------------------------------------------------------
+
+
+PRIVILEGED = {"securityContext": {"privileged": True}}
+NODE_ESCAPES: dict[str, dict[str, Any]] = {
+    "hostNetwork": {"hostNetwork": True},
+    "hostPID": {"hostPID": True},
+    "hostIPC": {"hostIPC": True},
+    "hostPath": {"volumes": [{"name": "root", "hostPath": {"path": "/"}}]},
+    "privileged": {"containers": [container(**PRIVILEGED)]},
+    "privileged-init": {
+        "containers": [container()],
+        "initContainers": [container(name="init", **PRIVILEGED)],
+    },
+    "added-capability": {
+        "containers": [container(securityContext={"capabilities": {"add": ["SYS_ADMIN"]}})]
+    },
+    "hostPort": {"containers": [container(ports=[{"containerPort": 80, "hostPort": 8080}])]},
+}
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+@pytest.mark.parametrize("escape", list(NODE_ESCAPES))
+def test_pods_cannot_reach_into_their_node(namespace: str, escape: str) -> None:
+    assert pod_denials(environment_pod(namespace, **NODE_ESCAPES[escape]), namespace)
+
+
+def test_baseline_capabilities_and_ordinary_ports_stay_allowed() -> None:
+    spec = environment_pod(
+        "dev",
+        containers=[
+            container(
+                securityContext={"capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}},
+                ports=[{"containerPort": 8000}],
+            )
+        ],
+    )
+    assert pod_denials(spec, "dev") == []
+
+
+def test_an_ephemeral_debug_container_is_checked_too() -> None:
+    """`kubectl debug` adds ephemeral containers through pods/ephemeralcontainers."""
+    spec = environment_pod(
+        "dev", ephemeralContainers=[{"name": "debugger", "image": "busybox", **PRIVILEGED}]
+    )
+    refused = denials(
+        Request(
+            operation="UPDATE",
+            resource="pods",
+            subresource="ephemeralcontainers",
+            namespace="dev",
+            object={"spec": spec},
+        )
+    )
+    assert any("privileged" in m for m in refused)
+
+
+@pytest.mark.parametrize(
+    "gpu_claim",
+    [
+        {"volumeMounts": [{"name": "fake", "mountPath": "/var/run/nvidia-container-devices/all"}]},
+        {"volumeMounts": [{"name": "fake", "mountPath": "/run/nvidia-container-devices/all"}]},
+        {"env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]},
+    ],
+    ids=["device-list-mount", "device-list-mount-run", "visible-devices-env"],
+)
+def test_gpus_come_only_from_a_gpu_request(gpu_claim: dict[str, Any]) -> None:
+    """With the device plugin's volume-mounts strategy the toolkit reads a container's GPUs
+    from mounts under nvidia-container-devices: a pod faking one would see every GPU."""
+    spec = environment_pod(
+        "dev",
+        containers=[container(**gpu_claim)],
+        volumes=[{"name": "fake", "emptyDir": {}}],
+    )
+    assert pod_denials(spec, "dev")
+
+
+def test_the_model_store_is_mounted_only_through_the_namespace_claim() -> None:
+    inline = environment_pod(
+        "dev",
+        volumes=[
+            {
+                "name": "models",
+                "csi": {"driver": "efs.csi.aws.com", "volumeAttributes": {"path": "/"}},
+            }
+        ],
+    )
+    assert pod_denials(inline, "dev")
+    claim = environment_pod(
+        "dev", volumes=[{"name": "models", "persistentVolumeClaim": {"claimName": "models"}}]
+    )
+    assert pod_denials(claim, "dev") == []
+
+
+# --- Services -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+@pytest.mark.parametrize(
+    ("service", "allowed"),
+    [
+        ({"type": "ClusterIP", "ports": [{"port": 80}]}, True),
+        ({"ports": [{"port": 80}]}, True),
+        ({"type": "ExternalName", "externalName": "api.example.com"}, True),
+        ({"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}, False),
+        ({"type": "LoadBalancer", "ports": [{"port": 80}]}, False),
+        ({"type": "ClusterIP", "ports": [{"port": 80}], "externalIPs": ["10.0.64.10"]}, False),
+    ],
+    ids=[
+        "cluster-ip",
+        "default-type",
+        "external-name",
+        "node-port",
+        "load-balancer",
+        "external-ips",
+    ],
+)
+def test_services_stay_inside_the_cluster(
+    namespace: str, service: dict[str, Any], allowed: bool
+) -> None:
+    for operation in ("CREATE", "UPDATE"):
+        request = Request(
+            operation=operation, resource="services", namespace=namespace, object={"spec": service}
+        )
+        assert (denials(request) == []) is allowed
+
+
+# --- the platform's objects inside dev and prod ---------------------------------------------
+
+
+TENANCY_OBJECTS = [
+    ("networking.k8s.io", "networkpolicies"),
+    ("", "resourcequotas"),
+    ("", "limitranges"),
+]
+DEV_SIDE = {
+    "dev-person": ("arn:aws:sts::123456789012:assumed-role/dev-engineer/alice", ("dev",)),
+    "dev-service-account": ("system:serviceaccount:dev:default", ("sa-dev",)),
+    "prod-person": ("arn:aws:sts::123456789012:assumed-role/prod-engineer/bob", ("prod",)),
+}
+
+
+def _groups(kind: tuple[str, ...]) -> tuple[str, ...]:
+    (marker,) = kind
+    if marker.startswith("sa-"):
+        namespace = marker.removeprefix("sa-")
+        return (
+            "system:serviceaccounts",
+            f"system:serviceaccounts:{namespace}",
+            "system:authenticated",
+        )
+    return (f"{PEOPLE_GROUP_PREFIX}{marker}", "system:authenticated")
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+@pytest.mark.parametrize("identity", list(DEV_SIDE))
+@pytest.mark.parametrize("operation", ["CREATE", "UPDATE", "DELETE"])
+@pytest.mark.parametrize(("group", "resource"), TENANCY_OBJECTS)
+def test_environment_identities_cannot_change_the_platforms_objects(
+    namespace: str, identity: str, operation: str, group: str, resource: str
+) -> None:
+    """Deleting dev's default-deny would open dev's egress to every namespace that has no
+    ingress policy of its own."""
+    username, kind = DEV_SIDE[identity]
+    document = {"metadata": {"name": "default-deny", "namespace": namespace}, "spec": {}}
+    request = Request(
+        operation=operation,
+        resource=resource,
+        group=group,
+        namespace=namespace,
+        object=None if operation == "DELETE" else document,
+        old_object=None if operation == "CREATE" else document,
+        username=username,
+        groups=_groups(kind),
+    )
+    assert denials(request)
+
+
+def test_the_platform_still_manages_them() -> None:
+    request = Request(
+        operation="UPDATE",
+        resource="networkpolicies",
+        group="networking.k8s.io",
+        namespace="dev",
+        object={"metadata": {"name": "default-deny"}, "spec": {}},
+        username="arn:aws:sts::123456789012:assumed-role/platform-admin/deploy",
+        groups=("system:authenticated",),
+    )
+    assert denials(request) == []
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+def test_every_binding_covers_the_environment_namespaces_only() -> None:
+    assert {b["spec"]["policyName"] for b in bindings()} == set(policies())
+    for binding in bindings():
+        assert binding["spec"]["validationActions"] == ["Deny"]
+        (selector,) = binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
+        selected = {
+            name
+            for name, namespace in namespaces().items()
+            if namespace["metadata"]["labels"].get(selector["key"]) in selector["values"]
+        }
+        assert selected == set(ENVS)
+
+
+def test_platform_namespaces_are_not_bound() -> None:
+    """Host-network daemons of kube-system and monitoring are not the tenants' business."""
+    daemon = {"containers": [container()], "hostNetwork": True, "priorityClassName": "x"}
+    for namespace in ("kube-system", "monitoring", "pingvas-system"):
+        assert pod_denials(daemon, namespace) == []
+
+
+def test_the_policies_are_applied_by_the_tenancy_layer(graph: PlanResult) -> None:
+    applied = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"])
+        for r in graph.resources
+        if r.type.startswith("kubernetes:admissionregistration.k8s.io/v1:")
     }
-    assert selected == {"dev", "prod"}
-
-
-def test_the_policy_is_applied_by_the_tenancy_layer(graph: PlanResult) -> None:
-    kinds = {r.inputs["kind"] for r in graph.resources if r.type.startswith(rt.ADMISSION_PREFIX)}
-    assert kinds == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+    assert applied == {
+        (kind, name)
+        for name in policies()
+        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    }

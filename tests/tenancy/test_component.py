@@ -248,11 +248,11 @@ def test_database_url_is_the_environments_own_role(
     data = _secret_data(tenancy, DB_CREDENTIALS_SECRET, env)
     parsed = conninfo_to_dict(data["DATABASE_URL"])
     assert parsed["user"] == env.db_user
-    # The data layer's writer endpoint (a stack output) and database.
+    # The data layer's writer endpoint (a stack output), the environment's own database.
     assert parsed["host"] == graph.outputs["databaseWriterEndpoint"]
     assert parsed["host"] == mock_outputs(aurora)["endpoint"]
     assert parsed["port"] == "5432"
-    assert parsed["dbname"] == aurora.inputs["databaseName"]
+    assert parsed["dbname"] == env.database != aurora.inputs["databaseName"]
     assert parsed["sslmode"] == "require"
     assert parsed["options"] == f"-c search_path={env.schema}"
     assert data["DB_SCHEMA"] == env.schema
@@ -356,6 +356,7 @@ def test_the_job_runs_the_sql_file_itself(
 ) -> None:
     config_map = find(tenancy, "ConfigMap", bootstrap.CONFIG_MAP, SYSTEM_NAMESPACE)
     assert config_map.inputs["data"]["bootstrap.sql"] == bootstrap.SQL_FILE.read_text()
+    assert config_map.inputs["data"]["database.sql"] == bootstrap.DATABASE_SQL_FILE.read_text()
     assert config_map.inputs["data"]["bootstrap.sh"] == bootstrap.SCRIPT_FILE.read_text()
     spec = job(tenancy).inputs["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in spec["volumes"]}
@@ -364,7 +365,8 @@ def test_the_job_runs_the_sql_file_itself(
     env = {e["name"]: e["value"] for e in psql["env"]}
     assert psql["command"][-1] == "/bootstrap/bootstrap.sh"
     assert env["BOOTSTRAP_SQL"] == "/bootstrap/bootstrap.sql"
-    assert env["BOOTSTRAP_TARGETS"].split() == [f"{e.db_user}:{e.schema}" for e in ENVIRONMENTS]
+    assert env["BOOTSTRAP_DATABASE_SQL"] == "/bootstrap/database.sql"
+    assert env["BOOTSTRAP_TARGETS"].split() == [bootstrap.target(e) for e in ENVIRONMENTS]
     assert (env["PGHOST"], env["PGDATABASE"], env["PGUSER"]) == (
         graph.outputs["databaseWriterEndpoint"],
         aurora.inputs["databaseName"],

@@ -32,6 +32,12 @@ ENVS = ("dev", "prod")
 PLATFORM = "pingvas-system"
 COREDNS = Pod("kube-system", "coredns")
 METRICS = Pod("kube-system", "metrics-server")
+# Platform pods in namespaces that have no NetworkPolicies of their own: only the
+# environments' egress rules keep dev away from them.
+ALERTMANAGER = Pod("monitoring", "alertmanager")
+GRAFANA = Pod("monitoring", "grafana")
+ARGOCD_REPO_SERVER = Pod("argocd", "argocd-repo-server")
+PLATFORM_PODS = (COREDNS, METRICS, ALERTMANAGER, GRAFANA, ARGOCD_REPO_SERVER)
 # An address of an AWS API endpoint on the internet, and one of a random host.
 INTERNET_ADDRESSES = ("52.94.0.10", "203.0.113.20")
 TABLE = load_table("tenancy")
@@ -57,9 +63,16 @@ SAMPLE_PODS = (
         pod(PLATFORM, "schema-bootstrap", bootstrap.POD_LABELS),
         pod("kube-system", "coredns", {"k8s-app": "kube-dns"}),
         pod("kube-system", "metrics-server", {"k8s-app": "metrics-server"}),
+        pod("monitoring", "alertmanager", {"app.kubernetes.io/name": "alertmanager"}),
+        pod("monitoring", "grafana", {"app.kubernetes.io/name": "grafana"}),
+        pod("argocd", "argocd-repo-server", {"app.kubernetes.io/name": "argocd-repo-server"}),
     ]
 )
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
+PLATFORM_NAMESPACES = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    for name in ("monitoring", "argocd")
+]
 
 
 def documents(graph: PlanResult, kind: str) -> list[dict[str, Any]]:
@@ -69,10 +82,18 @@ def documents(graph: PlanResult, kind: str) -> list[dict[str, Any]]:
 def analyse_graph(graph: PlanResult, workdir: Path) -> Connectivity:
     return analyse(
         documents(graph, "NetworkPolicy"),
-        [*documents(graph, "Namespace"), KUBE_SYSTEM],
+        [*_unique_namespaces(graph), KUBE_SYSTEM],
         SAMPLE_PODS,
         workdir,
     )
+
+
+def _unique_namespaces(graph: PlanResult) -> list[dict[str, Any]]:
+    """The graph's namespaces plus the platform ones the sample pods live in."""
+    found = {d["metadata"]["name"]: d for d in documents(graph, "Namespace")}
+    for namespace in PLATFORM_NAMESPACES:
+        found.setdefault(namespace["metadata"]["name"], namespace)
+    return list(found.values())
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +143,7 @@ def test_egress_into_the_vpc_is_the_data_tier_on_its_ports_only(
     connectivity: Connectivity, config: StackConfig
 ) -> None:
     network = config.network
-    data_ports = {("TCP", 5432), ("TCP", 6379), ("TCP", 2049)}
+    data_ports = {("TCP", 5432), ("TCP", 6379)}
     for env in ENVS:
         for source in env_pods(env):
             inside = [
@@ -144,6 +165,38 @@ def test_egress_into_the_vpc_is_the_data_tier_on_its_ports_only(
         if address_range.overlaps(network.vpc_cidr):
             assert address_range.within(network.data_subnet_cidrs)
             assert connections.pairs() == {("TCP", 5432)}
+
+
+def test_no_environment_pod_speaks_nfs_to_the_model_store(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    """The EFS CSI node plugin mounts on the host network; a pod that reached 2049 itself
+    could run its own NFS client and skip the volumes' access points and read-only flag."""
+    for env in ENVS:
+        for source in env_pods(env):
+            for cidr in config.network.data_subnet_cidrs:
+                for offset in (4, 10, 200):
+                    address = str(ipaddress.IPv4Network(cidr).network_address + offset)
+                    connections = connectivity.to_address(source, address)
+                    assert connections is not None
+                    assert not connections.allows("TCP", 2049), (source, address)
+    for address_range, connections in connectivity.egress_ranges(BOOTSTRAP):
+        assert not connections.allows("TCP", 2049), address_range
+
+
+def test_environments_reach_no_platform_pod_but_dns(connectivity: Connectivity) -> None:
+    """Alertmanager takes silences and alerts from anyone who reaches it, Argo CD's repo
+    server renders any repository it is asked to: those namespaces have no ingress policy,
+    so the environments' own egress is what keeps dev away from them."""
+    for env in ENVS:
+        for source in env_pods(env):
+            for target in PLATFORM_PODS:
+                connections = connectivity.between(source, target)
+                if target == COREDNS:
+                    assert connections is not None
+                    assert connections.pairs() == DNS
+                else:
+                    assert connections is None, (source, target)
 
 
 def test_no_pod_address_is_reachable(connectivity: Connectivity, config: StackConfig) -> None:
@@ -196,7 +249,7 @@ def test_the_mesh_opens_istiod_and_nothing_between_environments(
     istiod = Pod("istio-system", "istiod")
     connectivity = analyse(
         documents(graph, "NetworkPolicy"),
-        [*documents(graph, "Namespace"), KUBE_SYSTEM, istio],
+        [*_unique_namespaces(graph), KUBE_SYSTEM, istio],
         [*SAMPLE_PODS, pod("istio-system", "istiod", {"app": "istiod"})],
         tmp_path,
     )
@@ -217,7 +270,7 @@ def test_the_guides_policies_leave_dev_to_prod_open(tmp_path: Path) -> None:
     namespaces = list(yaml.safe_load_all((FIXTURES / "guide-namespaces.yaml").read_text()))
     connectivity = analyse(
         FIXTURES / "guide-network-policies.yaml",
-        [*namespaces, KUBE_SYSTEM],
+        [*namespaces, KUBE_SYSTEM, *PLATFORM_NAMESPACES],
         [p for p in SAMPLE_PODS if p["metadata"]["namespace"] != PLATFORM],
         tmp_path,
     )

@@ -36,6 +36,9 @@ pytestmark = pytest.mark.postgres
 # a colon and a percent sign. RDS passwords never hold '"', '/' or '@'.
 ADMIN_PASSWORD = "adm\\in'pa:ss%w0rd"
 INTRUDER = "pingvas_intruder"
+# A database both roles may connect to: the former layout (one database, two schemas), kept
+# to show each sideways leak the per-environment databases close.
+SHARED_LAYOUT = "pingvas_shared_layout_check"
 INTRUDER_PASSWORD = "intruder-password"
 
 
@@ -76,32 +79,35 @@ class Database:
     passwords: dict[str, str]
     runs: list[subprocess.CompletedProcess[str]]
 
-    def connect(self, env: Environment, password: str | None = None) -> psycopg.Connection:
-        """Connect as the environment's role with the DATABASE_URL its Secret carries."""
+    def connect(
+        self, env: Environment, password: str | None = None, database: str | None = None
+    ) -> psycopg.Connection:
+        """Connect as the environment's role with the DATABASE_URL its Secret carries
+        (``database``: try another database with the same credentials)."""
         url = database_url(
             user=env.db_user,
             password=self.passwords[env.name] if password is None else password,
             host=self.server.host,
             port=self.server.port,
-            database=self.job.database,
+            database=database or env.database,
             schema=env.schema,
         )
         # The URL requires TLS (Aurora forces it); this local server speaks plain TCP.
         return psycopg.connect(url, sslmode="disable", autocommit=True)
 
-    def admin(self) -> psycopg.Connection:
+    def admin(self, database: str | None = None) -> psycopg.Connection:
         # Keyword arguments: the admin password holds a quote and a backslash.
         return psycopg.connect(
             host=self.server.host,
             port=self.server.port,
-            dbname=self.job.database,
+            dbname=database or self.job.database,
             user=self.job.admin,
             password=ADMIN_PASSWORD,
             autocommit=True,
         )
 
-    def dsn(self, user: str, password: str) -> str:
-        return self.server.dsn(self.job.database, user, password)
+    def dsn(self, user: str, password: str, database: str | None = None) -> str:
+        return self.server.dsn(database or self.job.database, user, password)
 
     def bootstrap(
         self, passwords: Mapping[str, str], shell: list[str] | None = None
@@ -135,6 +141,7 @@ def run_bootstrap(
         "PGSSLMODE": "disable",
         "MASTER_SECRET_FILE": str(secret_file),
         "ROLE_PASSWORDS_DIR": str(roles_dir),
+        "BOOTSTRAP_DATABASE_SQL": str(bootstrap.DATABASE_SQL_FILE),
         "BOOTSTRAP_SQL": str(bootstrap.SQL_FILE),
     }
     return subprocess.run(
@@ -148,9 +155,10 @@ def run_bootstrap(
 
 
 def _drop_everything(superuser: psycopg.Connection, job: JobEnvironment) -> None:
-    superuser.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(job.database))
-    )
+    for database in (job.database, SHARED_LAYOUT, *(env.database for env in ENVIRONMENTS)):
+        superuser.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
     for role in (*(env.db_user for env in ENVIRONMENTS), job.admin, INTRUDER):
         superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
@@ -191,9 +199,11 @@ def database(
 
 
 def test_the_job_bootstraps_every_environment(job_env: JobEnvironment) -> None:
-    assert job_env.values["BOOTSTRAP_TARGETS"].split() == [
-        f"{env.db_user}:{env.schema}" for env in ENVIRONMENTS
+    targets = [t.split(":") for t in job_env.values["BOOTSTRAP_TARGETS"].split()]
+    assert [t[:3] for t in targets] == [
+        [env.db_user, env.schema, env.database] for env in ENVIRONMENTS
     ]
+    assert len({t[2] for t in targets} | {job_env.database}) == len(ENVIRONMENTS) + 1
 
 
 def test_bootstrap_runs_twice_as_a_non_superuser(database: Database) -> None:
@@ -220,7 +230,7 @@ def test_each_role_lands_in_its_own_schema(database: Database, env: Environment)
     assert schema == env.schema
     # The role's own default, without the URL's options, is its schema too.
     with psycopg.connect(
-        database.dsn(env.db_user, database.passwords[env.name]), autocommit=True
+        database.dsn(env.db_user, database.passwords[env.name], env.database), autocommit=True
     ) as plain:
         assert plain.execute("SHOW search_path").fetchone() == (env.schema,)
 
@@ -228,27 +238,23 @@ def test_each_role_lands_in_its_own_schema(database: Database, env: Environment)
 @pytest.mark.parametrize(
     ("intruder", "owner"), [(DEV, PROD), (PROD, DEV)], ids=["dev-into-prod", "prod-into-dev"]
 )
-def test_a_role_can_neither_read_write_nor_create_in_the_other_schema(
+def test_a_role_cannot_reach_the_other_environments_database(
     database: Database, intruder: Environment, owner: Environment
 ) -> None:
+    """Not even a connection: the other database is the owner's and the admin's only, and
+    the initial database is the admin's alone."""
     table = sql.Identifier(owner.schema, f"private_{secrets.token_hex(4)}")
     with database.connect(owner) as conn:
         conn.execute(sql.SQL("CREATE TABLE {} (secret text)").format(table))
         conn.execute(sql.SQL("INSERT INTO {} VALUES ('owner only')").format(table))
-    attempts = [
-        sql.SQL("SELECT * FROM {}").format(table),
-        sql.SQL("INSERT INTO {} VALUES ('intruder')").format(table),
-        sql.SQL("UPDATE {} SET secret = 'intruder'").format(table),
-        sql.SQL("DELETE FROM {}").format(table),
-        sql.SQL("CREATE TABLE {} (id int)").format(
-            sql.Identifier(owner.schema, f"planted_{secrets.token_hex(4)}")
-        ),
-        sql.SQL("ALTER SCHEMA {} RENAME TO stolen").format(sql.Identifier(owner.schema)),
-    ]
+    for target in (owner.database, database.job.database):
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            database.connect(intruder, database=target).close()
+    # In its own database the other schema does not exist at all.
     with database.connect(intruder) as conn:
-        for statement in attempts:
-            with pytest.raises(errors.InsufficientPrivilege):
-                conn.execute(statement)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (owner.schema,)
+        ).fetchone() == (0,)
     with database.connect(owner) as conn:
         assert conn.execute(sql.SQL("SELECT secret FROM {}").format(table)).fetchall() == [
             ("owner only",)
@@ -265,18 +271,22 @@ def test_what_the_admin_creates_in_a_schema_is_its_roles_alone(database: Databas
     """Default privileges: a migration run as the master user yields tables the schema's
     role can use and the other role cannot."""
     table = sql.Identifier(PROD.schema, f"migrated_{secrets.token_hex(4)}")
-    with database.admin() as admin:
+    with database.admin(PROD.database) as admin:
         admin.execute(sql.SQL("CREATE TABLE {} (id serial, note text)").format(table))
     with database.connect(PROD) as prod:
         prod.execute(sql.SQL("INSERT INTO {} (note) VALUES ('ok')").format(table))
         assert prod.execute(sql.SQL("SELECT note FROM {}").format(table)).fetchall() == [("ok",)]
-    with database.connect(DEV) as dev, pytest.raises(errors.InsufficientPrivilege):
-        dev.execute(sql.SQL("SELECT * FROM {}").format(table))
+    with database.admin(PROD.database) as admin:
+        # What the admin grants later, per table, stays with the schema's role too.
+        admin.execute(sql.SQL("GRANT SELECT ON {} TO PUBLIC").format(table))
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        database.connect(DEV, database=PROD.database).close()
 
 
 def test_only_granted_roles_connect(database: Database) -> None:
-    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-        psycopg.connect(database.dsn(INTRUDER, INTRUDER_PASSWORD)).close()
+    for target in (database.job.database, *(env.database for env in ENVIRONMENTS)):
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(database.dsn(INTRUDER, INTRUDER_PASSWORD, target)).close()
 
 
 def test_a_rerun_keeps_the_data_and_applies_new_passwords(database: Database) -> None:
@@ -302,19 +312,25 @@ def test_a_rerun_keeps_the_data_and_applies_new_passwords(database: Database) ->
 
 def test_a_missing_password_stops_the_run(database: Database) -> None:
     """Without the password variable psql fails instead of setting a wrong password."""
+    connection_limit, statement_timeout, idle_timeout = bootstrap.limits(DEV)
     done = subprocess.run(
         [
             database.server.tool("psql"),
             "--no-psqlrc",
-            "--single-transaction",
             "--set",
             "ON_ERROR_STOP=1",
             "--set",
             f"role={DEV.db_user}",
             "--set",
-            f"schema={DEV.schema}",
+            f"database={DEV.database}",
+            "--set",
+            f"connection_limit={connection_limit}",
+            "--set",
+            f"statement_timeout={statement_timeout}",
+            "--set",
+            f"idle_timeout={idle_timeout}",
             "--file",
-            str(bootstrap.SQL_FILE),
+            str(bootstrap.DATABASE_SQL_FILE),
         ],
         env={
             "PGHOST": database.server.host,
@@ -367,3 +383,157 @@ def _busybox() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + " (CI=true: a missing tool is a failure)")
     pytest.skip(message)
+
+
+# --- what a shared server leaks sideways -------------------------------------------------
+#
+# Attacks dev_user can run from its own connection, each against the stack's layout (a
+# database per environment) and, where the layout is what stops it, against the former one
+# (one database holding both schemas), where it works.
+
+
+@pytest.fixture(scope="module")
+def shared_layout(database: Database) -> str:
+    """A database both roles connect to, as in the former layout."""
+    with psycopg.connect(database.server.dsn(), autocommit=True) as superuser:
+        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SHARED_LAYOUT)))
+        for env in ENVIRONMENTS:
+            superuser.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(SHARED_LAYOUT), sql.Identifier(env.db_user)
+                )
+            )
+    with psycopg.connect(database.server.dsn(SHARED_LAYOUT), autocommit=True) as superuser:
+        for env in ENVIRONMENTS:
+            superuser.execute(
+                sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                    sql.Identifier(env.schema), sql.Identifier(env.db_user)
+                )
+            )
+    return SHARED_LAYOUT
+
+
+def _notified(
+    listener: psycopg.Connection, notifier: psycopg.Connection, channel: str
+) -> list[str]:
+    """Payloads ``listener`` receives when ``notifier`` notifies ``channel``. The listener
+    is idle when the NOTIFY commits, so the server has sent the notification before the
+    listener's next query returns."""
+    received: list[str] = []
+    listener.add_notify_handler(lambda n: received.append(n.payload))
+    listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    notifier.execute("SELECT pg_notify(%s, %s)", (channel, "order 4711 paid"))
+    listener.execute("SELECT 1")
+    return received
+
+
+def test_dev_hears_none_of_prods_notifications(database: Database, shared_layout: str) -> None:
+    with database.connect(DEV) as dev, database.connect(PROD) as prod:
+        assert _notified(dev, prod, "orders") == []
+    with (
+        database.connect(DEV, database=shared_layout) as dev,
+        database.connect(PROD, database=shared_layout) as prod,
+    ):
+        assert _notified(dev, prod, "orders") == ["order 4711 paid"]
+
+
+def _catalog_names(conn: psycopg.Connection, schema: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        """SELECT c.relname, a.attname FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+           WHERE n.nspname = %s ORDER BY 1, 2""",
+        (schema,),
+    ).fetchall()
+
+
+def test_dev_reads_none_of_prods_table_or_column_names(
+    database: Database, shared_layout: str
+) -> None:
+    for target in (PROD.database, shared_layout):
+        with database.connect(PROD, database=target) as prod:
+            prod.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {} (card_number text)").format(
+                    sql.Identifier(PROD.schema, "customer_payments")
+                )
+            )
+    with database.connect(DEV) as dev:
+        assert _catalog_names(dev, PROD.schema) == []
+    with database.connect(DEV, database=shared_layout) as dev:
+        assert ("customer_payments", "card_number") in _catalog_names(dev, PROD.schema)
+
+
+def test_large_objects_and_advisory_locks_stay_in_their_database(
+    database: Database, shared_layout: str
+) -> None:
+    with database.connect(PROD) as prod:
+        (oid,) = prod.execute("SELECT lo_from_bytea(0, 'prod invoice')").fetchone()  # type: ignore[misc]
+        prod.execute("SELECT pg_advisory_lock(4711)")
+        with database.connect(DEV) as dev:
+            assert dev.execute(
+                "SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s", (oid,)
+            ).fetchone() == (0,)
+            # A lock key prod holds is free in dev's database: dev cannot block prod's jobs.
+            assert dev.execute("SELECT pg_try_advisory_lock(4711)").fetchone() == (True,)
+    with (
+        database.connect(PROD, database=shared_layout) as prod,
+        database.connect(DEV, database=shared_layout) as dev,
+    ):
+        prod.execute("SELECT pg_advisory_lock(4711)")
+        assert dev.execute("SELECT pg_try_advisory_lock(4711)").fetchone() == (False,)
+
+
+def test_dev_sees_prods_sessions_but_not_their_queries(database: Database) -> None:
+    """pg_stat_activity is cluster-wide: dev sees that prod_user is connected (and to which
+    database), never what it runs (accepted in docs/boundary.md)."""
+    with database.connect(PROD) as prod, database.connect(DEV) as dev:
+        prod.execute("SELECT 'prod secret query'")
+        rows = dev.execute(
+            "SELECT usename, datname, query FROM pg_stat_activity WHERE usename = %s",
+            (PROD.db_user,),
+        ).fetchall()
+    assert rows
+    for user, database_name, query in rows:
+        assert (user, database_name) == (PROD.db_user, PROD.database)
+        assert query == "<insufficient privilege>"
+
+
+def test_dev_installs_no_extension_that_reads_across_databases(database: Database) -> None:
+    """pg_stat_statements would show every database's statement statistics; dblink and
+    postgres_fdw would open connections from the server itself. None is trusted, so only
+    the admin can install one."""
+    with database.connect(DEV) as dev:
+        for extension in ("pg_stat_statements", "dblink", "postgres_fdw"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                dev.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(extension)))
+
+
+def test_dev_holds_at_most_its_connection_limit(database: Database) -> None:
+    """The server refuses dev's connection past its role's limit while prod still
+    connects. Run with the limit lowered to 2 for the test (the bootstrap sets the
+    table's value, checked first) and restored by the bootstrap."""
+    limit, statement_timeout, idle_timeout = bootstrap.limits(DEV)
+    with database.admin() as admin:
+        assert admin.execute(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", (DEV.db_user,)
+        ).fetchone() == (limit,)
+        admin.execute(
+            sql.SQL("ALTER ROLE {} CONNECTION LIMIT 2").format(sql.Identifier(DEV.db_user))
+        )
+    try:
+        with database.connect(DEV), database.connect(DEV):
+            with pytest.raises(psycopg.OperationalError, match="too many connections for role"):
+                database.connect(DEV).close()
+            with database.connect(PROD) as prod:
+                assert prod.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        restored = database.bootstrap(database.passwords)
+        assert restored.returncode == 0, restored.stderr
+    with database.connect(DEV) as dev:
+        assert dev.execute("SHOW statement_timeout").fetchone() == (statement_timeout,)
+        assert dev.execute("SHOW idle_in_transaction_session_timeout").fetchone() == (idle_timeout,)
+        # The timeouts are the role's defaults, not a boundary: a session may lift them.
+        dev.execute("SET statement_timeout = 0")
+        # temp_file_limit is a superuser setting: dev cannot lift the server's.
+        with pytest.raises(errors.InsufficientPrivilege):
+            dev.execute("SET temp_file_limit = -1")
