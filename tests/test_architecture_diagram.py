@@ -24,8 +24,11 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.architecture import architecture, render_architecture
+from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.plan.model import PlanResult
+from tests.cost.conftest import report_of
 from tests.support.plan_graph import recorded_resource
+from tests.support.project import PROJECT_DIR
 from tests.support.tools import require_tool
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -206,12 +209,13 @@ def test_the_arrows_are_the_flows_the_graph_allows(graph: PlanResult) -> None:
     assert labels[("eks_sg", "clusterinstance_data_aurora_reader")] == "TCP 5432"
     assert labels[("eks_sg", "replicationgroup_data_cache_us_east_1b")] == "TCP 6379"
     assert labels[("eks_sg", "mounttarget_storage_models_us_east_1c")] == "TCP 2049"
-    # NetworkPolicies: dev and prod reach the data subnets on three ports, the platform
-    # namespace on 5432 only; the load balancers' subnets reach labelled pods on 8000.
+    # NetworkPolicies: dev and prod reach the data subnets on PostgreSQL and Valkey (NFS is
+    # the node's EFS CSI plugin, not a pod's), the platform namespace on 5432 only; the
+    # load balancers' subnets reach labelled pods on 8000.
     for zone in ("a", "b", "c"):
         data = f"subnet_network_data_us_east_1{zone}"
-        assert labels[("ns_dev", data)] == "TCP 5432, TCP 6379, TCP 2049"
-        assert labels[("ns_prod", data)] == "TCP 5432, TCP 6379, TCP 2049"
+        assert labels[("ns_dev", data)] == "TCP 5432, TCP 6379"
+        assert labels[("ns_prod", data)] == "TCP 5432, TCP 6379"
         assert labels[("ns_pingvas_system", data)] == "TCP 5432"
         assert labels[(f"subnet_network_public_us_east_1{zone}", "ns_prod")] == "TCP 8000"
     assert labels[("ns_dev", "internet")] == "TCP 443"
@@ -255,3 +259,12 @@ def test_a_policy_that_opens_dev_to_prod_shows_up_as_an_arrow(graph: PlanResult)
         outputs=graph.outputs,
     )
     assert ("ns_dev", "ns_prod", "all ports") in _edges(opened)
+
+
+def test_the_readmes_pictures_match_a_fresh_plan(graph: PlanResult, svg: bytes) -> None:
+    """docs/architecture.svg and docs/cost-map.svg are what the README shows: after a change
+    to the graph, copy build/plan/architecture.svg and build/plan/cost-map.svg there."""
+    docs = PROJECT_DIR / "docs"
+    assert (docs / "architecture.svg").read_bytes() == svg
+    fresh_map = render_svg(report_of(graph), graph.resources)
+    assert (docs / "cost-map.svg").read_bytes() == fresh_map

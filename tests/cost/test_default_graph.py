@@ -8,6 +8,8 @@ group's owner) fails here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pingvas_infra import resource_types as rt
@@ -16,7 +18,7 @@ from pingvas_infra.cost.data import load_free_types
 from pingvas_infra.cost.model import CostLine
 from pingvas_infra.cost.report import IDLE, LAYER_ORDER, REFERENCE, CostReport
 from pingvas_infra.cost.rules import RULES
-from pingvas_infra.plan.model import PlanResult, RecordedResource
+from pingvas_infra.plan.model import PlanResult, RecordedResource, reveal
 
 SPOT = 0.3  # 70% off on-demand
 HOURS = 730
@@ -266,3 +268,12 @@ def test_the_totals_are_the_sum_of_these_lines(default_report: CostReport) -> No
     """The figures the README quotes (pingvas-infra plan prints the same)."""
     assert default_report.total("this stack", IDLE) == pytest.approx(215.90, abs=0.005)
     assert default_report.total("this stack", REFERENCE) == pytest.approx(643.34, abs=0.005)
+
+
+def test_nothing_in_the_stack_connects_to_the_reader_endpoint(graph: PlanResult) -> None:
+    """What the profiles' `readerAverageAcu: null` rests on: every connection string the
+    stack writes names the cluster (writer) endpoint; none names the reader endpoint
+    (`<cluster>.cluster-ro-...`), so a tier-2 reader has no load of its own and pauses."""
+    text = json.dumps([reveal(r.raw_inputs or r.inputs) for r in graph.resources], default=str)
+    assert ".cluster-ro-" not in text
+    assert "pingvas-shared-aurora.cluster-" in text

@@ -188,3 +188,30 @@ def test_elastic_efs_throughput_would_cost_what_the_default_saves(
     assert after is not None and before is not None
     assert after - before == pytest.approx(10.20)
     assert elastic.total(THIS_STACK, IDLE) == pytest.approx(default_report.total(THIS_STACK, IDLE))
+
+
+def test_a_dev_pool_allowing_only_on_demand_is_priced_on_demand(
+    run_plan: PlanRunner, stack_file: StackFile, default_report: CostReport
+) -> None:
+    """The config drives the capacity mix: the profile's spot share applies only where a
+    pool allows both; dev set to on-demand pays its 107.11 GPU-hours at $0.526, not $0.1578."""
+    plan = run_plan(
+        section_with(stack_file, "gpu", ("pools", "dev", "capacityTypes"), ["on-demand"])
+    )
+    on_demand = report_of(plan)
+    dev = [
+        line
+        for line in on_demand.this_stack[REFERENCE].lines
+        if line.environment == "dev" and line.component.startswith("GPU instance-hours")
+    ]
+    by_component = {line.component: line for line in dev}
+    assert by_component["GPU instance-hours, on-demand (g4dn.xlarge)"].quantity == pytest.approx(
+        107.11
+    )
+    assert by_component["GPU instance-hours, spot (g4dn.xlarge)"].quantity == 0
+    assert all(line.basis == "on-demand only: the pool allows on-demand" for line in dev)
+    before = default_report.total(THIS_STACK, REFERENCE)
+    after = on_demand.total(THIS_STACK, REFERENCE)
+    assert before is not None and after is not None
+    assert after - before == pytest.approx(107.11 * (0.526 - 0.526 * 0.3))  # +$39.44
+    assert on_demand.gpu.pools["dev"].spot_share == 0
