@@ -144,10 +144,10 @@ def _zones(
                     fillcolor={"public": "#e3f0e3", "private": "#d6e6f7"}.get(tier, "#f3e3f7"),
                 )
             for nat in nats:
-                subnet = g.by_id.get(str(_inputs(nat).get("subnetId")))
-                if subnet is not None and _inputs(subnet).get("availabilityZone") == zone:
+                home = g.by_id.get(str(_inputs(nat).get("subnetId")))
+                if home is not None and _inputs(home).get("availabilityZone") == zone:
                     box.node(_node_id(nat), "NAT gateway", fillcolor="#fff4d6")
-                    box.edge(_node_id(subnet), _node_id(nat), style="invis")
+                    box.edge(_node_id(home), _node_id(nat), style="invis")
             for instance in aurora:
                 if _inputs(instance).get("availabilityZone") == zone:
                     role = dig(_inputs(instance), "tags", "Role") or "instance"
@@ -165,8 +165,8 @@ def _zones(
                     role = "primary" if zones.index(zone) == 0 else "replica"
                     box.node(_cache_node(cache, zone), f"Valkey {role}", fillcolor="#f7e3d6")
             for mount in mounts:
-                subnet = g.by_id.get(str(_inputs(mount).get("subnetId")))
-                if subnet is not None and _inputs(subnet).get("availabilityZone") == zone:
+                home = g.by_id.get(str(_inputs(mount).get("subnetId")))
+                if home is not None and _inputs(home).get("availabilityZone") == zone:
                     box.node(_node_id(mount), "EFS mount target", fillcolor="#f7e3d6")
 
 
@@ -281,9 +281,9 @@ def _regional(g: _Graph, dot: graphviz.Digraph) -> None:
             if cluster.urn in instance.dependencies:
                 dot.edge(_node_id(instance), _node_id(cluster), style="dotted", arrowhead="none")
     for mount in g.of_type(rt.EFS_MOUNT_TARGET):
-        fs = g.by_id.get(str(_inputs(mount).get("fileSystemId")))
-        if fs is not None:
-            dot.edge(_node_id(mount), _node_id(fs), style="dotted", arrowhead="none")
+        file_system = g.by_id.get(str(_inputs(mount).get("fileSystemId")))
+        if file_system is not None:
+            dot.edge(_node_id(mount), _node_id(file_system), style="dotted", arrowhead="none")
 
 
 def _routes(g: _Graph, dot: graphviz.Digraph, subnet_node: Mapping[str, str]) -> None:
