@@ -154,8 +154,8 @@ class StackConfig(ConfigModel):
             if family in gpu_families() and family not in priced_families
         )
         node_type = self.data.cache.node_type
-        if table.cache_hourly(node_type) is None:
-            cache_nodes = load_table("cache_node_types")["node_types"]
+        cache_nodes = load_table("cache_node_types")["node_types"]
+        if node_type in cache_nodes and table.cache_hourly(node_type) is None:
             priced_nodes = [n for n in cache_nodes if table.cache_hourly(n) is not None]
             problems.append(
                 Problem(

@@ -127,3 +127,36 @@ def test_every_storage_option_and_support_type_is_priced(region: str, graph: Pla
         )
         assert _unpriced(region, resources) == [], support
         assert load_price_table(region).prices["eks-cluster-hour-extended"].usd is not None
+
+
+def test_a_setting_the_region_does_not_price_is_refused_naming_what_it_prices(
+    stack_file: StackFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for eu-west-1, which offers no g6 or g6e: a table without a family's or a node
+    type's price refuses that setting in its region, listing the priced ones."""
+    table = load_price_table("us-east-1")
+    hourly = {t: p for t, p in table.ec2_on_demand.hourly.items() if not t.startswith("g6")}
+    valkey = {n: p for n, p in table.elasticache_nodes["valkey"].hourly.items() if "r7g" not in n}
+    thinner = table.model_copy(
+        update={
+            "ec2_on_demand": table.ec2_on_demand.model_copy(update={"hourly": hourly}),
+            "elasticache_nodes": {
+                **table.elasticache_nodes,
+                "valkey": table.elasticache_nodes["valkey"].model_copy(update={"hourly": valkey}),
+            },
+        }
+    )
+    monkeypatch.setattr("pingvas_infra.config.load_price_table", lambda region: thinner)
+    with pytest.raises(ConfigError) as refused:
+        config_with(
+            stack_file,
+            {
+                "pingvas:gpu": {"instanceFamilies": ["g4dn", "g6"]},
+                "pingvas:data": {"cache": {"nodeType": "cache.r7g.large"}},
+            },
+        )
+    message = str(refused.value)
+    assert (
+        'pingvas:gpu.instanceFamilies[1] = "g6": a family priced in us-east-1: g4dn, g5' in message
+    )
+    assert "pingvas:data.cache.nodeType" in message and "cache.t4g.micro" in message
