@@ -205,6 +205,19 @@ def _cluster(g: _Graph, vpc: graphviz.Digraph) -> None:
                 r.get("key"): r.get("values")
                 for r in dig(inputs, "spec", "template", "spec", "requirements") or []
             }
+            if dig(inputs, "metadata", "labels", "pingvas.io/pool-purpose"):
+                # The system tier's overflow: platform pods only, when no system node fits.
+                eks.node(
+                    _node_id(pool),
+                    _label(
+                        f"overflow NodePool {dig(inputs, 'metadata', 'name')}",
+                        "/".join(requirements.get("karpenter.sh/capacity-type") or []),
+                        " | ".join(requirements.get("node.kubernetes.io/instance-type") or []),
+                        f"max {dig(inputs, 'spec', 'limits', 'cpu')} vCPUs, platform pods only",
+                    ),
+                    fillcolor="#d6e6f7",
+                )
+                continue
             eks.node(
                 _node_id(pool),
                 _label(

@@ -47,6 +47,7 @@ EXPECTED = [
     "system node group",
     "GPU NodePool gpu-dev",
     "GPU NodePool gpu-prod",
+    "overflow NodePool system-overflow",
     "namespace dev",
     "namespace prod",
     "namespace pingvas-system",

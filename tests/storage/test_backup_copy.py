@@ -10,15 +10,17 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.model import CostLine
-from pingvas_infra.cost.report import CostReport, build_report
+from pingvas_infra.cost.report import THIS_STACK, CostReport, build_report
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.policy.offline import evaluate_plan
+from pingvas_infra.price_tables import load_price_table
 from tests.storage.lifecycle import Rules, longest_kept
 from tests.support.config_cases import config_refusal
 from tests.support.plan_graph import PlanRunner, mock_outputs
 
 ON = {"pingvas:storage": {"backupCopy": {"enabled": True}}}
+IDLE, REFERENCE = "idle", "guide-reference"
 COPY_REGION = "us-west-2"
 
 
@@ -134,20 +136,49 @@ def lines_of(report: CostReport, name: str, profile: str) -> list[CostLine]:
     return [line for line in report.this_stack[profile].lines if line.resource == name]
 
 
-def test_the_copy_is_priced_where_a_price_table_exists(with_copy: PlanResult) -> None:
-    """The replication transfer bills the stack's region: priced. The copy's bucket and key
-    live in us-west-2: priced at that region's table when one exists, never at us-east-1's;
-    until then they are reported as unpriced, by name."""
-    report = build_report(
-        with_copy.resources, project=with_copy.project, stack=with_copy.stack, region="us-east-1"
+def report(graph: PlanResult) -> CostReport:
+    return build_report(
+        graph.resources, project=graph.project, stack=graph.stack, region="us-east-1"
     )
-    (transfer,) = lines_of(report, "storage-backups-copy", "guide-reference")
-    assert transfer.component == "Replication transfer to another region"
-    assert transfer.unit_price == 0.02
+
+
+def test_the_copy_is_priced_at_its_own_regions_rates(
+    graph: PlanResult, with_copy: PlanResult
+) -> None:
+    """The replication transfer bills the stack's region; the copy's bucket and key live in
+    us-west-2 and are priced at that region's table: $1.00 at idle, and at guide-reference
+    its Standard-IA storage and 26.07 GB replicated."""
+    on, off = report(with_copy), report(graph)
+    west = load_price_table(COPY_REGION).prices
+    east = load_price_table("us-east-1").prices
+    (transfer,) = [
+        line
+        for line in lines_of(on, "storage-backups-copy", "guide-reference")
+        if line.component == "Replication transfer to another region"
+    ]
+    assert transfer.unit_price == east["data-transfer-inter-region-gb"].usd
     assert transfer.quantity == pytest.approx(26.07)
-    unpriced = {u["resource"]: u["reason"] for u in report.unpriced()}
+    (storage,) = [
+        line
+        for line in lines_of(on, "storage-backups-copy", "guide-reference")
+        if line.component.startswith("Storage, Standard-IA")
+    ]
+    assert storage.unit_price == west["s3-standard-ia-gb-month"].usd
+    assert on.total(THIS_STACK, IDLE) - off.total(THIS_STACK, IDLE) == pytest.approx(
+        west["kms-key-month"].usd
+    )
+    extra = on.total(THIS_STACK, REFERENCE) - off.total(THIS_STACK, REFERENCE)
+    assert extra == pytest.approx(1.00 + 30 * 0.0125 + 26.07 * 0.02, abs=0.005)
+    assert on.unpriced() == []
+
+
+def test_a_copy_region_without_a_price_table_is_unpriced_never_priced_here(
+    run_plan: PlanRunner,
+) -> None:
+    graph = run_plan({"pingvas:storage": {"backupCopy": {"enabled": True, "region": "ap-south-1"}}})
+    unpriced = {u["resource"]: u["reason"] for u in report(graph).unpriced()}
     for name in ("storage-backups-copy", "storage-backups-copy-key"):
-        assert f"lives in {COPY_REGION}" in unpriced.get(name, ""), (name, unpriced)
+        assert "lives in ap-south-1, which has no price table" in unpriced[name]
 
 
 def test_the_copy_region_must_be_another_one(stack_file: StackFile) -> None:
