@@ -32,6 +32,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pulumi import Output
+
 from pingvas_infra.environments import PROD, Environment
 from pingvas_infra.instances import instance_shapes
 from pingvas_infra.operations.config import GpuAlertsConfig
@@ -92,7 +94,7 @@ def dcgm_values(
     *,
     tolerations: Sequence[Mapping[str, str]],
     gpu_manufacturer_label: str,
-    priority_class: str,
+    priority_class: str | Output[str],
     service_monitor_labels: Mapping[str, str],
     resources_: Mapping[str, Any],
 ) -> dict[str, Any]:

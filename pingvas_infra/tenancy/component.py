@@ -186,6 +186,7 @@ class Tenancy(pulumi.ComponentResource):
             if isinstance(resource, k8s.core.v1.Namespace):
                 namespaces[item.name] = resource
             if is_platform_class(item):
+                assert isinstance(resource, k8s.scheduling.v1.PriorityClass)
                 self._platform_class = resource
         return namespaces
 

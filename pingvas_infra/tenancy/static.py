@@ -126,9 +126,9 @@ def static_objects(files: tuple[str, ...] = TENANCY_FILES) -> list[StaticObject]
         raise ManifestError(f"{TENANCY_FILES[0]}: no Namespace {', '.join(missing)}")
     platform_classes = [o for o in objects if is_platform_class(o)]
     if len(platform_classes) != 1:
-        key, value = PLATFORM_CLASS_LABEL
+        label, value = PLATFORM_CLASS_LABEL
         raise ManifestError(
-            f"priority-classes.yaml: exactly one PriorityClass labelled {key}={value} (the "
+            f"priority-classes.yaml: exactly one PriorityClass labelled {label}={value} (the "
             f"platform's); found {len(platform_classes)}"
         )
     for namespace, env_name in required.items():
