@@ -8,17 +8,46 @@ from tests.support.config_cases import BadConfigCase, config_with, refused_confi
 
 BAD_STACK: list[BadConfigCase] = [
     ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
-    ("project-uppercase", {"pingvas:project": "Pingvas"}, "pingvas:project", "pattern"),
-    ("unknown-section", {"pingvas:netwrok": {}}, "pingvas:netwrok", "pingvas:network"),
-    ("reserved-tag-key", {"pingvas:tags": {"aws:owner": "x"}}, "pingvas:tags.aws:owner", "aws:"),
-    ("tags-not-strings", {"pingvas:tags": {"Owner": {"a": 1}}}, "pingvas:tags.Owner", "string"),
+    (
+        "project-uppercase",
+        {"pingvas-infra:project": "Pingvas"},
+        "pingvas-infra:project",
+        "allowed: 2-21 lower-case letters",
+    ),
+    (
+        "unknown-section",
+        {"pingvas-infra:netwrok": {}},
+        "pingvas-infra:netwrok",
+        "pingvas-infra:network",
+    ),
+    (
+        "reserved-tag-key",
+        {"pingvas-infra:tags": {"aws:owner": "x"}},
+        "pingvas-infra:tags.aws:owner",
+        "aws:",
+    ),
+    (
+        "tags-not-strings",
+        {"pingvas-infra:tags": {"Owner": {"a": 1}}},
+        "pingvas-infra:tags.Owner",
+        "a map of keys where something else is expected; allowed: text",
+    ),
     (
         "az-outside-region",
-        {"pingvas:network": {"availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"]}},
-        "pingvas:network.availabilityZones[0]",
+        {
+            "pingvas-infra:network": {
+                "availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"]
+            }
+        },
+        "pingvas-infra:network.availabilityZones[0]",
         "a zone of region us-east-1",
     ),
-    ("cluster-name-bad", {"pingvas:cluster": {"name": "bad name"}}, "pingvas:cluster.name", ""),
+    (
+        "cluster-name-bad",
+        {"pingvas-infra:cluster": {"name": "bad name"}},
+        "pingvas-infra:cluster.name",
+        "",
+    ),
 ]
 
 

@@ -29,7 +29,7 @@ DEV = f"arn:aws:iam::{ACCOUNT_ID}:role/teams/dev-engineer"
 PROD = f"arn:aws:iam::{ACCOUNT_ID}:role/prod-engineer"
 VIEWER = f"arn:aws:iam::{ACCOUNT_ID}:user/auditor"
 PEOPLE = {
-    "pingvas:cluster": {
+    "pingvas-infra:cluster": {
         "adminPrincipalArns": [ADMIN],
         "environmentPrincipalArns": {"dev": [DEV], "prod": [PROD]},
         "viewerPrincipalArns": [VIEWER],
@@ -200,31 +200,31 @@ test_people_config_is_refused = refused_config_test(
         (
             "environment-arn-root",
             {"environmentPrincipalArns": {"dev": ["arn:aws:iam::123456789012:root"]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "an IAM role or user ARN",
         ),
         (
             "unknown-environment",
             {"environmentPrincipalArns": {"staging": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.staging",
+            "pingvas-infra:cluster.environmentPrincipalArns.staging",
             "an environment: dev, prod",
         ),
         (
             "dev-and-prod",
             {"environmentPrincipalArns": {"dev": [DEV], "prod": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.prod[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.prod[0]",
             "each principal in one list only (also environmentPrincipalArns.dev[0])",
         ),
         (
             "admin-and-dev",
             {"adminPrincipalArns": [DEV], "environmentPrincipalArns": {"dev": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "each principal in one list only (also adminPrincipalArns[0])",
         ),
         (
             "dev-and-viewer",
             {"environmentPrincipalArns": {"dev": [DEV]}, "viewerPrincipalArns": [DEV]},
-            "pingvas:cluster.viewerPrincipalArns[0]",
+            "pingvas-infra:cluster.viewerPrincipalArns[0]",
             "each principal in one list only",
         ),
         (
@@ -234,24 +234,24 @@ test_people_config_is_refused = refused_config_test(
                     "dev": [DEV, f"arn:aws:iam::{ACCOUNT_ID}:role/other/dev-engineer"]
                 }
             },
-            "pingvas:cluster.environmentPrincipalArns.dev[1]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[1]",
             "another path of the same role",
         ),
         (
             "wrong-partition",
             {"environmentPrincipalArns": {"dev": [OTHER_PARTITION]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "an ARN of partition aws",
         ),
     ],
-    section="pingvas:cluster",
+    section="pingvas-infra:cluster",
 )
 
 
 def test_a_user_and_a_role_of_one_name_are_two_principals(run_plan: PlanRunner) -> None:
     role, user = f"arn:aws:iam::{ACCOUNT_ID}:role/ops", f"arn:aws:iam::{ACCOUNT_ID}:user/ops"
     assert access_entry_name(Access.ADMIN, role) != access_entry_name(Access.ADMIN, user)
-    planned = run_plan({"pingvas:cluster": {"adminPrincipalArns": [role, user]}})
+    planned = run_plan({"pingvas-infra:cluster": {"adminPrincipalArns": [role, user]}})
     assert {e.inputs["principalArn"] for e in planned.of_type(ENTRY)} >= {role, user}
     assert len({e.name for e in planned.of_type(ENTRY)}) == len(planned.of_type(ENTRY))
 
@@ -265,7 +265,7 @@ def test_entry_names_hash_the_full_arn_and_ignore_list_order(run_plan: PlanRunne
     a, b = DEV, f"arn:aws:iam::{ACCOUNT_ID}:role/dev-two"
 
     def names(order: list[str]) -> set[str]:
-        planned = run_plan({"pingvas:cluster": {"environmentPrincipalArns": {"dev": order}}})
+        planned = run_plan({"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": order}}})
         return {e.name for e in planned.of_type(ENTRY)}
 
     assert names([a, b]) == names([b, a])
@@ -278,10 +278,10 @@ def test_listing_the_identity_running_the_program_stops_before_anything_is_creat
     creator = f"arn:aws:iam::{ACCOUNT_ID}:user/plan"
     with pytest.raises(ConfigError) as refused:
         plan_stack(
-            stack_file, {"pingvas:cluster": {"environmentPrincipalArns": {"dev": [creator]}}}
+            stack_file, {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [creator]}}}
         )
     message = str(refused.value)
-    assert "pingvas:cluster.environmentPrincipalArns.dev[0] = " in message
+    assert "pingvas-infra:cluster.environmentPrincipalArns.dev[0] = " in message
     assert "409 ResourceInUseException" in message
 
 

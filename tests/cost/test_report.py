@@ -31,12 +31,12 @@ from tests.support.plan_graph import PlanRunner
 def section_with(stack_file: StackFile, section: str, path: tuple[str, ...], value: Any) -> dict:
     """The stack file's `pingvas:<section>` with one nested key changed (run_plan merges
     only a section's top-level keys)."""
-    document = json.loads(stack_file.config.get(f"pingvas:{section}", "{}"))
+    document = json.loads(stack_file.config.get(f"pingvas-infra:{section}", "{}"))
     target = document
     for key in path[:-1]:
         target = target.setdefault(key, {})
     target[path[-1]] = value
-    return {f"pingvas:{section}": document}
+    return {f"pingvas-infra:{section}": document}
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_dropping_the_aurora_reader_closes_the_guide_reference_gap(
     instances = without_reader_plan.of_type(rt.RDS_CLUSTER_INSTANCE)
     assert [i.inputs["tags"]["Role"] for i in instances] == ["writer"]
     # Giving up the HA database is never silent.
-    assert any("pingvas:data.aurora.reader" in w for w in without_reader_plan.warnings)
+    assert any("pingvas-infra:data.aurora.reader" in w for w in without_reader_plan.warnings)
     saved = default_report.total(THIS_STACK, REFERENCE) - without_reader.total(
         THIS_STACK, REFERENCE
     )

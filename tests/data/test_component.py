@@ -57,7 +57,7 @@ def test_scaling_configuration_is_the_guides_range(graph: PlanResult) -> None:
 
 def test_scale_to_zero_sends_the_auto_pause_delay(run_plan: PlanRunner) -> None:
     graph = run_plan(
-        {"pingvas:data": {"aurora": {"minAcu": 0, "maxAcu": 2, "secondsUntilAutoPause": 900}}}
+        {"pingvas-infra:data": {"aurora": {"minAcu": 0, "maxAcu": 2, "secondsUntilAutoPause": 900}}}
     )
     (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {

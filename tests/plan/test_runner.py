@@ -62,7 +62,7 @@ def bad_project(tmp_path: Path, network_yaml: str) -> Path:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     (tmp_path / "Pulumi.shared.yaml").write_text(
-        "config:\n  pingvas:network:\n" + network_yaml, encoding="utf-8"
+        "config:\n  pingvas-infra:network:\n" + network_yaml, encoding="utf-8"
     )
     return tmp_path
 
@@ -72,7 +72,7 @@ def test_invalid_vpc_cidr_exits_nonzero_with_one_screen_message(tmp_path: Path) 
     done = run_cli("plan", "--out", str(tmp_path / "out"), cwd=project)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
-    assert "pingvas:network.vpcCidr = " in done.stderr
+    assert "pingvas-infra:network.vpcCidr = " in done.stderr
     assert len(done.stderr.splitlines()) <= 25
     assert not (tmp_path / "out").exists()
 
