@@ -93,14 +93,14 @@ class StackConfig(ConfigModel):
     )
     region: str = Field(
         default="us-east-1",
-        description="Region of every resource (`aws:region`).",
+        description="Region of every resource.",
         json_schema_extra={"allowed": "a region of tables/regions.yaml"},
     )
     allowed_account_ids: tuple[str, ...] = Field(
         default=(),
         description=(
-            "AWS accounts the AWS provider may work in (`aws:allowedAccountIds`): any other "
-            "account's credentials stop `pulumi up` before anything is created. Empty: any."
+            "AWS accounts the AWS provider may work in: credentials of any other account stop "
+            "`pulumi up` before anything is created. Empty: any."
         ),
         json_schema_extra={"allowed": "a list of 12-digit AWS account ids, as quoted text"},
     )

@@ -299,6 +299,8 @@ def _lengths(metadata: Sequence[Any], unit: str) -> str:
     high = _constraint(metadata, annotated_types.MaxLen, "max_length")
     if low and high:
         return f", {low} to {high} {unit}"
+    if low == 1:
+        return ", not empty"
     if low:
         return f", at least {low} {unit}"
     if high:

@@ -91,7 +91,7 @@ class GpuPoolConfig(ConfigModel):
             "How many nodes Karpenter may disrupt at once (count or percentage); unset keeps "
             "Karpenter's default of 10%."
         ),
-        json_schema_extra={"allowed": 'a node count ("1") or a percentage ("20%"), or unset'},
+        json_schema_extra={"allowed": 'a node count ("1") or a percentage ("20%")'},
     )
 
 

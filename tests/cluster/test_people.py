@@ -5,8 +5,12 @@ stack associates them with, and by the admission policies for what RBAC alone al
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from pulumi.runtime import MockResourceArgs
+
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cluster.people import (
     Access,
     access_entry_name,
@@ -14,7 +18,7 @@ from pingvas_infra.cluster.people import (
     people_group,
 )
 from pingvas_infra.config import ConfigError
-from pingvas_infra.plan.mocks import ACCOUNT_ID
+from pingvas_infra.plan.mocks import ACCOUNT_ID, PlanMocks
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import refused_config_test
@@ -271,18 +275,48 @@ def test_entry_names_hash_the_full_arn_and_ignore_list_order(run_plan: PlanRunne
     assert names([a, b]) == names([b, a])
 
 
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The type of every resource the program registers with the mock engine."""
+    types: list[str] = []
+    original = PlanMocks.new_resource
+
+    def record(self: PlanMocks, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        types.append(args.typ)
+        return original(self, args)
+
+    monkeypatch.setattr(PlanMocks, "new_resource", record)
+    return types
+
+
 def test_listing_the_identity_running_the_program_stops_before_anything_is_created(
-    stack_file: StackFile,
+    stack_file: StackFile, registered: list[str]
 ) -> None:
-    """The offline plan runs as arn:aws:iam::<account>:user/plan (plan/mocks.py)."""
+    """The offline plan runs as arn:aws:iam::<account>:user/plan (plan/mocks.py). The check
+    runs right after the AWS provider is configured: no resource is registered (under
+    `pulumi up` the engine creates each resource as soon as it is registered)."""
     creator = f"arn:aws:iam::{ACCOUNT_ID}:user/plan"
     with pytest.raises(ConfigError) as refused:
         plan_stack(
-            stack_file, {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [creator]}}}
+            stack_file,
+            {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [creator]}}},
         )
     message = str(refused.value)
     assert "pingvas-infra:cluster.environmentPrincipalArns.dev[0] = " in message
     assert "409 ResourceInUseException" in message
+    assert "nothing was created" in message
+    assert registered == [rt.AWS_PROVIDER]
+
+
+def test_the_recording_sees_every_resource_of_an_accepted_plan(
+    stack_file: StackFile, registered: list[str]
+) -> None:
+    """The control for the test above: with someone else listed, the whole stack is
+    registered, and the recording sees it."""
+    planned = plan_stack(
+        stack_file, {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [DEV]}}}
+    )
+    assert len(registered) >= len(planned.resources) > 100
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from pingvas_infra.config import ConfigError, RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.configbase import Setting
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.project import STACK
 
@@ -106,3 +108,19 @@ def refused_config_test(
         assert_in_users_words(message)
 
     return test
+
+
+def leaf_settings(model: type[BaseModel] = StackConfig) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(document path, setting) of every leaf key; maps of models (gpu.pools) as dev."""
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        setting = Setting.of_field(field)
+        item = setting.item()
+        if setting.model is not None:
+            for path, leaf in leaf_settings(setting.model):
+                yield (alias, *path), leaf
+        elif item is not None and item.model is not None:
+            for path, leaf in leaf_settings(item.model):
+                yield (alias, "dev", *path), leaf
+        else:
+            yield (alias,), setting
