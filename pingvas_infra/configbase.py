@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 import annotated_types
 import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
@@ -426,7 +427,7 @@ _TYPE_ERRORS = {
 }
 
 
-def _bound_phrase(err: dict[str, Any]) -> str:
+def _bound_phrase(err: ErrorDetails) -> str:
     ctx = err.get("ctx") or {}
     kind = err["type"]
 
