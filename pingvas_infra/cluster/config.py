@@ -28,6 +28,9 @@ _NON_PUBLIC = tuple(
     for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16")
 )
 OPEN_TO_THE_INTERNET = "0.0.0.0/0"
+# EKS refuses access entries for service-linked roles (EKS user guide, grant-k8s-access:
+# "Access entries do not support service linked roles").
+_SERVICE_LINKED_PATH = "aws-service-role/"
 # The system tier needs at least this many nodes so a single spot interruption (or a
 # node replacement) never leaves the cluster without CoreDNS, Karpenter and the add-ons.
 MIN_SYSTEM_NODES = 2
@@ -297,6 +300,16 @@ class ClusterConfig(ConfigModel):
                         arn,
                         "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin "
                         "(paths allowed)",
+                    )
+                )
+                continue
+            if principal.kind == "role" and principal.path.startswith(_SERVICE_LINKED_PATH):
+                problems.append(
+                    Problem(
+                        key,
+                        arn,
+                        "a role people assume: EKS refuses an access entry for a "
+                        "service-linked role (role/aws-service-role/...)",
                     )
                 )
                 continue

@@ -242,6 +242,17 @@ test_people_config_is_refused = refused_config_test(
             "another path of the same role",
         ),
         (
+            "service-linked-role",
+            {
+                "adminPrincipalArns": [
+                    f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/eks.amazonaws.com/"
+                    "AWSServiceRoleForAmazonEKS"
+                ]
+            },
+            "pingvas-infra:cluster.adminPrincipalArns[0]",
+            "EKS refuses an access entry for a service-linked role",
+        ),
+        (
             "wrong-partition",
             {"environmentPrincipalArns": {"dev": [OTHER_PARTITION]}},
             "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
