@@ -25,9 +25,9 @@ from typing import Annotated, Any, Literal
 import annotated_types
 import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
-from pydantic_core import ErrorDetails
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from pingvas_infra.tables import load_table
 
