@@ -23,10 +23,14 @@ from tests.support.project import PROJECT_DIR, STACK
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pingvas_infra as the wheel installs it (dependencies come from the test venv)."""
+    """pingvas_infra as the wheel installs it (dependencies come from the test venv).
+
+    The wheel is built by the backend pyproject.toml names (setuptools, locked in uv.lock),
+    called directly: a venv made by `uv sync` has no pip."""
     dist = tmp_path_factory.mktemp("dist")
+    backend = "import sys, setuptools.build_meta as b; b.build_wheel(sys.argv[1])"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), "."],
+        [sys.executable, "-c", backend, str(dist)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
