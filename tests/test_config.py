@@ -29,6 +29,7 @@ from pingvas_infra.configbase import CONFIG_NAMESPACE
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile, read_stack_file
 from pingvas_infra.plan_run import load_config
+from pingvas_infra.price_tables import priced_regions
 from pingvas_infra.tables import load_table
 from tests.support.config_cases import (
     BadConfigCase,
@@ -41,7 +42,24 @@ from tests.support.plan_graph import PlanRunner
 from tests.support.project import PROJECT_DIR, STACK
 
 BAD_STACK: list[BadConfigCase] = [
-    ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
+    (
+        "unknown-region",
+        {"aws:region": "us-east-9"},
+        "aws:region",
+        "unknown region; allowed (priced): us-east-1",
+    ),
+    (
+        "region-without-table",
+        {"aws:region": "sa-east-1"},
+        "aws:region",
+        "a priced region: us-east-1 (sa-east-1 lacks prices: no price table",
+    ),
+    (
+        "region-missing-figures",
+        {"aws:region": "eu-west-1"},
+        "aws:region",
+        "a priced region: us-east-1 (eu-west-1 lacks prices: aurora-io-million",
+    ),
     (
         "project-uppercase",
         {"pingvas-infra:project": "Pingvas"},
@@ -102,10 +120,11 @@ def test_defaults_follow_the_design_guide() -> None:
 
 
 def test_azs_default_to_the_configured_region() -> None:
+    (region,) = priced_regions()
     config = parse_stack_config(
-        RawConfig(values={"aws:region": "eu-west-1"}, secret_keys=frozenset()), "shared"
+        RawConfig(values={"aws:region": region}, secret_keys=frozenset()), "shared"
     )
-    assert config.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert config.availability_zones == tuple(f"{region}{zone}" for zone in "abc")
 
 
 def test_stack_file_parses(stack_file: StackFile) -> None:

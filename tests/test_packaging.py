@@ -1,6 +1,7 @@
 """The installed package carries everything the program reads at run time.
 
-The wheel `pip install .` would install is built and unpacked into a folder of its own,
+The wheel `pip install .` would install is built (by the project's pinned uv, which every
+set-up command installs; a uv-made .venv has no pip) and unpacked into a folder of its own,
 and `pingvas-infra plan` runs from another working directory with that copy of
 pingvas_infra ahead of the checkout: the tables, the layers' scripts and the cluster
 policy of k8s_manifests/ must all come from the package, and the plan must be the one the
@@ -23,14 +24,11 @@ from tests.support.project import PROJECT_DIR, STACK
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pingvas_infra as the wheel installs it (dependencies come from the test venv).
-
-    The wheel is built by the backend pyproject.toml names (setuptools, locked in uv.lock),
-    called directly: a venv made by `uv sync` has no pip."""
+    """pingvas_infra as the wheel installs it (dependencies come from the test venv)."""
     dist = tmp_path_factory.mktemp("dist")
-    backend = "import sys, setuptools.build_meta as b; b.build_wheel(sys.argv[1])"
+    uv = PROJECT_DIR / ".venv-tools" / "uv" / "bin" / "uv"
     built = subprocess.run(
-        [sys.executable, "-c", backend, str(dist)],
+        [str(uv), "build", "--wheel", "--quiet", "--out-dir", str(dist), "."],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

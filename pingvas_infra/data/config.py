@@ -29,6 +29,8 @@ AUTO_PAUSE_SECONDS = range(
     aws_limit("aurora_seconds_until_auto_pause_min"),
     aws_limit("aurora_seconds_until_auto_pause_max") + 1,
 )
+# Aurora failover priorities (CreateDBInstance PromotionTier): 0 is promoted first.
+PROMOTION_TIERS = range(16)
 # Automated backups: the design guide keeps 7 days; RDS allows up to 35.
 MIN_BACKUP_RETENTION_DAYS = 7
 # RDS and ElastiCache both need windows of at least 30 minutes.
@@ -146,13 +148,16 @@ class AuroraConfig(ConfigModel):
         },
     )
     min_acu: float = Field(
-        default=0.5,
+        default=0,
         ge=0,
         le=MAX_ACU,
         multiple_of=ACU_STEP,
         description=(
-            "Serverless v2 minimum (the design guide's 0.5); 0 lets the instances pause when "
-            "idle (about 15 s to resume), on a version that can; at most maxAcu."
+            "Serverless v2 minimum; at most maxAcu. 0 lets an instance pause after "
+            "secondsUntilAutoPause without connections (about 15 s to resume), on a version "
+            "that can: the writer stays up while the services hold their connection pools, "
+            "and the tier-2 reader, which nobody connects to, pauses. The design guide's 0.5 "
+            "keeps both running (+$43.80 a month for the reader)."
         ),
     )
     max_acu: float = Field(
@@ -216,9 +221,22 @@ class AuroraConfig(ConfigModel):
     reader: bool = Field(
         default=True,
         description=(
-            "The reader in a second zone, the failover target (about 30 s). false saves about "
-            "$44 a month idle ($88 at the design guide's 1 ACU) but a writer or zone failure "
-            "then waits minutes for a new instance; the plan warns."
+            "The reader in a second zone, the failover target. false gives up HA for no saving "
+            "at the defaults (the tier-2 reader pauses): a writer or zone failure then waits "
+            "minutes for RDS to create an instance; the plan warns."
+        ),
+    )
+    reader_promotion_tier: int = Field(
+        default=2,
+        ge=PROMOTION_TIERS.start,
+        le=PROMOTION_TIERS.stop - 1,
+        description=(
+            "Failover priority of the reader (0 highest). In tier 0 or 1 a Serverless v2 reader "
+            "is kept at least as large as the writer and pauses only with it: a warm failover "
+            "target that bills like a second writer. In tier 2-15 it scales with its own load "
+            "and, with minAcu 0, pauses on its own when nobody connects: still the failover "
+            "target in a second zone, but a failover first resumes it and it starts small and "
+            'cold (README, "Aurora failover and cost").'
         ),
     )
 
