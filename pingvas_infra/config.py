@@ -491,12 +491,17 @@ def _validate(document: dict[str, Any]) -> tuple[StackConfig | None, list[Offenc
     find in the rest, with the failing keys left at their defaults."""
     offences: list[Offence] = []
     current = copy.deepcopy(document)
+    aside: set[str] = set()
     for _ in range(_MAX_PASSES):
         try:
             config = StackConfig.model_validate_json(json.dumps(current), strict=True)
         except ValidationError as exc:
             reported = {o.key for o in offences}
-            offences.extend(o for o in offences_from(exc, StackConfig, "") if o.key not in reported)
+            offences.extend(
+                o
+                for o in offences_from(exc, StackConfig, "")
+                if o.key not in reported and not _leans_on(o, aside)
+            )
             failed = [
                 tuple(err["loc"])
                 for err in exc.errors(include_url=False)
@@ -504,28 +509,33 @@ def _validate(document: dict[str, Any]) -> tuple[StackConfig | None, list[Offenc
             ]
             if not failed:
                 return None, offences
-            for loc in failed:
-                _set_aside(current, loc)
+            aside.update(_set_aside(current, loc) for loc in failed)
             continue
         return (None if offences else config), offences
     return None, offences
 
 
-def _set_aside(document: dict[str, Any], loc: tuple[int | str, ...]) -> None:
+def _leans_on(offence: Offence, aside: set[str]) -> bool:
+    """Whether a check across keys judged ``offence`` against a key set aside: its default
+    stood in for the value the user wrote, so the verdict would mislead."""
+    return any(re.search(rf"\b{re.escape(name)}\b", offence.allowed) for name in aside if name)
+
+
+def _set_aside(document: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     """Remove the key a failing value sits under (its nearest named key), so its default
-    stands in for it in the next pass."""
+    stands in for it in the next pass; returns that key's name."""
     named = [i for i, part in enumerate(loc) if isinstance(part, str)]
     if not named:
-        return
+        return ""
     *path, key = loc[: named[-1] + 1]
     target: Any = document
     for part in path:
-        try:
-            target = target[part]
-        except (KeyError, IndexError, TypeError):
-            return
+        if not isinstance(target, dict) or part not in target:
+            return str(key)
+        target = target[part]
     if isinstance(target, dict):
         target.pop(key, None)
+    return str(key)
 
 
 def account_offences(config: StackConfig, caller_arn: str, zones: Sequence[str]) -> list[Offence]:
