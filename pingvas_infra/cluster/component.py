@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
@@ -14,6 +16,7 @@ from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
+from pingvas_infra.node_user_data import node_user_data
 from pingvas_infra.tables import load_table
 
 # Control-plane log streams sent to CloudWatch: API calls, the audit trail and IAM
@@ -223,8 +226,13 @@ class Cluster(pulumi.ComponentResource):
         # subnets never hand out public IPs.
         template = aws.ec2.LaunchTemplate(
             f"{name}-system-nodes",
-            description=f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume",
+            description=(
+                f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume, "
+                "a PID limit per pod"
+            ),
             update_default_version=True,
+            # EKS adds its own NodeConfig (cluster, labels) to this for its AL2023 AMI.
+            user_data=base64.b64encode(node_user_data().encode()).decode(),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
