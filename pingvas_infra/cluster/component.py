@@ -126,12 +126,21 @@ class Cluster(pulumi.ComponentResource):
 
         self._people(name, config, cluster_name=cluster.eks_cluster.name)
 
+        # The VPC CNI (aws-node, installed by pulumi-eks) takes its AWS rights from its own
+        # Pod Identity role, not from the node role: the association and the agent that
+        # serves it exist before any node, so every aws-node pod starts with them.
+        pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
+        _, cni_ready = self._addon_role(name, "vpc-cni", eks_cluster)
         role, attachments = node_role(f"{name}-system-node", parent=self)
         system_nodes = self._system_nodes(
-            name, config, cluster=cluster, role=role, attachments=attachments, network=network
+            name,
+            config,
+            cluster=cluster,
+            role=role,
+            waits_for=[*attachments, *cni_ready, pod_identity_agent],
+            network=network,
         )
 
-        pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
         coredns = _managed_addon(
             name,
             "coredns",
@@ -140,7 +149,7 @@ class Cluster(pulumi.ComponentResource):
         )
         csi = {
             addon: self._addon_with_pod_identity(
-                name, addon, cluster_name, [system_nodes, pod_identity_agent]
+                name, addon, eks_cluster, [system_nodes, pod_identity_agent]
             )
             for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
         }
@@ -217,7 +226,7 @@ class Cluster(pulumi.ComponentResource):
         *,
         cluster: eks.Cluster,
         role: aws.iam.Role,
-        attachments: list[aws.iam.RolePolicyAttachment],
+        waits_for: list[pulumi.Resource],
         network: NetworkOutputs,
     ) -> eks.ManagedNodeGroup:
         child = pulumi.ResourceOptions(parent=self)
@@ -279,14 +288,15 @@ class Cluster(pulumi.ComponentResource):
                 id=template.id,
                 version=template.latest_version.apply(str),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments]),
+            # No node before its role's policies and the CNI's role exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
 
     def _addon_with_pod_identity(
         self,
         name: str,
         addon: str,
-        cluster_name: pulumi.Output[str],
+        eks_cluster: aws.eks.Cluster,
         after: list[pulumi.Resource],
     ) -> tuple[aws.eks.Addon, aws.iam.Role]:
         """A managed add-on whose ServiceAccounts get their own Pod Identity role.
@@ -294,11 +304,27 @@ class Cluster(pulumi.ComponentResource):
         The associations exist before the add-on, so its pods get credentials from their
         very first start.
         """
+        role, ready = self._addon_role(name, addon, eks_cluster)
+        return _managed_addon(
+            name,
+            addon,
+            eks_cluster.name,
+            pulumi.ResourceOptions(parent=self, depends_on=[*after, *ready]),
+        ), role
+
+    def _addon_role(
+        self, name: str, addon: str, eks_cluster: aws.eks.Cluster
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The Pod Identity role of an add-on's ServiceAccounts (tables/eks_addons.yaml):
+        the role, and what must exist before its pods start (the policy attachment and one
+        association per ServiceAccount)."""
         spec = load_table("eks_addons")["addons"][addon]
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-{addon}",
-            assume_role_policy=iam.pod_identity_trust(ADDON_NAMESPACE, spec["service_accounts"]),
+            assume_role_policy=iam.pod_identity_trust(
+                eks_cluster.arn, ADDON_NAMESPACE, spec["service_accounts"]
+            ),
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
@@ -310,7 +336,7 @@ class Cluster(pulumi.ComponentResource):
         associations = [
             aws.eks.PodIdentityAssociation(
                 f"{name}-{service_account}",
-                cluster_name=cluster_name,
+                cluster_name=eks_cluster.name,
                 namespace=ADDON_NAMESPACE,
                 service_account=service_account,
                 role_arn=role.arn,
@@ -318,12 +344,7 @@ class Cluster(pulumi.ComponentResource):
             )
             for service_account in spec["service_accounts"]
         ]
-        return _managed_addon(
-            name,
-            addon,
-            cluster_name,
-            pulumi.ResourceOptions(parent=self, depends_on=[*after, attachment, *associations]),
-        ), role
+        return role, [attachment, *associations]
 
 
 def _refuse_the_creator(config: ClusterConfig, parent: pulumi.Resource) -> None:

@@ -249,7 +249,7 @@ class GpuCapacity(pulumi.ComponentResource):
             f"{name}-karpenter-controller",
             # Condition keys carry the cluster name, so the document is built once it is known.
             policy=cluster.cluster_name.apply(policy_document),
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=KARPENTER_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT,
             parent=self,
