@@ -130,7 +130,7 @@ class Cluster(pulumi.ComponentResource):
         # Pod Identity role, not from the node role: the association and the agent that
         # serves it exist before any node, so every aws-node pod starts with them.
         pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
-        _, cni_ready = self._addon_role(name, "vpc-cni", eks_cluster)
+        _, cni_ready = self._addon_role(name, "vpc-cni", cluster_name, eks_cluster.arn)
         role, attachments = node_role(f"{name}-system-node", parent=self)
         system_nodes = self._system_nodes(
             name,
@@ -149,7 +149,7 @@ class Cluster(pulumi.ComponentResource):
         )
         csi = {
             addon: self._addon_with_pod_identity(
-                name, addon, eks_cluster, [system_nodes, pod_identity_agent]
+                name, addon, cluster_name, eks_cluster.arn, [system_nodes, pod_identity_agent]
             )
             for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
         }
@@ -296,7 +296,8 @@ class Cluster(pulumi.ComponentResource):
         self,
         name: str,
         addon: str,
-        eks_cluster: aws.eks.Cluster,
+        cluster_name: pulumi.Output[str],
+        cluster_arn: pulumi.Output[str],
         after: list[pulumi.Resource],
     ) -> tuple[aws.eks.Addon, aws.iam.Role]:
         """A managed add-on whose ServiceAccounts get their own Pod Identity role.
@@ -304,16 +305,20 @@ class Cluster(pulumi.ComponentResource):
         The associations exist before the add-on, so its pods get credentials from their
         very first start.
         """
-        role, ready = self._addon_role(name, addon, eks_cluster)
+        role, ready = self._addon_role(name, addon, cluster_name, cluster_arn)
         return _managed_addon(
             name,
             addon,
-            eks_cluster.name,
+            cluster_name,
             pulumi.ResourceOptions(parent=self, depends_on=[*after, *ready]),
         ), role
 
     def _addon_role(
-        self, name: str, addon: str, eks_cluster: aws.eks.Cluster
+        self,
+        name: str,
+        addon: str,
+        cluster_name: pulumi.Output[str],
+        cluster_arn: pulumi.Output[str],
     ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         """The Pod Identity role of an add-on's ServiceAccounts (tables/eks_addons.yaml):
         the role, and what must exist before its pods start (the policy attachment and one
@@ -323,7 +328,7 @@ class Cluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-{addon}",
             assume_role_policy=iam.pod_identity_trust(
-                eks_cluster.arn, ADDON_NAMESPACE, spec["service_accounts"]
+                cluster_arn, ADDON_NAMESPACE, spec["service_accounts"]
             ),
             opts=child,
         )
@@ -336,7 +341,7 @@ class Cluster(pulumi.ComponentResource):
         associations = [
             aws.eks.PodIdentityAssociation(
                 f"{name}-{service_account}",
-                cluster_name=eks_cluster.name,
+                cluster_name=cluster_name,
                 namespace=ADDON_NAMESPACE,
                 service_account=service_account,
                 role_arn=role.arn,
