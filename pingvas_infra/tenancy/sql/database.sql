@@ -52,11 +52,13 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM %I', current_database(), :'role')
 
 -- The databases every PostgreSQL cluster starts with: PUBLIC may connect to them (and
 -- create temporary tables in postgres), so any role could sit in template1 or fill temp
--- space there. Revoked where the master user may revoke: only an object's owner (or a
--- role holding the grant option) takes back PUBLIC's privileges. Where another role owns
--- them (a managed service's own administrator), PostgreSQL answers with a warning and
--- keeps the grant (docs/boundary.md, dev_user).
+-- space there. Revoked where the user running this holds their owner's privileges: only
+-- the owner (or a superuser) takes back what PUBLIC was granted. Where another role owns
+-- them (a managed service's own administrator), they are left as they are: PostgreSQL
+-- would only warn, or fail outright for a user without any privilege there
+-- (docs/boundary.md, dev_user).
 SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', datname)
   FROM pg_catalog.pg_database
  WHERE datname IN ('postgres', 'template1')
+   AND pg_catalog.pg_has_role(datdba, 'USAGE')
 \gexec
