@@ -126,6 +126,9 @@ DEV_SELF_ESCALATION = [
     ResourceRequest("create", "roles", "dev", group="rbac.authorization.k8s.io"),
     ResourceRequest("update", "resourcequotas", "dev"),
     ResourceRequest("delete", "limitranges", "dev"),
+    # What the VPC CNI's node agents enforce: Edit has no rule for networking.k8s.aws (and
+    # the admission policy refuses people there too).
+    ResourceRequest("create", "policyendpoints", "dev", group="networking.k8s.aws"),
 ]
 
 

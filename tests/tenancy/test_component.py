@@ -307,7 +307,9 @@ def test_bootstrap_role_is_trusted_by_pod_identity_for_its_service_account_only(
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": POD_IDENTITY_PRINCIPAL}
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
-    assert statement["Condition"]["StringEquals"] == {
+    condition = dict(statement["Condition"]["StringEquals"])
+    assert condition.pop("aws:RequestTag/eks-cluster-arn").endswith(":cluster/pingvas-shared-eks")
+    assert condition == {
         "aws:RequestTag/kubernetes-namespace": SYSTEM_NAMESPACE,
         "aws:RequestTag/kubernetes-service-account": bootstrap.SERVICE_ACCOUNT,
     }
