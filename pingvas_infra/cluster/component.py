@@ -11,8 +11,7 @@ import pulumi_eks as eks
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.outputs import ClusterOutputs
-from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
-from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
+from pingvas_infra.cluster.people import Access, access_entry_name, people_group
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
@@ -66,7 +65,6 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        _refuse_the_creator(config, self)
 
         secrets_key = customer_managed_key(
             f"{name}-secrets",
@@ -350,25 +348,6 @@ class Cluster(pulumi.ComponentResource):
             for service_account in spec["service_accounts"]
         ]
         return role, [attachment, *associations]
-
-
-def _refuse_the_creator(config: ClusterConfig, parent: pulumi.Resource) -> None:
-    """Stop before anything is created when a list names the identity running `pulumi up`:
-    EKS gives it an access entry of its own, and a second one fails with 409
-    ResourceInUseException half-way through the update."""
-    listed = config.people()
-    if not listed:
-        return
-    caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=parent))
-    found = creator_problem(caller.arn, listed)
-    if found is not None:
-        key, arn = found
-        raise ConfigError(
-            f"{CONFIG_NAMESPACE}:cluster.{key} = {arn}: not the identity running this program "
-            f"({caller.arn}), which EKS already makes cluster admin as the cluster's "
-            "creator; listing it again makes EKS refuse the second access entry (409 "
-            "ResourceInUseException). Remove it from the list."
-        )
 
 
 # The default StorageClass: gp3 through the EBS CSI driver, always encrypted, bound where

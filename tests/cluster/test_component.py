@@ -54,7 +54,7 @@ def private_subnet_ids(graph: PlanResult) -> set[str]:
 def admin_graph(run_plan: PlanRunner) -> PlanResult:
     return run_plan(
         {
-            "pingvas:cluster": {
+            "pingvas-infra:cluster": {
                 "adminPrincipalArns": [ADMIN_ARN],
                 "publicAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
             }
@@ -109,7 +109,7 @@ def test_endpoint_private_on_public_limited_to_config(
     narrowed = eks_cluster(admin_graph).inputs
     assert narrowed["endpointPublicAccess"] is True
     assert narrowed["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.0/24"]
-    private = eks_cluster(run_plan({"pingvas:cluster": {"publicAccessCidrs": []}})).inputs
+    private = eks_cluster(run_plan({"pingvas-infra:cluster": {"publicAccessCidrs": []}})).inputs
     assert private["endpointPrivateAccess"] is True
     assert private["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in private

@@ -367,7 +367,7 @@ def test_helm_releases_render_with_their_values(graph: PlanResult) -> None:
 def test_configured_families_and_capacity_reach_the_pools(run_plan: PlanRunner) -> None:
     graph = run_plan(
         {
-            "pingvas:gpu": {
+            "pingvas-infra:gpu": {
                 "instanceFamilies": ["g6", "g6e"],
                 "pools": {
                     "dev": {"capacityTypes": ["spot", "on-demand"]},

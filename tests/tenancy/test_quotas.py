@@ -209,7 +209,9 @@ def test_the_backup_pod_is_admitted_and_its_scratch_fits_its_disk_limit(
     """The kubelet evicts a pod whose disk use, emptyDirs included, passes the sum of its
     containers' ephemeral-storage limits: the scratch volume must fit under it, at the
     largest scratch the config allows too."""
-    graph: PlanResult = run_plan({"pingvas:operations": {"backup": {"scratchSizeGi": scratch_gi}}})
+    graph: PlanResult = run_plan(
+        {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch_gi}}}
+    )
     (cron_job,) = [
         r for r in graph.of_type(CRON_JOB) if r.inputs["metadata"]["name"] == backup.NAME
     ]
