@@ -17,7 +17,9 @@ from pingvas_infra.configbase import CONFIG_NAMESPACE
 # Keys that hold secrets. They are read only as Pulumi secrets, must be set with
 # `pulumi config set --secret`, and are never part of the pydantic model.
 SECRET_KEYS: dict[str, str] = {
-    "pagerdutyRoutingKey": "PagerDuty Events API v2 routing key for prod alerts",
+    "pagerdutyRoutingKey": (
+        "PagerDuty Events API v2 routing key for prod and platform alerts (every namespace but dev)"
+    ),
     "slackWebhookUrl": "Slack incoming-webhook URL for dev alerts",
 }
 

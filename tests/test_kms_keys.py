@@ -225,7 +225,7 @@ def test_the_secrets_key_is_the_eks_cluster_roles(graph: PlanResult) -> None:
 
 
 def test_the_off_region_copy_key_serves_replication_only(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:storage": {"backupCopy": {"enabled": True}}})
+    graph = run_plan({"pingvas-infra:storage": {"backupCopy": {"enabled": True}}})
     replication_arn, replication_policies = role(graph, "storage-backups-copy-replication")
     copy_region = "us-west-2"
     copy_bucket = arn_of_bucket(graph, "storage-backups-copy")

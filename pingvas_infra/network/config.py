@@ -1,28 +1,28 @@
-"""Network layer configuration (`pingvas:network`)."""
+"""Network layer configuration (`pingvas-infra:network`)."""
 
 from __future__ import annotations
-
-import re
 
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import (
-    LOG_RETENTION_DAYS,
     Cidr,
     ConfigModel,
+    LogRetentionDays,
     Problem,
     network,
-    not_one_of,
     overlapping_cidrs,
     raise_problems,
 )
+from pingvas_infra.tables import load_table
 
-_AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 # AWS limits for a VPC's primary CIDR and for subnets (VPC user guide, "VPC CIDR blocks").
 _VPC_PREFIXES = range(16, 29)
 _SUBNET_PREFIXES = range(16, 29)
 
 TIERS = ("public", "private", "data")
+# The most zones any region has (tables/availability_zones.yaml): at most one NAT gateway
+# per zone.
+MAX_ZONES = max(len(row["zones"]) for row in load_table("availability_zones")["regions"].values())
 
 
 class NetworkConfig(ConfigModel):
@@ -33,16 +33,54 @@ class NetworkConfig(ConfigModel):
     EFS mount targets, kept apart so security groups and NetworkPolicies can name them.
     """
 
-    vpc_cidr: Cidr = "10.0.0.0/16"
-    # None means "the first three AZs of the region" (resolved by the stack config).
-    availability_zones: tuple[str, ...] | None = None
-    public_subnet_cidrs: tuple[Cidr, ...] = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
-    private_subnet_cidrs: tuple[Cidr, ...] = ("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19")
-    data_subnet_cidrs: tuple[Cidr, ...] = ("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24")
-    # 1 (the design guide's cost choice) or one per AZ (zone-failure tolerant egress).
-    nat_gateways: int = Field(default=1)
-    # VPC flow logs of rejected traffic (FSBP EC2.6) go to CloudWatch Logs for this long.
-    flow_log_retention_days: int = 14
+    vpc_cidr: Cidr = Field(
+        default="10.0.0.0/16",
+        description="The VPC's range; a prefix from /16 to /28 (AWS limit).",
+    )
+    availability_zones: tuple[str, ...] | None = Field(
+        default=None,
+        description=(
+            "The zones of the subnets, at least 2 (EKS and Aurora need two; 3 recommended). "
+            "Unset: the region's default three (tables/availability_zones.yaml)."
+        ),
+        json_schema_extra={
+            "allowed": "a list of zones of aws:region (tables/availability_zones.yaml), "
+            "each once, at least 2",
+            "default": "the region's default three, such as us-east-1a, us-east-1b, us-east-1c",
+        },
+    )
+    public_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"),
+        description="Public tier (load balancers, the NAT gateway): one per zone, inside vpcCidr.",
+    )
+    private_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19"),
+        description=(
+            "Private tier (nodes and pods, which take VPC addresses through the VPC CNI, so "
+            "large): one per zone, inside vpcCidr."
+        ),
+    )
+    data_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24"),
+        description=(
+            "Data tier (Aurora, ElastiCache, EFS mount targets; no route to the internet): "
+            "one per zone, inside vpcCidr. No two subnets of any tier overlap."
+        ),
+    )
+    nat_gateways: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_ZONES,
+        description=(
+            "1 (the design guide's cost choice: one shared NAT gateway) or one per zone "
+            "(egress survives a zone failure)."
+        ),
+        json_schema_extra={"allowed": "1, or the number of availability zones"},
+    )
+    flow_log_retention_days: LogRetentionDays = Field(
+        default=14,
+        description="How long CloudWatch keeps the VPC flow logs of rejected traffic (FSBP EC2.6).",
+    )
 
     def subnet_cidrs(self, tier: str) -> tuple[str, ...]:
         return {
@@ -72,15 +110,6 @@ class NetworkConfig(ConfigModel):
                 )
             if len(set(azs)) != len(azs):
                 problems.append(Problem("availabilityZones", list(azs), "each zone at most once"))
-            problems.extend(
-                Problem(
-                    f"availabilityZones[{i}]",
-                    az,
-                    "an AZ name such as us-east-1a",
-                )
-                for i, az in enumerate(azs)
-                if not _AZ_NAME.match(az)
-            )
         zone_count = len(azs) if azs is not None else 3
 
         named: list[tuple[str, str]] = []
@@ -117,8 +146,5 @@ class NetworkConfig(ConfigModel):
                     f"1 (one shared NAT gateway) or {zone_count} (one per availability zone)",
                 )
             )
-        problems += not_one_of(
-            "flowLogRetentionDays", self.flow_log_retention_days, LOG_RETENTION_DAYS
-        )
         raise_problems(problems)
         return self

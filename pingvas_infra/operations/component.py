@@ -130,7 +130,7 @@ class Operations(pulumi.ComponentResource):
             policy=backup.role_policy(
                 storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region
             ),
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=namespace,
             service_account=service_account.metadata.name,
             parent=self,

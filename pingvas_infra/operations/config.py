@@ -1,4 +1,4 @@
-"""Operations layer configuration (`pingvas:operations`)."""
+"""Operations layer configuration (`pingvas-infra:operations`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
-from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.configbase import Allowed, ConfigModel, Problem, raise_problems
 from pingvas_infra.operations import sizing
 
 # Kubernetes CronJobs take the standard five cron fields or one of these descriptors
@@ -49,7 +50,11 @@ def _quantity(value: str) -> str:
     return value
 
 
-Quantity = Annotated[str, AfterValidator(_quantity)]
+Quantity = Annotated[
+    str,
+    AfterValidator(_quantity),
+    Allowed('a Kubernetes quantity, such as "250m" (CPU) or "1Gi" (memory)'),
+]
 
 
 @cache
@@ -69,19 +74,41 @@ def run_intervals(schedule: str) -> tuple[timedelta, ...]:
     return tuple(later - earlier for earlier, later in pairwise(times))
 
 
+_SCHEDULE_ALLOWED: JsonDict = {
+    "allowed": "five cron fields (minute hour day-of-month month day-of-week) or "
+    "@daily-style; no seconds, no TZ= prefix, no L/W/#"
+}
+
+
 class ScheduledJobConfig(ConfigModel):
     """A CronJob of the operations layer: when it runs, how often it retries, how long a
     run may take."""
 
-    # Five cron fields or an @daily-style descriptor, in `timeZone`.
-    schedule: str = "0 2 * * *"
-    # An IANA zone name; the schedule is read in it.
-    time_zone: str = "Etc/UTC"
-    # Retries of a failed run before the Job is marked Failed (and alerts).
-    backoff_limit: int = Field(default=2, ge=0, le=6)
-    # A run that takes longer is killed and counts as a failure; it must end before the
-    # next scheduled run (concurrencyPolicy Forbid would skip that one).
-    active_deadline_minutes: int = Field(default=60, ge=5, le=720)
+    schedule: str = Field(
+        default="0 2 * * *",
+        description="When the job runs, in timeZone.",
+        json_schema_extra=_SCHEDULE_ALLOWED,
+    )
+    time_zone: str = Field(
+        default="Etc/UTC",
+        description="Time zone of schedule.",
+        json_schema_extra={"allowed": "an IANA zone name, such as Etc/UTC or Europe/Berlin"},
+    )
+    backoff_limit: int = Field(
+        default=2,
+        ge=0,
+        le=6,
+        description="Retries of a failed run before the Job fails (and alerts).",
+    )
+    active_deadline_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=720,
+        description=(
+            "A run that takes longer is killed and counts as a failure; below the shortest "
+            "interval between runs."
+        ),
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -143,9 +170,14 @@ class BackupConfig(ScheduledJobConfig):
 
     # The design guide's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
     # design guide's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
-    schedule: str = "0 2 * * *"
-    # The emptyDir the dump is written to before upload (node ephemeral storage).
-    scratch_size_gi: int = Field(default=5, ge=1, le=50)
+    schedule: str = Field(
+        default="0 2 * * *",
+        description="When the prod schema dump runs, in timeZone.",
+        json_schema_extra=_SCHEDULE_ALLOWED,
+    )
+    scratch_size_gi: int = Field(
+        default=5, ge=1, le=50, description="Node ephemeral storage the dump is written to first."
+    )
 
 
 class ModelSyncConfig(ScheduledJobConfig):
@@ -153,13 +185,32 @@ class ModelSyncConfig(ScheduledJobConfig):
     writer). Run it at once with
     `kubectl -n pingvas-system create job --from=cronjob/model-sync model-sync-now`."""
 
-    # Every hour at minute 17: a run that finds nothing new only lists the bucket (S3
-    # requests through the gateway endpoint, cents a month) and writes nothing to EFS.
-    schedule: str = "17 * * * *"
-    active_deadline_minutes: int = Field(default=50, ge=5, le=720)
-    # Only this part of the bucket is mirrored ("" = all of it); a relative key prefix
-    # ending in "/", without "..".
-    prefix: str = ""
+    schedule: str = Field(
+        default="17 * * * *",
+        description=(
+            "When the models bucket is mirrored into the model store, in timeZone. Hourly by "
+            "default: a run that finds nothing new only lists the bucket (requests through the "
+            "S3 gateway endpoint, cents a month) and writes nothing to EFS."
+        ),
+        json_schema_extra=_SCHEDULE_ALLOWED,
+    )
+    active_deadline_minutes: int = Field(
+        default=50,
+        ge=5,
+        le=720,
+        description=(
+            "A run that takes longer is killed and counts as a failure; below the shortest "
+            "interval between runs."
+        ),
+    )
+    prefix: str = Field(
+        default="",
+        description='Only this part of the models bucket is mirrored ("" = all of it).',
+        json_schema_extra={
+            "allowed": "empty, or letters, digits and ._- in /-separated parts ending with /, "
+            "without .. (such as sd15/)"
+        },
+    )
 
     @field_validator("prefix")
     @classmethod
@@ -177,35 +228,84 @@ class ModelSyncConfig(ScheduledJobConfig):
 class GpuAlertsConfig(ConfigModel):
     """When the GPU and capacity alerts fire (each environment's pool, and spot overall)."""
 
-    # A GPU node whose GPUs averaged less than idleUtilisationPercent over this many
-    # minutes (then 15 more) is reported: it is billed while it idles. Karpenter empties
-    # and removes nodes without GPU pods after gpu.consolidateAfter; this catches the ones
-    # it keeps (a pod holding a GPU it does not use, a do-not-disrupt pod).
-    idle_minutes: int = Field(default=30, ge=10, le=720)
-    idle_utilisation_percent: float = Field(default=5, gt=0, lt=100)
-    # A pod asking for GPUs that stays Pending this long: quota (the account's vCPU quota
-    # or the namespace's GPU quota), spot capacity gone, or the pool at its GPU limit.
-    pending_minutes: int = Field(default=15, ge=5, le=240)
-    # More spot interruption notices than this in an hour, over all pools and the system
-    # nodes' spot capacity Karpenter sees.
-    spot_interruptions_per_hour: int = Field(default=3, ge=1, le=100)
+    idle_minutes: int = Field(
+        default=30,
+        ge=10,
+        le=720,
+        description=(
+            "A GPU node whose GPUs averaged less than idleUtilisationPercent over this many "
+            "minutes (then 15 more) is reported: it is billed while it idles. Karpenter removes "
+            "nodes without GPU pods after gpu.consolidateAfter; this catches the ones it keeps "
+            "(a pod holding a GPU it does not use, a do-not-disrupt pod)."
+        ),
+    )
+    idle_utilisation_percent: float = Field(
+        default=5, gt=0, lt=100, description="GPU utilisation below which a GPU node is idle."
+    )
+    pending_minutes: int = Field(
+        default=15,
+        ge=5,
+        le=240,
+        description=(
+            "A pod asking for GPUs that stays Pending this long alerts: a quota (the account's "
+            "vCPU quota or the namespace's GPU quota), spot capacity gone, or the pool at its "
+            "GPU limit."
+        ),
+    )
+    spot_interruptions_per_hour: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description=(
+            "More spot interruption notices than this in an hour, over every node Karpenter "
+            "manages, alert."
+        ),
+    )
 
 
 class MonitoringConfig(ConfigModel):
     """kube-prometheus-stack on the system nodes, alert routing, dashboards."""
 
-    enabled: bool = True
-    # How long Prometheus keeps samples; the volume's size caps it as well.
-    retention: str = "15d"
-    # The Prometheus gp3 volume (priced by the cost model).
-    volume_size_gi: int = Field(default=20, ge=10, le=200)
-    prometheus_cpu: Quantity = "250m"
-    prometheus_memory: Quantity = "1Gi"
-    prometheus_memory_limit: Quantity = "1536Mi"
-    # The design guide's alert: a namespace using more than this share of a quota for 5 minutes.
-    quota_alert_ratio: float = Field(default=0.9, gt=0, le=1)
-    # The GPU and capacity alerts (DCGM exporter, Karpenter, kube-state-metrics).
-    gpu: GpuAlertsConfig = Field(default_factory=GpuAlertsConfig)
+    enabled: bool = Field(
+        default=True, description="kube-prometheus-stack, alert routing and dashboards."
+    )
+    retention: str = Field(
+        default="15d",
+        description="How long Prometheus keeps samples; the volume's size caps it as well.",
+        json_schema_extra={"allowed": "a whole number of h, d or w, such as 15d"},
+    )
+    volume_size_gi: int = Field(
+        default=20,
+        ge=10,
+        le=200,
+        description="The Prometheus gp3 volume; Prometheus caps its data at 80% of it.",
+    )
+    prometheus_cpu: Quantity = Field(
+        default="250m",
+        description=(
+            "Prometheus CPU request; the whole operations footprint must fit on the system "
+            "nodes beside the cluster add-ons."
+        ),
+    )
+    prometheus_memory: Quantity = Field(
+        default="1Gi", description="Prometheus memory request (must fit, as prometheusCpu)."
+    )
+    prometheus_memory_limit: Quantity = Field(
+        default="1536Mi", description="Prometheus memory limit; at least prometheusMemory."
+    )
+    quota_alert_ratio: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description=(
+            "The design guide's alert: a namespace using more than this share of a quota "
+            "for 5 minutes."
+        ),
+    )
+    gpu: GpuAlertsConfig = Field(
+        default_factory=GpuAlertsConfig,
+        description="The GPU and capacity alerts (DCGM exporter, Karpenter, kube-state-metrics).",
+    )
 
     @field_validator("retention")
     @classmethod
@@ -255,12 +355,20 @@ _PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 class ArgoCdConfig(ConfigModel):
     """Optional Argo CD for the application services (off by default)."""
 
-    enabled: bool = False
-    # The Git repository holding the services' manifests (required when enabled).
-    repo_url: str | None = None
-    target_revision: str = Field(default="main", min_length=1)
-    # Each environment syncs `<servicesPath>/<env>` (e.g. deploy/dev, deploy/prod).
-    services_path: str = "deploy"
+    enabled: bool = Field(default=False, description="Argo CD for the application services.")
+    repo_url: str | None = Field(
+        default=None,
+        description="The Git repository holding the services' manifests; required when enabled.",
+        json_schema_extra={"allowed": "an https:// or SSH (git@host:org/repo, ssh://) Git URL"},
+    )
+    target_revision: str = Field(
+        default="main", min_length=1, description="Branch, tag or commit Argo CD follows."
+    )
+    services_path: str = Field(
+        default="deploy",
+        description="Each environment syncs <servicesPath>/<env> (deploy/dev, deploy/prod).",
+        json_schema_extra={"allowed": "a relative path inside the repository, without '..'"},
+    )
 
     @model_validator(mode="after")
     def _repository(self) -> ArgoCdConfig:
@@ -290,10 +398,19 @@ class ArgoCdConfig(ConfigModel):
 
 
 class OperationsConfig(ConfigModel):
-    backup: BackupConfig = Field(default_factory=BackupConfig)
-    model_sync: ModelSyncConfig = Field(default_factory=ModelSyncConfig)
-    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
+    """Backups, the model sync, monitoring and the optional Argo CD."""
+
+    backup: BackupConfig = Field(
+        default_factory=BackupConfig, description="The nightly dump of the prod schema."
+    )
+    model_sync: ModelSyncConfig = Field(
+        default_factory=ModelSyncConfig,
+        description="The hourly mirror of the models bucket into the EFS model store.",
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig, description="Monitoring and alert routing."
+    )
+    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig, description="Optional Argo CD.")
 
     @model_validator(mode="after")
     def _fits_on_system_nodes(self) -> OperationsConfig:

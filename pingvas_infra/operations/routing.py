@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pingvas_infra.configbase import CONFIG_NAMESPACE
 from pingvas_infra.environments import DEV, PROD, Environment
 
 NULL_RECEIVER = "null"
@@ -44,7 +45,7 @@ class Notifier:
 
     environment: Environment
     receiver: str
-    # The Pulumi secret config key holding the credential (pingvas:<key>).
+    # The Pulumi secret config key holding the credential (pingvas-infra:<key>).
     secret_config_key: str
     # The file name of that credential inside the receivers Secret.
     secret_file: str
@@ -181,9 +182,9 @@ def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
 def unrouted(configured: Mapping[str, bool]) -> list[str]:
     """One sentence per unset credential: whose alerts then reach no one, and the fix."""
     return [
-        f"pingvas:{n.secret_config_key} is not set: {n.scope} alerts reach no one "
+        f"{CONFIG_NAMESPACE}:{n.secret_config_key} is not set: {n.scope} alerts reach no one "
         f"(routed to the '{NULL_RECEIVER}' receiver). Set it with "
-        f"`pulumi config set --secret pingvas:{n.secret_config_key} ...`"
+        f"`pulumi config set --secret {CONFIG_NAMESPACE}:{n.secret_config_key} ...`"
         for n in NOTIFIERS
         if not configured.get(n.secret_config_key, False)
     ]

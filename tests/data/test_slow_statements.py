@@ -42,5 +42,5 @@ def test_postgresql_reads_the_value_as_the_configured_milliseconds(
 
 
 def test_the_threshold_is_configurable_and_bounded(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:data": {"aurora": {"slowStatementMs": 250}}})
+    graph = run_plan({"pingvas-infra:data": {"aurora": {"slowStatementMs": 250}}})
     assert slow_statement_parameter(graph)["value"] == "250"

@@ -18,8 +18,8 @@ from tests.support.tools import require_tool
 
 # Both receivers' keys, set as `pulumi config set --secret` sets them.
 BOTH_KEYS = {
-    "pingvas:pagerdutyRoutingKey": "pd-routing-key",
-    "pingvas:slackWebhookUrl": "https://hooks.invalid/x",
+    "pingvas-infra:pagerdutyRoutingKey": "pd-routing-key",
+    "pingvas-infra:slackWebhookUrl": "https://hooks.invalid/x",
 }
 
 

@@ -334,7 +334,7 @@ def test_dashboard_queries_parse_as_promql(ops: PlanResult, tmp_path: Path) -> N
 
 def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
     ops = operations(
-        run_plan, {"pingvas:operations": {"monitoring": {"quotaAlertRatio": 0.8}}}, BOTH_KEYS
+        run_plan, {"pingvas-infra:operations": {"monitoring": {"quotaAlertRatio": 0.8}}}, BOTH_KEYS
     )
     for document in dashboards(ops).values():
         steps = [

@@ -108,7 +108,7 @@ def test_it_is_restricted_pinned_and_one_run_at_a_time(graph: PlanResult) -> Non
 
 def test_a_prefix_and_a_schedule_are_configurable(run_plan: PlanRunner) -> None:
     graph = run_plan(
-        {"pingvas:operations": {"modelSync": {"schedule": "0 */6 * * *", "prefix": "sd15/"}}}
+        {"pingvas-infra:operations": {"modelSync": {"schedule": "0 */6 * * *", "prefix": "sd15/"}}}
     )
     assert cron_job(graph).inputs["spec"]["schedule"] == "0 */6 * * *"
     assert container_env(graph)["MODELS_PREFIX"] == "sd15/"

@@ -120,9 +120,9 @@ def test_prod_pages_at_once_and_every_five_minutes_dev_posts_hourly(
 def test_with_only_pagerduty_dev_goes_to_null_and_the_plan_says_so(
     run_plan: PlanRunner, tmp_path: Path
 ) -> None:
-    ops = operations(run_plan, {}, {"pingvas:pagerdutyRoutingKey": "pd-routing-key"})
+    ops = operations(run_plan, {}, {"pingvas-infra:pagerdutyRoutingKey": "pd-routing-key"})
     (warning,) = [w for w in ops.warnings if "reach no one" in w]
-    assert warning.startswith("pingvas:slackWebhookUrl is not set: dev alerts reach no one")
+    assert warning.startswith("pingvas-infra:slackWebhookUrl is not set: dev alerts reach no one")
     config = alertmanager_file(ops, tmp_path)
     assert amtool("check-config", str(config)).returncode == 0
     assert routed_to(config, "namespace=dev", "alertname=DevResourceQuotaExceeded") == "null"
@@ -135,7 +135,7 @@ def test_with_no_receiver_the_program_warns_for_both(none_set: PlanResult) -> No
     warnings = [w for w in none_set.warnings if "reach no one" in w]
     assert warnings == routing.unrouted({})
     assert warnings[0].startswith(
-        "pingvas:pagerdutyRoutingKey is not set: prod and platform (every namespace but dev, "
+        "pingvas-infra:pagerdutyRoutingKey is not set: prod and platform (every namespace but dev, "
         "and alerts without a namespace) alerts reach no one"
     )
 
@@ -157,7 +157,9 @@ def test_the_policy_result_carries_unrouted_alerts_as_an_advisory(run_plan: Plan
         'alerts matching namespace = "dev" go to the null receiver: they reach no one',
     ]
     assert alert_findings(run_plan, BOTH_KEYS) == []
-    only_dev = alert_findings(run_plan, {"pingvas:slackWebhookUrl": "https://hooks.invalid/x"})
+    only_dev = alert_findings(
+        run_plan, {"pingvas-infra:slackWebhookUrl": "https://hooks.invalid/x"}
+    )
     assert len(only_dev) == 2
 
 

@@ -18,6 +18,7 @@ from pingvas_infra.cluster.config import SystemNodeGroupConfig
 from pingvas_infra.gpu.component import OVERFLOW_POOL
 from pingvas_infra.instances import instance_shapes
 from pingvas_infra.manifests import load_documents
+from pingvas_infra.node_user_data import node_user_data
 from pingvas_infra.operations import gpu_monitoring, monitoring, sizing
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from tests.operations.scheduling import fits
@@ -94,7 +95,8 @@ def test_the_overflow_pool_is_the_system_group_on_karpenters_terms(graph: PlanRe
     ]
     (root,) = node_class.inputs["spec"]["blockDeviceMappings"]
     assert root["ebs"]["volumeSize"] == f"{group.disk_size_gib}Gi"
-    assert "userData" not in node_class.inputs["spec"]
+    # Only the kubelet NodeConfig every node gets (tests/test_node_user_data.py): no GPU script.
+    assert node_class.inputs["spec"]["userData"] == node_user_data()
     # Karpenter itself never runs on capacity it manages.
     karpenter = release(graph, "karpenter").inputs["values"]
     term = karpenter["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
@@ -104,7 +106,7 @@ def test_the_overflow_pool_is_the_system_group_on_karpenters_terms(graph: PlanRe
 
 
 def test_without_overflow_nodes_there_is_no_pool_and_no_toleration(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:cluster": {"systemNodes": {"overflowNodes": 0}}})
+    graph = run_plan({"pingvas-infra:cluster": {"systemNodes": {"overflowNodes": 0}}})
     assert OVERFLOW_POOL not in {p.inputs["metadata"]["name"] for p in graph.of_type(rt.NODE_POOL)}
     assert len(graph.of_type(rt.EC2_NODE_CLASS)) == 1
     assert prometheus_pod(graph)["tolerations"] == []
@@ -143,7 +145,11 @@ def test_every_monitoring_component_runs_at_the_platform_priority(graph: PlanRes
 
 def test_argo_cd_runs_at_the_platform_priority(run_plan: PlanRunner) -> None:
     graph = run_plan(
-        {"pingvas:operations": {"argocd": {"enabled": True, "repoUrl": "https://x.invalid/a/b"}}}
+        {
+            "pingvas-infra:operations": {
+                "argocd": {"enabled": True, "repoUrl": "https://x.invalid/a/b"}
+            }
+        }
     )
     assert (
         release(graph, "argo-cd").inputs["values"]["global"]["priorityClassName"] == PLATFORM_CLASS

@@ -11,7 +11,7 @@ from tests.support.cli import CliPlan
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
 
-NARROWED = {"pingvas:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
+NARROWED = {"pingvas-infra:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
 
 
 def test_warnings_step_is_part_of_the_plan() -> None:
@@ -30,7 +30,7 @@ def test_open_api_endpoint_is_a_plan_warning_once(
     assert not outcome.failed
     # The config check and the program both say it; the plan prints it once.
     (warning,) = [w for w in outcome.warnings if "publicAccessCidrs" in w]
-    assert warning.startswith('pingvas:cluster.publicAccessCidrs = ["0.0.0.0/0"]: ')
+    assert warning.startswith('pingvas-infra:cluster.publicAccessCidrs = ["0.0.0.0/0"]: ')
 
 
 def test_narrowed_endpoint_leaves_no_warning(
@@ -47,17 +47,18 @@ def test_the_program_warnings_reach_the_plan(
     outcome = outcome_of(stack_file, run_plan, tmp_path, {})
     unrouted = [w for w in outcome.warnings if "alerts reach no one" in w]
     assert [w.split(" ", 1)[0] for w in unrouted] == [
-        "pingvas:pagerdutyRoutingKey",
-        "pingvas:slackWebhookUrl",
+        "pingvas-infra:pagerdutyRoutingKey",
+        "pingvas-infra:slackWebhookUrl",
     ]
 
 
 def test_plan_on_the_default_stack_prints_that_alerts_reach_no_one(cli_plan: CliPlan) -> None:
     printed = " ".join(cli_plan.done.stdout.split())
     assert (
-        "warning (warnings): pingvas:pagerdutyRoutingKey is not set: prod and platform "
+        "warning (warnings): pingvas-infra:pagerdutyRoutingKey is not set: prod and platform "
         "(every namespace but dev, and alerts without a namespace) alerts reach no one"
     ) in printed
-    assert "warning (warnings): pingvas:slackWebhookUrl is not set: dev alerts reach no one" in (
-        printed
+    assert (
+        "warning (warnings): pingvas-infra:slackWebhookUrl is not set: dev alerts reach no one"
+        in (printed)
     )

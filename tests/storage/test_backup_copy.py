@@ -19,7 +19,7 @@ from tests.storage.lifecycle import Rules, longest_kept
 from tests.support.config_cases import config_refusal
 from tests.support.plan_graph import PlanRunner, mock_outputs
 
-ON = {"pingvas:storage": {"backupCopy": {"enabled": True}}}
+ON = {"pingvas-infra:storage": {"backupCopy": {"enabled": True}}}
 IDLE, REFERENCE = "idle", "guide-reference"
 COPY_REGION = "us-west-2"
 
@@ -175,16 +175,20 @@ def test_the_copy_is_priced_at_its_own_regions_rates(
 def test_a_copy_region_without_a_price_table_is_unpriced_never_priced_here(
     run_plan: PlanRunner,
 ) -> None:
-    graph = run_plan({"pingvas:storage": {"backupCopy": {"enabled": True, "region": "ap-south-1"}}})
+    graph = run_plan(
+        {"pingvas-infra:storage": {"backupCopy": {"enabled": True, "region": "ap-south-1"}}}
+    )
     unpriced = {u["resource"]: u["reason"] for u in report(graph).unpriced()}
     for name in ("storage-backups-copy", "storage-backups-copy-key"):
         assert "lives in ap-south-1, which has no price table" in unpriced[name]
 
 
 def test_the_copy_region_must_be_another_one(stack_file: StackFile) -> None:
-    same = {"pingvas:storage": {"backupCopy": {"enabled": True, "region": "us-east-1"}}}
+    same = {"pingvas-infra:storage": {"backupCopy": {"enabled": True, "region": "us-east-1"}}}
     message = config_refusal(stack_file, same)
-    assert "pingvas:storage.backupCopy.region = " in message
+    assert "pingvas-infra:storage.backupCopy.region = " in message
     assert "another region than us-east-1" in message
-    unknown = {"pingvas:storage": {"backupCopy": {"enabled": True, "storageClass": "DEEP_ARCHIVE"}}}
+    unknown = {
+        "pingvas-infra:storage": {"backupCopy": {"enabled": True, "storageClass": "DEEP_ARCHIVE"}}
+    }
     assert "STANDARD_IA" in config_refusal(stack_file, unknown)

@@ -26,7 +26,9 @@ def backup_rules(graph: PlanResult) -> list[dict]:
 def test_a_dump_older_than_the_retention_has_no_version_left(
     run_plan: PlanRunner, retention: int
 ) -> None:
-    overrides = {} if retention == 35 else {"pingvas:storage": {"backupRetentionDays": retention}}
+    overrides = (
+        {} if retention == 35 else {"pingvas-infra:storage": {"backupRetentionDays": retention}}
+    )
     rules = Rules.of(backup_rules(run_plan(overrides)))
     kept = longest_kept(rules)
     assert kept is not None, "some version or delete marker is kept forever"
