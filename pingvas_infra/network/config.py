@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from pydantic import Field, model_validator
@@ -16,6 +17,7 @@ from pingvas_infra.configbase import (
     overlapping_cidrs,
     raise_problems,
 )
+from pingvas_infra.environments import ENVIRONMENTS
 
 _AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 # AWS limits for a VPC's primary CIDR and for subnets (VPC user guide, "VPC CIDR blocks").
@@ -23,14 +25,27 @@ _VPC_PREFIXES = range(16, 29)
 _SUBNET_PREFIXES = range(16, 29)
 
 TIERS = ("public", "private", "data")
+# AWS asks for at least a /27 with 8 free addresses in every subnet of a load balancer
+# (Application Load Balancer guide, "Subnets for your load balancer"); it grows into them.
+_LOAD_BALANCER_SUBNET_PREFIXES = range(16, 28)
+
+
+def default_load_balancer_subnets(zone_count: int) -> dict[str, tuple[str, ...]]:
+    """One /26 per zone and environment, after the public tier: dev in 10.0.4.0/24, prod
+    in 10.0.5.0/24 (room for four zones)."""
+    return {
+        env.name: tuple(f"10.0.{4 + index}.{64 * zone}/26" for zone in range(zone_count))
+        for index, env in enumerate(ENVIRONMENTS)
+    }
 
 
 class NetworkConfig(ConfigModel):
     """A VPC over several AZs with three subnet tiers.
 
-    public: load balancers and the NAT gateway; private: nodes and pods (pods take VPC
-    addresses through the VPC CNI, so these are large); data: Aurora, ElastiCache and the
-    EFS mount targets, kept apart so security groups and NetworkPolicies can name them.
+    public: the NAT gateway; private: nodes and pods (pods take VPC addresses through the
+    VPC CNI, so these are large); data: Aurora, ElastiCache and the EFS mount targets; and
+    per environment the public subnets its load balancer lives in, kept apart so security
+    groups and NetworkPolicies can name each of them.
     """
 
     vpc_cidr: Cidr = "10.0.0.0/16"
@@ -39,10 +54,26 @@ class NetworkConfig(ConfigModel):
     public_subnet_cidrs: tuple[Cidr, ...] = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
     private_subnet_cidrs: tuple[Cidr, ...] = ("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19")
     data_subnet_cidrs: tuple[Cidr, ...] = ("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24")
+    load_balancer_subnet_cidrs: dict[str, tuple[Cidr, ...]] | None = Field(
+        default=None,
+        description=(
+            "Per environment (dev, prod), one public subnet per availability zone for that "
+            "environment's internet load balancer and nothing else (/27 or larger): the "
+            "environment's NetworkPolicies admit load-balancer traffic from these ranges "
+            "only, so dev's load balancer reaches no prod pod and the reverse. Unset: a /26 "
+            "per zone, dev in 10.0.4.0/24 and prod in 10.0.5.0/24."
+        ),
+    )
     # 1 (the design guide's cost choice) or one per AZ (zone-failure tolerant egress).
     nat_gateways: int = Field(default=1)
     # VPC flow logs of rejected traffic (FSBP EC2.6) go to CloudWatch Logs for this long.
     flow_log_retention_days: int = 14
+
+    @property
+    def load_balancer_subnets(self) -> dict[str, tuple[str, ...]]:
+        """Environment name -> its load-balancer subnets (defaults resolved)."""
+        assert self.load_balancer_subnet_cidrs is not None  # resolved by _check
+        return dict(self.load_balancer_subnet_cidrs)
 
     def subnet_cidrs(self, tier: str) -> tuple[str, ...]:
         return {
@@ -82,6 +113,10 @@ class NetworkConfig(ConfigModel):
                 if not _AZ_NAME.match(az)
             )
         zone_count = len(azs) if azs is not None else 3
+        if self.load_balancer_subnet_cidrs is None:
+            object.__setattr__(
+                self, "load_balancer_subnet_cidrs", default_load_balancer_subnets(zone_count)
+            )
 
         named: list[tuple[str, str]] = []
         for tier in TIERS:
@@ -104,6 +139,7 @@ class NetworkConfig(ConfigModel):
                         Problem(f"{key}[{i}]", cidr, "a prefix from /16 to /28 (AWS limit)")
                     )
                 named.append((f"{key}[{i}]", cidr))
+        problems += self._load_balancer_subnet_problems(vpc, zone_count, named)
         problems.extend(
             Problem(key, cidr, f"a CIDR that does not overlap {other}")
             for key, other, cidr in overlapping_cidrs(named)
@@ -122,3 +158,47 @@ class NetworkConfig(ConfigModel):
         )
         raise_problems(problems)
         return self
+
+    def _load_balancer_subnet_problems(
+        self, vpc: ipaddress.IPv4Network, zone_count: int, named: list[tuple[str, str]]
+    ) -> list[Problem]:
+        """Every environment has its own subnets, one per zone, inside the VPC; ``named``
+        gathers them for the overlap check."""
+        problems: list[Problem] = []
+        key = "loadBalancerSubnetCidrs"
+        environments = [env.name for env in ENVIRONMENTS]
+        assert self.load_balancer_subnet_cidrs is not None  # resolved by _check
+        if sorted(self.load_balancer_subnet_cidrs) != sorted(environments):
+            problems.append(
+                Problem(
+                    key,
+                    sorted(self.load_balancer_subnet_cidrs),
+                    f"exactly one entry per environment: {', '.join(environments)}",
+                )
+            )
+        for environment, cidrs in sorted(self.load_balancer_subnet_cidrs.items()):
+            env_key = f"{key}.{environment}"
+            if len(cidrs) != zone_count:
+                problems.append(
+                    Problem(
+                        env_key,
+                        list(cidrs),
+                        f"exactly one CIDR per availability zone ({zone_count})",
+                    )
+                )
+            for i, cidr in enumerate(cidrs):
+                subnet = network(cidr)
+                if not subnet.subnet_of(vpc):
+                    problems.append(
+                        Problem(f"{env_key}[{i}]", cidr, f"a subnet inside vpcCidr {self.vpc_cidr}")
+                    )
+                elif subnet.prefixlen not in _LOAD_BALANCER_SUBNET_PREFIXES:
+                    problems.append(
+                        Problem(
+                            f"{env_key}[{i}]",
+                            cidr,
+                            "a prefix from /16 to /27 (a load balancer needs at least a /27)",
+                        )
+                    )
+                named.append((f"{env_key}[{i}]", cidr))
+        return problems
