@@ -57,7 +57,9 @@ def project_name(environment: str) -> str:
 def app_project_spec(config: ArgoCdConfig, namespace: str) -> dict[str, Any]:
     """One environment's services: namespaced objects in its own namespace only, from one
     repository, never what the tenancy layer owns there (quotas, limit ranges, network
-    policies) nor RBAC, which could hand a workload those rights."""
+    policies) nor RBAC, which could hand a workload those rights, nor TargetGroupBindings,
+    which would put the environment's pods behind a load balancer named by ARN (only the
+    load balancer controller makes them, for the environment's Ingresses)."""
     return {
         "description": f"pingvas application services ({namespace} only)",
         "sourceRepos": [config.repo_url],
@@ -69,6 +71,7 @@ def app_project_spec(config: ArgoCdConfig, namespace: str) -> dict[str, Any]:
             {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
             {"group": "rbac.authorization.k8s.io", "kind": "Role"},
             {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"},
+            {"group": "elbv2.k8s.aws", "kind": "TargetGroupBinding"},
         ],
     }
 

@@ -37,6 +37,8 @@ CLUSTER_SCOPED = {
     ("", "PersistentVolume"),
     ("karpenter.sh", "NodePool"),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("networking.k8s.io", "IngressClass"),
+    ("elbv2.k8s.aws", "IngressClassParams"),
 }
 
 
@@ -145,6 +147,9 @@ def test_a_manifest_naming_the_other_environment_is_refused(
         ("v1", "Namespace", False),
         ("scheduling.k8s.io/v1", "PriorityClass", False),
         ("karpenter.sh/v1", "NodePool", False),
+        ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding", True),
+        ("networking.k8s.io/v1", "IngressClass", False),
+        ("elbv2.k8s.aws/v1beta1", "IngressClassParams", False),
     ],
 )
 def test_neither_application_touches_the_platforms_objects(
