@@ -33,6 +33,7 @@ from pingvas_infra.configbase import (
 )
 from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
+from pingvas_infra.ingress.config import IngressConfig
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.stack_secrets import SECRET_KEYS
@@ -56,6 +57,7 @@ class StackConfig(ConfigModel):
     gpu: GpuConfig = Field(default_factory=GpuConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
     tenancy: TenancyConfig = Field(default_factory=TenancyConfig)
 
@@ -104,6 +106,10 @@ class StackConfig(ConfigModel):
                         f"{self.region} (aws:region)",
                     )
                 )
+        problems.extend(
+            Problem(f"ingress.{p.key}", p.value, p.allowed)
+            for p in self.ingress.arn_region_problems(self.region, partition)
+        )
         raise_problems(problems)
         return self
 
