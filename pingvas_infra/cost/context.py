@@ -21,6 +21,8 @@ from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource, reveal
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
+# Set by the API server on every namespace (what an IngressClassParams selects by).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # CSI drivers (and the in-tree EBS plugin) as StorageClass provisioners and PV drivers.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
@@ -394,7 +396,21 @@ class PricingContext:
                 sharers[f"s3:{purpose}"] += 1
         for pool in self.of_type(rt.NODE_POOL):
             sharers[f"gpu:{self.pool_environment(pool)}"] += 1
+        for params in self.of_type(rt.INGRESS_CLASS_PARAMS):
+            sharers[f"alb:{self.load_balancer_environment(params)}"] += 1
         return sharers
+
+    def load_balancer_environment(self, params: RecordedResource) -> str:
+        """The environment whose namespace an IngressClassParams admits (its load
+        balancer serves that environment), else its tags' or the shared one."""
+        inputs = self.inputs(params)
+        selected = dig(inputs, "spec", "namespaceSelector", "matchLabels", NAMESPACE_NAME_LABEL)
+        if selected in ENVIRONMENT_NAMES:
+            return str(selected)
+        for tag in dig(inputs, "spec", "tags") or []:
+            if tag.get("key") == "Environment" and tag.get("value") in ENVIRONMENT_NAMES:
+                return str(tag["value"])
+        return SHARED
 
     def unconsumed_usage(self) -> Iterable[str]:
         """Profile usage no resource in the graph carries: it is not in the total."""
@@ -407,5 +423,9 @@ class PricingContext:
             **{f"gpu:{env}": pool.gpu_hours for env, pool in profile.gpu.pools.items()},
             **{f"s3:{purpose}": gb for purpose, gb in profile.s3.stored_gb.items()},
             **{f"logs:{kind}": gb for kind, gb in profile.logs.ingested_gb.items()},
+            **{
+                f"alb:{env}": entry.requests_millions + entry.processed_gb
+                for env, entry in profile.load_balancers.environments.items()
+            },
         }
         return sorted(key for key, amount in usage.items() if amount and key not in self.consumed)
