@@ -16,7 +16,8 @@ from rich.table import Table
 from pingvas_infra import localenv
 from pingvas_infra import resource_types as rt
 from pingvas_infra.config import ConfigError, StackConfig
-from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
+from pingvas_infra.cost.alternatives import alternatives_markdown
+from pingvas_infra.cost.compare import CompareError, compare_markdown, is_complete, load_cost
 from pingvas_infra.plan.stackfile import StackFileError, find_project_dir, read_stack_file
 from pingvas_infra.plan_run import (
     PlanContext,
@@ -239,19 +240,37 @@ def cost(
     plan_dir: Annotated[
         Path, typer.Option("--plan", help="The plan folder holding cost.json.")
     ] = Path("build/plan"),
+    alternatives: Annotated[
+        bool,
+        typer.Option(
+            "--alternatives",
+            help="Print the same usage priced under EKS Auto Mode, with fee sources.",
+        ),
+    ] = False,
 ) -> None:
     """Print the plan's cost report (cost.md), or with --compare the monthly change
     between two plans, line by line, as Markdown for a pull-request comment."""
     try:
         current = load_cost(plan_dir)
+        if alternatives:
+            typer.echo(alternatives_markdown(current), nl=False)
+            if not is_complete(current):
+                raise typer.Exit(EXIT_FAILED)
+            return
         if compare is None:
             report = (plan_dir if plan_dir.is_dir() else plan_dir.parent) / "cost.md"
             typer.echo(report.read_text(encoding="utf-8"), nl=False)
+            if not is_complete(current):
+                raise typer.Exit(EXIT_FAILED)
             return
-        typer.echo(compare_markdown(load_cost(compare), current), nl=False)
+        previous = load_cost(compare)
+        typer.echo(compare_markdown(previous, current), nl=False)
     except (CompareError, OSError) as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    # An unknown total is a failed check, not a smaller number.
+    if not (is_complete(previous) and is_complete(current)):
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("local-env")

@@ -34,8 +34,15 @@ from pingvas_infra.configbase import (
 from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.ingress.config import IngressConfig
+from pingvas_infra.instances import (
+    general_purpose_types,
+    gpu_families,
+    instance_shapes,
+    types_of_family,
+)
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.price_tables import load_price_table, priced_regions, region_gaps
 from pingvas_infra.stack_secrets import SECRET_KEYS
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
@@ -63,10 +70,20 @@ class StackConfig(ConfigModel):
 
     @field_validator("region")
     @classmethod
-    def _known_region(cls, value: str) -> str:
+    def _priced_region(cls, value: str) -> str:
+        # Only a region whose price table gives every figure: a stack the plan cannot
+        # price is refused before anything is created, never priced at another region's
+        # rates or with a hole read as $0.
         regions = load_table("regions")["regions"]
+        priced = priced_regions()
         if value not in regions:
-            raise ValueError(f"unknown region; allowed: {', '.join(regions)}")
+            raise ValueError(f"unknown region; allowed (priced): {', '.join(priced)}")
+        if value not in priced:
+            gaps = ", ".join(region_gaps(value))
+            raise ValueError(
+                f"a priced region: {', '.join(priced)} ({value} lacks prices: {gaps}; "
+                f"see pingvas_infra/tables/prices/)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -94,6 +111,7 @@ class StackConfig(ConfigModel):
             if key.lower().startswith(_TAG_KEY_RESERVED_PREFIX)
         )
         problems.extend(kubernetes_version_problems(self.cluster.kubernetes_version))
+        problems.extend(self._unpriced_settings())
         partition = partition_of(self.region)
         for key, arn in self.cluster.people().items():
             principal = Principal.parse(arn)
@@ -112,6 +130,47 @@ class StackConfig(ConfigModel):
         )
         raise_problems(problems)
         return self
+
+    def _unpriced_settings(self) -> list[Problem]:
+        """Settings the region's price table cannot price (a type not offered there, or
+        with no sourced price): refused, naming what the region prices instead."""
+        table = load_price_table(self.region)
+        problems: list[Problem] = []
+        node_types = self.cluster.system_nodes.instance_types
+        priced_types = [t for t in general_purpose_types() if table.ec2_hourly(t) is not None]
+        problems.extend(
+            Problem(
+                f"cluster.systemNodes.instanceTypes[{i}]",
+                name,
+                f"a type priced in {self.region}: {', '.join(priced_types)}",
+            )
+            for i, name in enumerate(node_types)
+            if name in instance_shapes() and table.ec2_hourly(name) is None
+        )
+        priced_families = [
+            f for f in gpu_families() if all(table.ec2_hourly(s.name) for s in types_of_family(f))
+        ]
+        problems.extend(
+            Problem(
+                f"gpu.instanceFamilies[{i}]",
+                family,
+                f"a family priced in {self.region}: {', '.join(priced_families)}",
+            )
+            for i, family in enumerate(self.gpu.instance_families)
+            if family in gpu_families() and family not in priced_families
+        )
+        node_type = self.data.cache.node_type
+        cache_nodes = load_table("cache_node_types")["node_types"]
+        if node_type in cache_nodes and table.cache_hourly(node_type) is None:
+            priced_nodes = [n for n in cache_nodes if table.cache_hourly(n) is not None]
+            problems.append(
+                Problem(
+                    "data.cache.nodeType",
+                    node_type,
+                    f"a node type priced in {self.region}: {', '.join(priced_nodes)}",
+                )
+            )
+        return problems
 
     def warnings(self) -> list[ConfigWarning]:
         """Every section's warnings, keyed by full stack-file key."""

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import graphviz
+
+from pingvas_infra.architecture import DIAGRAM, render_architecture
 from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.engine import program_from_file, run_program
@@ -134,7 +137,24 @@ def layer_summary(result: PlanResult) -> dict[str, Counter[str]]:
 def cost_step(ctx: PlanContext) -> StepOutcome:
     """cost.json, cost.md and architecture.svg: this stack priced against the baselines."""
     written = write_cost(ctx.result, ctx.config.region, ctx.out_dir)
-    return StepOutcome(files=written.files, lines=written.lines, warnings=written.warnings)
+    return StepOutcome(
+        files=written.files, lines=written.lines, warnings=written.warnings, failed=written.failed
+    )
+
+
+def architecture_step(ctx: PlanContext) -> StepOutcome:
+    """architecture.svg: the system drawn from the graph (zones, tiers, stores, flows)."""
+    try:
+        svg = render_architecture(ctx.result)
+    except graphviz.ExecutableNotFound:
+        return StepOutcome(
+            warnings=[
+                f"graphviz's `dot` is not installed: {DIAGRAM} skipped (apt-get install graphviz)"
+            ]
+        )
+    path = ctx.out_dir / DIAGRAM
+    path.write_bytes(svg)
+    return StepOutcome(files=[path])
 
 
 def plan_steps() -> list[tuple[str, PlanStep]]:
@@ -144,6 +164,7 @@ def plan_steps() -> list[tuple[str, PlanStep]]:
         ("manifests", manifests_step),
         ("config", config_step),
         ("cost", cost_step),
+        ("architecture", architecture_step),
         ("policy", policy_step),
     ]
 

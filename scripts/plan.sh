@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"
 
-# graphviz draws build/plan/architecture.svg; without it the plan still writes the rest.
-ensure_system_packages dot=graphviz || log "graphviz missing: architecture.svg will be skipped"
+# graphviz draws build/plan/architecture.svg and cost-map.svg; without it the plan writes the rest.
+ensure_system_packages dot=graphviz || log "graphviz missing: architecture.svg and cost-map.svg will be skipped"
 "$PROJECT_ROOT/scripts/install.sh"
 exec .venv/bin/pingvas-infra plan "$@"

@@ -31,6 +31,8 @@ PLAN_JOB = "offline plan, policy and cost"
 # A comment holds at most 65,536 characters; the status lines need the rest.
 MAX_DELTA_CHARS = 60_000
 OUTCOMES = ("success", "failure", "cancelled", "skipped")
+# How `pingvas-infra cost --compare` starts the line that says a total is unknown.
+UNKNOWN_LEAD = "> **Cost unknown for "
 
 _SHOWN = {
     "success": "passed",
@@ -94,6 +96,14 @@ def comment_body(conclusions: Mapping[str, str | None], artifact: Artifact, head
     lines = [
         MARKER,
         f"### Checks and monthly cost of `{head_sha[:12]}`",
+        "",
+        # `cost --compare` leads with these when a total is unknown (something unpriced):
+        # they go first here too, so nobody reads a partial sum as the cost.
+        *[
+            line
+            for line in (artifact.cost_delta or "").splitlines()
+            if line.startswith(UNKNOWN_LEAD)
+        ][:2],
         "",
         "| check | result |",
         "|---|---|",

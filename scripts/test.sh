@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fresh machine to every test: installs the Python packages (uv.lock), PostgreSQL, Redis and graphviz
-# when missing, the isolated scanners (checkov, network-config-analyzer) and actionlint,
+# Fresh machine to every test: installs the Python packages (uv.lock), PostgreSQL, Redis,
+# graphviz, librsvg and tesseract when missing, the isolated scanners (checkov, network-config-analyzer) and actionlint,
 # then runs ruff (lint and format), mypy and pytest. With CI=true a missing server fails
 # the run instead of skipping the tests that need it.
 set -euo pipefail
@@ -9,6 +9,8 @@ cd "$PROJECT_ROOT"
 
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
+# architecture.svg is rendered to a raster and read back by OCR (tests/test_architecture_diagram.py).
+ensure_system_packages rsvg-convert=librsvg2-bin tesseract=tesseract-ocr
 "$PROJECT_ROOT/scripts/install.sh" --extra test
 # checkov conflicts with the project's pins: its own virtualenv, one pinned version
 # (tests/policy/test_checkov.py runs it over build/plan/manifests/).

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.plan.stackfile import StackFile
+from pingvas_infra.price_tables import priced_regions
 from tests.support.config_cases import BadConfigCase, config_with, refused_config_test
 
 BAD_STACK: list[BadConfigCase] = [
-    ("unknown-region", {"aws:region": "us-east-9"}, "aws:region", "unknown region; allowed:"),
+    (
+        "unknown-region",
+        {"aws:region": "us-east-9"},
+        "aws:region",
+        "unknown region; allowed (priced): us-east-1",
+    ),
+    (
+        "region-without-table",
+        {"aws:region": "sa-east-1"},
+        "aws:region",
+        "a priced region: us-east-1 (sa-east-1 lacks prices: no price table",
+    ),
+    (
+        "region-missing-figures",
+        {"aws:region": "eu-west-1"},
+        "aws:region",
+        "a priced region: us-east-1 (eu-west-1 lacks prices: aurora-io-million",
+    ),
     ("project-uppercase", {"pingvas:project": "Pingvas"}, "pingvas:project", "pattern"),
     ("unknown-section", {"pingvas:netwrok": {}}, "pingvas:netwrok", "pingvas:network"),
     ("reserved-tag-key", {"pingvas:tags": {"aws:owner": "x"}}, "pingvas:tags.aws:owner", "aws:"),
@@ -39,10 +57,11 @@ def test_defaults_follow_the_design_guide() -> None:
 
 
 def test_azs_default_to_the_configured_region() -> None:
+    (region,) = priced_regions()
     config = parse_stack_config(
-        RawConfig(values={"aws:region": "eu-west-1"}, secret_keys=frozenset()), "shared"
+        RawConfig(values={"aws:region": region}, secret_keys=frozenset()), "shared"
     )
-    assert config.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert config.availability_zones == tuple(f"{region}{zone}" for zone in "abc")
 
 
 def test_stack_file_parses(stack_file: StackFile) -> None:

@@ -1,6 +1,7 @@
 """The installed package carries everything the program reads at run time.
 
-The wheel `pip install .` would install is built and unpacked into a folder of its own,
+The wheel `pip install .` would install is built (by the project's pinned uv, which every
+set-up command installs; a uv-made .venv has no pip) and unpacked into a folder of its own,
 and `pingvas-infra plan` runs from another working directory with that copy of
 pingvas_infra ahead of the checkout: the tables, the layers' scripts and the cluster
 policy of k8s_manifests/ must all come from the package, and the plan must be the one the
@@ -25,8 +26,9 @@ from tests.support.project import PROJECT_DIR, STACK
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pingvas_infra as the wheel installs it (dependencies come from the test venv)."""
     dist = tmp_path_factory.mktemp("dist")
+    uv = PROJECT_DIR / ".venv-tools" / "uv" / "bin" / "uv"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), "."],
+        [str(uv), "build", "--wheel", "--quiet", "--out-dir", str(dist), "."],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

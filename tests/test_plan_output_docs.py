@@ -25,6 +25,7 @@ NAMED = {
     "guide_tables_reproduced",
     "pools",
     "left_out_of_the_guide_table",
+    "figures",
 }
 OPAQUE = {"inputs", "values"}
 ENVIRONMENTS = {"dev", "prod", "shared"}

@@ -105,3 +105,26 @@ def test_an_oversized_delta_is_cut_to_fit_a_comment() -> None:
     body = comment_body({}, Artifact(1, "success", huge), SHA)
     assert len(body) < 65_536
     assert "(cut:" in body
+
+
+def test_an_unknown_cost_is_said_at_the_top_of_the_comment() -> None:
+    """`cost --compare` leads with the unknown-total line; the comment lifts it above the
+    checks table, so the first thing a reviewer reads is that the cost is unknown."""
+    from pingvas_infra.cost.compare import compare_markdown  # noqa: PLC0415
+
+    known = {"price_table": {}, "profiles": {"idle": {"total": 10.0, "lines": []}}, "unpriced": []}
+    unpriced = [{"type": "aws:backup/vault:Vault", "resource": "v", "reason": "no rule"}]
+    unknown = {
+        "price_table": {},
+        "profiles": {"idle": {"total": None, "lines": []}},
+        "unpriced": unpriced,
+    }
+    delta = compare_markdown(known, unknown)
+    body = comment_body(
+        {TESTS_JOB: "success", PLAN_JOB: "failure"}, Artifact(1, "failure", delta), SHA
+    )
+    lines = body.splitlines()
+    assert lines[1].startswith("### Checks and monthly cost")
+    assert lines[3].startswith(pr_comment.UNKNOWN_LEAD)
+    assert "aws:backup/vault:Vault v: no rule" in lines[3]
+    assert "| idle | $10.00 | unknown | unknown |" in body

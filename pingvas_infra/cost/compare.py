@@ -29,9 +29,33 @@ def load_cost(path: Path) -> dict[str, Any]:
     return document
 
 
-def _usd(value: float) -> str:
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "unknown"
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
+
+
+def _total(document: dict[str, Any], profile: str) -> float | None:
+    """A profile's total; None when unknown (something unpriced) or the profile is absent
+    (0.0: a plan without the profile has nothing priced under it)."""
+    entry = document["profiles"].get(profile)
+    if entry is None:
+        return 0.0
+    total = entry.get("total")
+    return None if total is None else float(total)
+
+
+def unpriced_items(document: dict[str, Any]) -> list[dict[str, str]]:
+    """What makes a plan's totals unknown (cost.json's `unpriced`)."""
+    items: list[dict[str, str]] = document.get("unpriced", [])
+    return items
+
+
+def is_complete(document: dict[str, Any]) -> bool:
+    return not unpriced_items(document) and all(
+        entry.get("total") is not None for entry in document["profiles"].values()
+    )
 
 
 def _delta(value: float) -> str:
@@ -46,8 +70,26 @@ def _percent(before: float, after: float) -> str:
     return f"{(after - before) / before:+.1%}"
 
 
+def _unknown_lead(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The first thing a reviewer reads when a total is unknown: which plan, and what is
+    unpriced. A change that cannot be priced never reads as cheaper."""
+    out = []
+    for which, document in (("this pull request", new), ("the base", old)):
+        if is_complete(document):
+            continue
+        items = unpriced_items(document)
+        named = "; ".join(f"{u['type']} {u['resource']}: {u['reason']}" for u in items)
+        out += [
+            f"> **Cost unknown for {which}**: {len(items)} item(s) unpriced, so its totals "
+            f"and the change are unknown, not a number. Unpriced: {named or 'see cost.json'}.",
+            "",
+        ]
+    return out
+
+
 def compare_markdown(old: dict[str, Any], new: dict[str, Any]) -> str:
     out = ["## Monthly cost change", ""]
+    out += _unknown_lead(old, new)
     old_table, new_table = old.get("price_table", {}), new.get("price_table", {})
     out.append(
         f"Prices: {new_table.get('region')} table of {new_table.get('date')}"
@@ -63,12 +105,13 @@ def compare_markdown(old: dict[str, Any], new: dict[str, Any]) -> str:
     out += ["| profile | before | after | change |", "| --- | ---: | ---: | ---: |"]
     profiles = sorted(set(old["profiles"]) | set(new["profiles"]))
     for profile in profiles:
-        before = old["profiles"].get(profile, {}).get("total", 0.0)
-        after = new["profiles"].get(profile, {}).get("total", 0.0)
-        out.append(
-            f"| {profile} | {_usd(before)} | {_usd(after)} | "
-            f"{_delta(after - before)} ({_percent(before, after) or 'n/a'}) |"
+        before, after = _total(old, profile), _total(new, profile)
+        change = (
+            "unknown"
+            if before is None or after is None
+            else f"{_delta(after - before)} ({_percent(before, after) or 'n/a'})"
         )
+        out.append(f"| {profile} | {_usd(before)} | {_usd(after)} | {change} |")
     for profile in profiles:
         old_lines = {
             line["key"]: line for line in old["profiles"].get(profile, {}).get("lines", [])

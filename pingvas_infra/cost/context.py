@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pingvas_infra import resource_types as rt
-from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
+from pingvas_infra.cost.data import GpuWorkload, UsageProfile
 from pingvas_infra.cost.model import SHARED, CostLine, Kind
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource, reveal
+from pingvas_infra.price_tables import PriceTable
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
 # Set by the API server on every namespace (what an IngressClassParams selects by).
@@ -97,6 +98,16 @@ class PoolShare:
     profile_share: float
     share: float
     capacity_types: tuple[str, ...]
+
+    @property
+    def basis(self) -> str:
+        """Which assumption the pool's spot share comes from, for the plan's lines."""
+        allowed = "/".join(self.capacity_types)
+        if "spot" not in self.capacity_types:
+            return f"on-demand only: the pool allows {allowed}"
+        if "on-demand" not in self.capacity_types:
+            return f"spot only: the pool allows {allowed}"
+        return f"the profile's spot share {self.profile_share:g}: the pool allows {allowed}"
 
     @property
     def note(self) -> str | None:
@@ -198,6 +209,22 @@ class PricingContext:
                 return cluster
         return None
 
+    def is_aurora_writer(self, instance: RecordedResource) -> bool:
+        """The instance Aurora makes the writer: the one tagged or named so, else the
+        cluster's instance with the lowest promotion tier (then the first by name)."""
+        inputs = self.inputs(instance)
+        role = str((inputs.get("tags") or {}).get("Role") or "")
+        if role in ("writer", "reader"):
+            return role == "writer"
+        if "writer" in instance.name or "reader" in instance.name:
+            return "writer" in instance.name
+        cluster = self.rds_cluster_of(instance)
+        siblings = [
+            r for r in self.of_type(rt.RDS_CLUSTER_INSTANCE) if self.rds_cluster_of(r) is cluster
+        ]
+        first = min(siblings, key=lambda r: (int(self.inputs(r).get("promotionTier", 1)), r.name))
+        return first.urn == instance.urn
+
     def default_storage_class(self) -> str | None:
         for candidate in self.of_type(rt.STORAGE_CLASS):
             annotations = dig(self.inputs(candidate), "metadata", "annotations") or {}
@@ -233,14 +260,16 @@ class PricingContext:
 
     def price(self, key: str) -> float:
         entry = self.table.prices.get(key)
-        if entry is None:
+        if entry is None or entry.usd is None:
             raise MissingPrice(f"no '{key}' price in the {self.table.region} price table")
         return entry.usd
 
     def instance_hourly(self, instance_type: str) -> float:
-        hourly = self.table.ec2_on_demand.hourly.get(instance_type)
+        hourly = self.table.ec2_hourly(instance_type)
         if hourly is None:
-            raise MissingPrice(f"no on-demand price for {instance_type} in the price table")
+            raise MissingPrice(
+                f"no on-demand price for {instance_type} in the {self.table.region} price table"
+            )
         return hourly
 
     def line(
@@ -254,6 +283,7 @@ class PricingContext:
         unit: str | None = None,
         unit_price: float | None = None,
         environment: str | None = None,
+        basis: str = "",
     ) -> CostLine:
         """A cost line; the unit price comes from the table unless the rule derived it
         from table entries itself (spot, mean of instance types)."""
@@ -270,6 +300,7 @@ class PricingContext:
             unit_price=unit_price,
             kind=kind,
             price_key=price_key,
+            basis=basis,
         )
 
     def share_of(self, usage_key: str, total: float) -> float:

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pingvas_infra.configbase import ConfigModel, offences_from
-from pingvas_infra.tables import has_table, load_table, read_table, table_names, table_path
+from pingvas_infra.tables import load_table, read_table, table_names, table_path
 
-PRICES = "prices"
 PROFILES = "profiles"
 BASELINES = "baselines"
 WORKLOAD = "gpu_workload.yaml"
@@ -35,10 +33,6 @@ FREE_TYPES = "free_resource_types"
 
 class CostDataError(ValueError):
     """A cost data file is missing or malformed."""
-
-
-class PriceTableNotFound(LookupError):
-    """No price table exists for the configured region: costs are not estimated."""
 
 
 @dataclass(frozen=True)
@@ -58,51 +52,6 @@ class FreeTypes:
         return None
 
 
-class Price(ConfigModel):
-    usd: float = Field(ge=0)
-    unit: str
-    source: str
-    # True for a figure read from a single secondary source: an estimate, not a fact.
-    assumption: bool = False
-
-
-class InstancePrices(ConfigModel):
-    """Hourly on-demand prices of instance or node types, read from one source."""
-
-    source: str
-    assumption: bool = False
-    hourly: dict[str, float]
-
-
-class SpotDiscount(ConfigModel):
-    fraction: float = Field(ge=0, lt=1)
-    source: str
-    assumption: bool = True
-
-
-class PriceTable(ConfigModel):
-    region: str
-    date: date
-    currency: Literal["USD"]
-    hours_per_month: float = Field(gt=0)
-    sources: list[str] = Field(min_length=1)
-    spot_discount: SpotDiscount
-    prices: dict[str, Price]
-    ec2_on_demand: InstancePrices
-    rds_instances: InstancePrices
-    # Engine ("redis", "valkey") -> node prices.
-    elasticache_nodes: dict[str, InstancePrices]
-
-    @property
-    def spot_factor(self) -> float:
-        """What a spot hour costs as a fraction of the on-demand hour."""
-        return 1 - self.spot_discount.fraction
-
-    @property
-    def days_per_month(self) -> float:
-        return self.hours_per_month / 24
-
-
 class GpuPoolUsage(ConfigModel):
     # Hours of the reference instance (workload.yaml) the pool runs in a month.
     gpu_hours: float = Field(ge=0)
@@ -116,8 +65,18 @@ class GpuUsage(ConfigModel):
 
 
 class AuroraUsage(ConfigModel):
-    # Average ACU per Serverless v2 instance; null = every instance sits at its minimum.
-    average_acu_per_instance: float | None = Field(default=None, ge=0)
+    """What the database's clients ask of it. Serverless v2 instances scale per instance:
+    the writer with the load sent to the cluster (writer) endpoint; a reader in promotion
+    tier 0 or 1 follows the writer's capacity (and pauses only with it); a reader in tier
+    2-15 scales with the load sent to it and pauses on its own when nobody connects."""
+
+    # Average ACU the writer's load needs; null = the writer sits at its floor.
+    writer_average_acu: float | None = Field(default=None, ge=0)
+    # Average ACU of load sent to the reader endpoint; null = nobody connects to it.
+    reader_average_acu: float | None = Field(default=None, ge=0)
+    # Clients hold connections to the writer all month (connection pools): it never
+    # pauses, whatever the minimum capacity.
+    writer_connected: bool
     storage_gb: float = Field(ge=0)
     io_millions: float = Field(ge=0)
 
@@ -281,34 +240,6 @@ def _named(folder: str, name: str, model: type[ConfigModel]) -> Any:
     if item.name != name:
         raise CostDataError(f"{table_path(relative)}: name {item.name} differs from the file name")
     return item
-
-
-def priced_regions() -> list[str]:
-    return table_names(PRICES)
-
-
-def price_table(document: Any, region: str) -> PriceTable:
-    """A price table document as the table of ``region`` (its `region:` must agree)."""
-    relative = f"{PRICES}/{region}.yaml"
-    table: PriceTable = validated(document, PriceTable, relative)
-    if table.region != region:
-        raise CostDataError(
-            f"{table_path(relative)}: says region {table.region}, file name says {region}"
-        )
-    return table
-
-
-@cache
-def load_price_table(region: str) -> PriceTable:
-    """The price table of ``region``; never another region's prices in its place."""
-    relative = f"{PRICES}/{region}.yaml"
-    if not has_table(relative):
-        raise PriceTableNotFound(
-            f"no price table for region {region} ({table_path(relative)}); "
-            f"tables exist for: {', '.join(priced_regions())}. The stack is not priced "
-            "rather than priced at another region's rates."
-        )
-    return price_table(read_table(relative), region)
 
 
 @cache

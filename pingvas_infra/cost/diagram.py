@@ -1,5 +1,5 @@
-"""architecture.svg: the recorded graph drawn with graphviz, one cluster per layer and the
-monthly cost on every node.
+"""cost-map.svg: the bill drawn over the recorded graph with graphviz, one cluster per layer
+and the monthly cost on every node (the system itself is architecture.svg).
 
 Billable resources get a node each (many of one type in a layer share one node); the
 free building blocks of a layer (subnets, routes, IAM, Kubernetes objects) are folded into
@@ -24,8 +24,8 @@ GROUP_ABOVE = 4
 _SKIPPED_PREFIXES = (rt.COMPONENT_PREFIX, rt.PROVIDER_PREFIX)
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}"
+def _usd(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def _layer_key(layer: str) -> tuple[int, str]:

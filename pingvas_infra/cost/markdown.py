@@ -10,8 +10,13 @@ from pingvas_infra.cost.model import CostLine, Priced, free_summary, sorted_line
 from pingvas_infra.cost.report import IDLE, LEGACY, REFERENCE, SINGLE, THIS_STACK, CostReport
 from pingvas_infra.cost.targets import TargetCheck
 
+UNKNOWN = "unknown"
 
-def usd(value: float) -> str:
+
+def usd(value: float | None) -> str:
+    """Dollars and cents; an unknown figure (something unpriced) reads as unknown."""
+    if value is None:
+        return UNKNOWN
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}"
 
@@ -43,7 +48,7 @@ def comparison_rows(report: CostReport) -> list[list[str]]:
             row.append(usd(report.total(baseline, profile)))
         for baseline in (SINGLE, LEGACY):
             ratio = report.ratio(profile, baseline)
-            row.append(f"{ratio:.2f}x (saves {1 - ratio:.0%})")
+            row.append(UNKNOWN if ratio is None else f"{ratio:.2f}x (saves {1 - ratio:.0%})")
         rows.append(row)
     return rows
 
@@ -59,6 +64,8 @@ COMPARISON_HEADER = [
 
 
 def _target_text(check: TargetCheck, comparable: bool) -> str:
+    if check.value is None:
+        return f"{check.name}: UNKNOWN (a total includes unpriced resources) NOT MET"
     if check.limit is None:
         return f"{check.name}: {check.value:.0%} of on-demand (reported)"
     state = "met" if check.met else "NOT MET"
@@ -67,7 +74,21 @@ def _target_text(check: TargetCheck, comparable: bool) -> str:
     # Ratios to four places: a total just under its limit must not read as the limit.
     value = f"{check.value:.0%}" if "GPU" in check.name else f"{check.value:.4f}x"
     limit = f"{check.limit:.0%}" if "GPU" in check.name else f"{check.limit:.2f}x"
-    return f"{check.name}: {value} (limit {limit}) {state}"
+    margin = "" if check.margin_usd is None else f", margin {usd(check.margin_usd)} a month"
+    return f"{check.name}: {value} (limit {limit}{margin}) {state}"
+
+
+def unknown_banner(report: CostReport) -> list[str]:
+    """What makes totals unknown, named first: a reader must not mistake a partial sum for
+    the cost."""
+    unpriced = report.unpriced()
+    if not unpriced:
+        return []
+    names = "; ".join(f"{u['type']} {u['resource']} ({u['reason']})" for u in unpriced)
+    return [
+        f"UNKNOWN TOTAL: {len(unpriced)} item(s) unpriced, so every total and target that "
+        f"includes them is unknown: {names}"
+    ]
 
 
 def console_summary(report: CostReport, targets: Sequence[TargetCheck]) -> list[str]:
@@ -79,6 +100,7 @@ def console_summary(report: CostReport, targets: Sequence[TargetCheck]) -> list[
         for column in zip(COMPARISON_HEADER, *rows, strict=True)
     ]
     lines = [
+        *unknown_banner(report),
         f"monthly USD, {table.region} prices of {table.date.isoformat()} "
         f"({table.hours_per_month:g} h a month, spot {table.spot_discount.fraction:.0%} off)",
         "".join(h.ljust(w) for h, w in zip(COMPARISON_HEADER, widths, strict=True)).rstrip(),
@@ -151,9 +173,9 @@ def _design_lines(priced: Priced, heading: str) -> list[str]:
 
 def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
     table = report.table
-    out = [
-        f"# Monthly cost: {report.project} / {report.stack}",
-        "",
+    out = [f"# Monthly cost: {report.project} / {report.stack}", ""]
+    out += [item for line in unknown_banner(report) for item in (f"**{line}**", "")]
+    out += [
         f"Prices: `{table.region}` table of {table.date.isoformat()}, {table.currency}, "
         f"{table.hours_per_month:g} hours a month, spot at {table.spot_discount.fraction:.0%} "
         "off on-demand (pingvas_infra/tables/prices/). Usage: the profiles in "
@@ -176,6 +198,12 @@ def render_markdown(report: CostReport, targets: Sequence[TargetCheck]) -> str:
         f"| {name} | {usd(priced.total_of('fixed'))} | {usd(priced.total_of('usage'))} |"
         for name, priced in report.this_stack.items()
     ]
+    if not report.complete:
+        out += [
+            "",
+            "Fixed and usage are the priced lines only; the totals above are unknown until "
+            "every item under *Unpriced* has a price.",
+        ]
     if report.missing_layers:
         out += [
             "",

@@ -28,6 +28,11 @@ def money(value: float) -> float:
     return float(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def optional_money(value: float | None) -> float | None:
+    """Cents, or None for an unknown figure (JSON null)."""
+    return None if value is None else money(value)
+
+
 @dataclass(frozen=True)
 class CostLine:
     resource: str
@@ -40,6 +45,9 @@ class CostLine:
     unit_price: float
     kind: Kind
     price_key: str
+    # The assumption the quantity rests on, where a rule made one (a spot share, what an
+    # Aurora instance scales with): shown beside the line.
+    basis: str = ""
 
     @property
     def monthly(self) -> float:
@@ -66,6 +74,7 @@ class CostLine:
             "monthly": money(self.monthly),
             "kind": self.kind,
             "price": self.price_key,
+            "basis": self.basis,
         }
 
 
@@ -107,8 +116,21 @@ class Priced:
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def total(self) -> float:
+    def complete(self) -> bool:
+        """Every resource priced: only then is the sum of the lines the design's cost."""
+        return not self.unpriced
+
+    @property
+    def priced_total(self) -> float:
+        """The sum of the lines that have a price: a floor, never the total, while
+        something is unpriced."""
         return sum(line.monthly for line in self.lines)
+
+    @property
+    def total(self) -> float | None:
+        """The monthly total, or None (unknown) when anything is unpriced: an unpriced
+        resource never reads as free."""
+        return self.priced_total if self.complete else None
 
     def total_of(self, kind: Kind) -> float:
         return sum(line.monthly for line in self.lines if line.kind == kind)
@@ -121,7 +143,10 @@ class Priced:
 
     def summary_json(self) -> dict[str, Any]:
         return {
-            "total": money(self.total),
+            "total": optional_money(self.total),
+            "complete": self.complete,
+            "priced_total": money(self.priced_total),
+            "unpriced": [item.to_json() for item in self.unpriced],
             "fixed": money(self.total_of("fixed")),
             "usage": money(self.total_of("usage")),
             "by_layer": {k: money(v) for k, v in self.by("layer").items()},

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pingvas_infra.cost.context import PricingContext
-from pingvas_infra.cost.data import GpuWorkload, PriceTable, UsageProfile
+from pingvas_infra.cost.data import GpuWorkload, UsageProfile
 from pingvas_infra.cost.model import SHARED, WORKLOAD_LAYER, CostLine, Free, Priced, Unpriced
 from pingvas_infra.cost.rules import price_resource
 from pingvas_infra.plan.model import RecordedResource
+from pingvas_infra.price_tables import PriceTable
 
 
-def workload_lines(table: PriceTable, profile: UsageProfile) -> list[CostLine]:
+def workload_lines(table: PriceTable, profile: UsageProfile) -> Priced:
     """Traffic the workload causes whatever the architecture: the same in every design."""
     internet = profile.internet
     items = [
@@ -22,21 +23,34 @@ def workload_lines(table: PriceTable, profile: UsageProfile) -> list[CostLine]:
         ),
         ("CloudFront delivery", internet.cloudfront_gb, "cloudfront-gb"),
     ]
-    return [
-        CostLine(
-            resource="internet",
-            resource_type="workload",
-            layer=WORKLOAD_LAYER,
-            environment=SHARED,
-            component=component,
-            unit=table.prices[key].unit,
-            quantity=quantity,
-            unit_price=table.prices[key].usd,
-            kind="usage",
-            price_key=key,
+    priced = Priced()
+    for component, quantity, key in items:
+        price = table.prices.get(key)
+        if price is None or price.usd is None:
+            priced.unpriced.append(
+                Unpriced(
+                    "internet",
+                    "workload",
+                    WORKLOAD_LAYER,
+                    f"{component}: no '{key}' price in the {table.region} price table",
+                )
+            )
+            continue
+        priced.lines.append(
+            CostLine(
+                resource="internet",
+                resource_type="workload",
+                layer=WORKLOAD_LAYER,
+                environment=SHARED,
+                component=component,
+                unit=price.unit,
+                quantity=quantity,
+                unit_price=price.usd,
+                kind="usage",
+                price_key=key,
+            )
         )
-        for component, quantity, key in items
-    ]
+    return priced
 
 
 def price_design(
@@ -58,7 +72,9 @@ def price_design(
         if result.free is not None and not result.lines and not result.unpriced:
             priced.free.append(Free(resource.name, resource.type, resource.layer, result.free))
         warnings.update(result.warnings)
-    priced.lines += workload_lines(table, profile)
+    traffic = workload_lines(table, profile)
+    priced.lines += traffic.lines
+    priced.unpriced += traffic.unpriced
     warnings.update(
         f"profile usage {key} is not priced: "
         + (

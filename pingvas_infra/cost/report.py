@@ -14,16 +14,15 @@ from pingvas_infra.cost.context import PricingContext
 from pingvas_infra.cost.data import (
     Baseline,
     GpuWorkload,
-    PriceTable,
     UsageProfile,
     load_baselines,
-    load_price_table,
     load_profiles,
     load_workload,
 )
-from pingvas_infra.cost.model import Priced, free_summary, money
+from pingvas_infra.cost.model import Priced, free_summary, money, optional_money
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.plan.model import RecordedResource
+from pingvas_infra.price_tables import PriceTable, load_price_table
 
 # The layers __main__.py wires, in order: a graph without one of them is not yet the
 # whole stack, and its totals are not comparable with the baseline designs.
@@ -145,13 +144,26 @@ class CostReport:
     def missing_layers(self) -> list[str]:
         return [layer for layer in LAYER_ORDER if layer not in self.layers]
 
-    def total(self, design: str, profile: str) -> float:
+    def priced(self, design: str, profile: str) -> Priced:
         if design == THIS_STACK:
-            return self.this_stack[profile].total
-        return self.baseline_costs[design][profile].total
+            return self.this_stack[profile]
+        return self.baseline_costs[design][profile]
 
-    def ratio(self, profile: str, baseline: str) -> float:
-        return self.total(THIS_STACK, profile) / self.total(baseline, profile)
+    def total(self, design: str, profile: str) -> float | None:
+        """The design's monthly total; None (unknown) while anything in it is unpriced."""
+        return self.priced(design, profile).total
+
+    def ratio(self, profile: str, baseline: str) -> float | None:
+        """This stack's total over the baseline's; unknown if either total is."""
+        this, other = self.total(THIS_STACK, profile), self.total(baseline, profile)
+        if this is None or other is None or other == 0:
+            return None
+        return this / other
+
+    @property
+    def complete(self) -> bool:
+        """Every total of this stack is known (nothing unpriced)."""
+        return all(priced.complete for priced in self.this_stack.values())
 
     def unpriced(self) -> list[dict[str, str]]:
         seen = {
@@ -164,12 +176,15 @@ class CostReport:
     def comparison_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for profile in self.profiles:
-            row: dict[str, Any] = {"this_stack": money(self.total(THIS_STACK, profile))}
+            this = self.total(THIS_STACK, profile)
+            row: dict[str, Any] = {"this_stack": optional_money(this)}
             for baseline in self.baselines:
-                row[baseline] = money(self.total(baseline, profile))
-                row[f"ratio_to_{baseline}"] = round(self.ratio(profile, baseline), 4)
-                row[f"saving_vs_{baseline}"] = money(
-                    self.total(baseline, profile) - self.total(THIS_STACK, profile)
+                other = self.total(baseline, profile)
+                ratio = self.ratio(profile, baseline)
+                row[baseline] = optional_money(other)
+                row[f"ratio_to_{baseline}"] = None if ratio is None else round(ratio, 4)
+                row[f"saving_vs_{baseline}"] = (
+                    None if this is None or other is None else money(other - this)
                 )
             out[profile] = row
         return out
@@ -186,7 +201,14 @@ class CostReport:
                 "currency": table.currency,
                 "hours_per_month": table.hours_per_month,
                 "spot_discount": table.spot_discount.fraction,
-                "sources": table.sources,
+                "file": f"pingvas_infra/tables/prices/{table.region}.yaml",
+                # Source and date of every figure this stack's lines use.
+                "figures": {
+                    key: table.citation(key)
+                    for key in sorted(
+                        {line.price_key for p in self.this_stack.values() for line in p.lines}
+                    )
+                },
             },
             "profiles": {
                 name: {

@@ -8,6 +8,7 @@ the reason) or reported as *unpriced*: nothing is dropped silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pingvas_infra import resource_types as rt
@@ -25,7 +26,7 @@ from pingvas_infra.cost.context import (
     quantity_gib,
     requirement_values,
 )
-from pingvas_infra.cost.data import load_free_types
+from pingvas_infra.cost.data import AuroraUsage, load_free_types
 from pingvas_infra.cost.model import SHARED, CostLine
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource
@@ -286,6 +287,7 @@ def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
             unit="instance-hours",
             unit_price=on_demand * ctx.table.spot_factor,
             environment=share.environment,
+            basis=share.basis,
         ),
         ctx.line(
             resource,
@@ -296,6 +298,7 @@ def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
             unit="instance-hours",
             unit_price=on_demand,
             environment=share.environment,
+            basis=share.basis,
         ),
     ]
     node_class_name = dig(inputs, "spec", "template", "spec", "nodeClassRef", "name")
@@ -574,31 +577,89 @@ def rds_cluster_instance(resource: RecordedResource, ctx: PricingContext) -> Rul
     if not scaling:
         result.unpriced.append("db.serverless instance whose cluster sets no Serverless v2 scaling")
         return result
-    minimum = float(scaling.get("minCapacity") or 0)
-    maximum = float(scaling.get("maxCapacity") or minimum)
     optimized = cluster is not None and ctx.inputs(cluster).get("storageType") == "aurora-iopt1"
     key = "aurora-iopt-acu-hour" if optimized else "aurora-acu-hour"
-    average = ctx.profile.aurora.average_acu_per_instance
-    # An instance never runs below its minimum (0 only when it may auto-pause) nor above
-    # its maximum, whatever the profile's average.
-    running = minimum if average is None else min(max(average, minimum), maximum)
+    capacity = serverless_capacity(
+        ctx.profile.aurora,
+        minimum=float(scaling.get("minCapacity") or 0),
+        maximum=float(scaling.get("maxCapacity") or scaling.get("minCapacity") or 0),
+        writer=ctx.is_aurora_writer(resource),
+        # The RDS API's default promotion tier is 1.
+        tier=int(inputs.get("promotionTier", 1)),
+    )
     result.lines += [
         ctx.line(
             resource,
-            f"ACU floor ({minimum:g} ACU minimum)",
-            quantity=minimum * ctx.hours,
+            f"ACU floor ({capacity.minimum:g} ACU minimum)",
+            quantity=capacity.minimum * ctx.hours,
             kind="fixed",
             price_key=key,
         ),
         ctx.line(
             resource,
             "ACU above the floor",
-            quantity=(running - minimum) * ctx.hours,
+            quantity=(capacity.running - capacity.minimum) * ctx.hours,
             kind="usage",
             price_key=key,
+            basis=capacity.basis,
         ),
     ]
     return result
+
+
+# The lowest capacity an Aurora Serverless v2 instance runs at while it is not paused.
+ACTIVE_MINIMUM_ACU = 0.5
+
+
+@dataclass(frozen=True)
+class ServerlessCapacity:
+    minimum: float
+    # Average ACU over the month (0 while paused).
+    running: float
+    basis: str
+
+
+def serverless_capacity(
+    usage: AuroraUsage, *, minimum: float, maximum: float, writer: bool, tier: int
+) -> ServerlessCapacity:
+    """An instance's average capacity: never below its minimum (nor 0.5 ACU while it runs),
+    never above its maximum, paused (0 ACU) only when the minimum is 0 and nobody connects."""
+    floor = max(minimum, ACTIVE_MINIMUM_ACU)
+
+    def clamp(load: float | None) -> float:
+        return min(max(load if load is not None else floor, floor), maximum)
+
+    can_pause = minimum == 0
+    writer_paused = can_pause and not usage.writer_connected
+    writer_acu = 0.0 if writer_paused else clamp(usage.writer_average_acu)
+    writer_basis = (
+        "paused: no client connections and a 0 ACU minimum"
+        if writer_paused
+        else f"writer at {writer_acu:g} ACU (the profile's writer load)"
+    )
+    if writer:
+        return ServerlessCapacity(minimum, writer_acu, writer_basis)
+    if tier <= 1:
+        return ServerlessCapacity(
+            minimum,
+            writer_acu,
+            f"reader in promotion tier {tier}: follows the writer ({writer_basis})",
+        )
+    if usage.reader_average_acu is None:
+        running = 0.0 if can_pause else minimum
+        state = "paused" if can_pause else f"at its {minimum:g} ACU minimum"
+        return ServerlessCapacity(
+            minimum,
+            running,
+            f"reader in promotion tier {tier}: scales on its own load; nobody connects to "
+            f"the reader endpoint, so it is {state}",
+        )
+    running = clamp(usage.reader_average_acu)
+    return ServerlessCapacity(
+        minimum,
+        running,
+        f"reader in promotion tier {tier}: its own load of {running:g} ACU (the profile's)",
+    )
 
 
 @rule(rt.CACHE_REPLICATION_GROUP)
@@ -612,10 +673,11 @@ def replication_group(resource: RecordedResource, ctx: PricingContext) -> RuleRe
         nodes = int(inputs["numNodeGroups"]) * (int(inputs.get("replicasPerNodeGroup") or 0) + 1)
     else:
         nodes = 1
-    prices = ctx.table.elasticache_nodes.get(engine)
-    hourly = prices.hourly.get(node_type) if prices else None
+    hourly = ctx.table.cache_hourly(node_type, engine)
     if hourly is None:
-        return RuleResult(unpriced=[f"no price for {engine} {node_type} in the table"])
+        return RuleResult(
+            unpriced=[f"no price for {engine} {node_type} in the {ctx.table.region} price table"]
+        )
     return RuleResult(
         lines=[
             ctx.line(

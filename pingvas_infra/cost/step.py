@@ -1,4 +1,4 @@
-"""The plan's cost step: cost.json, cost.md and architecture.svg in the plan folder."""
+"""The plan's cost step: cost.json, cost.md and cost-map.svg in the plan folder."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from pathlib import Path
 
 import graphviz
 
-from pingvas_infra.cost.data import PriceTableNotFound
+from pingvas_infra.cost.alternatives import alternatives_json, alternatives_markdown
 from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.cost.markdown import console_summary, render_markdown
 from pingvas_infra.cost.report import build_report
 from pingvas_infra.cost.targets import check_targets, cost_document
 from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.price_tables import PriceTableNotFound
 
 COST_JSON = "cost.json"
 COST_MD = "cost.md"
-DIAGRAM = "architecture.svg"
+COST_MAP = "cost-map.svg"
 
 
 @dataclass
@@ -25,6 +26,8 @@ class CostOutput:
     files: list[Path] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # This stack's totals are unknown (something unpriced): the plan exits non-zero.
+    failed: bool = False
 
 
 def _write_json(path: Path, document: object) -> Path:
@@ -48,21 +51,25 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         output.files.append(_write_json(out_dir / COST_JSON, document))
         output.lines.append(f"not priced: no price table for {region}")
         output.warnings.append(str(exc))
+        output.failed = True
         return output
     targets = check_targets(report)
-    output.files.append(_write_json(out_dir / COST_JSON, cost_document(report, targets)))
+    document = {**cost_document(report, targets), "alternatives": alternatives_json(report)}
+    output.files.append(_write_json(out_dir / COST_JSON, document))
     markdown = out_dir / COST_MD
-    markdown.write_text(render_markdown(report, targets), encoding="utf-8")
+    markdown.write_text(
+        render_markdown(report, targets) + "\n" + alternatives_markdown(document), encoding="utf-8"
+    )
     output.files.append(markdown)
     try:
         svg = render_svg(report, result.resources)
     except graphviz.ExecutableNotFound:
         output.warnings.append(
-            f"graphviz's `dot` is not installed: {DIAGRAM} skipped (apt-get install graphviz)"
+            f"graphviz's `dot` is not installed: {COST_MAP} skipped (apt-get install graphviz)"
         )
     else:
-        (out_dir / DIAGRAM).write_bytes(svg)
-        output.files.append(out_dir / DIAGRAM)
+        (out_dir / COST_MAP).write_bytes(svg)
+        output.files.append(out_dir / COST_MAP)
     output.lines += console_summary(report, targets)
     if report.missing_layers:
         output.warnings.append(
@@ -71,10 +78,12 @@ def write_cost(result: PlanResult, region: str, out_dir: Path) -> CostOutput:
         )
     else:
         output.warnings += [
-            f"cost target not met: {check.name} is {check.value:.4g} (limit {check.limit:g})"
+            f"cost target not met: {check.name} is "
+            f"{'unknown' if check.value is None else f'{check.value:.4g}'} (limit {check.limit:g})"
             for check in targets
             if not check.met and check.limit is not None
         ]
     unpriced = report.unpriced()
     output.warnings += [f"unpriced: {u['type']} {u['resource']} ({u['reason']})" for u in unpriced]
+    output.failed = not report.complete
     return output

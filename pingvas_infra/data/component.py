@@ -195,12 +195,14 @@ class Data(pulumi.ComponentResource):
             tags={"Name": cluster_id, "Purpose": "dev-and-prod"},
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[log_group]),
         )
-        # Writer and reader in different AZs. The reader is in promotion tier 1: it
-        # scales with the writer (tiers 0-1 follow the writer's capacity and pause with
-        # it), so a failover lands on an instance already sized for the load.
+        # Writer and reader in different AZs. The reader's promotion tier decides what it
+        # costs: tiers 0-1 follow the writer's capacity (a warm failover target billed like
+        # a second writer), tiers 2-15 scale with their own load and pause on their own.
         instances = [("writer", network.availability_zones[0], 0)]
         if config.reader:
-            instances.append(("reader", network.availability_zones[1], 1))
+            instances.append(
+                ("reader", network.availability_zones[1], config.reader_promotion_tier)
+            )
         for role, az, tier in instances:
             aws.rds.ClusterInstance(
                 f"{name}-aurora-{role}",

@@ -27,6 +27,8 @@ ACU_STEP = 0.5
 MAX_ACU = 256.0
 MIN_MAX_ACU = 1.0
 AUTO_PAUSE_SECONDS = range(300, 86_401)
+# Aurora failover priorities (CreateDBInstance PromotionTier): 0 is promoted first.
+PROMOTION_TIERS = range(16)
 # Automated backups: the design guide keeps 7 days; RDS allows up to 35.
 BACKUP_RETENTION_DAYS = range(7, 36)
 # ElastiCache keeps automatic snapshots for up to 35 days; 0 would turn them off.
@@ -123,8 +125,11 @@ class AuroraConfig(ConfigModel):
 
     # Must be a row of tables/aurora_versions.yaml (which also says whether it can pause).
     engine_version: str = "17.9"
-    # The design guide's 0.5-4 ACU. 0 lets the instances pause when idle (about 15 s to resume).
-    min_acu: float = 0.5
+    # 0 lets an instance pause after secondsUntilAutoPause without connections (about 15 s
+    # to resume on the next connection): the writer stays up while the services hold their
+    # connection pools, and the tier-2 reader, which nobody connects to, pauses. The design
+    # guide's 0.5 keeps both running (+$43.80 a month for the reader).
+    min_acu: float = 0
     max_acu: float = 4.0
     # Only with minAcu 0: idle seconds before pausing (AWS default 300).
     seconds_until_auto_pause: int | None = None
@@ -141,6 +146,13 @@ class AuroraConfig(ConfigModel):
     # instance): a writer or AZ failure then waits for RDS to create a new instance, and
     # the plan warns.
     reader: bool = True
+    # Failover priority of the reader (0 highest). In tier 0 or 1 a Serverless v2 reader
+    # is kept at least as large as the writer and pauses only with it: a warm failover
+    # target that bills like a second writer. In tier 2-15 it scales with its own load
+    # and, with minAcu 0, pauses on its own when nobody connects: still the failover
+    # target in a second AZ, but a failover first resumes it and it starts small and cold
+    # (README, "Aurora failover and cost").
+    reader_promotion_tier: int = 2
 
     def warnings(self) -> list[ConfigWarning]:
         if self.reader:
@@ -230,6 +242,9 @@ class AuroraConfig(ConfigModel):
             )
         )
         problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
+        problems += out_of_range(
+            "readerPromotionTier", self.reader_promotion_tier, PROMOTION_TIERS, unit="(tier)"
+        )
         raise_problems(problems)
         return self
 

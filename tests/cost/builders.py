@@ -6,10 +6,11 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from pingvas_infra.cost.data import UsageProfile, load_price_table, load_workload
+from pingvas_infra.cost.data import UsageProfile, load_workload
 from pingvas_infra.cost.model import CostLine, Priced
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.plan.model import RecordedResource
+from pingvas_infra.price_tables import load_price_table
 from tests.support.plan_graph import recorded_resource
 
 HOURS = 730
@@ -18,7 +19,7 @@ ZERO_PROFILE: dict[str, Any] = {
     "name": "test",
     "description": "hand-built for a test",
     "gpu": {"pools": {}},
-    "aurora": {"averageAcuPerInstance": None, "storageGb": 0, "ioMillions": 0},
+    "aurora": {"writerConnected": True, "storageGb": 0, "ioMillions": 0},
     "nat": {"processedGb": 0},
     "internet": {"dataTransferOutGb": 0, "cloudfrontGb": 0},
     "s3": {"storedGb": {}},

@@ -12,12 +12,12 @@ from pingvas_infra.cost.data import (
     Baseline,
     load_baselines,
     load_free_types,
-    load_price_table,
     load_profiles,
     load_workload,
 )
 from pingvas_infra.cost.pricing import price_design
 from pingvas_infra.cost.rules import RULES
+from pingvas_infra.price_tables import load_price_table
 
 
 def priced(name: str, profile: str) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
+from pingvas_infra.cost.step import write_cost
+from pingvas_infra.plan.model import PlanResult
 from tests.plan.test_runner import run_cli
+from tests.support.plan_graph import recorded_resource
 from tests.support.project import PROJECT_DIR
 
 
@@ -90,3 +94,57 @@ def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
     missing = run_cli("cost", "--compare", str(tmp_path / "nowhere"), "--plan", str(after))
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+def test_a_dearer_cache_node_is_priced_and_the_compare_shows_it_dearer(tmp_path: Path) -> None:
+    """cache.r7g.large, a node type the config accepts, has a price: the plan is complete
+    and the compare reports the change as a cost, not a saving."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    assert run_cli("plan", "--out", str(before)).returncode == 0
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, project / name)
+    stack = (PROJECT_DIR / "Pulumi.shared.yaml").read_text()
+    (project / "Pulumi.shared.yaml").write_text(
+        stack.replace("nodeType: cache.t4g.micro", "nodeType: cache.r7g.large")
+    )
+    done = run_cli("plan", "--out", str(after), cwd=project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
+    assert compared.returncode == 0, compared.stderr
+    (idle_row,) = [line for line in compared.stdout.splitlines() if line.startswith("| idle |")]
+    # 2 nodes x 730 h x ($0.1752 - $0.0128) = +$237.104 a month ($248.75 -> $485.86).
+    assert idle_row == "| idle | $248.75 | $485.86 | +$237.11 (+95.3%) |"
+    assert "unknown" not in compared.stdout.lower()
+
+
+def test_an_unpriced_resource_makes_report_and_compare_unknown_and_fail(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    """A resource no rule prices (here a backup vault) makes every total unknown: the
+    report and the compare say so first, name it, and exit 1; the delta is not a number."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_cost(graph, "us-east-1", before)
+    vault = recorded_resource(
+        "urn:pulumi:shared::pingvas::pingvas:storage:Storage$aws:backup/vault:Vault::copies",
+        rt.BACKUP_VAULT,
+        "copies",
+        {},
+    )
+    written = write_cost(
+        dataclasses.replace(graph, resources=[*graph.resources, vault]), "us-east-1", after
+    )
+    assert written.failed
+    shown = run_cli("cost", "--plan", str(after))
+    assert shown.returncode == 1
+    assert "**UNKNOWN TOTAL: 1 item(s) unpriced" in shown.stdout.splitlines()[2]
+    compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
+    assert compared.returncode == 1
+    lines = compared.stdout.splitlines()
+    assert lines[0] == "## Monthly cost change"
+    assert lines[2].startswith("> **Cost unknown for this pull request**: 1 item(s) unpriced")
+    assert "aws:backup/vault:Vault copies" in lines[2]
+    assert any(
+        row.startswith("| idle | $") and row.endswith("| unknown | unknown |") for row in lines
+    )

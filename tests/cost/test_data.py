@@ -9,16 +9,20 @@ import pytest
 from pydantic import ValidationError
 
 from pingvas_infra.cost.data import (
-    CostDataError,
-    PriceTableNotFound,
     UsageProfile,
-    load_price_table,
     load_profiles,
     load_workload,
-    price_table,
-    priced_regions,
 )
 from pingvas_infra.cost.report import IDLE, REFERENCE
+from pingvas_infra.price_tables import (
+    PriceTableError,
+    PriceTableNotFound,
+    load_price_table,
+    price_table,
+    priced_regions,
+    region_gaps,
+    table_regions,
+)
 from pingvas_infra.tables import read_table
 from tests.cost.builders import ZERO_PROFILE
 
@@ -36,12 +40,38 @@ def test_every_price_names_its_source_and_the_table_its_date_and_region() -> Non
 
 
 def test_a_region_without_a_table_is_not_priced_with_another_regions_prices() -> None:
-    assert priced_regions() == ["us-east-1"]
     with pytest.raises(PriceTableNotFound) as error:
-        load_price_table("eu-west-1")
-    assert "eu-west-1" in str(error.value)
-    assert "us-east-1" in str(error.value)  # names the tables that exist
-    assert "pingvas_infra/tables/prices/eu-west-1.yaml" in str(error.value)
+        load_price_table("sa-east-1")
+    assert "sa-east-1" in str(error.value)
+    assert "us-east-1" in str(error.value)  # names the priced regions
+    assert "pingvas_infra/tables/prices/sa-east-1.yaml" in str(error.value)
+
+
+def test_only_a_table_with_every_figure_makes_a_priced_region() -> None:
+    assert table_regions() == ["ap-northeast-2", "eu-west-1", "us-east-1", "us-west-2"]
+    assert priced_regions() == ["us-east-1"]
+    # What the others lack, by name: no source gave these figures (never read as 0).
+    assert region_gaps("us-west-2") == [
+        "aurora-io-million",
+        "aurora-iopt-acu-hour",
+        "aurora-storage-gb-month",
+        "backup-efs-warm-gb-month",
+    ]
+    assert "efs-ia-gb-month" in region_gaps("ap-northeast-2")
+    assert region_gaps("sa-east-1") == ["no price table"]
+    for region in table_regions():
+        table = load_price_table(region)
+        for key in table.missing_prices():
+            assert table.prices[key].usd is None
+
+
+def test_every_figure_names_its_source_and_the_day_it_was_read() -> None:
+    for region in table_regions():
+        table = load_price_table(region)
+        sections = [*table.prices.values(), table.ec2_on_demand, *table.elasticache_nodes.values()]
+        for entry in sections:
+            assert entry.source.strip()
+            assert entry.date <= table.date
 
 
 def test_the_table_file_agrees_with_its_name() -> None:
@@ -75,17 +105,20 @@ def test_guide_reference_traffic_and_storage_cost_the_guides_60_and_80_dollars()
     assert s3 + cloudfront == pytest.approx(80, abs=0.01)
 
 
-def test_guide_reference_aurora_average_is_the_guides_87_dollars_an_instance() -> None:
+def test_guide_reference_aurora_writer_load_is_the_guides_87_dollars_an_instance() -> None:
     price = load_price_table("us-east-1").prices["aurora-acu-hour"].usd
-    average = load_profiles()[REFERENCE].aurora.average_acu_per_instance
-    assert average is not None
-    assert average * 730 * price == pytest.approx(87, abs=1)
+    aurora = load_profiles()[REFERENCE].aurora
+    assert aurora.writer_average_acu is not None and price is not None
+    assert aurora.writer_average_acu * 730 * price == pytest.approx(87, abs=1)
+    # Nothing is sent to the reader endpoint (the services' DATABASE_URL names the writer).
+    assert aurora.reader_average_acu is None
 
 
 def test_idle_has_no_traffic_no_gpu_and_nothing_stored() -> None:
     idle = load_profiles()[IDLE]
     assert all(pool.gpu_hours == 0 for pool in idle.gpu.pools.values())
-    assert idle.aurora.average_acu_per_instance is None
+    assert idle.aurora.writer_average_acu is None
+    assert idle.aurora.writer_connected  # the services' connection pools stay open
     assert idle.internet.data_transfer_out_gb == idle.internet.cloudfront_gb == 0
     assert idle.nat.processed_gb == 0
     assert sum(idle.s3.stored_gb.values()) == 0
@@ -115,7 +148,8 @@ def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
         (("nat", "processedGb"), -1),
         (("gpu", "pools"), {"dev": {"gpuHours": 10, "spotShare": 1.5}}),
         (("gpu", "pools"), {"dev": {"gpuHours": -5, "spotShare": 0.5}}),
-        (("aurora", "averageAcuPerInstance"), -0.5),
+        (("aurora", "writerAverageAcu"), -0.5),
+        (("aurora", "readerAverageAcu"), -1),
         (("s3", "storedGb"), {"models": -1}),
         (("efs", "standardGb"), "lots"),
         (("nat", "procesedGb"), 5),
@@ -129,9 +163,9 @@ def test_malformed_profiles_are_refused(path: tuple[str, ...], value: Any) -> No
 
 def test_a_malformed_or_misnamed_table_is_refused_naming_the_file() -> None:
     table = copy.deepcopy(read_table("prices/us-east-1.yaml"))
-    with pytest.raises(CostDataError, match=r"eu-west-1\.yaml: says region us-east-1"):
+    with pytest.raises(PriceTableError, match=r"eu-west-1\.yaml: says region us-east-1"):
         price_table(table, "eu-west-1")
     del table["spotDiscount"]
     table["region"] = "eu-west-2"
-    with pytest.raises(CostDataError, match=r"tables/prices/eu-west-2\.yaml.*spotDiscount"):
+    with pytest.raises(PriceTableError, match=r"tables/prices/eu-west-2\.yaml.*spotDiscount"):
         price_table(table, "eu-west-2")

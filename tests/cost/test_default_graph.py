@@ -8,6 +8,8 @@ group's owner) fails here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pingvas_infra import resource_types as rt
@@ -16,7 +18,7 @@ from pingvas_infra.cost.data import load_free_types
 from pingvas_infra.cost.model import CostLine
 from pingvas_infra.cost.report import IDLE, LAYER_ORDER, REFERENCE, CostReport
 from pingvas_infra.cost.rules import RULES
-from pingvas_infra.plan.model import PlanResult, RecordedResource
+from pingvas_infra.plan.model import PlanResult, RecordedResource, reveal
 
 SPOT = 0.3  # 70% off on-demand
 HOURS = 730
@@ -104,15 +106,23 @@ def test_aurora_instances_pay_their_floor_and_the_cluster_its_managed_secret(
     (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
         "maxCapacity": 4,
-        "minCapacity": 0.5,
+        "minCapacity": 0,
+        "secondsUntilAutoPause": 300,
     }
-    instances = graph.of_type(rt.RDS_CLUSTER_INSTANCE)
-    assert sorted(i.inputs["tags"]["Role"] for i in instances) == ["reader", "writer"]
-    for instance in instances:
-        # 0.5 ACU x 730 h x $0.12 = $43.80 floor; guide-reference runs 1 ACU on average.
-        assert one(lines[IDLE], instance, "ACU floor").monthly == pytest.approx(43.80)
-        assert one(lines[IDLE], instance, "ACU above").monthly == 0
-        assert one(lines[REFERENCE], instance, "ACU above").monthly == pytest.approx(43.80)
+    instances = {i.inputs["tags"]["Role"]: i for i in graph.of_type(rt.RDS_CLUSTER_INSTANCE)}
+    assert sorted(instances) == ["reader", "writer"]
+    writer, reader = instances["writer"], instances["reader"]
+    for instance in instances.values():
+        assert one(lines[IDLE], instance, "ACU floor").monthly == 0  # 0 ACU minimum
+    # The writer stays connected: 0.5 ACU while running (x 730 h x $0.12 = $43.80), the
+    # design guide's 1 ACU at guide-reference ($87.60).
+    assert one(lines[IDLE], writer, "ACU above").monthly == pytest.approx(43.80)
+    assert one(lines[REFERENCE], writer, "ACU above").monthly == pytest.approx(87.60)
+    # The tier-2 reader: nobody connects to it, it pauses.
+    assert reader.inputs["promotionTier"] == 2
+    for profile in (IDLE, REFERENCE):
+        assert one(lines[profile], reader, "ACU above").monthly == 0
+        assert "paused" in one(lines[profile], reader, "ACU above").basis
     # RDS keeps the master password in a Secrets Manager secret it creates: $0.40.
     assert cluster.inputs["manageMasterUserPassword"] is True
     assert not graph.of_type(rt.SECRETS_MANAGER_SECRET)
@@ -277,5 +287,14 @@ def test_each_environment_pays_one_load_balancer_and_its_traffic(
 
 def test_the_totals_are_the_sum_of_these_lines(default_report: CostReport) -> None:
     """The figures the README quotes (pingvas-infra plan prints the same)."""
-    assert default_report.total("this stack", IDLE) == pytest.approx(292.55, abs=0.005)
-    assert default_report.total("this stack", REFERENCE) == pytest.approx(769.12, abs=0.005)
+    assert default_report.total("this stack", IDLE) == pytest.approx(248.75, abs=0.005)
+    assert default_report.total("this stack", REFERENCE) == pytest.approx(681.52, abs=0.005)
+
+
+def test_nothing_in_the_stack_connects_to_the_reader_endpoint(graph: PlanResult) -> None:
+    """What the profiles' `readerAverageAcu: null` rests on: every connection string the
+    stack writes names the cluster (writer) endpoint; none names the reader endpoint
+    (`<cluster>.cluster-ro-...`), so a tier-2 reader has no load of its own and pauses."""
+    text = json.dumps([reveal(r.raw_inputs or r.inputs) for r in graph.resources], default=str)
+    assert ".cluster-ro-" not in text
+    assert "pingvas-shared-aurora.cluster-" in text

@@ -1,4 +1,4 @@
-"""architecture.svg: drawn from the real graph, every layer a cluster, a cost on every node."""
+"""cost-map.svg: drawn from the real graph, every layer a cluster, a cost on every node."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.data import load_free_types
+from pingvas_infra.cost.model import Priced
 from pingvas_infra.cost.rules import RULES
 from pingvas_infra.plan.model import RecordedResource
 from pingvas_infra.sdk_internals import resource_class
@@ -247,7 +248,7 @@ def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> 
     assert line(idle, "Master password secret").monthly == pytest.approx(0.40)
     busy = price(
         [cluster, writer, reader],
-        profile(aurora={"averageAcuPerInstance": 1.0, "storageGb": 20, "ioMillions": 10}),
+        profile(aurora={"writerAverageAcu": 1.0, "storageGb": 20, "ioMillions": 10}),
     )
     assert line(busy, "ACU above the floor", "writer").monthly == pytest.approx(0.5 * 730 * 0.12)
     assert line(busy, "Storage").monthly == pytest.approx(20 * 0.10)
@@ -257,28 +258,73 @@ def test_serverless_aurora_floor_is_fixed_and_the_profile_average_is_usage() -> 
     assert writer_total == pytest.approx(87.60)
 
 
-def test_aurora_average_is_capped_at_max_and_auto_pause_has_no_floor() -> None:
+def _serverless(minimum: float, maximum: float, reader_tier: int) -> list:
     cluster = resource(
         rt.RDS_CLUSTER,
         "aurora",
         {
             "engine": "aurora-postgresql",
-            "serverlessv2ScalingConfiguration": {
-                "minCapacity": 0,
-                "maxCapacity": 2,
-                "secondsUntilAutoPause": 300,
-            },
+            "serverlessv2ScalingConfiguration": {"minCapacity": minimum, "maxCapacity": maximum},
         },
     )
-    instance = resource(
-        rt.RDS_CLUSTER_INSTANCE,
-        "writer",
-        {"instanceClass": "db.serverless"},
-        dependencies=[cluster.urn],
-    )
-    assert price([cluster, instance]).total == 0
-    busy = price([cluster, instance], profile(aurora={"averageAcuPerInstance": 6.0}))
-    assert line(busy, "ACU above the floor").monthly == pytest.approx(2 * 730 * 0.12)
+    return [
+        cluster,
+        resource(
+            rt.RDS_CLUSTER_INSTANCE,
+            "writer",
+            {"instanceClass": "db.serverless", "promotionTier": 0},
+            dependencies=[cluster.urn],
+        ),
+        resource(
+            rt.RDS_CLUSTER_INSTANCE,
+            "reader",
+            {"instanceClass": "db.serverless", "promotionTier": reader_tier},
+            dependencies=[cluster.urn],
+        ),
+    ]
+
+
+def _acu(priced: Priced, name: str) -> float:
+    return sum(item.quantity for item in priced.lines if item.resource == name) / 730
+
+
+def test_aurora_average_is_capped_at_max_and_a_running_instance_never_below_half_an_acu() -> None:
+    graph = _serverless(0, 2, reader_tier=1)
+    idle = price(graph)
+    # Connected all month: the writer runs at 0.5 ACU even with a 0 ACU minimum.
+    assert _acu(idle, "writer") == 0.5
+    busy = price(graph, profile(aurora={"writerAverageAcu": 6.0}))
+    assert _acu(busy, "writer") == 2  # capped at the maximum
+    assert _acu(busy, "reader") == 2  # tier 1 follows the writer
+
+
+def test_a_writer_nobody_connects_to_pauses_only_with_a_zero_minimum() -> None:
+    unused = profile(aurora={"writerConnected": False})
+    assert price(_serverless(0, 4, reader_tier=1), unused).total == 0
+    assert _acu(price(_serverless(0.5, 4, reader_tier=1), unused), "writer") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("minimum", "tier", "reader_load", "expected"),
+    [
+        (0.5, 1, None, 1.0),  # tier 0-1: kept at the writer's capacity
+        (0.5, 0, None, 1.0),
+        (0.5, 2, None, 0.5),  # tier 2-15: its own load; none sent, so its minimum
+        (0, 2, None, 0.0),  # ... and with a 0 ACU minimum it pauses
+        (0, 15, None, 0.0),
+        (0, 1, None, 1.0),  # tier 1 never pauses while the writer runs
+        (0, 2, 1.5, 1.5),  # reads sent to the reader endpoint are paid for
+    ],
+)
+def test_the_readers_promotion_tier_decides_what_it_scales_with(
+    minimum: float, tier: int, reader_load: float | None, expected: float
+) -> None:
+    usage = profile(aurora={"writerAverageAcu": 1.0, "readerAverageAcu": reader_load})
+    priced = price(_serverless(minimum, 4, reader_tier=tier), usage)
+    assert _acu(priced, "writer") == 1.0
+    assert _acu(priced, "reader") == pytest.approx(expected)
+    basis = next(i.basis for i in priced.lines if i.resource == "reader" and i.basis)
+    assert f"promotion tier {tier}" in basis
 
 
 def test_provisioned_aurora_instance_and_non_aurora_engine() -> None:

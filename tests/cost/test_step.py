@@ -9,6 +9,7 @@ from pathlib import Path
 import graphviz
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cost import step
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.model import PlanResult
@@ -21,7 +22,7 @@ def test_cost_is_a_plan_step() -> None:
 
 def test_cost_json_has_the_documented_keys(graph: PlanResult, tmp_path: Path) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
-    assert sorted(p.name for p in written.files) == ["architecture.svg", "cost.json", "cost.md"]
+    assert sorted(p.name for p in written.files) == ["cost-map.svg", "cost.json", "cost.md"]
     document = json.loads((tmp_path / "cost.json").read_text())
     assert {"date", "region"} <= set(document["price_table"])
     for profile in ("idle", "guide-reference"):
@@ -38,8 +39,9 @@ def test_cost_json_has_the_documented_keys(graph: PlanResult, tmp_path: Path) ->
     assert document["completeness"] == {"complete": True, "missing_layers": []}
     assert document["unpriced"] == []
     targets = {t["name"]: t for t in document["targets"]}
-    # idle and guide-reference both miss once the load balancers are priced on both sides.
-    assert [t["met"] for t in targets.values()] == [False, False, True, True]
+    assert [t["met"] for t in targets.values()] == [True, True, True, True]
+    assert {"margin_usd", "value", "limit"} <= set(targets["idle total vs guide-single-cluster"])
+    assert document["profiles"]["idle"]["complete"] is True
 
 
 def test_the_console_table_compares_both_profiles_with_both_baselines(
@@ -57,15 +59,38 @@ def test_the_console_table_compares_both_profiles_with_both_baselines(
 
 
 def test_a_region_without_a_price_table_is_not_priced(graph: PlanResult, tmp_path: Path) -> None:
-    written = write_cost(graph, "eu-west-1", tmp_path)
+    written = write_cost(graph, "sa-east-1", tmp_path)
     document = json.loads((tmp_path / "cost.json").read_text())
     assert document["price_table"] == {
-        "region": "eu-west-1",
+        "region": "sa-east-1",
         "status": "not priced",
         "reason": written.warnings[0],
     }
     assert "profiles" not in document
     assert [p.name for p in written.files] == ["cost.json"]
+    assert written.failed
+
+
+def test_a_table_missing_figures_gives_unknown_totals_naming_what_is_unpriced(
+    graph: PlanResult, tmp_path: Path
+) -> None:
+    """eu-west-1's table has no sourced Aurora storage, I/O or EFS backup price: the
+    default graph priced there is unknown, never the sum of what could be priced."""
+    written = write_cost(graph, "eu-west-1", tmp_path)
+    assert written.failed
+    document = json.loads((tmp_path / "cost.json").read_text())
+    for profile in ("idle", "guide-reference"):
+        entry = document["profiles"][profile]
+        assert entry["total"] is None and entry["complete"] is False
+        assert entry["priced_total"] > 0
+    assert document["comparison"]["idle"]["ratio_to_guide-single-cluster"] is None
+    reasons = " ".join(u["reason"] for u in document["unpriced"])
+    assert "aurora-storage-gb-month" in reasons and "backup-efs-warm-gb-month" in reasons
+    assert not any(t["met"] for t in document["targets"] if t["limit"] in (0.48, 0.7))
+    assert written.lines[0].startswith("UNKNOWN TOTAL:")
+    md = (tmp_path / "cost.md").read_text()
+    assert md.splitlines()[2].startswith("**UNKNOWN TOTAL:")
+    assert "| idle | unknown |" in md
 
 
 def test_without_graphviz_the_svg_is_skipped_with_a_warning(
@@ -76,9 +101,9 @@ def test_without_graphviz_the_svg_is_skipped_with_a_warning(
 
     monkeypatch.setattr(step, "render_svg", no_dot)
     written = write_cost(graph, "us-east-1", tmp_path)
-    assert not (tmp_path / "architecture.svg").exists()
+    assert not (tmp_path / "cost-map.svg").exists()
     assert (tmp_path / "cost.json").exists()
-    assert any("architecture.svg skipped" in w for w in written.warnings)
+    assert any("cost-map.svg skipped" in w for w in written.warnings)
 
 
 def test_a_missed_target_is_printed_and_warned_with_its_ratio(
@@ -86,12 +111,33 @@ def test_a_missed_target_is_printed_and_warned_with_its_ratio(
 ) -> None:
     written = write_cost(graph, "us-east-1", tmp_path)
     assert (
-        "target guide-reference total vs guide-single-cluster: 0.7601x (limit 0.72x) NOT MET"
-        in (written.lines)
+        "target guide-reference total vs guide-single-cluster: 0.6735x "
+        "(limit 0.70x, margin $26.77 a month) met" in written.lines
     )
-    assert any(w.startswith("cost target not met: guide-reference") for w in written.warnings)
     md = (tmp_path / "cost.md").read_text()
-    assert "- idle total vs guide-single-cluster: 0.5291x (limit 0.50x) NOT MET" in md
+    assert (
+        "- idle total vs guide-single-cluster: 0.4499x (limit 0.48x, margin $16.67 a month) met"
+        in md
+    )
+    # A missed target is warned with its ratio: the design guide's tier-1 reader.
+    mirrored = dataclasses.replace(
+        graph,
+        resources=[
+            dataclasses.replace(
+                r,
+                inputs={**r.inputs, "promotionTier": 1},
+                raw_inputs={**r.raw_inputs, "promotionTier": 1},
+            )
+            if r.type == rt.RDS_CLUSTER_INSTANCE
+            else r
+            for r in graph.resources
+        ],
+    )
+    missed = write_cost(mirrored, "us-east-1", tmp_path / "mirrored")
+    assert any(
+        w.startswith("cost target not met: guide-reference total vs guide-single-cluster is 0.7601")
+        for w in missed.warnings
+    )
 
 
 def test_an_incomplete_graph_says_its_totals_are_not_comparable(

@@ -35,8 +35,10 @@ def test_two_serverless_instances_in_distinct_azs(graph: PlanResult) -> None:
     zones = [i.inputs["availabilityZone"] for i in instances]
     assert len(set(zones)) == 2
     assert set(zones) <= {"us-east-1a", "us-east-1b", "us-east-1c"}
-    tiers = sorted(i.inputs["promotionTier"] for i in instances)
-    assert tiers == [0, 1]
+    # The reader in tier 2: it scales with its own load, not the writer's (README, "Aurora
+    # failover and cost").
+    tiers = {i.inputs["tags"]["Role"]: i.inputs["promotionTier"] for i in instances}
+    assert tiers == {"writer": 0, "reader": 2}
     for instance in instances:
         assert instance.inputs["publiclyAccessible"] is False
         assert instance.inputs["autoMinorVersionUpgrade"] is True
@@ -45,10 +47,11 @@ def test_two_serverless_instances_in_distinct_azs(graph: PlanResult) -> None:
         assert instance.inputs["performanceInsightsKmsKeyId"] == cluster.inputs["kmsKeyId"]
 
 
-def test_scaling_configuration_is_the_guides_range(graph: PlanResult) -> None:
+def test_scaling_configuration_lets_idle_instances_pause(graph: PlanResult) -> None:
     (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     scaling = cluster.inputs["serverlessv2ScalingConfiguration"]
-    assert scaling == {"minCapacity": 0.5, "maxCapacity": 4}
+    # The design guide's 4 ACU maximum; a 0 minimum so the reader nobody connects to pauses.
+    assert scaling == {"minCapacity": 0, "maxCapacity": 4, "secondsUntilAutoPause": 300}
     version = cluster.inputs["engineVersion"]
     assert version in load_table("aurora_versions")["versions"]
     assert cluster.inputs["engine"] == "aurora-postgresql"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import (
     BadConfigCase,
@@ -145,12 +147,23 @@ def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
 def test_defaults_validate_and_follow_the_design_guide(stack_file: StackFile) -> None:
     config = config_with(stack_file, {"pingvas:data": None})
     aurora = config.data.aurora
-    assert (aurora.min_acu, aurora.max_acu) == (0.5, 4.0)
+    # The design guide's maximum; a 0 minimum and a tier-2 reader for cost (README).
+    assert (aurora.min_acu, aurora.max_acu) == (0, 4.0)
+    assert aurora.reader_promotion_tier == 2
     assert aurora.backup_retention_days == 7
     assert aurora.deletion_protection is True
     assert aurora.master_username == "pingvas_admin"
-    assert aurora.auto_pause_seconds is None
+    assert aurora.auto_pause_seconds == 300
     assert config.data.cache.node_type == "cache.t4g.micro"
+
+
+@pytest.mark.parametrize("tier", [-1, 16])
+def test_the_reader_promotion_tier_is_one_aws_accepts(stack_file: StackFile, tier: int) -> None:
+    message = config_refusal(
+        stack_file, {"pingvas:data": {"aurora": {"readerPromotionTier": tier}}}
+    )
+    assert "pingvas:data.aurora.readerPromotionTier" in message
+    assert "0 to 15" in message
 
 
 def test_zero_acu_on_a_pausing_version_defaults_the_delay(stack_file: StackFile) -> None:
