@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from pingvas_infra.cluster.component import Cluster
-from pingvas_infra.config import load_stack_config
+from pingvas_infra.config import check_against_account, load_stack_config
 from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
@@ -29,6 +29,9 @@ from pingvas_infra.tenancy.static import gpu_quotas, static_objects
 
 config = load_stack_config()
 aws_default = aws_provider(config)
+# What only the account can refuse (a listed principal that is the identity running
+# `pulumi up`, a zone the account is not offered), checked before any resource.
+check_against_account(config, pulumi.get_stack(), aws_default)
 
 # Cluster policy (k8s_manifests/): namespaces, quotas, limit ranges, priority classes,
 # network and admission policies, read and checked before anything is registered. The

@@ -65,7 +65,7 @@ def pod_identity_role(
     name: str,
     *,
     policy: pulumi.Input[str],
-    cluster_name: pulumi.Input[str],
+    cluster: ClusterOutputs,
     namespace: pulumi.Input[str],
     service_account: pulumi.Input[str],
     parent: pulumi.Resource,
@@ -76,23 +76,23 @@ def pod_identity_role(
     """A role the EKS Pod Identity agent hands to one ServiceAccount: the role (trusting
     `pods.eks.amazonaws.com`), its inline ``policy`` and the association, all named ``name``.
 
-    The trust policy also requires the session tags EKS sets for ``namespace`` and
-    ``service_account``: an association made later for another ServiceAccount cannot use the
-    role.
+    The trust policy also requires the session tags EKS sets for the cluster, ``namespace``
+    and ``service_account``: an association made later for another ServiceAccount, or in
+    another cluster, cannot use the role.
     """
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(
         name,
         name=role_name,
         description=description,
-        assume_role_policy=iam.pod_identity_trust(namespace, service_account),
+        assume_role_policy=iam.pod_identity_trust(cluster.cluster_arn, namespace, service_account),
         tags=dict(tags) if tags is not None else None,
         opts=child,
     )
     role_policy = aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=child)
     association = aws.eks.PodIdentityAssociation(
         name,
-        cluster_name=cluster_name,
+        cluster_name=cluster.cluster_name,
         namespace=namespace,
         service_account=service_account,
         role_arn=role.arn,

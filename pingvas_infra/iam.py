@@ -39,20 +39,27 @@ def service_trust(
     return document([statement])
 
 
-# Session tags the EKS Pod Identity Agent sets when it assumes a role for a pod
-# (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html).
+# Session tags EKS Pod Identity sets when it assumes a role for a pod: eks-cluster-arn,
+# eks-cluster-name, kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name
+# and kubernetes-pod-uid ("List of session tags added by EKS Pod Identity",
+# https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html).
+POD_CLUSTER_TAG = "aws:RequestTag/eks-cluster-arn"
 POD_NAMESPACE_TAG = "aws:RequestTag/kubernetes-namespace"
 POD_SERVICE_ACCOUNT_TAG = "aws:RequestTag/kubernetes-service-account"
 
 
 def pod_identity_trust(
-    namespace: pulumi.Input[str], service_accounts: pulumi.Input[str] | Sequence[str]
+    cluster_arn: pulumi.Input[str],
+    namespace: pulumi.Input[str],
+    service_accounts: pulumi.Input[str] | Sequence[str],
 ) -> pulumi.Output[str]:
-    """Trust for Pod Identity, only for the given ServiceAccount(s) of ``namespace``.
+    """Trust for Pod Identity, only for the given ServiceAccount(s) of ``namespace`` in the
+    cluster ``cluster_arn``.
 
     The association already decides which ServiceAccount gets the role; the condition on
-    the session tags the agent sets makes the role refuse any other association too (say,
-    one someone adds from a dev ServiceAccount to a prod role).
+    the session tags EKS sets makes the role refuse any other association too: one someone
+    adds from a dev ServiceAccount to a prod role, or one from another cluster of the
+    account whose namespace and ServiceAccount happen to carry the same names.
     """
     accounts = (
         list(service_accounts) if isinstance(service_accounts, list | tuple) else service_accounts
@@ -62,6 +69,7 @@ def pod_identity_trust(
         POD_IDENTITY_ACTIONS,
         condition={
             "StringEquals": {
+                POD_CLUSTER_TAG: cluster_arn,
                 POD_NAMESPACE_TAG: namespace,
                 POD_SERVICE_ACCOUNT_TAG: accounts,
             }

@@ -11,13 +11,16 @@ from pingvas_infra import iam
 # commercial regions (tables/regions.yaml).
 AWS_MANAGED_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
 
-# What a node needs to join the cluster, pull images, run the VPC CNI and be reachable by
-# SSM Session Manager (no SSH keys, no open ports). Workload pods never see these
-# credentials: IMDS answers only one network hop (see the launch templates).
+# What a node needs to join the cluster, pull images and be reachable by SSM Session
+# Manager (no SSH keys, no open ports). Workload pods never see these credentials: IMDS
+# answers only one network hop (see the launch templates). The VPC CNI's rights
+# (AmazonEKS_CNI_Policy: attach network interfaces and move addresses between them, on
+# any instance of the account) are not here: aws-node gets them from its own Pod Identity
+# role (cluster layer), as EKS recommends, so a process that reaches a node's instance
+# metadata, or the node role's credentials, cannot re-plumb other nodes' pod addresses.
 NODE_MANAGED_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonEKS_CNI_Policy",
     "AmazonSSMManagedInstanceCore",
 )
 

@@ -21,6 +21,7 @@ import graphviz
 
 from pingvas_infra.architecture import DIAGRAM, render_architecture
 from pingvas_infra.config import RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.configbase import Offence
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.engine import program_from_file, run_program
 from pingvas_infra.plan.kubernetes import write_manifests
@@ -57,7 +58,8 @@ PlanStep = Callable[[PlanContext], StepOutcome]
 def load_config(stack_file: StackFile) -> StackConfig:
     """Validate the stack file's config exactly as the program will (raises ConfigError)."""
     raw = RawConfig(values=stack_file.config, secret_keys=frozenset(stack_file.secret_keys))
-    return parse_stack_config(raw, stack_file.stack)
+    file_offences = [Offence(p.key, p.value, p.allowed) for p in stack_file.problems]
+    return parse_stack_config(raw, stack_file.stack, file_offences)
 
 
 def build_graph(project_dir: Path, stack: str) -> tuple[StackFile, StackConfig, PlanResult]:

@@ -13,11 +13,14 @@ def aws_provider(config: StackConfig) -> aws.Provider:
     """The AWS provider every layer uses.
 
     Its default tags (Project, Environment=shared, ManagedBy=pulumi) land on every taggable
-    resource, including those that pulumi-eks creates inside its components.
+    resource, including those that pulumi-eks creates inside its components. It is built
+    from the config alone: an explicit provider reads no `aws:` key of the stack file, so
+    every `aws:` key is either passed here or refused by the config check.
     """
     return aws.Provider(
         "aws",
         region=config.region,
+        allowed_account_ids=list(config.allowed_account_ids) or None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=config.default_tags()),
     )
 

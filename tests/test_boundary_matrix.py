@@ -35,7 +35,8 @@ ROWS = {
 COLUMNS = {
     "network", "api-objects", "gpu-nodes", "system-nodes", "rows", "cache-keys",
     "prod-images", "backups", "models", "efs", "kms", "logs", "imds", "karpenter",
-    "cluster-scoped", "capacity", "db-connections", "cache-capacity", "dns", "sideways",
+    "cluster-scoped", "capacity", "storage-objects", "efs-throughput", "db-connections",
+    "cache-capacity", "dns", "sideways",
     "alerting", "bootstrap-credentials", "state", "entry",
 }  # fmt: skip
 # Cells whose tests land with another change (none left: the preview gate has landed).

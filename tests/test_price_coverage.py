@@ -86,7 +86,7 @@ def test_every_accepted_system_node_type_is_priced(
         # Three types of one size class: the type under test and two priced siblings.
         shape = {t for t in SYSTEM_TYPES if t != name and table.ec2_hourly(t) is not None}
         group = [name, *sorted(shape)[:2]]
-        overrides = {"pingvas:cluster": {"systemNodes": {"instanceTypes": group}}}
+        overrides = {"pingvas-infra:cluster": {"systemNodes": {"instanceTypes": group}}}
         accepted = _accepted(stack_file, region, overrides)
         if not priced:
             assert not accepted, name
@@ -101,11 +101,13 @@ def test_every_accepted_gpu_family_and_cache_node_type_is_priced(
 ) -> None:
     table = load_price_table(region)
     for family in FAMILIES:
-        accepted = _accepted(stack_file, region, {"pingvas:gpu": {"instanceFamilies": [family]}})
+        accepted = _accepted(
+            stack_file, region, {"pingvas-infra:gpu": {"instanceFamilies": [family]}}
+        )
         assert accepted == all(table.ec2_hourly(s.name) for s in types_of_family(family)), family
     for node_type in CACHE_NODE_TYPES:
         accepted = _accepted(
-            stack_file, region, {"pingvas:data": {"cache": {"nodeType": node_type}}}
+            stack_file, region, {"pingvas-infra:data": {"cache": {"nodeType": node_type}}}
         )
         assert accepted == (table.cache_hourly(node_type) is not None), node_type
         if accepted:
@@ -151,12 +153,13 @@ def test_a_setting_the_region_does_not_price_is_refused_naming_what_it_prices(
         config_with(
             stack_file,
             {
-                "pingvas:gpu": {"instanceFamilies": ["g4dn", "g6"]},
-                "pingvas:data": {"cache": {"nodeType": "cache.r7g.large"}},
+                "pingvas-infra:gpu": {"instanceFamilies": ["g4dn", "g6"]},
+                "pingvas-infra:data": {"cache": {"nodeType": "cache.r7g.large"}},
             },
         )
     message = str(refused.value)
     assert (
-        'pingvas:gpu.instanceFamilies[1] = "g6": a family priced in us-east-1: g4dn, g5' in message
+        'pingvas-infra:gpu.instanceFamilies[1] = "g6": a family priced in us-east-1: g4dn, g5'
+        in message
     )
-    assert "pingvas:data.cache.nodeType" in message and "cache.t4g.micro" in message
+    assert "pingvas-infra:data.cache.nodeType" in message and "cache.t4g.micro" in message

@@ -7,7 +7,7 @@ from pingvas_infra.sdk_internals import resource_class
 from tests.support.plan_graph import is_custom_resource
 
 ENGINE_TYPES = {rt.STACK, rt.AWS_PROVIDER, rt.KUBERNETES_PROVIDER}
-INVOKES = {rt.GET_CALLER_IDENTITY, rt.GET_REGION, rt.GET_PARTITION}
+INVOKES = {rt.GET_CALLER_IDENTITY, rt.GET_REGION, rt.GET_PARTITION, rt.GET_AVAILABILITY_ZONES}
 
 
 def type_tokens() -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
@@ -9,11 +11,11 @@ import pulumi_eks as eks
 from pingvas_infra import iam
 from pingvas_infra.cluster.config import ClusterConfig
 from pingvas_infra.cluster.outputs import ClusterOutputs
-from pingvas_infra.cluster.people import Access, access_entry_name, creator_problem, people_group
-from pingvas_infra.configbase import CONFIG_NAMESPACE, ConfigError
+from pingvas_infra.cluster.people import Access, access_entry_name, people_group
 from pingvas_infra.kms_keys import customer_managed_key
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
+from pingvas_infra.node_user_data import node_user_data
 from pingvas_infra.tables import load_table
 
 # Control-plane log streams sent to CloudWatch: API calls, the audit trail and IAM
@@ -63,7 +65,6 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("pingvas:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        _refuse_the_creator(config, self)
 
         secrets_key = customer_managed_key(
             f"{name}-secrets",
@@ -123,12 +124,21 @@ class Cluster(pulumi.ComponentResource):
 
         self._people(name, config, cluster_name=cluster.eks_cluster.name)
 
+        # The VPC CNI (aws-node, installed by pulumi-eks) takes its AWS rights from its own
+        # Pod Identity role, not from the node role: the association and the agent that
+        # serves it exist before any node, so every aws-node pod starts with them.
+        pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
+        _, cni_ready = self._addon_role(name, "vpc-cni", cluster_name, eks_cluster.arn)
         role, attachments = node_role(f"{name}-system-node", parent=self)
         system_nodes = self._system_nodes(
-            name, config, cluster=cluster, role=role, attachments=attachments, network=network
+            name,
+            config,
+            cluster=cluster,
+            role=role,
+            waits_for=[*attachments, *cni_ready, pod_identity_agent],
+            network=network,
         )
 
-        pod_identity_agent = _managed_addon(name, "eks-pod-identity-agent", cluster_name, child)
         coredns = _managed_addon(
             name,
             "coredns",
@@ -137,7 +147,7 @@ class Cluster(pulumi.ComponentResource):
         )
         csi = {
             addon: self._addon_with_pod_identity(
-                name, addon, cluster_name, [system_nodes, pod_identity_agent]
+                name, addon, cluster_name, eks_cluster.arn, [system_nodes, pod_identity_agent]
             )
             for addon in ("aws-ebs-csi-driver", "aws-efs-csi-driver")
         }
@@ -214,7 +224,7 @@ class Cluster(pulumi.ComponentResource):
         *,
         cluster: eks.Cluster,
         role: aws.iam.Role,
-        attachments: list[aws.iam.RolePolicyAttachment],
+        waits_for: list[pulumi.Resource],
         network: NetworkOutputs,
     ) -> eks.ManagedNodeGroup:
         child = pulumi.ResourceOptions(parent=self)
@@ -223,8 +233,13 @@ class Cluster(pulumi.ComponentResource):
         # subnets never hand out public IPs.
         template = aws.ec2.LaunchTemplate(
             f"{name}-system-nodes",
-            description=f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume",
+            description=(
+                f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume, "
+                "a PID limit per pod"
+            ),
             update_default_version=True,
+            # EKS adds its own NodeConfig (cluster, labels) to this for its AL2023 AMI.
+            user_data=base64.b64encode(node_user_data().encode()).decode(),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
@@ -271,7 +286,8 @@ class Cluster(pulumi.ComponentResource):
                 id=template.id,
                 version=template.latest_version.apply(str),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments]),
+            # No node before its role's policies and the CNI's role exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
         )
 
     def _addon_with_pod_identity(
@@ -279,6 +295,7 @@ class Cluster(pulumi.ComponentResource):
         name: str,
         addon: str,
         cluster_name: pulumi.Output[str],
+        cluster_arn: pulumi.Output[str],
         after: list[pulumi.Resource],
     ) -> tuple[aws.eks.Addon, aws.iam.Role]:
         """A managed add-on whose ServiceAccounts get their own Pod Identity role.
@@ -286,11 +303,31 @@ class Cluster(pulumi.ComponentResource):
         The associations exist before the add-on, so its pods get credentials from their
         very first start.
         """
+        role, ready = self._addon_role(name, addon, cluster_name, cluster_arn)
+        return _managed_addon(
+            name,
+            addon,
+            cluster_name,
+            pulumi.ResourceOptions(parent=self, depends_on=[*after, *ready]),
+        ), role
+
+    def _addon_role(
+        self,
+        name: str,
+        addon: str,
+        cluster_name: pulumi.Output[str],
+        cluster_arn: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The Pod Identity role of an add-on's ServiceAccounts (tables/eks_addons.yaml):
+        the role, and what must exist before its pods start (the policy attachment and one
+        association per ServiceAccount)."""
         spec = load_table("eks_addons")["addons"][addon]
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-{addon}",
-            assume_role_policy=iam.pod_identity_trust(ADDON_NAMESPACE, spec["service_accounts"]),
+            assume_role_policy=iam.pod_identity_trust(
+                cluster_arn, ADDON_NAMESPACE, spec["service_accounts"]
+            ),
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
@@ -310,31 +347,7 @@ class Cluster(pulumi.ComponentResource):
             )
             for service_account in spec["service_accounts"]
         ]
-        return _managed_addon(
-            name,
-            addon,
-            cluster_name,
-            pulumi.ResourceOptions(parent=self, depends_on=[*after, attachment, *associations]),
-        ), role
-
-
-def _refuse_the_creator(config: ClusterConfig, parent: pulumi.Resource) -> None:
-    """Stop before anything is created when a list names the identity running `pulumi up`:
-    EKS gives it an access entry of its own, and a second one fails with 409
-    ResourceInUseException half-way through the update."""
-    listed = config.people()
-    if not listed:
-        return
-    caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=parent))
-    found = creator_problem(caller.arn, listed)
-    if found is not None:
-        key, arn = found
-        raise ConfigError(
-            f"{CONFIG_NAMESPACE}:cluster.{key} = {arn}: not the identity running this program "
-            f"({caller.arn}), which EKS already makes cluster admin as the cluster's "
-            "creator; listing it again makes EKS refuse the second access entry (409 "
-            "ResourceInUseException). Remove it from the list."
-        )
+        return role, [attachment, *associations]
 
 
 # The default StorageClass: gp3 through the EBS CSI driver, always encrypted, bound where

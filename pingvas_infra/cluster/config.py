@@ -1,21 +1,21 @@
-"""Cluster layer configuration (`pingvas:cluster`)."""
+"""Cluster layer configuration (`pingvas-infra:cluster`)."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from pingvas_infra.cluster.people import Principal
 from pingvas_infra.configbase import (
-    LOG_RETENTION_DAYS,
     Cidr,
     ConfigModel,
     ConfigWarning,
+    LogRetentionDays,
     Problem,
+    aws_limit,
     network,
-    not_one_of,
     raise_problems,
 )
 from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
@@ -28,6 +28,9 @@ _NON_PUBLIC = tuple(
     for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16")
 )
 OPEN_TO_THE_INTERNET = "0.0.0.0/0"
+# EKS refuses access entries for service-linked roles (EKS user guide, grant-k8s-access:
+# "Access entries do not support service linked roles").
+_SERVICE_LINKED_PATH = "aws-service-role/"
 # The system tier needs at least this many nodes so a single spot interruption (or a
 # node replacement) never leaves the cluster without CoreDNS, Karpenter and the add-ons.
 MIN_SYSTEM_NODES = 2
@@ -36,20 +39,59 @@ MIN_SYSTEM_INSTANCE_TYPES = 3
 UPGRADE_REMINDER_DAYS = 90
 # EKS extended support: $0.60 instead of $0.10 per cluster-hour (730 h/month).
 EXTENDED_SUPPORT_EXTRA_PER_MONTH = 365
+MAX_NODES = aws_limit("eks_nodes_per_managed_node_group")
+_NODES_WHY = (
+    f"EKS allows {MAX_NODES} nodes per managed node group (default quota L-BD136A63); "
+    "the system tier needs two at least, so one spot interruption never empties it"
+)
+_ARNS = (
+    "a list of IAM role or user ARNs (paths allowed) of aws:region's partition, such as "
+    "arn:aws:iam::123456789012:role/platform-admin; each principal in one list only"
+)
 
 
 class SystemNodeGroupConfig(ConfigModel):
     """The managed node group every system component and light workload runs on."""
 
-    # One size class (same vCPUs and memory) spread over several spot pools, so one pool
-    # running dry cannot take both nodes. All Nitro, so the same AL2023 x86_64 AMI fits.
-    instance_types: tuple[str, ...] = ("t3.medium", "t3a.medium", "c5a.large")
-    capacity_type: Literal["SPOT", "ON_DEMAND"] = "SPOT"
-    # The design guide's 2 desired / 2 min / 4 max.
-    desired_size: int = 2
-    min_size: int = 2
-    max_size: int = 4
-    disk_size_gib: int = 30
+    instance_types: tuple[str, ...] = Field(
+        default=("t3.medium", "t3a.medium", "c5a.large"),
+        description=(
+            "Instance types of the system nodes: one size class (same vCPUs and memory) over "
+            f"at least {MIN_SYSTEM_INSTANCE_TYPES} spot pools, so one pool running dry "
+            "cannot take the whole tier."
+        ),
+        json_schema_extra={
+            "allowed": "at least 3 general-purpose types of tables/instance_types.yaml, "
+            "each once, all of one size class"
+        },
+    )
+    capacity_type: Literal["SPOT", "ON_DEMAND"] = Field(
+        default="SPOT", description="Spot (the design guide's choice) or on-demand system nodes."
+    )
+    desired_size: int = Field(
+        default=2,
+        ge=MIN_SYSTEM_NODES,
+        le=MAX_NODES,
+        description="Nodes the group starts with; from minSize to maxSize.",
+        json_schema_extra={"why": _NODES_WHY},
+    )
+    min_size: int = Field(
+        default=2,
+        ge=MIN_SYSTEM_NODES,
+        le=MAX_NODES,
+        description="Fewest system nodes; at most maxSize.",
+        json_schema_extra={"why": _NODES_WHY},
+    )
+    max_size: int = Field(
+        default=4,
+        ge=MIN_SYSTEM_NODES,
+        le=MAX_NODES,
+        description="Most system nodes.",
+        json_schema_extra={"why": _NODES_WHY},
+    )
+    disk_size_gib: int = Field(
+        default=30, ge=20, le=200, description="Encrypted gp3 root volume of each system node."
+    )
 
     def problems(self) -> list[Problem]:
         """Cross-field problems (checked by ClusterConfig, so they are reported together
@@ -93,26 +135,15 @@ class SystemNodeGroupConfig(ConfigModel):
                     f"one size class (same vCPUs and memory); got {described}",
                 )
             )
-        if self.min_size < MIN_SYSTEM_NODES:
-            problems.append(
-                Problem(
-                    "minSize",
-                    self.min_size,
-                    f"at least {MIN_SYSTEM_NODES}, so a single spot interruption never "
-                    "empties the system tier",
-                )
-            )
-        if not self.min_size <= self.desired_size <= self.max_size:
+        if self.min_size > self.max_size:
+            problems.append(Problem("minSize", self.min_size, f"at most maxSize ({self.max_size})"))
+        elif not self.min_size <= self.desired_size <= self.max_size:
             problems.append(
                 Problem(
                     "desiredSize",
                     self.desired_size,
-                    f"between minSize ({self.min_size}) and maxSize ({self.max_size})",
+                    f"from minSize ({self.min_size}) to maxSize ({self.max_size})",
                 )
-            )
-        if not 20 <= self.disk_size_gib <= 200:
-            problems.append(
-                Problem("diskSizeGib", self.disk_size_gib, "from 20 to 200 GiB (gp3 root volume)")
             )
         return problems
 
@@ -120,41 +151,88 @@ class SystemNodeGroupConfig(ConfigModel):
 class ClusterConfig(ConfigModel):
     """The one EKS cluster that holds both environments."""
 
-    # Also the value of the `karpenter.sh/discovery` tag on subnets and security groups.
-    name: str = Field(default="pingvas-shared-eks", pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")
-    # A version in standard support. The design guide's 1.28 left extended support in 2025.
-    kubernetes_version: str = "1.35"
-    # STANDARD: at the end of standard support EKS upgrades the control plane instead of
-    # silently billing extended support (the API default, EXTENDED, adds ~$365/month).
-    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
-    # IAM roles/users given cluster-admin through access entries (the identity running
-    # `pulumi up` gets it at creation regardless, and may not be listed again).
-    admin_principal_arns: tuple[str, ...] = ()
-    # Environment name -> IAM roles/users who work in that environment: edit rights in
-    # its namespace only, nothing in any other (see cluster/people.py).
-    environment_principal_arns: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    # IAM roles/users who may read (not change) most objects in every namespace, prod's
-    # ConfigMaps and pod specs included, but no Secrets.
-    viewer_principal_arns: tuple[str, ...] = ()
-    # Who may reach the public API endpoint; an empty list turns the public endpoint off
-    # (then `pulumi up` must run from inside the VPC). 0.0.0.0/0 lets a laptop anywhere in,
-    # and the plan warns about it.
-    public_access_cidrs: tuple[Cidr, ...] = (OPEN_TO_THE_INTERNET,)
-    # CloudWatch retention of the control-plane logs (api, audit, authenticator).
-    log_retention_days: int = 30
-    # EKS refuses to delete the cluster while this is on (turn it off first to destroy).
-    deletion_protection: bool = True
-    system_nodes: SystemNodeGroupConfig = Field(default_factory=SystemNodeGroupConfig)
-
-    @field_validator("kubernetes_version", mode="before")
-    @classmethod
-    def _version_is_text(cls, value: Any) -> Any:
-        if isinstance(value, int | float):
-            raise ValueError(
-                f'write the version as quoted text, such as "1.35" (YAML reads {value} as a '
-                "number and 1.30 as 1.3)"
-            )
-        return value
+    name: str = Field(
+        default="pingvas-shared-eks",
+        pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$",
+        description="EKS cluster name; also the value of the `karpenter.sh/discovery` tag.",
+        json_schema_extra={
+            "allowed": "1-100 letters, digits and hyphens, starting with a letter (EKS)"
+        },
+    )
+    kubernetes_version: str = Field(
+        default="1.35",
+        description=(
+            "Kubernetes version of the cluster, in standard support (the design guide's 1.28 "
+            "left extended support in 2025)."
+        ),
+        json_schema_extra={
+            "allowed": "quoted text: a version EKS offers in standard support today "
+            "(tables/eks_versions.yaml) that the pinned Karpenter and GPU node image support, "
+            'such as "1.35"'
+        },
+    )
+    support_type: Literal["STANDARD"] = Field(
+        default="STANDARD",
+        description=(
+            "EKS upgrade policy: at the end of standard support EKS upgrades the control plane "
+            "instead of silently billing extended support (the API default, EXTENDED, adds "
+            f"about ${EXTENDED_SUPPORT_EXTRA_PER_MONTH}/month)."
+        ),
+        json_schema_extra={
+            "why": "EXTENDED is refused: the mandatory policy control "
+            "eks-upgrade-policy-standard (FSBP EKS.2) fails every plan with it"
+        },
+    )
+    admin_principal_arns: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "IAM roles/users given `AmazonEKSClusterAdminPolicy` (cluster scope) through access "
+            "entries; never the identity running `pulumi up` (refused: EKS already made it "
+            "admin, and a second entry fails with 409 ResourceInUseException)."
+        ),
+        json_schema_extra={"allowed": _ARNS},
+    )
+    environment_principal_arns: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description=(
+            "Per environment (dev, prod), IAM roles/users given `AmazonEKSEditPolicy` in that "
+            "namespace only, and the Kubernetes group `pingvas:people:<env>`."
+        ),
+        json_schema_extra={"allowed": "a map of environment (dev, prod) to " + _ARNS},
+    )
+    viewer_principal_arns: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "IAM roles/users given `AmazonEKSViewPolicy` cluster-wide: read most objects in "
+            "every namespace, prod's ConfigMaps and pod specs included, no Secrets."
+        ),
+        json_schema_extra={"allowed": _ARNS},
+    )
+    public_access_cidrs: tuple[Cidr, ...] = Field(
+        default=(OPEN_TO_THE_INTERNET,),
+        max_length=aws_limit("eks_public_access_cidrs_per_cluster"),
+        description=(
+            "Who may reach the public API endpoint (public ranges only); `[]` turns the public "
+            "endpoint off (then `pulumi up` must run inside the VPC); 0.0.0.0/0 is warned."
+        ),
+        json_schema_extra={
+            "allowed": "a list of public IPv4 networks, each once, at most "
+            f"{aws_limit('eks_public_access_cidrs_per_cluster')} (EKS quota L-93A74D60, "
+            "not adjustable)"
+        },
+    )
+    log_retention_days: LogRetentionDays = Field(
+        default=30,
+        description="CloudWatch retention of the control-plane logs (api, audit, authenticator).",
+    )
+    deletion_protection: bool = Field(
+        default=True,
+        description="EKS refuses to delete the cluster while on (turn it off first to destroy).",
+    )
+    system_nodes: SystemNodeGroupConfig = Field(
+        default_factory=SystemNodeGroupConfig,
+        description="The managed node group every system component and light workload runs on.",
+    )
 
     @property
     def public_endpoint(self) -> bool:
@@ -184,7 +262,6 @@ class ClusterConfig(ConfigModel):
             problems.append(
                 Problem("publicAccessCidrs", list(self.public_access_cidrs), "each CIDR once")
             )
-        problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
         raise_problems(problems)
         return self
 
@@ -223,6 +300,16 @@ class ClusterConfig(ConfigModel):
                         arn,
                         "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin "
                         "(paths allowed)",
+                    )
+                )
+                continue
+            if principal.kind == "role" and principal.path.startswith(_SERVICE_LINKED_PATH):
+                problems.append(
+                    Problem(
+                        key,
+                        arn,
+                        "a role people assume: EKS refuses an access entry for a "
+                        "service-linked role (role/aws-service-role/...)",
                     )
                 )
                 continue
@@ -280,14 +367,15 @@ class ClusterConfig(ConfigModel):
                     f"not released on EKS before {known.eks_release.isoformat()}; {allowed}",
                 )
             ]
-        if phase is SupportPhase.EXTENDED and self.support_type == "STANDARD":
+        if phase is SupportPhase.EXTENDED:
             return [
                 Problem(
                     "kubernetesVersion",
                     self.kubernetes_version,
-                    f"past end of standard support ({known.end_of_standard_support.isoformat()}): "
-                    "choose a version in standard support, or supportType EXTENDED "
-                    f"(about ${EXTENDED_SUPPORT_EXTRA_PER_MONTH}/month more)",
+                    f"past end of standard support ({known.end_of_standard_support.isoformat()}):"
+                    f" EKS would bill extended support (about ${EXTENDED_SUPPORT_EXTRA_PER_MONTH}"
+                    "/month more) and the mandatory policy control eks-supported-version fails; "
+                    f"{allowed}",
                 )
             ]
         return []
@@ -305,16 +393,6 @@ class ClusterConfig(ConfigModel):
             )
         version = eks_versions().get(self.kubernetes_version)
         on = today()
-        if self.support_type == "EXTENDED":
-            found.append(
-                ConfigWarning(
-                    "supportType",
-                    self.support_type,
-                    "once the version leaves standard support EKS bills extended support "
-                    f"(about ${EXTENDED_SUPPORT_EXTRA_PER_MONTH}/month more) instead of "
-                    "upgrading",
-                )
-            )
         if version is not None and version.phase(on) is SupportPhase.STANDARD:
             days_left = (version.end_of_standard_support - on).days
             if days_left <= UPGRADE_REMINDER_DAYS:

@@ -26,6 +26,15 @@ whole keyspace, or state shared by every user, are removed on top:
   user; dev could replace a library prod calls (FUNCTION LOAD REPLACE) and have its code
   run with prod's rights. EVAL/EVALSHA stay: scripts are addressed by their content hash
   and every call inside a script is checked against the caller's ACL.
+- `-memory`: MEMORY STATS and DOCTOR describe the whole server's allocator and dataset;
+  no application needs the MEMORY family.
+
+Kept on purpose, with what they let the other environment do (docs/boundary.md):
+SCRIPT (FLUSH empties the shared script cache, KILL stops a read-only script that has
+run past the busy threshold, prod's included): redis-py's Script and Lock load their
+scripts again with SCRIPT LOAD after NOSCRIPT, and without subcommand rules SCRIPT KILL
+cannot go alone; INFO (every section, commandstats included: per-command call counts of
+the whole server) because client libraries read the version from it.
 
 What normal application code needs stays allowed: strings, hashes, lists, sets, sorted
 sets, streams, expiry, MULTI/EXEC and pipelines, blocking pops, pub/sub on its own
@@ -43,7 +52,16 @@ from __future__ import annotations
 from pingvas_infra.environments import Environment
 
 # Removed on top of the key and channel patterns; see the module docstring for each.
-_DENIED_COMMANDS = ("scan", "randomkey", "client", "pubsub", "function", "fcall", "fcall_ro")
+_DENIED_COMMANDS = (
+    "scan",
+    "randomkey",
+    "client",
+    "pubsub",
+    "function",
+    "fcall",
+    "fcall_ro",
+    "memory",
+)
 
 # ElastiCache needs a user named "default" in every user group; it is switched off so a
 # connection that does not authenticate as an environment's user can do nothing.

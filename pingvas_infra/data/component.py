@@ -163,6 +163,9 @@ class Data(pulumi.ComponentResource):
             cluster_identifier=cluster_id,
             engine=AURORA_ENGINE,
             engine_mode="provisioned",
+            # The major alone: AWS moves the minor (automatic minor upgrades), and the
+            # provider keeps "17" while the cluster runs 17.x (tables/aurora_versions.yaml).
+            # The instances take the cluster's version; they set none of their own.
             engine_version=config.engine_version,
             database_name=DATABASE_NAME,
             port=DATABASE_PORT,
@@ -210,7 +213,6 @@ class Data(pulumi.ComponentResource):
                 cluster_identifier=database.cluster_identifier,
                 instance_class=SERVERLESS_INSTANCE_CLASS,
                 engine=AURORA_ENGINE,
-                engine_version=database.engine_version,
                 availability_zone=az,
                 promotion_tier=tier,
                 db_subnet_group_name=subnet_group.name,

@@ -1,38 +1,38 @@
-"""Data layer configuration (`pingvas:data`): Aurora Serverless v2 and ElastiCache."""
+"""Data layer configuration (`pingvas-infra:data`): Aurora Serverless v2 and ElastiCache."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import (
-    LOG_RETENTION_DAYS,
     ConfigModel,
     ConfigWarning,
+    LogRetentionDays,
     Problem,
+    aws_limit,
     not_one_of,
-    out_of_range,
     raise_problems,
-    span,
 )
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 from pingvas_infra.tables import load_table
 
 # Aurora Serverless v2 limits (ServerlessV2ScalingConfiguration, RDS API reference):
-# capacity in 0.5 ACU steps up to 256, maximum at least 1; auto-pause after 300-86400 s.
+# capacity in 0.5 ACU steps, maximum at least 1; auto-pause after 300-86400 s.
 ACU_STEP = 0.5
-MAX_ACU = 256.0
+MAX_ACU = float(aws_limit("aurora_serverless_v2_max_acu"))
 MIN_MAX_ACU = 1.0
-AUTO_PAUSE_SECONDS = range(300, 86_401)
+AUTO_PAUSE_SECONDS = range(
+    aws_limit("aurora_seconds_until_auto_pause_min"),
+    aws_limit("aurora_seconds_until_auto_pause_max") + 1,
+)
 # Aurora failover priorities (CreateDBInstance PromotionTier): 0 is promoted first.
 PROMOTION_TIERS = range(16)
 # Automated backups: the design guide keeps 7 days; RDS allows up to 35.
-BACKUP_RETENTION_DAYS = range(7, 36)
-# ElastiCache keeps automatic snapshots for up to 35 days; 0 would turn them off.
-SNAPSHOT_RETENTION_DAYS = range(1, 36)
+MIN_BACKUP_RETENTION_DAYS = 7
 # RDS and ElastiCache both need windows of at least 30 minutes.
 MIN_WINDOW_MINUTES = 30
 
@@ -46,7 +46,6 @@ _WEEK_MINUTES = 7 * 24 * 60
 _DAY_MINUTES = 24 * 60
 
 # PostgreSQL identifiers RDS refuses as the master user name.
-_MASTER_USERNAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
 _RESERVED_USERNAMES = ("postgres", "rdsadmin", "rdsrepladmin", "rds_superuser", "admin")
 
 
@@ -113,46 +112,133 @@ def window_problems(
 
 
 def aurora_versions() -> dict[str, dict[str, Any]]:
+    """Aurora PostgreSQL majors the stack accepts (tables/aurora_versions.yaml)."""
     return dict(load_table("aurora_versions")["versions"])
 
 
-def _is_acu(value: float) -> bool:
-    return (value / ACU_STEP).is_integer()
+def cache_engine_versions() -> list[str]:
+    return [str(v) for v in load_table("cache_engine_versions")["versions"]]
+
+
+def _engine_version_refusal(given: str, versions: dict[str, Any]) -> str:
+    majors = ", ".join(f'"{v}"' for v in versions)
+    major = given.split(".", 1)[0]
+    if "." in given and major in versions:
+        return (
+            f'write the major version alone, "{major}": automatic minor upgrades are on '
+            "(mandatory policy control rds-auto-minor-upgrade), so AWS moves the minor, and a "
+            f"pinned {given} would plan a downgrade RDS refuses once it had; allowed: {majors}"
+        )
+    return f"a major of tables/aurora_versions.yaml: {majors}"
 
 
 class AuroraConfig(ConfigModel):
     """The one Aurora PostgreSQL Serverless v2 cluster (writer + reader) for dev and prod."""
 
-    # Must be a row of tables/aurora_versions.yaml (which also says whether it can pause).
-    engine_version: str = "17.9"
-    # 0 lets an instance pause after secondsUntilAutoPause without connections (about 15 s
-    # to resume on the next connection): the writer stays up while the services hold their
-    # connection pools, and the tier-2 reader, which nobody connects to, pauses. The design
-    # guide's 0.5 keeps both running (+$43.80 a month for the reader).
-    min_acu: float = 0
-    max_acu: float = 4.0
-    # Only with minAcu 0: idle seconds before pausing (AWS default 300).
-    seconds_until_auto_pause: int | None = None
-    master_username: str = "pingvas_admin"
-    backup_retention_days: int = 7
-    preferred_backup_window: str = "03:00-04:00"
-    preferred_maintenance_window: str = "sun:04:30-sun:05:30"
-    # Prod data lives here: deleting the cluster must be a deliberate two-step change.
-    deletion_protection: bool = True
-    # CloudWatch Logs retention of the exported PostgreSQL log.
-    log_retention_days: int = 30
-    # The reader in a second AZ is what makes the database highly available: Aurora fails
-    # over to it in about 30 s. false drops it (about $88 a month at the design guide's 1 ACU per
-    # instance): a writer or AZ failure then waits for RDS to create a new instance, and
-    # the plan warns.
-    reader: bool = True
-    # Failover priority of the reader (0 highest). In tier 0 or 1 a Serverless v2 reader
-    # is kept at least as large as the writer and pauses only with it: a warm failover
-    # target that bills like a second writer. In tier 2-15 it scales with its own load
-    # and, with minAcu 0, pauses on its own when nobody connects: still the failover
-    # target in a second AZ, but a failover first resumes it and it starts small and cold
-    # (README, "Aurora failover and cost").
-    reader_promotion_tier: int = 2
+    engine_version: str = Field(
+        default="17",
+        description=(
+            "Aurora PostgreSQL major version. Only the major is pinned: automatic minor upgrades "
+            "are on, so AWS moves the minor, and a pinned minor would plan a downgrade RDS "
+            "refuses once it did."
+        ),
+        json_schema_extra={
+            "allowed": "quoted text, a major of tables/aurora_versions.yaml: "
+            + ", ".join(f'"{v}"' for v in aurora_versions())
+        },
+    )
+    min_acu: float = Field(
+        default=0,
+        ge=0,
+        le=MAX_ACU,
+        multiple_of=ACU_STEP,
+        description=(
+            "Serverless v2 minimum; at most maxAcu. 0 lets an instance pause after "
+            "secondsUntilAutoPause without connections (about 15 s to resume), on a version "
+            "that can: the writer stays up while the services hold their connection pools, "
+            "and the tier-2 reader, which nobody connects to, pauses. The design guide's 0.5 "
+            "keeps both running (+$43.80 a month for the reader)."
+        ),
+    )
+    max_acu: float = Field(
+        default=4.0,
+        ge=MIN_MAX_ACU,
+        le=MAX_ACU,
+        multiple_of=ACU_STEP,
+        description="Serverless v2 maximum (the design guide's 4).",
+    )
+    seconds_until_auto_pause: int | None = Field(
+        default=None,
+        ge=AUTO_PAUSE_SECONDS.start,
+        le=AUTO_PAUSE_SECONDS.stop - 1,
+        description=(
+            "Idle seconds before the instances pause; only with minAcu 0, where unset means "
+            f"{AUTO_PAUSE_SECONDS.start}."
+        ),
+    )
+    master_username: str = Field(
+        default="pingvas_admin",
+        pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
+        description="Master user; its password is generated and kept by RDS in Secrets Manager.",
+        json_schema_extra={
+            "allowed": "1-63 letters, digits or _, starting with a letter; not postgres, admin "
+            "or a name starting with rds"
+        },
+    )
+    backup_retention_days: int = Field(
+        default=7,
+        ge=MIN_BACKUP_RETENTION_DAYS,
+        le=aws_limit("aurora_backup_retention_days_max"),
+        description="Days of automated backups (point-in-time recovery).",
+    )
+    preferred_backup_window: str = Field(
+        default="03:00-04:00",
+        description="Daily UTC window of the automated backups, at least 30 minutes.",
+        json_schema_extra={"allowed": "hh24:mi-hh24:mi (UTC), at least 30 minutes"},
+    )
+    preferred_maintenance_window: str = Field(
+        default="sun:04:30-sun:05:30",
+        description="Weekly UTC maintenance window, not overlapping the backup window.",
+        json_schema_extra={
+            "allowed": "ddd:hh24:mi-ddd:hh24:mi (UTC, ddd mon-sun), at least 30 minutes"
+        },
+    )
+    deletion_protection: Literal[True] = Field(
+        default=True,
+        description=(
+            "Prod data lives here: RDS refuses to delete the cluster. To delete it, unprotect "
+            "it in Pulumi (`pulumi state unprotect`) and turn protection off in RDS, outside "
+            "this stack."
+        ),
+        json_schema_extra={
+            "why": "false is refused: the mandatory policy control rds-deletion-protection "
+            "(FSBP RDS.7) fails every plan without it"
+        },
+    )
+    log_retention_days: LogRetentionDays = Field(
+        default=30, description="CloudWatch retention of the exported PostgreSQL log."
+    )
+    reader: bool = Field(
+        default=True,
+        description=(
+            "The reader in a second zone, the failover target. false gives up HA for no saving "
+            "at the defaults (the tier-2 reader pauses): a writer or zone failure then waits "
+            "minutes for RDS to create an instance; the plan warns."
+        ),
+    )
+    reader_promotion_tier: int = Field(
+        default=2,
+        ge=PROMOTION_TIERS.start,
+        le=PROMOTION_TIERS.stop - 1,
+        description=(
+            "Failover priority of the reader (0 highest). In tier 0 or 1 a Serverless v2 reader "
+            "is kept at least as large as the writer and pauses only with it: a warm failover "
+            "target that bills like a second writer. In tier 2-15 it scales with its own load "
+            "and, with minAcu 0, pauses on its own when nobody connects: still the failover "
+            "target in a second zone, but a failover first resumes it and it starts small and "
+            'cold (README, "Aurora failover and cost").'
+        ),
+    )
 
     def warnings(self) -> list[ConfigWarning]:
         if self.reader:
@@ -183,14 +269,16 @@ class AuroraConfig(ConfigModel):
         problems: list[Problem] = []
         versions = aurora_versions()
         version = versions.get(self.engine_version)
-        problems += not_one_of("engineVersion", self.engine_version, versions)
-        for key, value in (("minAcu", self.min_acu), ("maxAcu", self.max_acu)):
-            if not 0 <= value <= MAX_ACU or not _is_acu(value):
-                problems.append(Problem(key, value, f"0 to {MAX_ACU:g} ACU in steps of {ACU_STEP}"))
-        if self.max_acu < MIN_MAX_ACU:
-            problems.append(Problem("maxAcu", self.max_acu, f"at least {MIN_MAX_ACU:g} ACU"))
+        if version is None:
+            problems.append(
+                Problem(
+                    "engineVersion",
+                    self.engine_version,
+                    _engine_version_refusal(self.engine_version, versions),
+                )
+            )
         if self.min_acu > self.max_acu:
-            problems.append(Problem("minAcu", self.min_acu, f"at most maxAcu ({self.max_acu})"))
+            problems.append(Problem("minAcu", self.min_acu, f"at most maxAcu ({self.max_acu:g})"))
         if self.min_acu == 0 and version is not None and not version["scale_to_zero"]:
             pausing = [v for v, row in versions.items() if row["scale_to_zero"]]
             problems.append(
@@ -201,23 +289,15 @@ class AuroraConfig(ConfigModel):
                     f"0 needs one of {', '.join(pausing)}",
                 )
             )
-        if self.seconds_until_auto_pause is not None:
-            if self.min_acu != 0:
-                problems.append(
-                    Problem(
-                        "secondsUntilAutoPause",
-                        self.seconds_until_auto_pause,
-                        "only with minAcu 0 (instances pause only at 0 ACU)",
-                    )
-                )
-            else:
-                problems += out_of_range(
+        if self.seconds_until_auto_pause is not None and self.min_acu != 0:
+            problems.append(
+                Problem(
                     "secondsUntilAutoPause",
                     self.seconds_until_auto_pause,
-                    AUTO_PAUSE_SECONDS,
-                    unit="seconds",
+                    "only with minAcu 0 (instances pause only at 0 ACU)",
                 )
-        if not _MASTER_USERNAME.match(self.master_username) or (
+            )
+        if (
             self.master_username.lower() in _RESERVED_USERNAMES
             or self.master_username.lower().startswith("rds")
         ):
@@ -229,9 +309,6 @@ class AuroraConfig(ConfigModel):
                     "or a name starting with rds",
                 )
             )
-        problems += out_of_range(
-            "backupRetentionDays", self.backup_retention_days, BACKUP_RETENTION_DAYS
-        )
         problems.extend(
             window_problems(
                 "preferredBackupWindow",
@@ -241,10 +318,6 @@ class AuroraConfig(ConfigModel):
                 "automated backups",
             )
         )
-        problems += not_one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
-        problems += out_of_range(
-            "readerPromotionTier", self.reader_promotion_tier, PROMOTION_TIERS, unit="(tier)"
-        )
         raise_problems(problems)
         return self
 
@@ -252,29 +325,46 @@ class AuroraConfig(ConfigModel):
 class CacheConfig(ConfigModel):
     """The one Valkey replication group: primary + one replica in another AZ."""
 
-    # Must be listed in tables/cache_engine_versions.yaml.
-    engine_version: str = "8.2"
-    # Sessions and queues need little memory; see README "Sizing the cache".
-    node_type: str = "cache.t4g.micro"
-    snapshot_retention_days: int = 7
-    snapshot_window: str = "05:00-06:00"
-    maintenance_window: str = "sun:06:30-sun:07:30"
+    engine_version: str = Field(
+        default="8.2",
+        description="Valkey version, major.minor (the form the provider needs for Valkey).",
+        json_schema_extra={
+            "allowed": "quoted text, a version of tables/cache_engine_versions.yaml: "
+            + ", ".join(f'"{v}"' for v in cache_engine_versions())
+        },
+    )
+    node_type: str = Field(
+        default="cache.t4g.micro",
+        description='Node type of the primary and the replica (README: "Sizing the cache").',
+        json_schema_extra={
+            "allowed": "a node type of tables/cache_node_types.yaml, such as cache.t4g.small"
+        },
+    )
+    snapshot_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=aws_limit("elasticache_snapshot_retention_days_max"),
+        description="Days of daily snapshots (0 would turn them off, so 1 at least).",
+    )
+    snapshot_window: str = Field(
+        default="05:00-06:00",
+        description="Daily UTC snapshot window, at least 30 minutes.",
+        json_schema_extra={"allowed": "hh24:mi-hh24:mi (UTC), at least 30 minutes"},
+    )
+    maintenance_window: str = Field(
+        default="sun:06:30-sun:07:30",
+        description="Weekly UTC maintenance window, not overlapping the snapshot window.",
+        json_schema_extra={
+            "allowed": "ddd:hh24:mi-ddd:hh24:mi (UTC, ddd mon-sun), at least 30 minutes"
+        },
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CacheConfig:
         problems: list[Problem] = []
-        versions = [str(v) for v in load_table("cache_engine_versions")["versions"]]
-        problems += not_one_of("engineVersion", self.engine_version, versions)
+        problems += not_one_of("engineVersion", self.engine_version, cache_engine_versions())
         node_types = load_table("cache_node_types")["node_types"]
         problems += not_one_of("nodeType", self.node_type, node_types)
-        if self.snapshot_retention_days not in SNAPSHOT_RETENTION_DAYS:
-            problems.append(
-                Problem(
-                    "snapshotRetentionDays",
-                    self.snapshot_retention_days,
-                    f"{span(SNAPSHOT_RETENTION_DAYS)} (snapshots stay on)",
-                )
-            )
         problems.extend(
             window_problems(
                 "snapshotWindow",
@@ -291,21 +381,21 @@ class CacheConfig(ConfigModel):
 class DataConfig(ConfigModel):
     """The shared data stores: one Aurora cluster, one cache, one KMS key for both."""
 
-    aurora: AuroraConfig = Field(default_factory=AuroraConfig)
-    cache: CacheConfig = Field(default_factory=CacheConfig)
-    # Waiting period before the data key (database, cache, master secret) is deleted.
-    kms_deletion_window_days: int = 30
+    aurora: AuroraConfig = Field(
+        default_factory=AuroraConfig,
+        description="The one Aurora PostgreSQL Serverless v2 cluster for dev and prod.",
+    )
+    cache: CacheConfig = Field(
+        default_factory=CacheConfig, description="The one Valkey replication group."
+    )
+    kms_deletion_window_days: int = Field(
+        default=30,
+        ge=DELETION_WINDOW_DAYS.start,
+        le=DELETION_WINDOW_DAYS.stop - 1,
+        description="Days before the data key (database, cache, master secret) is really deleted.",
+    )
 
     def warnings(self) -> list[ConfigWarning]:
         return [
             ConfigWarning(f"aurora.{w.key}", w.value, w.message) for w in self.aurora.warnings()
         ]
-
-    @model_validator(mode="after")
-    def _check(self) -> DataConfig:
-        raise_problems(
-            out_of_range(
-                "kmsDeletionWindowDays", self.kms_deletion_window_days, DELETION_WINDOW_DAYS
-            )
-        )
-        return self

@@ -20,6 +20,7 @@ from pingvas_infra.gpu.karpenter_policy import controller_statements
 from pingvas_infra.gpu.outputs import GpuCapacityOutputs
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import node_role
+from pingvas_infra.node_user_data import node_user_data
 
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
@@ -40,24 +41,13 @@ IMDS_HOP_LIMIT = 1
 # How the device plugin hands a container its GPUs: as volume mounts the NVIDIA toolkit
 # reads, not as NVIDIA_VISIBLE_DEVICES, which every CUDA image sets to "all".
 DEVICE_LIST_STRATEGY = "volume-mounts"
-USER_DATA_BOUNDARY = "pingvas-gpu-node"
 
 
 def gpu_node_user_data() -> str:
-    """The EC2NodeClass's userData: a MIME multi-part document (what Karpenter merges with
-    its own nodeadm configuration on AL2023) holding gpu-visibility.sh."""
+    """The EC2NodeClass's userData: the stack's kubelet NodeConfig and gpu-visibility.sh, as
+    the MIME multi-part document Karpenter merges with its own on AL2023."""
     script = resources.files(__package__).joinpath("gpu-visibility.sh").read_text(encoding="utf-8")
-    return (
-        "MIME-Version: 1.0\n"
-        f'Content-Type: multipart/mixed; boundary="{USER_DATA_BOUNDARY}"\n'
-        "\n"
-        f"--{USER_DATA_BOUNDARY}\n"
-        'Content-Type: text/x-shellscript; charset="us-ascii"\n'
-        "\n"
-        # The line break before a boundary belongs to the boundary (RFC 2046).
-        f"{script}\n"
-        f"--{USER_DATA_BOUNDARY}--\n"
-    )
+    return node_user_data([script])
 
 
 def pool_name(environment: str) -> str:
@@ -259,7 +249,7 @@ class GpuCapacity(pulumi.ComponentResource):
             f"{name}-karpenter-controller",
             # Condition keys carry the cluster name, so the document is built once it is known.
             policy=cluster.cluster_name.apply(policy_document),
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=KARPENTER_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT,
             parent=self,

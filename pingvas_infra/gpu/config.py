@@ -1,4 +1,4 @@
-"""GPU capacity layer configuration (`pingvas:gpu`)."""
+"""GPU capacity layer configuration (`pingvas-infra:gpu`)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pingvas_infra.instances import gpu_families, types_of_family
 from pingvas_infra.tables import load_table
 
 # Karpenter's own duration syntax (NodePool CRD: consolidateAfter, expireAfter).
-_DURATION = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
-_GRACE_PERIOD = re.compile(r"^([0-9]+(s|m|h))+$")
-_BUDGET_NODES = re.compile(r"^((100|[0-9]{1,2})%|[0-9]+)$")
+_DURATION = r"^(([0-9]+(s|m|h))+|Never)$"
+_GRACE_PERIOD = r"^([0-9]+(s|m|h))+$"
+_BUDGET_NODES = r"^((100|[0-9]{1,2})%|[0-9]+)$"
 # A pinned AL2023 release ("al2023@v20260714"); the NVIDIA variant is picked per type.
 _AMI_ALIAS = re.compile(r"^al2023@v(\d{8})$")
 
@@ -76,12 +76,23 @@ def _default_ami_alias() -> str:
 class GpuPoolConfig(ConfigModel):
     """One environment's NodePool."""
 
-    # Karpenter tries spot first whenever a pool allows both, and falls back to on-demand
-    # when no spot capacity is left.
-    capacity_types: tuple[CapacityType, ...] = ("spot",)
-    # How many nodes Karpenter may disrupt at once (count or percentage); None keeps
-    # Karpenter's default of 10%.
-    disruption_budget_nodes: str | None = None
+    capacity_types: tuple[CapacityType, ...] = Field(
+        default=("spot",),
+        description=(
+            "Capacity the pool may buy; with both, Karpenter tries spot first and falls back to "
+            "on-demand when no spot capacity is left. Every environment needs a pool."
+        ),
+        json_schema_extra={"allowed": "a list of spot, on-demand or both, each once"},
+    )
+    disruption_budget_nodes: str | None = Field(
+        default=None,
+        pattern=_BUDGET_NODES,
+        description=(
+            "How many nodes Karpenter may disrupt at once (count or percentage); unset keeps "
+            "Karpenter's default of 10%."
+        ),
+        json_schema_extra={"allowed": 'a node count ("1") or a percentage ("20%")'},
+    )
 
 
 def _default_pools() -> dict[str, GpuPoolConfig]:
@@ -95,20 +106,56 @@ def _default_pools() -> dict[str, GpuPoolConfig]:
 class GpuConfig(ConfigModel):
     """Karpenter GPU pools, one per environment, and their node class."""
 
-    instance_families: tuple[str, ...] = ("g4dn", "g5", "g6")
-    # Never "@latest": each AMI release would roll every GPU node at once.
-    ami_alias: str = Field(default_factory=_default_ami_alias)
-    # Stable Diffusion serving images (CUDA + PyTorch + diffusers) unpack to 10-15 GB and
-    # containerd keeps the compressed layers too; two versions coexist during a rollout,
-    # plus a local model cache and the OS: 100 GiB leaves the kubelet's image GC headroom.
-    root_volume_gib: int = 100
-    # Consolidate an empty or underused GPU node after this long (GPU hours are the bill).
-    consolidate_after: str = "10m"
-    # Replace every GPU node after this long (picks up patched AMIs, bounded node age).
-    expire_after: str = "720h"
-    # How long a draining GPU node waits for running generations before it is removed.
-    termination_grace_period: str = "30m"
-    pools: dict[str, GpuPoolConfig] = Field(default_factory=_default_pools)
+    instance_families: tuple[str, ...] = Field(
+        default=("g4dn", "g5", "g6"),
+        description="GPU instance families the pools may launch.",
+        json_schema_extra={
+            "allowed": "a list of GPU families of tables/instance_types.yaml "
+            f"({', '.join(gpu_families())}), each once, at least one"
+        },
+    )
+    ami_alias: str = Field(
+        default_factory=_default_ami_alias,
+        description=(
+            "Pinned AL2023 release of the GPU nodes (tables/gpu_stack.yaml); never `@latest`, "
+            "which would roll every GPU node at each AMI release."
+        ),
+        json_schema_extra={"allowed": "al2023@vYYYYMMDD, a real release date"},
+    )
+    root_volume_gib: int = Field(
+        default=100,
+        ge=50,
+        le=1000,
+        description=(
+            "GPU node root volume (gp3, encrypted). Serving images unpack to 10-15 GB, two "
+            "coexist during a rollout, plus a model cache and the OS."
+        ),
+    )
+    consolidate_after: str = Field(
+        default="10m",
+        pattern=_DURATION,
+        description=(
+            "Consolidate an empty or underused GPU node after this long (GPU hours are the bill)."
+        ),
+        json_schema_extra={"allowed": "a duration such as 10m, 720h or 1h30m, or Never"},
+    )
+    expire_after: str = Field(
+        default="720h",
+        pattern=_DURATION,
+        description="Replace every GPU node after this long (patched AMIs, bounded node age).",
+        json_schema_extra={"allowed": "a duration such as 10m, 720h or 1h30m, or Never"},
+    )
+    termination_grace_period: str = Field(
+        default="30m",
+        pattern=_GRACE_PERIOD,
+        description="How long a draining GPU node waits for running generations.",
+        json_schema_extra={"allowed": "a duration such as 30m or 1h"},
+    )
+    pools: dict[str, GpuPoolConfig] = Field(
+        default_factory=_default_pools,
+        description="One Karpenter NodePool per environment (dev, prod).",
+        json_schema_extra={"allowed": "a map of environment (dev, prod) to its pool"},
+    )
 
     @model_validator(mode="after")
     def _check(self) -> GpuConfig:
@@ -130,24 +177,6 @@ class GpuConfig(ConfigModel):
                 Problem("instanceFamilies", list(self.instance_families), "each family once")
             )
         problems.extend(self._ami_problems())
-        if not 50 <= self.root_volume_gib <= 1000:
-            problems.append(Problem("rootVolumeGib", self.root_volume_gib, "from 50 to 1000 GiB"))
-        for key, value in (
-            ("consolidateAfter", self.consolidate_after),
-            ("expireAfter", self.expire_after),
-        ):
-            if not _DURATION.match(value):
-                problems.append(
-                    Problem(key, value, "a duration such as 10m, 720h or 1h30m, or Never")
-                )
-        if not _GRACE_PERIOD.match(self.termination_grace_period):
-            problems.append(
-                Problem(
-                    "terminationGracePeriod",
-                    self.termination_grace_period,
-                    "a duration such as 30m or 1h",
-                )
-            )
         problems.extend(self._pool_problems())
         raise_problems(problems)
         return self
@@ -206,15 +235,6 @@ class GpuConfig(ConfigModel):
                         f"pools.{name}.capacityTypes",
                         list(pool.capacity_types),
                         "each capacity type once",
-                    )
-                )
-            budget = pool.disruption_budget_nodes
-            if budget is not None and not _BUDGET_NODES.match(budget):
-                problems.append(
-                    Problem(
-                        f"pools.{name}.disruptionBudgetNodes",
-                        budget,
-                        'a node count ("1") or a percentage ("20%")',
                     )
                 )
         return problems

@@ -89,7 +89,7 @@ class InternetEntries(pulumi.ComponentResource):
             f"{name}-controller",
             description="AWS Load Balancer Controller (upstream IAM policy of its version)",
             policy=json.dumps(upstream_iam_policy()),
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=pin.namespace,
             service_account=pin.service_account,
             parent=self,

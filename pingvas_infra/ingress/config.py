@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import Cidr, ConfigModel, ConfigWarning, Problem, raise_problems
-from pingvas_infra.environments import ENVIRONMENTS, PROD
+from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.tables import load_table
 
 # An ACM certificate (its id is a UUID) and a regional WAFv2 web ACL. CloudFront's web
@@ -25,8 +25,6 @@ _WEB_ACL_ARN = re.compile(
 )
 _CERTIFICATE_SHAPE = "arn:aws:acm:<region>:<account>:certificate/<uuid>"
 _WEB_ACL_SHAPE = "arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<uuid>"
-# The load balancer's idle timeout (ELB API bounds).
-_IDLE_TIMEOUT_SECONDS = range(1, 4001)
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,11 @@ def controller_pin() -> ControllerPin:
     )
 
 
+def deletion_protected_environments() -> tuple[str, ...]:
+    """Environments whose load balancer keeps ELB deletion protection on."""
+    return tuple(load_table("ingress")["deletionProtectedEnvironments"])
+
+
 def tls_policies() -> tuple[str, ...]:
     return tuple(load_table("ingress")["tlsPolicies"]["allowed"])
 
@@ -80,12 +83,19 @@ class EntryConfig(ConfigModel):
             "443 with plain HTTP redirected to it. Unset: HTTP only (the plan warns). Set it "
             "for every environment or for none."
         ),
+        json_schema_extra={
+            "allowed": f"an ACM certificate ARN of aws:region ({_CERTIFICATE_SHAPE}), for every "
+            "environment or for none"
+        },
     )
     waf_acl_arn: str | None = Field(
         default=None,
         description=(
             "Regional WAFv2 web ACL associated with the environment's load balancer (unset: none)."
         ),
+        json_schema_extra={
+            "allowed": f"a regional WAFv2 web ACL ARN of aws:region ({_WEB_ACL_SHAPE})"
+        },
     )
     inbound_cidrs: tuple[Cidr, ...] = Field(
         default=("0.0.0.0/0",),
@@ -93,13 +103,6 @@ class EntryConfig(ConfigModel):
         description=(
             "Client address ranges the load balancer's listeners admit (default: the "
             "internet); narrow dev's to the team's ranges to keep it private."
-        ),
-    )
-    deletion_protection: bool | None = Field(
-        default=None,
-        description=(
-            "ELB deletion protection of the load balancer. Unset: on for prod, off for dev; "
-            "prod off fails the mandatory policy control."
         ),
     )
 
@@ -127,10 +130,9 @@ class EntryConfig(ConfigModel):
         return problems
 
     def protected(self, environment: str) -> bool:
-        """Whether the load balancer has deletion protection (the default: prod only)."""
-        if self.deletion_protection is not None:
-            return self.deletion_protection
-        return environment == PROD.name
+        """Whether the environment's load balancer keeps ELB deletion protection on (prod's
+        always: tables/ingress.yaml, checked by the mandatory policy control too)."""
+        return environment in deletion_protected_environments()
 
     def arn_region_problems(self, region: str, partition: str) -> list[Problem]:
         """ARNs of another region or partition than the stack's: a load balancer uses only
@@ -166,8 +168,9 @@ class IngressConfig(ConfigModel):
     environments: dict[str, EntryConfig] = Field(
         default_factory=_default_entries,
         description=(
-            "Per environment (dev, prod), its entry's certificate, web ACL, client ranges "
-            "and deletion protection; an environment left out takes the defaults."
+            "Per environment (dev, prod), its entry's certificate, web ACL and client "
+            "ranges; an environment left out takes the defaults. Prod's load balancer always "
+            "keeps ELB deletion protection on, dev's never (tables/ingress.yaml)."
         ),
     )
     tls_policy: str = Field(
@@ -176,26 +179,23 @@ class IngressConfig(ConfigModel):
             "TLS security policy of the HTTPS listeners; one of tables/ingress.yaml's "
             "TLS 1.2+ policies (default: the one AWS recommends)."
         ),
+        json_schema_extra={"allowed": "one of " + ", ".join(tls_policies())},
     )
     idle_timeout_seconds: int = Field(
         default=60,
-        description="Seconds a client connection may stay idle on the load balancer (1 to 4000).",
+        ge=1,
+        le=4000,
+        description="Seconds a client connection may stay idle on the load balancer.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _every_environment(cls, data: Any) -> Any:
-        """An environment the stack file leaves out gets the defaults."""
-        if isinstance(data, dict):
-            entries = data.get("environments")
-            if isinstance(entries, dict):
-                data = {**data, "environments": {env.name: {} for env in ENVIRONMENTS} | entries}
-        return data
 
     @model_validator(mode="after")
     def _check(self) -> IngressConfig:
         problems: list[Problem] = []
         names = [env.name for env in ENVIRONMENTS]
+        # An environment the stack file leaves out gets the defaults.
+        missing = {name: EntryConfig() for name in names if name not in self.environments}
+        if missing:
+            object.__setattr__(self, "environments", {**self.environments, **missing})
         problems.extend(
             Problem(f"environments.{name}", "...", f"an environment: one of {', '.join(names)}")
             for name in sorted(self.environments)
@@ -223,10 +223,6 @@ class IngressConfig(ConfigModel):
             problems.append(
                 Problem("tlsPolicy", self.tls_policy, f"one of {', '.join(tls_policies())}")
             )
-        if self.idle_timeout_seconds not in _IDLE_TIMEOUT_SECONDS:
-            problems.append(
-                Problem("idleTimeoutSeconds", self.idle_timeout_seconds, "1 to 4000 seconds")
-            )
         raise_problems(problems)
         return self
 
@@ -250,15 +246,6 @@ class IngressConfig(ConfigModel):
                         None,
                         f"{name}'s load balancer serves plain HTTP on port 80: set an ACM "
                         "certificate for every environment to serve HTTPS and redirect HTTP",
-                    )
-                )
-            if not entry.protected(name) and name == PROD.name:
-                found.append(
-                    ConfigWarning(
-                        f"environments.{name}.deletionProtection",
-                        False,
-                        "prod's load balancer can be deleted by a stray change; the mandatory "
-                        "policy control alb-deletion-protection refuses the plan",
                     )
                 )
         return found

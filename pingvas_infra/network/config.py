@@ -1,25 +1,23 @@
-"""Network layer configuration (`pingvas:network`)."""
+"""Network layer configuration (`pingvas-infra:network`)."""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from pydantic import Field, model_validator
 
 from pingvas_infra.configbase import (
-    LOG_RETENTION_DAYS,
     Cidr,
     ConfigModel,
+    LogRetentionDays,
     Problem,
     network,
-    not_one_of,
     overlapping_cidrs,
     raise_problems,
 )
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.tables import load_table
 
-_AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 # AWS limits for a VPC's primary CIDR and for subnets (VPC user guide, "VPC CIDR blocks").
 _VPC_PREFIXES = range(16, 29)
 _SUBNET_PREFIXES = range(16, 29)
@@ -39,6 +37,11 @@ def default_load_balancer_subnets(zone_count: int) -> dict[str, tuple[str, ...]]
     }
 
 
+# The most zones any region has (tables/availability_zones.yaml): at most one NAT gateway
+# per zone.
+MAX_ZONES = max(len(row["zones"]) for row in load_table("availability_zones")["regions"].values())
+
+
 class NetworkConfig(ConfigModel):
     """A VPC over several AZs with three subnet tiers.
 
@@ -48,26 +51,68 @@ class NetworkConfig(ConfigModel):
     groups and NetworkPolicies can name each of them.
     """
 
-    vpc_cidr: Cidr = "10.0.0.0/16"
-    # None means "the first three AZs of the region" (resolved by the stack config).
-    availability_zones: tuple[str, ...] | None = None
-    public_subnet_cidrs: tuple[Cidr, ...] = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
-    private_subnet_cidrs: tuple[Cidr, ...] = ("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19")
-    data_subnet_cidrs: tuple[Cidr, ...] = ("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24")
+    vpc_cidr: Cidr = Field(
+        default="10.0.0.0/16",
+        description="The VPC's range; a prefix from /16 to /28 (AWS limit).",
+    )
+    availability_zones: tuple[str, ...] | None = Field(
+        default=None,
+        description=(
+            "The zones of the subnets, at least 2 (EKS and Aurora need two; 3 recommended). "
+            "Unset: the region's default three (tables/availability_zones.yaml)."
+        ),
+        json_schema_extra={
+            "allowed": "a list of zones of aws:region (tables/availability_zones.yaml), "
+            "each once, at least 2",
+            "default": "the region's default three, such as us-east-1a, us-east-1b, us-east-1c",
+        },
+    )
+    public_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"),
+        description="Public tier (the NAT gateway): one per zone, inside vpcCidr.",
+    )
+    private_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.32.0/19", "10.0.64.0/19", "10.0.96.0/19"),
+        description=(
+            "Private tier (nodes and pods, which take VPC addresses through the VPC CNI, so "
+            "large): one per zone, inside vpcCidr."
+        ),
+    )
+    data_subnet_cidrs: tuple[Cidr, ...] = Field(
+        default=("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24"),
+        description=(
+            "Data tier (Aurora, ElastiCache, EFS mount targets; no route to the internet): "
+            "one per zone, inside vpcCidr. No two subnets of any tier overlap."
+        ),
+    )
     load_balancer_subnet_cidrs: dict[str, tuple[Cidr, ...]] | None = Field(
         default=None,
         description=(
-            "Per environment (dev, prod), one public subnet per availability zone for that "
-            "environment's internet load balancer and nothing else (/27 or larger): the "
-            "environment's NetworkPolicies admit load-balancer traffic from these ranges "
-            "only, so dev's load balancer reaches no prod pod and the reverse. Unset: a /26 "
-            "per zone, dev in 10.0.4.0/24 and prod in 10.0.5.0/24."
+            "Per environment (dev, prod), one public subnet per zone for that environment's "
+            "internet load balancer and nothing else: its pods admit load-balancer traffic "
+            "from these ranges only, so dev's load balancer reaches no prod pod and the "
+            "reverse."
         ),
+        json_schema_extra={
+            "allowed": "dev and prod, each one CIDR per zone inside vpcCidr, /27 or larger, "
+            "overlapping no other subnet",
+            "default": "a /26 per zone: dev in 10.0.4.0/24, prod in 10.0.5.0/24",
+        },
     )
-    # 1 (the design guide's cost choice) or one per AZ (zone-failure tolerant egress).
-    nat_gateways: int = Field(default=1)
-    # VPC flow logs of rejected traffic (FSBP EC2.6) go to CloudWatch Logs for this long.
-    flow_log_retention_days: int = 14
+    nat_gateways: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_ZONES,
+        description=(
+            "1 (the design guide's cost choice: one shared NAT gateway) or one per zone "
+            "(egress survives a zone failure)."
+        ),
+        json_schema_extra={"allowed": "1, or the number of availability zones"},
+    )
+    flow_log_retention_days: LogRetentionDays = Field(
+        default=14,
+        description="How long CloudWatch keeps the VPC flow logs of rejected traffic (FSBP EC2.6).",
+    )
 
     @property
     def load_balancer_subnets(self) -> dict[str, tuple[str, ...]]:
@@ -103,15 +148,6 @@ class NetworkConfig(ConfigModel):
                 )
             if len(set(azs)) != len(azs):
                 problems.append(Problem("availabilityZones", list(azs), "each zone at most once"))
-            problems.extend(
-                Problem(
-                    f"availabilityZones[{i}]",
-                    az,
-                    "an AZ name such as us-east-1a",
-                )
-                for i, az in enumerate(azs)
-                if not _AZ_NAME.match(az)
-            )
         zone_count = len(azs) if azs is not None else 3
         if self.load_balancer_subnet_cidrs is None:
             object.__setattr__(
@@ -153,9 +189,6 @@ class NetworkConfig(ConfigModel):
                     f"1 (one shared NAT gateway) or {zone_count} (one per availability zone)",
                 )
             )
-        problems += not_one_of(
-            "flowLogRetentionDays", self.flow_log_retention_days, LOG_RETENTION_DAYS
-        )
         raise_problems(problems)
         return self
 

@@ -35,6 +35,31 @@ SYNC_WAVES = {DEV.name: "1", PROD.name: "2"}
 # automated policy at all.
 AUTOMATED = {DEV.name: {"prune": True, "selfHeal": True}}
 
+# What an environment's services deploy, and nothing else: a list of what is allowed, not
+# of what is refused, because every CRD installed later (the VPC CNI's PolicyEndpoints,
+# which the node agents enforce for any pod they list; the load balancer controller's
+# TargetGroupBindings, which register pods into any target group) would otherwise be
+# allowed the day it appears. Left out on purpose: RBAC (it could hand a workload rights
+# over the platform's objects), what the tenancy layer owns (NetworkPolicies, quotas,
+# limit ranges), Endpoints and EndpointSlices (a Service pointing at addresses of
+# another namespace) and DaemonSets (a pod on every node, GPU nodes of the other
+# environment included). Ingresses are in: the admission policy lets an environment's
+# Ingress name its own class only, whose parameters fix everything else.
+SERVICE_KINDS: tuple[tuple[str, str], ...] = (
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("", "Service"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "PersistentVolumeClaim"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("networking.k8s.io", "Ingress"),
+)
+
 
 def helm_values() -> dict[str, Any]:
     return {
@@ -55,23 +80,15 @@ def project_name(environment: str) -> str:
 
 
 def app_project_spec(config: ArgoCdConfig, namespace: str) -> dict[str, Any]:
-    """One environment's services: namespaced objects in its own namespace only, from one
-    repository, never what the tenancy layer owns there (quotas, limit ranges, network
-    policies) nor RBAC, which could hand a workload those rights, nor TargetGroupBindings,
-    which would put the environment's pods behind a load balancer named by ARN (only the
-    load balancer controller makes them, for the environment's Ingresses)."""
+    """One environment's services: the service kinds only, in its own namespace only, from
+    one repository; nothing cluster-scoped."""
     return {
         "description": f"pingvas application services ({namespace} only)",
         "sourceRepos": [config.repo_url],
         "destinations": [{"server": IN_CLUSTER, "namespace": namespace}],
         "clusterResourceWhitelist": [],
-        "namespaceResourceBlacklist": [
-            {"group": "", "kind": "ResourceQuota"},
-            {"group": "", "kind": "LimitRange"},
-            {"group": "networking.k8s.io", "kind": "NetworkPolicy"},
-            {"group": "rbac.authorization.k8s.io", "kind": "Role"},
-            {"group": "rbac.authorization.k8s.io", "kind": "RoleBinding"},
-            {"group": "elbv2.k8s.aws", "kind": "TargetGroupBinding"},
+        "namespaceResourceWhitelist": [
+            {"group": group, "kind": kind} for group, kind in SERVICE_KINDS
         ],
     }
 

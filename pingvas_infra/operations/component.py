@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
+from pingvas_infra.configbase import CONFIG_NAMESPACE
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, PROD
 from pingvas_infra.operations import argocd, backup, monitoring
@@ -108,7 +109,7 @@ class Operations(pulumi.ComponentResource):
             policy=backup.role_policy(
                 storage.bucket_arns[BACKUPS_BUCKET], storage.prod_kms_key_arn, region
             ),
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=namespace,
             service_account=service_account.metadata.name,
             parent=self,
@@ -168,10 +169,10 @@ class Operations(pulumi.ComponentResource):
             value = secrets.get(notifier.secret_config_key)
             if value is None:
                 pulumi.log.warn(
-                    f"pingvas:{notifier.secret_config_key} is not set: "
+                    f"{CONFIG_NAMESPACE}:{notifier.secret_config_key} is not set: "
                     f"{notifier.environment.name} alerts are routed to the "
                     f"'{monitoring.NULL_RECEIVER}' receiver and notify no one. Set it with "
-                    f"`pulumi config set --secret pingvas:{notifier.secret_config_key} ...`",
+                    f"`pulumi config set --secret {notifier.secret_config_key} ...`",
                     resource=self,
                 )
                 continue

@@ -1,4 +1,4 @@
-"""Operations layer configuration (`pingvas:operations`)."""
+"""Operations layer configuration (`pingvas-infra:operations`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.configbase import Allowed, ConfigModel, Problem, raise_problems
 from pingvas_infra.operations import sizing
 
 # Kubernetes CronJobs take the standard five cron fields or one of these descriptors
@@ -47,7 +47,11 @@ def _quantity(value: str) -> str:
     return value
 
 
-Quantity = Annotated[str, AfterValidator(_quantity)]
+Quantity = Annotated[
+    str,
+    AfterValidator(_quantity),
+    Allowed('a Kubernetes quantity, such as "250m" (CPU) or "1Gi" (memory)'),
+]
 
 
 @cache
@@ -72,14 +76,37 @@ class BackupConfig(ConfigModel):
 
     # The design guide's "daily at 2 AM", in `timeZone`: 02:00 UTC by default, an hour before the
     # design guide's Aurora backup window (03:00-04:00 UTC), so the two never overlap.
-    schedule: str = "0 2 * * *"
-    time_zone: str = "Etc/UTC"
-    # Retries of a failed run before the Job is marked Failed (and alerts).
-    backoff_limit: int = Field(default=2, ge=0, le=6)
-    # A run that takes longer is killed and counts as a failure.
-    active_deadline_minutes: int = Field(default=60, ge=5, le=720)
-    # The emptyDir the dump is written to before upload (node ephemeral storage).
-    scratch_size_gi: int = Field(default=5, ge=1, le=50)
+    schedule: str = Field(
+        default="0 2 * * *",
+        description="When the prod schema dump runs, in timeZone.",
+        json_schema_extra={
+            "allowed": "five cron fields (minute hour day-of-month month day-of-week) or "
+            "@daily-style; no seconds, no TZ= prefix, no L/W/#"
+        },
+    )
+    time_zone: str = Field(
+        default="Etc/UTC",
+        description="Time zone of schedule.",
+        json_schema_extra={"allowed": "an IANA zone name, such as Etc/UTC or Europe/Berlin"},
+    )
+    backoff_limit: int = Field(
+        default=2,
+        ge=0,
+        le=6,
+        description="Retries of a failed run before the Job fails (and alerts).",
+    )
+    active_deadline_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=720,
+        description=(
+            "A run that takes longer is killed and counts as a failure; below the shortest "
+            "interval between runs."
+        ),
+    )
+    scratch_size_gi: int = Field(
+        default=5, ge=1, le=50, description="Node ephemeral storage the dump is written to first."
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -139,16 +166,42 @@ class BackupConfig(ConfigModel):
 class MonitoringConfig(ConfigModel):
     """kube-prometheus-stack on the system nodes, alert routing, dashboards."""
 
-    enabled: bool = True
-    # How long Prometheus keeps samples; the volume's size caps it as well.
-    retention: str = "15d"
-    # The Prometheus gp3 volume (priced by the cost model).
-    volume_size_gi: int = Field(default=20, ge=10, le=200)
-    prometheus_cpu: Quantity = "250m"
-    prometheus_memory: Quantity = "1Gi"
-    prometheus_memory_limit: Quantity = "1536Mi"
-    # The design guide's alert: a namespace using more than this share of a quota for 5 minutes.
-    quota_alert_ratio: float = Field(default=0.9, gt=0, le=1)
+    enabled: bool = Field(
+        default=True, description="kube-prometheus-stack, alert routing and dashboards."
+    )
+    retention: str = Field(
+        default="15d",
+        description="How long Prometheus keeps samples; the volume's size caps it as well.",
+        json_schema_extra={"allowed": "a whole number of h, d or w, such as 15d"},
+    )
+    volume_size_gi: int = Field(
+        default=20,
+        ge=10,
+        le=200,
+        description="The Prometheus gp3 volume; Prometheus caps its data at 80% of it.",
+    )
+    prometheus_cpu: Quantity = Field(
+        default="250m",
+        description=(
+            "Prometheus CPU request; the whole operations footprint must fit on the system "
+            "nodes beside the cluster add-ons."
+        ),
+    )
+    prometheus_memory: Quantity = Field(
+        default="1Gi", description="Prometheus memory request (must fit, as prometheusCpu)."
+    )
+    prometheus_memory_limit: Quantity = Field(
+        default="1536Mi", description="Prometheus memory limit; at least prometheusMemory."
+    )
+    quota_alert_ratio: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description=(
+            "The design guide's alert: a namespace using more than this share of a quota "
+            "for 5 minutes."
+        ),
+    )
 
     @field_validator("retention")
     @classmethod
@@ -198,12 +251,20 @@ _PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 class ArgoCdConfig(ConfigModel):
     """Optional Argo CD for the application services (off by default)."""
 
-    enabled: bool = False
-    # The Git repository holding the services' manifests (required when enabled).
-    repo_url: str | None = None
-    target_revision: str = Field(default="main", min_length=1)
-    # Each environment syncs `<servicesPath>/<env>` (e.g. deploy/dev, deploy/prod).
-    services_path: str = "deploy"
+    enabled: bool = Field(default=False, description="Argo CD for the application services.")
+    repo_url: str | None = Field(
+        default=None,
+        description="The Git repository holding the services' manifests; required when enabled.",
+        json_schema_extra={"allowed": "an https:// or SSH (git@host:org/repo, ssh://) Git URL"},
+    )
+    target_revision: str = Field(
+        default="main", min_length=1, description="Branch, tag or commit Argo CD follows."
+    )
+    services_path: str = Field(
+        default="deploy",
+        description="Each environment syncs <servicesPath>/<env> (deploy/dev, deploy/prod).",
+        json_schema_extra={"allowed": "a relative path inside the repository, without '..'"},
+    )
 
     @model_validator(mode="after")
     def _repository(self) -> ArgoCdConfig:
@@ -233,9 +294,15 @@ class ArgoCdConfig(ConfigModel):
 
 
 class OperationsConfig(ConfigModel):
-    backup: BackupConfig = Field(default_factory=BackupConfig)
-    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
-    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig)
+    """Backups, monitoring and the optional Argo CD."""
+
+    backup: BackupConfig = Field(
+        default_factory=BackupConfig, description="The nightly dump of the prod schema."
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig, description="Monitoring and alert routing."
+    )
+    argocd: ArgoCdConfig = Field(default_factory=ArgoCdConfig, description="Optional Argo CD.")
 
     @model_validator(mode="after")
     def _fits_on_system_nodes(self) -> OperationsConfig:

@@ -45,7 +45,7 @@ class Notifier:
 
     environment: Environment
     receiver: str
-    # The Pulumi secret config key holding the credential (pingvas:<key>).
+    # The Pulumi secret config key holding the credential (pingvas-infra:<key>).
     secret_config_key: str
     # The file name of that credential inside the receivers Secret.
     secret_file: str

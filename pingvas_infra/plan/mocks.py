@@ -19,6 +19,7 @@ from pulumi.runtime.mocks import MockCallArgs
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.wire import secret
+from pingvas_infra.tables import load_table
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
@@ -306,6 +307,15 @@ class PlanMocks(Mocks):
         return answer(self.region, dict(args.args)), []
 
 
+def _offered_zones(region: str) -> dict[str, Any]:
+    """DescribeAvailabilityZones of the offline account: every zone of the region
+    (tables/availability_zones.yaml). Which letters a real account is offered is known
+    only under `pulumi up`, where the program compares them with the configured zones."""
+    row = load_table("availability_zones")["regions"][region]
+    names = [f"{region}{letter}" for letter in row["zones"]]
+    return {"names": names, "zoneIds": [], "groupNames": [region], "id": region}
+
+
 def _no_references(type_token: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError("resource references need the plan engine's monitor")
 
@@ -324,6 +334,7 @@ INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "endpoint": f"ec2.{region}.amazonaws.com",
         "description": region,
     },
+    rt.GET_AVAILABILITY_ZONES: lambda region, _: _offered_zones(region),
     rt.GET_PARTITION: lambda region, _: {
         "partition": PARTITION,
         "dnsSuffix": "amazonaws.com",

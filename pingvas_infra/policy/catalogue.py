@@ -37,7 +37,6 @@ class Parameters:
     versioned_bucket_purposes: tuple[str, ...]
     kms_bucket_purposes: tuple[str, ...]
     data_ports: dict[int, str]
-    deletion_protected_environments: tuple[str, ...]
 
 
 def _control(entry: dict[str, Any]) -> Control:
@@ -82,5 +81,4 @@ def parameters() -> Parameters:
         versioned_bucket_purposes=tuple(raw["versioned_bucket_purposes"]),
         kms_bucket_purposes=tuple(raw["kms_bucket_purposes"]),
         data_ports={int(port): str(what) for port, what in raw["data_ports"].items()},
-        deletion_protected_environments=tuple(raw["deletion_protected_environments"]),
     )

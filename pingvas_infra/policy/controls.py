@@ -396,7 +396,7 @@ def _alb_deletion_protection(args: ResourceValidationArgs) -> Iterator[str]:
     if spec is None:
         return
     environment = _class_environment(args, spec)
-    if environment not in parameters().deletion_protected_environments:
+    if environment not in load_table("ingress")["deletionProtectedEnvironments"]:
         return
     if not is_true(_lb_attributes(spec).get("deletion_protection.enabled")):
         yield f"{environment}'s load balancer: deletion_protection.enabled is not true"

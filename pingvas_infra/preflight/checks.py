@@ -282,7 +282,9 @@ def check_eks_version(clients: AwsClients, targets: PreflightTargets, today: dat
     end = end_date.date()
     days = (end - today).days
     detail = f"Kubernetes {version}: standard support ends {end.isoformat()}"
-    upgrade = "upgrade pingvas:cluster.kubernetesVersion before then (extended support: $0.60/h)"
+    upgrade = (
+        "upgrade pingvas-infra:cluster.kubernetesVersion before then (extended support: $0.60/h)"
+    )
     if days < 0:
         return CheckResult(
             check,
@@ -298,8 +300,9 @@ def check_eks_version(clients: AwsClients, targets: PreflightTargets, today: dat
 def check_aurora(clients: AwsClients, targets: PreflightTargets) -> CheckResult:
     check = "Aurora version"
     version = targets.aurora_engine_version
+    # The stack pins the major: RDS creates the cluster on the major's default minor.
     found = clients.rds.describe_db_engine_versions(
-        Engine=AURORA_ENGINE, EngineVersion=version
+        Engine=AURORA_ENGINE, EngineVersion=version, DefaultOnly=True
     ).get("DBEngineVersions", [])
     if not found:
         return CheckResult(
@@ -309,6 +312,7 @@ def check_aurora(clients: AwsClients, targets: PreflightTargets) -> CheckResult:
             f"choose one of `aws rds describe-db-engine-versions --engine {AURORA_ENGINE}`",
         )
     engine = found[0]
+    version = f"{version} (default minor {engine.get('EngineVersion', 'not reported')})"
     min_capacity = engine.get("ServerlessV2FeaturesSupport", {}).get("MinCapacity")
     if targets.aurora_min_acu == 0 and min_capacity != 0:
         return CheckResult(
@@ -316,14 +320,15 @@ def check_aurora(clients: AwsClients, targets: PreflightTargets) -> CheckResult:
             "fail",
             f"{AURORA_ENGINE} {version} cannot scale Serverless v2 to 0 ACU "
             f"(its minimum is {min_capacity if min_capacity is not None else 'not reported'})",
-            "choose a version whose ServerlessV2FeaturesSupport.MinCapacity is 0, or raise minAcu",
+            "choose a major whose default minor has ServerlessV2FeaturesSupport.MinCapacity 0, "
+            "or raise minAcu",
         )
     if engine.get("Status") == "deprecated":
         return CheckResult(
             check,
             "warn",
             f"{AURORA_ENGINE} {version} is deprecated",
-            "choose a current minor version",
+            "choose a newer major version",
         )
     scale = " and scales to 0 ACU" if targets.aurora_min_acu == 0 else ""
     return CheckResult(check, "pass", f"{AURORA_ENGINE} {version} is offered{scale}")

@@ -1,20 +1,13 @@
-"""Storage layer configuration (`pingvas:storage`): S3 buckets, EFS model store."""
+"""Storage layer configuration (`pingvas-infra:storage`): S3 buckets, EFS model store."""
 
 from __future__ import annotations
 
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from pingvas_infra.configbase import (
-    ConfigModel,
-    Problem,
-    not_one_of,
-    out_of_range,
-    raise_problems,
-    span,
-)
+from pingvas_infra.configbase import ConfigModel, Problem, aws_limit
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 
 # Purpose -> the middle of the bucket name (the design guide's names: pingvas-dev-images,
@@ -39,7 +32,7 @@ _SUFFIX = re.compile(r"^([a-z0-9-]*[a-z0-9])?$")
 ACCOUNT_ID_LENGTH = 12
 
 # EFS lifecycle: when files not read for a while move to Infrequent Access.
-EFS_TRANSITIONS = (
+EfsTransition = Literal[
     "AFTER_1_DAY",
     "AFTER_7_DAYS",
     "AFTER_14_DAYS",
@@ -49,9 +42,10 @@ EFS_TRANSITIONS = (
     "AFTER_180_DAYS",
     "AFTER_270_DAYS",
     "AFTER_365_DAYS",
-)
-_POSIX_IDS = range(1, 2**32)
-_LIFECYCLE_DAYS = range(1, 36_501)
+]
+# S3 lifecycle rules take any positive number of days; a century bounds a typo.
+MAX_LIFECYCLE_DAYS = 36_500
+_POSIX_WHY = "0 would be root; EFS takes POSIX ids up to 4294967295"
 
 
 def bucket_name(prefix: str, project: str, purpose: str, suffix: str) -> str:
@@ -61,47 +55,94 @@ def bucket_name(prefix: str, project: str, purpose: str, suffix: str) -> str:
 class EfsConfig(ConfigModel):
     """The shared model store; files are owned by this POSIX user through the access point."""
 
-    transition_to_ia: str = "AFTER_30_DAYS"
+    transition_to_ia: EfsTransition = Field(
+        default="AFTER_30_DAYS",
+        description="Unread model files move to Infrequent Access after this (back on first read).",
+    )
     # Bursting by default: no per-GB throughput charge. Its baseline is 50 KiB/s per GiB
     # stored (1 MiB/s minimum), with bursts to 100 MiB/s on credits earned below it. A
     # model store of 50 GB earns ~6 TiB of throughput a month; the ~320 GB of model loads
-    # a month of the design guide's usage is about 5% of it, so Elastic ($0.03 per GB read, $0.06
-    # per GB written: ~$10 a month there) buys nothing. Choose elastic when many GPU nodes
-    # load large models at once and 100 MiB/s slows their start, or when
-    # BurstCreditBalance trends down.
-    throughput_mode: Literal["bursting", "elastic"] = "bursting"
-    posix_uid: int = 1000
-    posix_gid: int = 1000
-
-    @model_validator(mode="after")
-    def _check(self) -> EfsConfig:
-        problems: list[Problem] = []
-        problems += not_one_of("transitionToIa", self.transition_to_ia, EFS_TRANSITIONS)
-        problems.extend(
-            Problem(key, value, "a POSIX id from 1 to 4294967295 (0 would be root)")
-            for key, value in (("posixUid", self.posix_uid), ("posixGid", self.posix_gid))
-            if value not in _POSIX_IDS
-        )
-        raise_problems(problems)
-        return self
+    # a month of the design guide's usage is about 5% of it, so Elastic ($0.03 per GB read,
+    # $0.06 per GB written: ~$10 a month there) buys nothing.
+    throughput_mode: Literal["bursting", "elastic"] = Field(
+        default="bursting",
+        description=(
+            "bursting (free; credits grow with stored data) or elastic (pay per GB read): "
+            "choose elastic when many GPU nodes load large models at once, or when "
+            "BurstCreditBalance trends down."
+        ),
+    )
+    posix_uid: int = Field(
+        default=1000,
+        ge=1,
+        le=aws_limit("posix_id_max"),
+        description="Owner of /models; every NFS call through the access points runs as it.",
+        json_schema_extra={"why": _POSIX_WHY},
+    )
+    posix_gid: int = Field(
+        default=1000,
+        ge=1,
+        le=aws_limit("posix_id_max"),
+        description="Group of /models, as posixUid.",
+        json_schema_extra={"why": _POSIX_WHY},
+    )
 
 
 class StorageConfig(ConfigModel):
     """Buckets (names, lifecycle), the EFS model store and the keys that encrypt them."""
 
-    # Bucket names are global: <bucketPrefix><project>-<purpose><bucketSuffix>.
-    bucket_prefix: str = ""
-    # None: "-<AWS account id>", unique per account without any setting.
-    bucket_suffix: str | None = None
-    # Server access logs in the logs bucket are deleted after this many days.
-    log_expiration_days: int = 90
-    # Overwritten or deleted versions in versioned buckets are kept this long.
-    noncurrent_version_expiration_days: int = 30
-    # Database backups (pg_dump files) are kept this long.
-    backup_retention_days: int = 35
-    abort_incomplete_multipart_upload_days: int = 7
-    kms_deletion_window_days: int = 30
-    efs: EfsConfig = Field(default_factory=EfsConfig)
+    bucket_prefix: str = Field(
+        default="",
+        description=(
+            "Bucket names are global: <bucketPrefix><project>-<purpose><bucketSuffix>, valid "
+            "S3 names of at most 63 characters, no dots."
+        ),
+        json_schema_extra={
+            "allowed": "lower-case letters, digits and hyphens, starting with a letter or digit"
+        },
+    )
+    bucket_suffix: str | None = Field(
+        default=None,
+        description="Unset: -<AWS account id>, unique per account without any setting.",
+        json_schema_extra={
+            "allowed": "lower-case letters, digits and hyphens, ending with a letter or digit",
+            "default": "-<account id>",
+        },
+    )
+    log_expiration_days: int = Field(
+        default=90,
+        ge=1,
+        le=MAX_LIFECYCLE_DAYS,
+        description="Server access logs in the logs bucket are deleted after this many days.",
+    )
+    noncurrent_version_expiration_days: int = Field(
+        default=30,
+        ge=1,
+        le=MAX_LIFECYCLE_DAYS,
+        description="Overwritten or deleted versions in versioned buckets are kept this long.",
+    )
+    backup_retention_days: int = Field(
+        default=35,
+        ge=1,
+        le=MAX_LIFECYCLE_DAYS,
+        description="Database dumps in the backups bucket are kept this long.",
+    )
+    abort_incomplete_multipart_upload_days: int = Field(
+        default=7,
+        ge=1,
+        le=MAX_LIFECYCLE_DAYS,
+        description="Unfinished multipart uploads of every bucket are removed after this.",
+    )
+    kms_deletion_window_days: int = Field(
+        default=30,
+        ge=DELETION_WINDOW_DAYS.start,
+        le=DELETION_WINDOW_DAYS.stop - 1,
+        description="Days before the prod and models keys are really deleted.",
+    )
+    efs: EfsConfig = Field(
+        default_factory=EfsConfig,
+        description="The shared model store; files are owned by this POSIX user.",
+    )
 
     def suffix_for(self, account_id: str) -> str:
         return self.bucket_suffix if self.bucket_suffix is not None else f"-{account_id}"
@@ -153,27 +194,6 @@ class StorageConfig(ConfigModel):
             if self.bucket_suffix:
                 return "storage.bucketSuffix", self.bucket_suffix
         return "project", project
-
-    @model_validator(mode="after")
-    def _check(self) -> StorageConfig:
-        problems: list[Problem] = [
-            Problem(key, value, span(_LIFECYCLE_DAYS))
-            for key, value in (
-                ("logExpirationDays", self.log_expiration_days),
-                ("noncurrentVersionExpirationDays", self.noncurrent_version_expiration_days),
-                ("backupRetentionDays", self.backup_retention_days),
-                (
-                    "abortIncompleteMultipartUploadDays",
-                    self.abort_incomplete_multipart_upload_days,
-                ),
-            )
-            if value not in _LIFECYCLE_DAYS
-        ]
-        problems += out_of_range(
-            "kmsDeletionWindowDays", self.kms_deletion_window_days, DELETION_WINDOW_DAYS
-        )
-        raise_problems(problems)
-        return self
 
 
 def _bucket_name_fault(name: str) -> tuple[str, str] | None:

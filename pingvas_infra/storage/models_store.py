@@ -41,7 +41,14 @@ STORAGE_CLASS = "efs-models"
 NOMINAL_CAPACITY = "100Gi"
 READ_CLAIM = "models"
 WRITE_CLAIM = "models-writer"
-# Every model volume mounts over TLS and with the CSI driver's IAM identity.
+# Every model volume mounts over TLS and with the CSI driver's IAM identity. With `iam`,
+# efs-utils (which the driver runs on the node) takes credentials in this order: an
+# explicit credentials URI or profile mount option (none here), ECS, then EKS Pod Identity
+# (AWS_CONTAINER_CREDENTIALS_FULL_URI, set in efs-csi-node-sa's pods by its association),
+# IRSA, and last the instance role (aws/efs-utils v3.2.0,
+# src/efs_utils_common/aws_credentials.py, get_aws_security_credentials; the driver
+# supports Pod Identity since v2.0.5). A fall back to the node role fails closed: the file
+# system policy admits the CSI driver's role only.
 MOUNT_OPTIONS = ("tls", "iam")
 MODEL_SYNC_SERVICE_ACCOUNT = "model-sync"
 

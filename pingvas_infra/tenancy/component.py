@@ -273,7 +273,7 @@ class Tenancy(pulumi.ComponentResource):
         identity = pod_identity_role(
             name,
             description="Schema bootstrap Job: reads the Aurora master secret",
-            cluster_name=cluster.cluster_name,
+            cluster=cluster,
             namespace=SYSTEM_NAMESPACE,
             service_account=bootstrap.SERVICE_ACCOUNT,
             policy=iam.document(

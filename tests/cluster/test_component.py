@@ -54,7 +54,7 @@ def private_subnet_ids(graph: PlanResult) -> set[str]:
 def admin_graph(run_plan: PlanRunner) -> PlanResult:
     return run_plan(
         {
-            "pingvas:cluster": {
+            "pingvas-infra:cluster": {
                 "adminPrincipalArns": [ADMIN_ARN],
                 "publicAccessCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
             }
@@ -109,7 +109,7 @@ def test_endpoint_private_on_public_limited_to_config(
     narrowed = eks_cluster(admin_graph).inputs
     assert narrowed["endpointPublicAccess"] is True
     assert narrowed["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.0/24"]
-    private = eks_cluster(run_plan({"pingvas:cluster": {"publicAccessCidrs": []}})).inputs
+    private = eks_cluster(run_plan({"pingvas-infra:cluster": {"publicAccessCidrs": []}})).inputs
     assert private["endpointPrivateAccess"] is True
     assert private["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in private
@@ -211,6 +211,7 @@ def test_system_node_group_is_spot_over_three_types_of_one_size(graph: PlanResul
 
 
 def test_system_node_role_has_the_node_policies(graph: PlanResult) -> None:
+    """No CNI policy: the VPC CNI has a role of its own (below)."""
     role = role_by_arn(graph)[graph.one(rt.EKS_NODE_GROUP_COMPONENT).inputs["nodeRoleArn"]]
     (trust,) = trust_of(role)
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
@@ -219,10 +220,31 @@ def test_system_node_role_has_the_node_policies(graph: PlanResult) -> None:
         for p in (
             "AmazonEKSWorkerNodePolicy",
             "AmazonEC2ContainerRegistryPullOnly",
-            "AmazonEKS_CNI_Policy",
             "AmazonSSMManagedInstanceCore",
         )
     }
+
+
+def test_the_vpc_cni_has_its_own_role_before_any_node_starts(graph: PlanResult) -> None:
+    """aws-node gets AmazonEKS_CNI_Policy through Pod Identity, trusted for
+    kube-system/aws-node of this cluster only; the system nodes wait for the association
+    and the agent that serves it, so no aws-node pod starts without them."""
+    (association,) = [
+        a for a in graph.of_type(rt.POD_IDENTITY_ASSOCIATION)
+        if a.inputs["serviceAccount"] == "aws-node"
+    ]  # fmt: skip
+    assert association.inputs["namespace"] == "kube-system"
+    role = role_by_arn(graph)[association.inputs["roleArn"]]
+    assert attached_policies(graph, role) == {"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"}
+    (trust,) = trust_of(role)
+    assert trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == [
+        "aws-node"
+    ]
+    nodes = graph.one(rt.EKS_NODE_GROUP_COMPONENT)
+    agent = next(
+        a for a in graph.of_type(rt.EKS_ADDON) if a.inputs["addonName"] == "eks-pod-identity-agent"
+    )
+    assert {association.urn, agent.urn} <= set(nodes.dependencies)
 
 
 def test_system_launch_template_requires_imdsv2_and_encrypts_gp3(graph: PlanResult) -> None:

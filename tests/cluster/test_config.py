@@ -28,48 +28,49 @@ def as_of_table_day(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cluster_config, "today", lambda: TABLE_DAY)
 
 
-# (case id, pingvas:cluster overrides, key the message must name, text it must contain)
+# (case id, pingvas-infra:cluster overrides, key the message must name, text it must contain)
 BAD_CLUSTER: list[BadConfigCase] = [
     (
         "version-unknown",
         {"kubernetesVersion": "1.99"},
-        "pingvas:cluster.kubernetesVersion",
+        "pingvas-infra:cluster.kubernetesVersion",
         "unknown to EKS; allowed on 2026-11-26: 1.32, 1.33, 1.34, 1.35, 1.36",
     ),
     (
         "version-past-extended-support",
         {"kubernetesVersion": "1.28"},
-        "pingvas:cluster.kubernetesVersion",
+        "pingvas-infra:cluster.kubernetesVersion",
         "unknown to EKS",
     ),
     (
         "version-no-longer-offered",
         {"kubernetesVersion": "1.30"},
-        "pingvas:cluster.kubernetesVersion",
+        "pingvas-infra:cluster.kubernetesVersion",
         "EKS stopped offering it on 2026-07-23",
     ),
     (
         "version-as-yaml-number",
         {"kubernetesVersion": 1.35},
-        "pingvas:cluster.kubernetesVersion",
+        "pingvas-infra:cluster.kubernetesVersion",
         "quoted text",
     ),
     (
         "version-in-extended-with-standard-policy",
         {"kubernetesVersion": "1.32"},
-        "pingvas:cluster.kubernetesVersion",
+        "pingvas-infra:cluster.kubernetesVersion",
         "past end of standard support (2026-03-23)",
     ),
     (
         "support-type-unknown",
         {"supportType": "BASIC"},
-        "pingvas:cluster.supportType",
-        "'STANDARD' or 'EXTENDED'",
+        "pingvas-infra:cluster.supportType",
+        "allowed: only STANDARD. EXTENDED is refused: the mandatory policy control "
+        "eks-upgrade-policy-standard",
     ),
     (
         "admin-arn-root",
         {"adminPrincipalArns": ["arn:aws:iam::123456789012:root"]},
-        "pingvas:cluster.adminPrincipalArns[0]",
+        "pingvas-infra:cluster.adminPrincipalArns[0]",
         "an IAM role or user ARN",
     ),
     (
@@ -80,92 +81,97 @@ BAD_CLUSTER: list[BadConfigCase] = [
                 "arn:aws:iam::123456789012:role/ops",
             ]
         },
-        "pingvas:cluster.adminPrincipalArns[1]",
+        "pingvas-infra:cluster.adminPrincipalArns[1]",
         "each principal in one list only",
     ),
     (
         "public-cidr-private-range",
         {"publicAccessCidrs": ["203.0.113.0/24", "10.0.0.0/8"]},
-        "pingvas:cluster.publicAccessCidrs[1]",
+        "pingvas-infra:cluster.publicAccessCidrs[1]",
         "a public range",
     ),
     (
         "public-cidr-garbage",
         {"publicAccessCidrs": ["office"]},
-        "pingvas:cluster.publicAccessCidrs[0]",
+        "pingvas-infra:cluster.publicAccessCidrs[0]",
         "IPv4 CIDR",
     ),
     (
         "public-cidr-host-bits",
         {"publicAccessCidrs": ["198.51.100.7/24"]},
-        "pingvas:cluster.publicAccessCidrs[0]",
+        "pingvas-infra:cluster.publicAccessCidrs[0]",
         "host bits",
     ),
     (
         "log-retention-not-allowed",
         {"logRetentionDays": 10},
-        "pingvas:cluster.logRetentionDays",
-        "one of 1, 3, 5, 7, 14, 30",
+        "pingvas-infra:cluster.logRetentionDays",
+        "allowed: 1, 3, 5, 7, 14, 30",
     ),
     (
         "system-type-unknown",
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "t3.mediun"]}},
-        "pingvas:cluster.systemNodes.instanceTypes[2]",
+        "pingvas-infra:cluster.systemNodes.instanceTypes[2]",
         "unknown instance type; allowed: t3.medium, t3a.medium",
     ),
     (
         "system-type-gpu",
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "g4dn.xlarge"]}},
-        "pingvas:cluster.systemNodes.instanceTypes[2]",
+        "pingvas-infra:cluster.systemNodes.instanceTypes[2]",
         "unknown instance type",
     ),
     (
         "system-too-few-types",
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium"]}},
-        "pingvas:cluster.systemNodes.instanceTypes",
+        "pingvas-infra:cluster.systemNodes.instanceTypes",
         "at least 3 instance types",
     ),
     (
         "system-mixed-size-classes",
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "m5.large"]}},
-        "pingvas:cluster.systemNodes.instanceTypes",
+        "pingvas-infra:cluster.systemNodes.instanceTypes",
         "one size class",
     ),
     (
         "system-min-one",
         {"systemNodes": {"minSize": 1, "desiredSize": 1}},
-        "pingvas:cluster.systemNodes.minSize",
-        "at least 2",
+        "pingvas-infra:cluster.systemNodes.minSize",
+        "below the minimum 2; allowed: a whole number from 2 to 450",
     ),
     (
         "system-desired-above-max",
         {"systemNodes": {"desiredSize": 5}},
-        "pingvas:cluster.systemNodes.desiredSize",
-        "between minSize (2) and maxSize (4)",
+        "pingvas-infra:cluster.systemNodes.desiredSize",
+        "from minSize (2) to maxSize (4)",
     ),
     (
         "system-capacity-type",
         {"systemNodes": {"capacityType": "PREEMPTIBLE"}},
-        "pingvas:cluster.systemNodes.capacityType",
-        "'SPOT' or 'ON_DEMAND'",
+        "pingvas-infra:cluster.systemNodes.capacityType",
+        "allowed: one of SPOT, ON_DEMAND",
     ),
     (
         "system-disk-too-small",
         {"systemNodes": {"diskSizeGib": 8}},
-        "pingvas:cluster.systemNodes.diskSizeGib",
+        "pingvas-infra:cluster.systemNodes.diskSizeGib",
         "from 20 to 200",
     ),
     (
         "system-unknown-key",
         {"systemNodes": {"instanceType": "t3.medium"}},
-        "pingvas:cluster.systemNodes.instanceType",
+        "pingvas-infra:cluster.systemNodes.instanceType",
         "allowed keys: capacityType, desiredSize",
     ),
-    ("cluster-unknown-key", {"endpointPublic": False}, "pingvas:cluster.endpointPublic", "allowed"),
+    (
+        "cluster-unknown-key",
+        {"endpointPublic": False},
+        "pingvas-infra:cluster.endpointPublic",
+        "allowed",
+    ),
 ]
 
 
-test_bad_cluster_config_names_key = refused_config_test(BAD_CLUSTER, "pingvas:cluster")
+test_bad_cluster_config_names_key = refused_config_test(BAD_CLUSTER, "pingvas-infra:cluster")
 
 
 def test_every_cluster_problem_is_reported_at_once(stack_file: StackFile) -> None:
@@ -174,14 +180,14 @@ def test_every_cluster_problem_is_reported_at_once(stack_file: StackFile) -> Non
         "publicAccessCidrs": ["192.168.0.0/16"],
         "systemNodes": {"minSize": 1, "instanceTypes": ["t3.medium"]},
     }
-    message = config_refusal(stack_file, {"pingvas:cluster": overrides})
+    message = config_refusal(stack_file, {"pingvas-infra:cluster": overrides})
     for key in (
         "kubernetesVersion",
         "publicAccessCidrs[0]",
         "systemNodes.minSize",
         "systemNodes.instanceTypes",
     ):
-        assert f"pingvas:cluster.{key} = " in message
+        assert f"pingvas-infra:cluster.{key} = " in message
 
 
 def test_defaults_are_a_standard_support_version_with_standard_policy(
@@ -204,36 +210,44 @@ def test_default_system_types_share_one_size_class(stack_file: StackFile) -> Non
     assert (nodes.min_size, nodes.desired_size, nodes.max_size) == (2, 2, 4)
 
 
-def test_extended_support_version_is_accepted_when_paid_for(stack_file: StackFile) -> None:
-    config = config_with(
-        stack_file, {"pingvas:cluster": {"kubernetesVersion": "1.32", "supportType": "EXTENDED"}}
+def test_extended_support_is_refused_with_the_policy_that_would_fail_the_plan(
+    stack_file: StackFile,
+) -> None:
+    """EXTENDED was documented and accepted, then failed the mandatory policy control
+    eks-upgrade-policy-standard on every plan: config and policy now agree."""
+    message = config_refusal(
+        stack_file,
+        {"pingvas-infra:cluster": {"kubernetesVersion": "1.32", "supportType": "EXTENDED"}},
     )
-    assert config.cluster.kubernetes_version == "1.32"
-    keys = {w.key for w in config.warnings()}
-    assert "pingvas:cluster.supportType" in keys
+    assert "pingvas-infra:cluster.supportType = " in message
+    assert "eks-upgrade-policy-standard" in message
+    assert "pingvas-infra:cluster.kubernetesVersion = " in message
+    assert "eks-supported-version" in message
 
 
 def test_open_endpoint_warns_and_narrow_endpoint_does_not(stack_file: StackFile) -> None:
     default = config_with(stack_file, {})
     (warning,) = [w for w in default.warnings() if w.key.endswith("publicAccessCidrs")]
-    assert warning.key == "pingvas:cluster.publicAccessCidrs"
+    assert warning.key == "pingvas-infra:cluster.publicAccessCidrs"
     assert "0.0.0.0/0" in warning.render("")
     narrowed = config_with(
-        stack_file, {"pingvas:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
+        stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
     )
     assert not [w for w in narrowed.warnings() if w.key.endswith("publicAccessCidrs")]
-    private_only = config_with(stack_file, {"pingvas:cluster": {"publicAccessCidrs": []}})
+    private_only = config_with(stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": []}})
     assert not private_only.cluster.public_endpoint
-    assert not [w for w in private_only.warnings() if w.key.startswith("pingvas:cluster.")]
+    assert not [w for w in private_only.warnings() if w.key.startswith("pingvas-infra:cluster.")]
 
 
 def test_upgrade_reminder_near_end_of_standard_support(
     stack_file: StackFile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cluster_config, "today", lambda: dt.date(2027, 1, 15))
-    config = config_with(stack_file, {"pingvas:cluster": {"publicAccessCidrs": ["8.8.8.0/24"]}})
-    (warning,) = [w for w in config.warnings() if w.key.startswith("pingvas:cluster.")]
-    assert warning.key == "pingvas:cluster.kubernetesVersion"
+    config = config_with(
+        stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": ["8.8.8.0/24"]}}
+    )
+    (warning,) = [w for w in config.warnings() if w.key.startswith("pingvas-infra:cluster.")]
+    assert warning.key == "pingvas-infra:cluster.kubernetesVersion"
     assert "2027-03-27 (71 days)" in warning.message
 
 

@@ -5,8 +5,12 @@ stack associates them with, and by the admission policies for what RBAC alone al
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from pulumi.runtime import MockResourceArgs
+
+from pingvas_infra import resource_types as rt
 from pingvas_infra.cluster.people import (
     Access,
     access_entry_name,
@@ -14,7 +18,7 @@ from pingvas_infra.cluster.people import (
     people_group,
 )
 from pingvas_infra.config import ConfigError
-from pingvas_infra.plan.mocks import ACCOUNT_ID
+from pingvas_infra.plan.mocks import ACCOUNT_ID, PlanMocks
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import refused_config_test
@@ -29,7 +33,7 @@ DEV = f"arn:aws:iam::{ACCOUNT_ID}:role/teams/dev-engineer"
 PROD = f"arn:aws:iam::{ACCOUNT_ID}:role/prod-engineer"
 VIEWER = f"arn:aws:iam::{ACCOUNT_ID}:user/auditor"
 PEOPLE = {
-    "pingvas:cluster": {
+    "pingvas-infra:cluster": {
         "adminPrincipalArns": [ADMIN],
         "environmentPrincipalArns": {"dev": [DEV], "prod": [PROD]},
         "viewerPrincipalArns": [VIEWER],
@@ -130,6 +134,9 @@ DEV_SELF_ESCALATION = [
     # Edit covers no elbv2.k8s.aws kind: dev people cannot bind pods to a target group by
     # ARN (the admission policy refuses it a second time, and refuses Argo CD too).
     ResourceRequest("create", "targetgroupbindings", "dev", group="elbv2.k8s.aws"),
+    # What the VPC CNI's node agents enforce: Edit has no rule for networking.k8s.aws (and
+    # the admission policy refuses people there too).
+    ResourceRequest("create", "policyendpoints", "dev", group="networking.k8s.aws"),
 ]
 
 
@@ -209,31 +216,31 @@ test_people_config_is_refused = refused_config_test(
         (
             "environment-arn-root",
             {"environmentPrincipalArns": {"dev": ["arn:aws:iam::123456789012:root"]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "an IAM role or user ARN",
         ),
         (
             "unknown-environment",
             {"environmentPrincipalArns": {"staging": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.staging",
+            "pingvas-infra:cluster.environmentPrincipalArns.staging",
             "an environment: dev, prod",
         ),
         (
             "dev-and-prod",
             {"environmentPrincipalArns": {"dev": [DEV], "prod": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.prod[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.prod[0]",
             "each principal in one list only (also environmentPrincipalArns.dev[0])",
         ),
         (
             "admin-and-dev",
             {"adminPrincipalArns": [DEV], "environmentPrincipalArns": {"dev": [DEV]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "each principal in one list only (also adminPrincipalArns[0])",
         ),
         (
             "dev-and-viewer",
             {"environmentPrincipalArns": {"dev": [DEV]}, "viewerPrincipalArns": [DEV]},
-            "pingvas:cluster.viewerPrincipalArns[0]",
+            "pingvas-infra:cluster.viewerPrincipalArns[0]",
             "each principal in one list only",
         ),
         (
@@ -243,24 +250,35 @@ test_people_config_is_refused = refused_config_test(
                     "dev": [DEV, f"arn:aws:iam::{ACCOUNT_ID}:role/other/dev-engineer"]
                 }
             },
-            "pingvas:cluster.environmentPrincipalArns.dev[1]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[1]",
             "another path of the same role",
+        ),
+        (
+            "service-linked-role",
+            {
+                "adminPrincipalArns": [
+                    f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/eks.amazonaws.com/"
+                    "AWSServiceRoleForAmazonEKS"
+                ]
+            },
+            "pingvas-infra:cluster.adminPrincipalArns[0]",
+            "EKS refuses an access entry for a service-linked role",
         ),
         (
             "wrong-partition",
             {"environmentPrincipalArns": {"dev": [OTHER_PARTITION]}},
-            "pingvas:cluster.environmentPrincipalArns.dev[0]",
+            "pingvas-infra:cluster.environmentPrincipalArns.dev[0]",
             "an ARN of partition aws",
         ),
     ],
-    section="pingvas:cluster",
+    section="pingvas-infra:cluster",
 )
 
 
 def test_a_user_and_a_role_of_one_name_are_two_principals(run_plan: PlanRunner) -> None:
     role, user = f"arn:aws:iam::{ACCOUNT_ID}:role/ops", f"arn:aws:iam::{ACCOUNT_ID}:user/ops"
     assert access_entry_name(Access.ADMIN, role) != access_entry_name(Access.ADMIN, user)
-    planned = run_plan({"pingvas:cluster": {"adminPrincipalArns": [role, user]}})
+    planned = run_plan({"pingvas-infra:cluster": {"adminPrincipalArns": [role, user]}})
     assert {e.inputs["principalArn"] for e in planned.of_type(ENTRY)} >= {role, user}
     assert len({e.name for e in planned.of_type(ENTRY)}) == len(planned.of_type(ENTRY))
 
@@ -274,24 +292,54 @@ def test_entry_names_hash_the_full_arn_and_ignore_list_order(run_plan: PlanRunne
     a, b = DEV, f"arn:aws:iam::{ACCOUNT_ID}:role/dev-two"
 
     def names(order: list[str]) -> set[str]:
-        planned = run_plan({"pingvas:cluster": {"environmentPrincipalArns": {"dev": order}}})
+        planned = run_plan({"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": order}}})
         return {e.name for e in planned.of_type(ENTRY)}
 
     assert names([a, b]) == names([b, a])
 
 
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The type of every resource the program registers with the mock engine."""
+    types: list[str] = []
+    original = PlanMocks.new_resource
+
+    def record(self: PlanMocks, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        types.append(args.typ)
+        return original(self, args)
+
+    monkeypatch.setattr(PlanMocks, "new_resource", record)
+    return types
+
+
 def test_listing_the_identity_running_the_program_stops_before_anything_is_created(
-    stack_file: StackFile,
+    stack_file: StackFile, registered: list[str]
 ) -> None:
-    """The offline plan runs as arn:aws:iam::<account>:user/plan (plan/mocks.py)."""
+    """The offline plan runs as arn:aws:iam::<account>:user/plan (plan/mocks.py). The check
+    runs right after the AWS provider is configured: no resource is registered (under
+    `pulumi up` the engine creates each resource as soon as it is registered)."""
     creator = f"arn:aws:iam::{ACCOUNT_ID}:user/plan"
     with pytest.raises(ConfigError) as refused:
         plan_stack(
-            stack_file, {"pingvas:cluster": {"environmentPrincipalArns": {"dev": [creator]}}}
+            stack_file,
+            {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [creator]}}},
         )
     message = str(refused.value)
-    assert "pingvas:cluster.environmentPrincipalArns.dev[0] = " in message
+    assert "pingvas-infra:cluster.environmentPrincipalArns.dev[0] = " in message
     assert "409 ResourceInUseException" in message
+    assert "nothing was created" in message
+    assert registered == [rt.AWS_PROVIDER]
+
+
+def test_the_recording_sees_every_resource_of_an_accepted_plan(
+    stack_file: StackFile, registered: list[str]
+) -> None:
+    """The control for the test above: with someone else listed, the whole stack is
+    registered, and the recording sees it."""
+    planned = plan_stack(
+        stack_file, {"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [DEV]}}}
+    )
+    assert len(registered) >= len(planned.resources) > 100
 
 
 @pytest.mark.parametrize(

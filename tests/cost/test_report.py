@@ -29,14 +29,14 @@ from tests.support.plan_graph import PlanRunner
 
 
 def section_with(stack_file: StackFile, section: str, path: tuple[str, ...], value: Any) -> dict:
-    """The stack file's `pingvas:<section>` with one nested key changed (run_plan merges
+    """The stack file's `pingvas-infra:<section>` with one nested key changed (run_plan merges
     only a section's top-level keys)."""
-    document = json.loads(stack_file.config.get(f"pingvas:{section}", "{}"))
+    document = json.loads(stack_file.config.get(f"pingvas-infra:{section}", "{}"))
     target = document
     for key in path[:-1]:
         target = target.setdefault(key, {})
     target[path[-1]] = value
-    return {f"pingvas:{section}": document}
+    return {f"pingvas-infra:{section}": document}
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +168,7 @@ def test_dropping_the_aurora_reader_saves_nothing_more_and_gives_up_ha(
     target: a writer or AZ failure then waits for RDS to create an instance."""
     instances = without_reader_plan.of_type(rt.RDS_CLUSTER_INSTANCE)
     assert [i.inputs["tags"]["Role"] for i in instances] == ["writer"]
-    assert any("pingvas:data.aurora.reader" in w for w in without_reader_plan.warnings)
+    assert any("pingvas-infra:data.aurora.reader" in w for w in without_reader_plan.warnings)
     assert without_reader.total(THIS_STACK, REFERENCE) == pytest.approx(
         default_report.total(THIS_STACK, REFERENCE)
     )

@@ -16,11 +16,13 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+import yaml
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -69,6 +71,10 @@ DANGEROUS = [
     ["FUNCTION", "FLUSH"],
     ["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() end)"],
     ["MODULE", "LOAD", "/tmp/evil.so"],
+    # The allocator and dataset of the whole server.
+    ["MEMORY", "STATS"],
+    ["MEMORY", "DOCTOR"],
+    ["MEMORY", "MALLOC-STATS"],
 ]
 
 
@@ -308,6 +314,35 @@ def test_dangerous_commands_are_refused(cache: Cache, env: Environment) -> None:
         if cache.admin.execute_command("ACL", "DRYRUN", env.cache_user, *command) == "OK"
     ]
     assert allowed == []
+
+
+def test_the_access_string_names_no_command_elasticache_withholds() -> None:
+    """ElastiCache refuses an access string naming a command it does not offer."""
+    restricted = yaml.safe_load(
+        (Path(__file__).parent / "fixtures" / "elasticache-restricted-commands.yaml").read_text()
+    )["commands"]
+    for env in ENVIRONMENTS:
+        named = {
+            rule.lstrip("+-").lower()
+            for rule in cache_access_string(env).split()
+            if rule[0] in "+-" and not rule[1:].startswith("@")
+        }
+        assert named
+        assert named.isdisjoint(restricted)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
+def test_what_stays_allowed_at_a_cost_is_known(cache: Cache, env: Environment) -> None:
+    """Accepted (docs/boundary.md): SCRIPT KILL (another user's read-only script, past the
+    busy threshold) and SCRIPT FLUSH, because redis-py's Script and Lock need SCRIPT LOAD;
+    INFO commandstats, because client libraries need INFO."""
+    for command in (["SCRIPT", "KILL"], ["SCRIPT", "FLUSH"], ["SCRIPT", "LOAD", "return 1"],
+                    ["INFO", "commandstats"]):  # fmt: skip
+        assert cache.admin.execute_command("ACL", "DRYRUN", env.cache_user, *command) == "OK"
+    lock = cache.client(env).lock(f"{env.key_prefix}lock", timeout=5)
+    assert lock.acquire(blocking=False)
+    cache.client(env).script_flush()
+    lock.release()
 
 
 def test_the_script_cache_stays_usable(cache: Cache) -> None:

@@ -262,10 +262,10 @@ def test_karpenter_node_role_and_its_ec2_linux_access_entry(graph: PlanResult) -
         for a in graph.of_type(rt.IAM_ROLE_POLICY_ATTACHMENT)
         if a.inputs["role"] == name_of(role)
     }
+    # No CNI policy: aws-node has its own Pod Identity role (cluster layer).
     assert attached == {
         "AmazonEKSWorkerNodePolicy",
         "AmazonEC2ContainerRegistryPullOnly",
-        "AmazonEKS_CNI_Policy",
         "AmazonSSMManagedInstanceCore",
     }
     (entry,) = graph.of_type(rt.EKS_ACCESS_ENTRY)
@@ -367,7 +367,7 @@ def test_helm_releases_render_with_their_values(graph: PlanResult) -> None:
 def test_configured_families_and_capacity_reach_the_pools(run_plan: PlanRunner) -> None:
     graph = run_plan(
         {
-            "pingvas:gpu": {
+            "pingvas-infra:gpu": {
                 "instanceFamilies": ["g6", "g6e"],
                 "pools": {
                     "dev": {"capacityTypes": ["spot", "on-demand"]},

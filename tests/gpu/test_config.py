@@ -13,89 +13,94 @@ from tests.support.config_cases import (
     refused_config_test,
 )
 
-# (case id, pingvas:gpu overrides, key the message must name, text it must contain)
+# (case id, pingvas-infra:gpu overrides, key the message must name, text it must contain)
 BAD_GPU: list[BadConfigCase] = [
     (
         "family-unknown",
         {"instanceFamilies": ["g4dn", "p5"]},
-        "pingvas:gpu.instanceFamilies[1]",
+        "pingvas-infra:gpu.instanceFamilies[1]",
         "unknown GPU family; allowed: g4dn, g5, g6, g6e",
     ),
     (
         "family-not-gpu",
         {"instanceFamilies": ["m5"]},
-        "pingvas:gpu.instanceFamilies[0]",
+        "pingvas-infra:gpu.instanceFamilies[0]",
         "unknown GPU family",
     ),
-    ("family-none", {"instanceFamilies": []}, "pingvas:gpu.instanceFamilies", "at least one"),
+    ("family-none", {"instanceFamilies": []}, "pingvas-infra:gpu.instanceFamilies", "at least one"),
     (
         "family-twice",
         {"instanceFamilies": ["g5", "g5"]},
-        "pingvas:gpu.instanceFamilies",
+        "pingvas-infra:gpu.instanceFamilies",
         "each family once",
     ),
-    ("ami-latest", {"amiAlias": "al2023@latest"}, "pingvas:gpu.amiAlias", "never @latest"),
+    ("ami-latest", {"amiAlias": "al2023@latest"}, "pingvas-infra:gpu.amiAlias", "never @latest"),
     (
         "ami-other-family",
         {"amiAlias": "bottlerocket@v1.20.0"},
-        "pingvas:gpu.amiAlias",
+        "pingvas-infra:gpu.amiAlias",
         "al2023@vYYYYMMDD",
     ),
     (
         "ami-impossible-date",
         {"amiAlias": "al2023@v20261399"},
-        "pingvas:gpu.amiAlias",
+        "pingvas-infra:gpu.amiAlias",
         "a real release date",
     ),
-    ("root-volume-small", {"rootVolumeGib": 20}, "pingvas:gpu.rootVolumeGib", "from 50 to 1000"),
+    (
+        "root-volume-small",
+        {"rootVolumeGib": 20},
+        "pingvas-infra:gpu.rootVolumeGib",
+        "from 50 to 1000",
+    ),
     (
         "consolidate-after-words",
         {"consolidateAfter": "10 minutes"},
-        "pingvas:gpu.consolidateAfter",
+        "pingvas-infra:gpu.consolidateAfter",
         "a duration such as 10m",
     ),
-    ("expire-after-days", {"expireAfter": "30d"}, "pingvas:gpu.expireAfter", "720h"),
+    ("expire-after-days", {"expireAfter": "30d"}, "pingvas-infra:gpu.expireAfter", "720h"),
     (
         "grace-period-never",
         {"terminationGracePeriod": "Never"},
-        "pingvas:gpu.terminationGracePeriod",
+        "pingvas-infra:gpu.terminationGracePeriod",
         "a duration such as 30m",
     ),
     (
         "pool-unknown-environment",
         {"pools": {"dev": {}, "prod": {}, "staging": {}}},
-        "pingvas:gpu.pools.staging",
+        "pingvas-infra:gpu.pools.staging",
         "unknown environment; allowed: dev, prod",
     ),
     (
         "pool-missing-environment",
         {"pools": {"dev": {}}},
-        "pingvas:gpu.pools",
+        "pingvas-infra:gpu.pools",
         "a pool for every environment (prod missing)",
     ),
     (
         "pool-capacity-type-unknown",
         {"pools": {"dev": {"capacityTypes": ["reserved"]}, "prod": {}}},
-        "pingvas:gpu.pools.dev.capacityTypes[0]",
-        "'spot' or 'on-demand'",
+        "pingvas-infra:gpu.pools.dev.capacityTypes[0]",
+        "allowed: one of spot, on-demand",
     ),
     (
         "pool-capacity-types-empty",
         {"pools": {"dev": {"capacityTypes": []}, "prod": {}}},
-        "pingvas:gpu.pools.dev.capacityTypes",
+        "pingvas-infra:gpu.pools.dev.capacityTypes",
         "spot, on-demand or both",
     ),
     (
         "pool-budget-words",
         {"pools": {"dev": {}, "prod": {"disruptionBudgetNodes": "one"}}},
-        "pingvas:gpu.pools.prod.disruptionBudgetNodes",
+        "pingvas-infra:gpu.pools.prod.disruptionBudgetNodes",
         'a node count ("1")',
     ),
-    ("unknown-key", {"instanceFamily": "g5"}, "pingvas:gpu.instanceFamily", "allowed keys"),
+    ("unknown-key", {"instanceFamily": "g5"}, "pingvas-infra:gpu.instanceFamily", "allowed keys"),
 ]
 
 
-test_bad_gpu_config_names_key = refused_config_test(BAD_GPU, "pingvas:gpu")
+test_bad_gpu_config_names_key = refused_config_test(BAD_GPU, "pingvas-infra:gpu")
 
 
 def test_defaults(stack_file: StackFile) -> None:
@@ -123,6 +128,6 @@ def test_several_gpu_problems_are_reported_at_once(stack_file: StackFile) -> Non
         "rootVolumeGib": 10,
         "pools": {"dev": {"disruptionBudgetNodes": "x"}},
     }
-    message = config_refusal(stack_file, {"pingvas:gpu": overrides})
+    message = config_refusal(stack_file, {"pingvas-infra:gpu": overrides})
     for key in ("amiAlias", "rootVolumeGib", "pools", "pools.dev.disruptionBudgetNodes"):
-        assert f"pingvas:gpu.{key} = " in message
+        assert f"pingvas-infra:gpu.{key} = " in message

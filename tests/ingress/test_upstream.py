@@ -128,7 +128,7 @@ def test_every_ingress_class_params_matches_the_crd(
 ) -> None:
     with_tls = run_plan(
         {
-            "pingvas:ingress": {
+            "pingvas-infra:ingress": {
                 "environments": {
                     env: {
                         "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"

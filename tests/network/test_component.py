@@ -133,7 +133,7 @@ def test_layer_resources_are_children_of_the_network_component(graph: PlanResult
 
 
 def test_one_nat_per_az_when_configured(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:network": {"natGateways": 3}})
+    graph = run_plan({"pingvas-infra:network": {"natGateways": 3}})
     nats = graph.of_type(rt.NAT_GATEWAY)
     assert len(nats) == 3
     public = {s.id: s.inputs["availabilityZone"] for s in tier_subnets(graph, "public")}

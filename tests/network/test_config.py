@@ -14,40 +14,40 @@ AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]
 DEV_LB = ["10.0.4.0/26", "10.0.4.64/26", "10.0.4.128/26"]
 PROD_LB = ["10.0.5.0/26", "10.0.5.64/26", "10.0.5.128/26"]
 
-# (case id, pingvas:network overrides, key the message must name, text it must contain)
+# (case id, pingvas-infra:network overrides, key the message must name, text it must contain)
 BAD_NETWORK: list[BadConfigCase] = [
-    ("cidr-not-parsable", {"vpcCidr": "10.0.0.0/33"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
-    ("cidr-garbage", {"vpcCidr": "ten.zero"}, "pingvas:network.vpcCidr", "IPv4 CIDR"),
-    ("cidr-host-bits", {"vpcCidr": "10.0.0.1/16"}, "pingvas:network.vpcCidr", "host bits"),
-    ("vpc-too-large", {"vpcCidr": "10.0.0.0/8"}, "pingvas:network.vpcCidr", "/16 to /28"),
+    ("cidr-not-parsable", {"vpcCidr": "10.0.0.0/33"}, "pingvas-infra:network.vpcCidr", "IPv4 CIDR"),
+    ("cidr-garbage", {"vpcCidr": "ten.zero"}, "pingvas-infra:network.vpcCidr", "IPv4 CIDR"),
+    ("cidr-host-bits", {"vpcCidr": "10.0.0.1/16"}, "pingvas-infra:network.vpcCidr", "host bits"),
+    ("vpc-too-large", {"vpcCidr": "10.0.0.0/8"}, "pingvas-infra:network.vpcCidr", "/16 to /28"),
     (
         "subnet-outside-vpc",
         {"dataSubnetCidrs": ["10.0.16.0/24", "10.0.17.0/24", "10.1.18.0/24"]},
-        "pingvas:network.dataSubnetCidrs[2]",
+        "pingvas-infra:network.dataSubnetCidrs[2]",
         "inside vpcCidr",
     ),
     (
         "subnets-overlap-within-tier",
         {"publicSubnetCidrs": ["10.0.0.0/24", "10.0.0.128/25", "10.0.2.0/24"]},
-        "pingvas:network.publicSubnetCidrs[1]",
+        "pingvas-infra:network.publicSubnetCidrs[1]",
         "does not overlap",
     ),
     (
         "subnets-overlap-across-tiers",
         {"dataSubnetCidrs": ["10.0.32.0/24", "10.0.17.0/24", "10.0.18.0/24"]},
-        "pingvas:network.dataSubnetCidrs[0]",
+        "pingvas-infra:network.dataSubnetCidrs[0]",
         "does not overlap privateSubnetCidrs[0]",
     ),
     (
         "subnet-unparsable",
         {"privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19", "nope"]},
-        "pingvas:network.privateSubnetCidrs[2]",
+        "pingvas-infra:network.privateSubnetCidrs[2]",
         "IPv4 CIDR",
     ),
     (
         "subnet-too-small",
         {"publicSubnetCidrs": ["10.0.0.0/29", "10.0.1.0/24", "10.0.2.0/30"]},
-        "pingvas:network.publicSubnetCidrs[2]",
+        "pingvas-infra:network.publicSubnetCidrs[2]",
         "/16 to /28",
     ),
     (
@@ -58,88 +58,98 @@ BAD_NETWORK: list[BadConfigCase] = [
             "privateSubnetCidrs": ["10.0.32.0/19"],
             "dataSubnetCidrs": ["10.0.16.0/24"],
         },
-        "pingvas:network.availabilityZones",
+        "pingvas-infra:network.availabilityZones",
         "at least 2",
     ),
     (
         "duplicate-az",
         {"availabilityZones": ["us-east-1a", "us-east-1a", "us-east-1c"]},
-        "pingvas:network.availabilityZones",
+        "pingvas-infra:network.availabilityZones",
         "at most once",
     ),
     (
         "az-malformed",
         {"availabilityZones": ["us-east-1a", "east", "us-east-1c"]},
-        "pingvas:network.availabilityZones[1]",
-        "AZ name",
+        "pingvas-infra:network.availabilityZones[1]",
+        "a zone of region us-east-1 (aws:region): us-east-1a, us-east-1b",
     ),
     (
         "subnet-count-differs-from-azs",
         {"privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19"]},
-        "pingvas:network.privateSubnetCidrs",
+        "pingvas-infra:network.privateSubnetCidrs",
         "one CIDR per availability zone (3)",
     ),
-    ("nat-two-of-three", {"natGateways": 2}, "pingvas:network.natGateways", "1 (one shared"),
-    ("nat-zero", {"natGateways": 0}, "pingvas:network.natGateways", "or 3 (one per"),
-    ("nat-not-a-number", {"natGateways": "many"}, "pingvas:network.natGateways", "integer"),
+    ("nat-two-of-three", {"natGateways": 2}, "pingvas-infra:network.natGateways", "1 (one shared"),
+    (
+        "nat-zero",
+        {"natGateways": 0},
+        "pingvas-infra:network.natGateways",
+        "below the minimum 1; allowed: 1, or the number of availability zones",
+    ),
+    (
+        "nat-not-a-number",
+        {"natGateways": "many"},
+        "pingvas-infra:network.natGateways",
+        "quoted text where a number is expected",
+    ),
     (
         "flow-log-retention-not-allowed",
         {"flowLogRetentionDays": 10},
-        "pingvas:network.flowLogRetentionDays",
-        "one of 1, 3, 5, 7, 14",
+        "pingvas-infra:network.flowLogRetentionDays",
+        "allowed: 1, 3, 5, 7, 14",
     ),
-    ("unknown-key", {"vpcCider": "10.0.0.0/16"}, "pingvas:network.vpcCider", "allowed keys"),
+    ("unknown-key", {"vpcCider": "10.0.0.0/16"}, "pingvas-infra:network.vpcCider", "allowed keys"),
     (
         "load-balancer-subnet-too-small",
         {"loadBalancerSubnetCidrs": {"dev": ["10.0.4.0/28", *DEV_LB[1:]], "prod": PROD_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs.dev[0]",
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
         "at least a /27",
     ),
     (
         "load-balancer-subnets-shared-by-environments",
         {"loadBalancerSubnetCidrs": {"dev": PROD_LB, "prod": PROD_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs.prod[0]",
+        "pingvas-infra:network.loadBalancerSubnetCidrs.prod[0]",
         "does not overlap loadBalancerSubnetCidrs.dev[0]",
     ),
     (
         "load-balancer-subnet-in-the-public-tier",
         {"loadBalancerSubnetCidrs": {"dev": ["10.0.0.0/26", *DEV_LB[1:]], "prod": PROD_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs.dev[0]",
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
         "does not overlap publicSubnetCidrs[0]",
     ),
     (
         "load-balancer-subnets-of-one-environment-only",
         {"loadBalancerSubnetCidrs": {"dev": DEV_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs",
+        "pingvas-infra:network.loadBalancerSubnetCidrs",
         "one entry per environment: dev, prod",
     ),
     (
         "load-balancer-subnets-fewer-than-zones",
         {"loadBalancerSubnetCidrs": {"dev": DEV_LB[:2], "prod": PROD_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs.dev",
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev",
         "one CIDR per availability zone (3)",
     ),
     (
         "load-balancer-subnet-outside-vpc",
         {"loadBalancerSubnetCidrs": {"dev": ["10.1.4.0/26", *DEV_LB[1:]], "prod": PROD_LB}},
-        "pingvas:network.loadBalancerSubnetCidrs.dev[0]",
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
         "inside vpcCidr",
     ),
     (
         "subnets-not-a-list",
         {"dataSubnetCidrs": "10.0.16.0/24"},
-        "pingvas:network.dataSubnetCidrs",
-        "tuple",
+        "pingvas-infra:network.dataSubnetCidrs",
+        "not a list",
     ),
 ]
 
 
-test_bad_network_config_names_key = refused_config_test(BAD_NETWORK, "pingvas:network")
+test_bad_network_config_names_key = refused_config_test(BAD_NETWORK, "pingvas-infra:network")
 
 
 def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
     overrides = {
-        "pingvas:network": {
+        "pingvas-infra:network": {
             "natGateways": 2,
             "dataSubnetCidrs": ["10.0.16.0/24", "10.0.16.0/25", "192.168.0.0/24"],
             "flowLogRetentionDays": 2,
@@ -148,16 +158,16 @@ def test_every_problem_is_reported_at_once(stack_file: StackFile) -> None:
     message = config_refusal(stack_file, overrides)
     assert "(4 problems)" in message
     for key in ("natGateways", "dataSubnetCidrs[1]", "dataSubnetCidrs[2]", "flowLogRetentionDays"):
-        assert f"pingvas:network.{key} = " in message
+        assert f"pingvas-infra:network.{key} = " in message
 
 
 def test_nat_per_az_and_two_azs_are_accepted(stack_file: StackFile) -> None:
-    per_az = config_with(stack_file, {"pingvas:network": {"natGateways": 3}})
+    per_az = config_with(stack_file, {"pingvas-infra:network": {"natGateways": 3}})
     assert per_az.network.nat_gateways == 3
     two = config_with(
         stack_file,
         {
-            "pingvas:network": {
+            "pingvas-infra:network": {
                 "availabilityZones": ["us-east-1a", "us-east-1b"],
                 "publicSubnetCidrs": ["10.0.0.0/24", "10.0.1.0/24"],
                 "privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19"],

@@ -27,8 +27,8 @@ from tests.support.tools import require_tool
 
 # Both receivers' keys, set as `pulumi config set --secret` sets them.
 BOTH_KEYS = {
-    "pingvas:pagerdutyRoutingKey": "pd-routing-key",
-    "pingvas:slackWebhookUrl": "https://hooks.invalid/x",
+    "pingvas-infra:pagerdutyRoutingKey": "pd-routing-key",
+    "pingvas-infra:slackWebhookUrl": "https://hooks.invalid/x",
 }
 
 # kube-state-metrics target labels every series carries.
@@ -366,11 +366,11 @@ def test_receivers_read_credentials_from_the_mounted_secret_only(ops: PlanResult
 def test_unset_keys_route_to_null_with_a_warning_and_no_invented_key(
     run_plan: PlanRunner, tmp_path: Path
 ) -> None:
-    ops = operations(run_plan, {}, {"pingvas:pagerdutyRoutingKey": "pd-routing-key"})
+    ops = operations(run_plan, {}, {"pingvas-infra:pagerdutyRoutingKey": "pd-routing-key"})
     # What the program logs through pulumi.log is what the plan prints as warnings.
     warnings = ops.warnings
-    assert any("pingvas:slackWebhookUrl is not set" in w for w in warnings)
-    assert not any("pingvas:pagerdutyRoutingKey" in w for w in warnings)
+    assert any("pingvas-infra:slackWebhookUrl is not set" in w for w in warnings)
+    assert not any("pingvas-infra:pagerdutyRoutingKey" in w for w in warnings)
 
     config = alertmanager_file(ops, tmp_path)
     assert amtool("check-config", str(config)).returncode == 0
@@ -443,7 +443,7 @@ def test_dashboard_queries_parse_as_promql(ops: PlanResult, tmp_path: Path) -> N
 
 def test_quota_gauges_turn_red_at_the_alert_ratio(run_plan: PlanRunner) -> None:
     ops = operations(
-        run_plan, {"pingvas:operations": {"monitoring": {"quotaAlertRatio": 0.8}}}, BOTH_KEYS
+        run_plan, {"pingvas-infra:operations": {"monitoring": {"quotaAlertRatio": 0.8}}}, BOTH_KEYS
     )
     for document in dashboards(ops).values():
         steps = [

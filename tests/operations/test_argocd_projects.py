@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.operations.argocd import SERVICE_KINDS
 from pingvas_infra.plan.model import PlanResult
 from tests.operations.test_component import ARGOCD, render_applications
 from tests.support.plan_graph import PlanRunner
@@ -157,6 +158,54 @@ def test_neither_application_touches_the_platforms_objects(
 ) -> None:
     app, project = applications_with_projects(argocd)[env]
     assert not permitted(project, app, manifest(api_version, kind, env if namespaced else None))
+
+
+@pytest.mark.parametrize("env", [e.name for e in ENVIRONMENTS])
+@pytest.mark.parametrize(
+    ("api_version", "kind"),
+    [
+        # What the VPC CNI's node agents enforce: firewall rules for any pod they list.
+        ("networking.k8s.aws/v1alpha1", "PolicyEndpoint"),
+        ("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy"),
+        # A Service pointed by hand at another namespace's addresses.
+        ("discovery.k8s.io/v1", "EndpointSlice"),
+        ("v1", "Endpoints"),
+        # Registers pods into any target group, prod's included.
+        ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
+        ("apps/v1", "DaemonSet"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("v1", "Pod"),
+        # Any kind a CRD adds later.
+        ("widgets.example.com/v1", "Widget"),
+    ],
+)
+def test_an_application_applies_the_service_kinds_only(
+    argocd: PlanResult, env: str, api_version: str, kind: str
+) -> None:
+    app, project = applications_with_projects(argocd)[env]
+    assert not permitted(project, app, manifest(api_version, kind, env))
+
+
+@pytest.mark.parametrize("env", [e.name for e in ENVIRONMENTS])
+def test_every_service_kind_is_applied_in_its_own_namespace(argocd: PlanResult, env: str) -> None:
+    app, project = applications_with_projects(argocd)[env]
+    for group, kind in SERVICE_KINDS:
+        api_version = f"{group}/v1" if group else "v1"
+        assert permitted(project, app, manifest(api_version, kind, env)), kind
+        assert permitted(project, app, manifest(api_version, kind)), kind
+
+
+def test_an_environment_deploys_its_ingress_and_admission_keeps_it_to_its_class(
+    argocd: PlanResult,
+) -> None:
+    """Ingresses are a service kind: the environment's way in. Argo CD applies them in their
+    own namespace only, and the admission policy admits one only with its own environment's
+    class (tests/tenancy/test_admission_policy.py)."""
+    for env in [e.name for e in ENVIRONMENTS]:
+        app, project = applications_with_projects(argocd)[env]
+        other = "prod" if env == "dev" else "dev"
+        assert permitted(project, app, manifest("networking.k8s.io/v1", "Ingress", env))
+        assert not permitted(project, app, manifest("networking.k8s.io/v1", "Ingress", other))
 
 
 def test_the_evaluation_would_catch_a_shared_project() -> None:

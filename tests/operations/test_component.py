@@ -22,11 +22,11 @@ from tests.support.plan_graph import PlanRunner, layer_graph
 COMPONENT = "pingvas:operations:Operations"
 # Both alert receivers' keys, set as `pulumi config set --secret` sets them.
 KEYS = {
-    "pingvas:pagerdutyRoutingKey": "pd-routing-key",
-    "pingvas:slackWebhookUrl": "https://hooks.invalid/x",
+    "pingvas-infra:pagerdutyRoutingKey": "pd-routing-key",
+    "pingvas-infra:slackWebhookUrl": "https://hooks.invalid/x",
 }
 REPO = "https://github.com/pingvas/services"
-ARGOCD = {"pingvas:operations": {"argocd": {"enabled": True, "repoUrl": REPO}}}
+ARGOCD = {"pingvas-infra:operations": {"argocd": {"enabled": True, "repoUrl": REPO}}}
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 REGION = "us-east-1"
 
@@ -357,7 +357,8 @@ def test_grafana_admin_password_is_generated(ops: PlanResult) -> None:
 
 def test_monitoring_toggle_off_leaves_only_the_backup(run_plan: PlanRunner) -> None:
     ops = layer_graph(
-        run_plan({"pingvas:operations": {"monitoring": {"enabled": False}}}, KEYS), "operations"
+        run_plan({"pingvas-infra:operations": {"monitoring": {"enabled": False}}}, KEYS),
+        "operations",
     )
     assert ops.of_type(rt.HELM_RELEASE) == []
     assert ops.of_type(rt.PROMETHEUS_RULE) == []

@@ -9,9 +9,9 @@ from pingvas_infra.operations.config import OperationsConfig
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import BadConfigCase, config_refusal, refused_config_test
 
-KEY = "pingvas:operations"
+KEY = "pingvas-infra:operations"
 
-# (case id, pingvas:operations value, key the message must name, text it must contain)
+# (case id, pingvas-infra:operations value, key the message must name, text it must contain)
 BAD_OPERATIONS: list[BadConfigCase] = [
     (
         "cron-four-fields",
@@ -53,7 +53,7 @@ BAD_OPERATIONS: list[BadConfigCase] = [
         "backoff-too-high",
         {"backup": {"backoffLimit": 10}},
         f"{KEY}.backup.backoffLimit",
-        "less than or equal to 6",
+        "above the maximum 6",
     ),
     (
         "deadline-longer-than-interval",
@@ -71,7 +71,7 @@ BAD_OPERATIONS: list[BadConfigCase] = [
         "volume-too-small",
         {"monitoring": {"volumeSizeGi": 5}},
         f"{KEY}.monitoring.volumeSizeGi",
-        "greater than or equal to 10",
+        "below the minimum 10",
     ),
     (
         "quantity-garbage",
@@ -95,7 +95,7 @@ BAD_OPERATIONS: list[BadConfigCase] = [
         "quota-ratio-above-one",
         {"monitoring": {"quotaAlertRatio": 1.5}},
         f"{KEY}.monitoring.quotaAlertRatio",
-        "less than or equal to 1",
+        "allowed: a number above 0 and at most 1",
     ),
     (
         "argocd-without-repository",
@@ -164,12 +164,12 @@ def test_dst_zones_and_descriptors_are_accepted() -> None:
 
 def test_receiver_keys_must_be_pulumi_secrets() -> None:
     raw = RawConfig(
-        values={"pingvas:pagerdutyRoutingKey": "plain-text-key"}, secret_keys=frozenset()
+        values={"pingvas-infra:pagerdutyRoutingKey": "plain-text-key"}, secret_keys=frozenset()
     )
-    with pytest.raises(ConfigError, match=r"pingvas:pagerdutyRoutingKey = \(plain text\)"):
+    with pytest.raises(ConfigError, match=r"pingvas-infra:pagerdutyRoutingKey = \(plain text\)"):
         parse_stack_config(raw, "shared")
     encrypted = RawConfig(
-        values={"pingvas:slackWebhookUrl": "[secret]"},
-        secret_keys=frozenset({"pingvas:slackWebhookUrl"}),
+        values={"pingvas-infra:slackWebhookUrl": "[secret]"},
+        secret_keys=frozenset({"pingvas-infra:slackWebhookUrl"}),
     )
     parse_stack_config(encrypted, "shared")

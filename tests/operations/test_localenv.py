@@ -176,10 +176,13 @@ def local_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
     _drop_local_database(postgres_server)
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
         superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(localenv.DATABASE)))
-    try:
-        yield postgres_server
-    finally:
-        _drop_local_database(postgres_server)
+    # The initdb script runs the bootstrap as the superuser, which revokes PUBLIC's connect
+    # to postgres and template1 (as in a local container): undone for the other tests.
+    with postgres_server.cluster_databases_kept():
+        try:
+            yield postgres_server
+        finally:
+            _drop_local_database(postgres_server)
 
 
 @pytest.mark.postgres

@@ -20,12 +20,14 @@ def test_open_api_endpoint_is_a_plan_warning(
     outcome = config_step(PlanContext(stack_file, config_with(stack_file, {}), graph, tmp_path))
     assert not outcome.failed
     (warning,) = [w for w in outcome.warnings if "publicAccessCidrs" in w]
-    assert warning.startswith('pingvas:cluster.publicAccessCidrs = ["0.0.0.0/0"]: ')
+    assert warning.startswith('pingvas-infra:cluster.publicAccessCidrs = ["0.0.0.0/0"]: ')
 
 
 def test_narrowed_endpoint_leaves_no_warning(
     stack_file: StackFile, graph: PlanResult, tmp_path: Path
 ) -> None:
-    config = config_with(stack_file, {"pingvas:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}})
+    config = config_with(
+        stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
+    )
     outcome = config_step(PlanContext(stack_file, config, graph, tmp_path))
     assert not [w for w in outcome.warnings if "publicAccessCidrs" in w]

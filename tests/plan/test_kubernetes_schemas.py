@@ -27,11 +27,11 @@ KARPENTER_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 # Settings that add objects the default stack does not apply.
 VARIANTS = {
     "argocd": {
-        "pingvas:operations": {
+        "pingvas-infra:operations": {
             "argocd": {"enabled": True, "repoUrl": "https://github.com/pingvas/services"}
         }
     },
-    "mesh": {"pingvas:tenancy": {"serviceMesh": "istio"}},
+    "mesh": {"pingvas-infra:tenancy": {"serviceMesh": "istio"}},
 }
 
 

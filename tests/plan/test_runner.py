@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from pingvas_infra import resource_types as rt
 
 # run_cli is also imported from here by the policy and cost tests.
@@ -63,7 +65,7 @@ def bad_project(tmp_path: Path, network_yaml: str) -> Path:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     (tmp_path / "Pulumi.shared.yaml").write_text(
-        "config:\n  pingvas:network:\n" + network_yaml, encoding="utf-8"
+        "config:\n  pingvas-infra:network:\n" + network_yaml, encoding="utf-8"
     )
     return tmp_path
 
@@ -73,7 +75,7 @@ def test_invalid_vpc_cidr_exits_nonzero_with_one_screen_message(tmp_path: Path) 
     done = run_cli("plan", "--out", str(tmp_path / "out"), cwd=project)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
-    assert "pingvas:network.vpcCidr = " in done.stderr
+    assert "pingvas-infra:network.vpcCidr = " in done.stderr
     assert len(done.stderr.splitlines()) <= 25
     assert not (tmp_path / "out").exists()
 
@@ -87,3 +89,38 @@ def test_plan_refuses_to_empty_a_folder_it_did_not_write(tmp_path: Path) -> None
     # Refused before the program ran: no layer summary was printed.
     assert "resources by layer" not in done.stdout
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("stack_yaml", "key"),
+    [
+        pytest.param(
+            "config:\n  pingvas:cluster:\n    name: x\n", "pingvas:cluster", id="former-namespace"
+        ),
+        pytest.param(
+            "config:\n  pingvas-infra:data:\n    aurora: {minAcu: 1}\n"
+            "  pingvas-infra:data:\n    aurora: {maxAcu: 8}\n",
+            "pingvas-infra:data",
+            id="key-given-twice",
+        ),
+        pytest.param(
+            "config:\n  aws:regoin: eu-west-1\n  pingvas-infra:cluster:\n"
+            "    systemNodes: {maxSize: true}\n",
+            "aws:regoin",
+            id="aws-typo-and-a-boolean-count",
+        ),
+    ],
+)
+def test_a_bad_stack_file_exits_2_before_anything_with_nothing_written(
+    tmp_path: Path, stack_yaml: str, key: str
+) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    (tmp_path / "Pulumi.shared.yaml").write_text(stack_yaml, encoding="utf-8")
+    done = run_cli("plan", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr + done.stdout
+    assert f"  - {key} = " in done.stderr
+    assert "nothing was created" in done.stderr
+    assert "resources by layer" not in done.stdout
+    assert not (tmp_path / "out").exists()

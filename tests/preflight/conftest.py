@@ -50,7 +50,7 @@ def targets() -> PreflightTargets:
             GpuPool("prod", 15, (SPOT, ON_DEMAND)),
         ),
         kubernetes_version="1.35",
-        aurora_engine_version="16.6",
+        aurora_engine_version="16",
         aurora_min_acu=0.0,
         bucket_names=lambda account: {"models": "pingvas-models-test", "logs": "pingvas-logs-test"},
     )

@@ -206,7 +206,7 @@ SECRET = {"secure": "v1:abc"}
     ("document", "problem"),
     [
         # A secret set before anyone committed the salt: it opens only where it was set.
-        ({"config": {"pingvas:slackWebhookUrl": SECRET}}, "no committed encryptionsalt"),
+        ({"config": {"pingvas-infra:slackWebhookUrl": SECRET}}, "no committed encryptionsalt"),
         (
             {"encryptionsalt": "v1:s", "secretsprovider": "awskms://k", "encryptedkey": "e"},
             "both a passphrase salt",
@@ -224,9 +224,9 @@ def test_a_stack_file_whose_secrets_would_not_open_elsewhere_is_named(
 @pytest.mark.parametrize(
     "document",
     [
-        {"encryptionsalt": "v1:s", "config": {"pingvas:slackWebhookUrl": SECRET}},
+        {"encryptionsalt": "v1:s", "config": {"pingvas-infra:slackWebhookUrl": SECRET}},
         {"secretsprovider": "awskms://k", "encryptedkey": "e", "config": {"a:b": SECRET}},
-        {"config": {"pingvas:project": "pingvas"}},
+        {"config": {"pingvas-infra:project": "pingvas"}},
     ],
 )
 def test_stack_files_that_open_everywhere(document: dict[str, object]) -> None:

@@ -246,7 +246,7 @@ def engine_version(min_capacity: float, status: str = "available") -> dict[str, 
         "DBEngineVersions": [
             {
                 "Engine": "aurora-postgresql",
-                "EngineVersion": "16.6",
+                "EngineVersion": "16.8",
                 "Status": status,
                 "ServerlessV2FeaturesSupport": {"MinCapacity": min_capacity, "MaxCapacity": 256.0},
             }
@@ -275,10 +275,13 @@ def test_aurora_version_offered_and_able_to_pause(
         rds.add_response(
             "describe_db_engine_versions",
             response,
-            {"Engine": "aurora-postgresql", "EngineVersion": "16.6"},
+            # The major the stack pins; RDS answers with that major's default minor.
+            {"Engine": "aurora-postgresql", "EngineVersion": "16", "DefaultOnly": True},
         )
         result = check_aurora(clients, replace(targets, aurora_min_acu=min_acu))
     assert result.status == status
+    if response["DBEngineVersions"]:
+        assert "16 (default minor 16.8)" in result.detail
 
 
 # --- spot service-linked role (moto) ------------------------------------------------------

@@ -24,9 +24,9 @@ def test_targets_follow_the_gpu_data_and_storage_sections(stack_file: StackFile)
     config = config_with(
         stack_file,
         {
-            "pingvas:gpu": {"instanceFamilies": ["g6", "g5"]},
-            "pingvas:data": {"aurora": {"engineVersion": "17.9", "minAcu": 0}},
-            "pingvas:storage": {"bucketPrefix": "acme-"},
+            "pingvas-infra:gpu": {"instanceFamilies": ["g6", "g5"]},
+            "pingvas-infra:data": {"aurora": {"engineVersion": "16", "minAcu": 0}},
+            "pingvas-infra:storage": {"bucketPrefix": "acme-"},
         },
     )
     targets = t.targets_from_config(config)
@@ -36,7 +36,7 @@ def test_targets_follow_the_gpu_data_and_storage_sections(stack_file: StackFile)
         "prod": ("spot", "on-demand"),
     }
     assert targets.kubernetes_version == config.cluster.kubernetes_version
-    assert (targets.aurora_engine_version, targets.aurora_min_acu) == ("17.9", 0)
+    assert (targets.aurora_engine_version, targets.aurora_min_acu) == ("16", 0)
     names = targets.bucket_names("210987654321")
     assert set(names) == {"dev-images", "prod-images", "models", "logs", "backups"}
     assert all(

@@ -81,7 +81,7 @@ def test_five_buckets_named_after_the_guide_with_account_suffix(
 
 
 def test_prefix_and_suffix_shape_every_name(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
+    graph = run_plan({"pingvas-infra:storage": {"bucketPrefix": "acme-", "bucketSuffix": "-eu1"}})
     names = {b.inputs["bucket"] for b in graph.of_type(rt.BUCKET)}
     assert names == {f"acme-pingvas-{base}-eu1" for base in BUCKET_BASE_NAMES.values()}
 
@@ -196,7 +196,7 @@ def test_lifecycle_rules(graph: PlanResult) -> None:
 
 
 def test_backup_retention_is_configurable(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:storage": {"backupRetentionDays": 400}})
+    graph = run_plan({"pingvas-infra:storage": {"backupRetentionDays": 400}})
     backups = buckets(graph)["backups"]
     rules = one_attached(graph, rt.BUCKET_LIFECYCLE, backups).inputs["rules"]
     assert [r["expiration"]["days"] for r in rules if "expiration" in r] == [400]

@@ -14,89 +14,89 @@ from tests.support.config_cases import (
 BAD_STORAGE: list[BadConfigCase] = [
     (
         "prefix-upper-case",
-        {"pingvas:storage": {"bucketPrefix": "Acme-"}},
-        "pingvas:storage.bucketPrefix",
+        {"pingvas-infra:storage": {"bucketPrefix": "Acme-"}},
+        "pingvas-infra:storage.bucketPrefix",
         "lower-case letters",
     ),
     (
         "prefix-with-dots",
-        {"pingvas:storage": {"bucketPrefix": "acme.corp-"}},
-        "pingvas:storage.bucketPrefix",
+        {"pingvas-infra:storage": {"bucketPrefix": "acme.corp-"}},
+        "pingvas-infra:storage.bucketPrefix",
         "lower-case letters",
     ),
     (
         "suffix-ends-with-hyphen",
-        {"pingvas:storage": {"bucketSuffix": "-eu-"}},
-        "pingvas:storage.bucketSuffix",
+        {"pingvas-infra:storage": {"bucketSuffix": "-eu-"}},
+        "pingvas-infra:storage.bucketSuffix",
         "ending with a letter or digit",
     ),
     (
         "names-longer-than-63",
-        {"pingvas:storage": {"bucketPrefix": "a-very-long-organisation-name-that-goes-on-"}},
-        "pingvas:storage.bucketPrefix",
+        {"pingvas-infra:storage": {"bucketPrefix": "a-very-long-organisation-name-that-goes-on-"}},
+        "pingvas-infra:storage.bucketPrefix",
         "at most 63 characters",
     ),
     (
         "reserved-prefix",
-        {"pingvas:storage": {"bucketPrefix": "xn--"}},
-        "pingvas:storage.bucketPrefix",
+        {"pingvas-infra:storage": {"bucketPrefix": "xn--"}},
+        "pingvas-infra:storage.bucketPrefix",
         "may not start with xn--",
     ),
     (
         "reserved-suffix",
-        {"pingvas:storage": {"bucketSuffix": "-s3alias"}},
-        "pingvas:storage.bucketSuffix",
+        {"pingvas-infra:storage": {"bucketSuffix": "-s3alias"}},
+        "pingvas-infra:storage.bucketSuffix",
         "may not end with",
     ),
     (
         "long-project-with-suffix",
         {
-            "pingvas:project": "pingvas-imagegen-saas",
-            "pingvas:storage": {"bucketSuffix": "-production-eu-west-1-account-42"},
+            "pingvas-infra:project": "pingvas-imagegen-saas",
+            "pingvas-infra:storage": {"bucketSuffix": "-production-eu-west-1-account-42"},
         },
-        "pingvas:storage.bucketSuffix",
+        "pingvas-infra:storage.bucketSuffix",
         "at most 63 characters",
     ),
     (
         "backups-kept-zero-days",
-        {"pingvas:storage": {"backupRetentionDays": 0}},
-        "pingvas:storage.backupRetentionDays",
-        "1 to 36500 days",
+        {"pingvas-infra:storage": {"backupRetentionDays": 0}},
+        "pingvas-infra:storage.backupRetentionDays",
+        "allowed: a whole number from 1 to 36500",
     ),
     (
         "logs-expire-negative",
-        {"pingvas:storage": {"logExpirationDays": -1}},
-        "pingvas:storage.logExpirationDays",
-        "1 to 36500 days",
+        {"pingvas-infra:storage": {"logExpirationDays": -1}},
+        "pingvas-infra:storage.logExpirationDays",
+        "allowed: a whole number from 1 to 36500",
     ),
     (
         "noncurrent-versions-zero",
-        {"pingvas:storage": {"noncurrentVersionExpirationDays": 0}},
-        "pingvas:storage.noncurrentVersionExpirationDays",
-        "1 to 36500 days",
+        {"pingvas-infra:storage": {"noncurrentVersionExpirationDays": 0}},
+        "pingvas-infra:storage.noncurrentVersionExpirationDays",
+        "allowed: a whole number from 1 to 36500",
     ),
     (
         "kms-window-too-long",
-        {"pingvas:storage": {"kmsDeletionWindowDays": 60}},
-        "pingvas:storage.kmsDeletionWindowDays",
-        "7 to 30 days",
+        {"pingvas-infra:storage": {"kmsDeletionWindowDays": 60}},
+        "pingvas-infra:storage.kmsDeletionWindowDays",
+        "above the maximum 30; allowed: a whole number from 7 to 30",
     ),
     (
         "efs-transition-unknown",
-        {"pingvas:storage": {"efs": {"transitionToIa": "AFTER_2_DAYS"}}},
-        "pingvas:storage.efs.transitionToIa",
+        {"pingvas-infra:storage": {"efs": {"transitionToIa": "AFTER_2_DAYS"}}},
+        "pingvas-infra:storage.efs.transitionToIa",
         "AFTER_1_DAY",
     ),
     (
         "efs-root-uid",
-        {"pingvas:storage": {"efs": {"posixUid": 0}}},
-        "pingvas:storage.efs.posixUid",
+        {"pingvas-infra:storage": {"efs": {"posixUid": 0}}},
+        "pingvas-infra:storage.efs.posixUid",
         "0 would be root",
     ),
     (
         "unknown-key",
-        {"pingvas:storage": {"bucketPrefx": "acme-"}},
-        "pingvas:storage.bucketPrefx",
+        {"pingvas-infra:storage": {"bucketPrefx": "acme-"}},
+        "pingvas-infra:storage.bucketPrefx",
         "allowed keys",
     ),
 ]
@@ -108,12 +108,12 @@ test_bad_storage_config_names_key = refused_config_test(BAD_STORAGE)
 def test_project_name_is_blamed_when_it_alone_makes_names_invalid(
     stack_file: StackFile,
 ) -> None:
-    message = config_refusal(stack_file, {"pingvas:project": "xn--pingvas"})
-    assert "pingvas:project = " in message
+    message = config_refusal(stack_file, {"pingvas-infra:project": "xn--pingvas"})
+    assert "pingvas-infra:project = " in message
 
 
 def test_defaults_validate(stack_file: StackFile) -> None:
-    config = config_with(stack_file, {"pingvas:storage": None})
+    config = config_with(stack_file, {"pingvas-infra:storage": None})
     assert config.storage.bucket_prefix == ""
     assert config.storage.bucket_suffix is None
     assert config.storage.suffix_for("123456789012") == "-123456789012"

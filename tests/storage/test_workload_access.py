@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult
 from tests.support.iam import Decision, Request, evaluate, role_policies, trust_policy
 from tests.support.plan_graph import mock_outputs
@@ -195,6 +196,7 @@ POD_IDENTITY_ROLES = {
     "gpu-karpenter-controller": ("kube-system", "karpenter"),
     "cluster-aws-efs-csi-driver": ("kube-system", "efs-csi-node-sa"),
     "ingress-controller": ("kube-system", "aws-load-balancer-controller"),
+    "cluster-vpc-cni": ("kube-system", "aws-node"),
 }
 SESSIONS = [*set(POD_IDENTITY_ROLES.values()), ("dev", "default"), ("dev", "model-sync")]
 
@@ -205,18 +207,34 @@ def test_each_pod_identity_role_trusts_its_own_service_account_only(
     graph: PlanResult, role: str, session: tuple[str, str]
 ) -> None:
     """Even an association someone adds from a dev ServiceAccount to a prod role fails:
-    the trust policy checks the session tags the Pod Identity Agent sets."""
+    the trust policy checks the session tags EKS Pod Identity sets. The same namespace and
+    ServiceAccount names in another cluster of the account fail too."""
     trust = json.loads(trust_policy(graph, role))
-    for action in ("sts:AssumeRole", "sts:TagSession"):
-        request = Request(
-            None,
-            action,
-            "*",
-            {
-                "aws:RequestTag/kubernetes-namespace": session[0],
-                "aws:RequestTag/kubernetes-service-account": session[1],
-            },
-            service=POD_IDENTITY,
-        )
-        expected = session == POD_IDENTITY_ROLES[role]
-        assert (evaluate(request, (), trust) is Decision.ALLOW) is expected, (role, session)
+    this_cluster = cluster_arn(graph)
+    other_cluster = this_cluster.rsplit("/", 1)[0] + "/another-cluster"
+    for cluster in (this_cluster, other_cluster):
+        for action in ("sts:AssumeRole", "sts:TagSession"):
+            request = Request(
+                None,
+                action,
+                "*",
+                {
+                    "aws:RequestTag/eks-cluster-arn": cluster,
+                    "aws:RequestTag/eks-cluster-name": cluster.rsplit("/", 1)[1],
+                    "aws:RequestTag/kubernetes-namespace": session[0],
+                    "aws:RequestTag/kubernetes-service-account": session[1],
+                },
+                service=POD_IDENTITY,
+            )
+            expected = session == POD_IDENTITY_ROLES[role] and cluster == this_cluster
+            assert (evaluate(request, (), trust) is Decision.ALLOW) is expected, (
+                role,
+                session,
+                cluster,
+            )
+
+
+def cluster_arn(graph: PlanResult) -> str:
+    """The ARN EKS gives the stack's cluster, as it appears in the session tag."""
+    name = graph.one("eks:index:Cluster").inputs["name"]
+    return f"arn:aws:eks:{REGION}:{ACCOUNT_ID}:cluster/{name}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from pingvas_infra.config import ConfigError, RawConfig, StackConfig, parse_stack_config
+from pingvas_infra.configbase import Setting
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.project import STACK
 
@@ -17,7 +19,7 @@ from tests.support.project import STACK
 def merged_config(base: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
     """The stack file's config with ``overrides`` merged into its sections.
 
-    ``overrides`` maps full keys to values: ``{"pingvas:network": {"natGateways": 3}}``
+    ``overrides`` maps full keys to values: ``{"pingvas-infra:network": {"natGateways": 3}}``
     merges into the section; a value of ``None`` deletes the key.
     """
     config = dict(base)
@@ -60,6 +62,27 @@ def config_refusal(stack_file: StackFile, overrides: Mapping[str, Any]) -> str:
     return str(caught.value)
 
 
+# What pydantic says in its own words; a refusal shows none of it.
+PYDANTIC_WORDING = (
+    "Input should",
+    "instance of",
+    "valid tuple",
+    "valid dictionary",
+    "Value error",
+    "pydantic",
+    "[type=",
+    "Extra inputs",
+    "Field required",
+)
+
+
+def assert_in_users_words(message: str) -> None:
+    """A refusal in the user's words: no traceback, nothing of pydantic's wording."""
+    assert "Traceback" not in message
+    leaked = [w for w in PYDANTIC_WORDING if w in message]
+    assert not leaked, f"pydantic wording {leaked} in:\n{message}"
+
+
 # A malformed-config case: (case id, overrides, key the message must name, text it must contain).
 BadConfigCase = tuple[str, dict[str, Any], str, str]
 
@@ -70,7 +93,7 @@ def refused_config_test(
     """A test over ``cases``: each is refused with one clean message naming its key
     (``<key> = ``) and containing its text.
 
-    With ``section`` (``"pingvas:network"``) a case's overrides are that section's keys;
+    With ``section`` (``"pingvas-infra:network"``) a case's overrides are that section's keys;
     without, they are whole stack-config overrides.
     """
 
@@ -81,7 +104,23 @@ def refused_config_test(
     def test(stack_file: StackFile, overrides: dict[str, Any], key: str, text: str) -> None:
         message = config_refusal(stack_file, {section: overrides} if section else overrides)
         assert f"{key} = " in message
-        assert text in message
-        assert "Traceback" not in message
+        assert text in message, message
+        assert_in_users_words(message)
 
     return test
+
+
+def leaf_settings(model: type[BaseModel] = StackConfig) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(document path, setting) of every leaf key; maps of models (gpu.pools) as dev."""
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        setting = Setting.of_field(field)
+        item = setting.item()
+        if setting.model is not None:
+            for path, leaf in leaf_settings(setting.model):
+                yield (alias, *path), leaf
+        elif item is not None and item.model is not None:
+            for path, leaf in leaf_settings(item.model):
+                yield (alias, "dev", *path), leaf
+        else:
+            yield (alias,), setting

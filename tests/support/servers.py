@@ -12,11 +12,14 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.support.tools import require_binary
 
@@ -66,6 +69,34 @@ class PostgresServer:
     def tool(self, name: str) -> str:
         """A client program of the same version (psql, pg_dump, pg_restore)."""
         return str(self.bindir / name)
+
+    @contextmanager
+    def cluster_databases_kept(self) -> Iterator[None]:
+        """postgres and template1 left with the owner and grants they had, whatever the
+        block does to them (the bootstrap SQL revokes PUBLIC's where it may): the server
+        is shared by the whole session."""
+        query = (
+            "SELECT datname, pg_get_userbyid(datdba), datacl::text FROM pg_database"
+            " WHERE datname = ANY(%s)"
+        )
+        with psycopg.connect(self.dsn(), autocommit=True) as superuser:
+            before = superuser.execute(query, (["postgres", "template1"],)).fetchall()
+        try:
+            yield
+        finally:
+            with psycopg.connect(self.dsn(), autocommit=True) as superuser:
+                for name, owner, acl in before:
+                    # ALTER, not an UPDATE of the catalog: it also moves the ownership
+                    # record that would keep the other role from being dropped.
+                    superuser.execute(
+                        sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                            sql.Identifier(name), sql.Identifier(owner)
+                        )
+                    )
+                    superuser.execute(
+                        "UPDATE pg_database SET datacl = %s::aclitem[] WHERE datname = %s",
+                        (acl, name),
+                    )
 
     def client_env(self) -> dict[str, str]:
         """libpq's environment for the superuser, with the server's tools first on PATH."""

@@ -2,7 +2,9 @@
 CEL interpreter (cel-python).
 
 For a request (operation, resource, the object, who asks) in a namespace, every binding
-whose namespaceSelector selects the namespace brings in its policy; a policy applies when
+whose namespaceSelector selects the namespace brings in its policy (a binding without one
+selects every namespace; a cluster-scoped request, namespace "", is never skipped by a
+namespaceSelector, and its namespaceObject is null); a policy applies when
 one of its resourceRules matches the request's group, resource (with subresource, as
 `pods/ephemeralcontainers`) and operation. Its variables are evaluated in order (each may
 use the ones before, as `variables.<name>`), then its validations; a validation that is
@@ -138,7 +140,7 @@ def evaluate_policy(policy: Mapping[str, Any], request: Request) -> list[str]:
     activation: dict[str, Any] = {
         "object": _value(request.object),
         "oldObject": _value(request.old_object),
-        "namespaceObject": _value(namespaces()[request.namespace]),
+        "namespaceObject": _value(namespaces()[request.namespace]) if request.namespace else None,
         "request": _value(request.cel()),
     }
     variables: dict[Any, Any] = {}
@@ -166,11 +168,12 @@ def evaluate_policy(policy: Mapping[str, Any], request: Request) -> list[str]:
 
 def denials(request: Request) -> list[str]:
     """Why the API server refuses ``request`` (empty: admitted)."""
-    labels = namespaces()[request.namespace]["metadata"]["labels"]
+    labels = namespaces()[request.namespace]["metadata"]["labels"] if request.namespace else None
     messages: list[str] = []
     for binding in bindings():
         spec = binding["spec"]
-        if not selects(spec["matchResources"].get("namespaceSelector", {}), labels):
+        selector = spec.get("matchResources", {}).get("namespaceSelector", {})
+        if labels is not None and not selects(selector, labels):
             continue
         assert spec["validationActions"] == ["Deny"]
         policy = policies()[spec["policyName"]]

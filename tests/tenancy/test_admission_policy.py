@@ -5,9 +5,11 @@ against pods, Services and dev-side identities that try each bypass.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
@@ -22,6 +24,7 @@ from tests.tenancy.admission import (
     denials,
     environment_pod,
     namespaces,
+    pod,
     pod_denials,
     policies,
 )
@@ -30,6 +33,9 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 ENV = "pingvas.io/environment"
 GPU = "nvidia.com/gpu"
 ENVS = [env.name for env in ENVIRONMENTS]
+BASELINE = yaml.safe_load(
+    (Path(__file__).parent / "fixtures" / "pod-security-baseline.yaml").read_text(encoding="utf-8")
+)
 
 
 def toleration(key: str | None = None, **fields: str) -> dict[str, Any]:
@@ -265,7 +271,7 @@ def test_an_ephemeral_debug_container_is_checked_too() -> None:
             resource="pods",
             subresource="ephemeralcontainers",
             namespace="dev",
-            object={"spec": spec},
+            object=pod(spec),
         )
     )
     assert any("privileged" in m for m in refused)
@@ -306,6 +312,252 @@ def test_the_model_store_is_mounted_only_through_the_namespace_claim() -> None:
         "dev", volumes=[{"name": "models", "persistentVolumeClaim": {"claimName": "models"}}]
     )
     assert pod_denials(claim, "dev") == []
+
+
+# --- Pod Security baseline, stated in CEL ---------------------------------------------------
+# Pod Security Admission runs in Go inside the API server, where no test here reaches it;
+# each of its baseline rules is also a CEL rule, so these pods are refused by what the tests
+# can evaluate (and by PSA on the cluster).
+
+
+def _policy_list(policy: str, variable: str) -> list[str]:
+    (expression,) = [
+        v["expression"] for v in policies()[policy]["spec"]["variables"] if v["name"] == variable
+    ]
+    return list(yaml.safe_load(expression))
+
+
+def test_the_cel_lists_are_pod_security_baselines_own() -> None:
+    """The allowed capabilities, sysctls and SELinux types are upstream's, at 1.35."""
+    assert _policy_list("pingvas-pod-isolation", "baselineCapabilities") == BASELINE["capabilities"]
+    assert _policy_list("pingvas-pod-isolation", "safeSysctls") == BASELINE["sysctls"]
+    assert _policy_list("pingvas-pod-isolation", "allowedSELinuxTypes") == BASELINE["seLinuxTypes"]
+
+
+def _with_security(level: str, context: dict[str, Any]) -> dict[str, Any]:
+    if level == "pod":
+        return {"securityContext": context}
+    return {"containers": [container(securityContext=context)]}
+
+
+PSA_ESCAPES: dict[str, dict[str, Any]] = {
+    "seccomp-unconfined-pod": _with_security("pod", {"seccompProfile": {"type": "Unconfined"}}),
+    "seccomp-unconfined-container": _with_security(
+        "container", {"seccompProfile": {"type": "Unconfined"}}
+    ),
+    "apparmor-unconfined-pod": _with_security("pod", {"appArmorProfile": {"type": "Unconfined"}}),
+    "apparmor-unconfined-container": _with_security(
+        "container", {"appArmorProfile": {"type": "Unconfined"}}
+    ),
+    "selinux-type-spc": _with_security("pod", {"seLinuxOptions": {"type": "spc_t"}}),
+    "selinux-user": _with_security("container", {"seLinuxOptions": {"user": "system_u"}}),
+    "selinux-role": _with_security("container", {"seLinuxOptions": {"role": "system_r"}}),
+    "proc-unmasked": _with_security("container", {"procMount": "Unmasked"}),
+    "proc-unmasked-user-namespace": {
+        "hostUsers": False,
+        "containers": [container(securityContext={"procMount": "Unmasked"})],
+    },
+    "unsafe-sysctl": _with_security("pod", {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}),
+    "windows-host-process": _with_security("pod", {"windowsOptions": {"hostProcess": True}}),
+    "probe-host": {
+        "containers": [
+            container(livenessProbe={"httpGet": {"host": "10.0.64.20", "path": "/", "port": 80}})
+        ]
+    },
+    "probe-tcp-host": {
+        "containers": [
+            container(readinessProbe={"tcpSocket": {"host": "10.0.64.20", "port": 5432}})
+        ]
+    },
+    "startup-probe-host": {
+        "containers": [container(startupProbe={"httpGet": {"host": "169.254.169.254", "port": 80}})]
+    },
+    "lifecycle-host": {
+        "containers": [
+            container(lifecycle={"preStop": {"httpGet": {"host": "10.0.64.20", "port": 80}}})
+        ]
+    },
+    "init-container-seccomp": {
+        "containers": [container()],
+        "initContainers": [
+            container(name="init", securityContext={"seccompProfile": {"type": "Unconfined"}})
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+@pytest.mark.parametrize("escape", list(PSA_ESCAPES))
+def test_pod_security_baseline_holds_in_cel_too(namespace: str, escape: str) -> None:
+    assert pod_denials(environment_pod(namespace, **PSA_ESCAPES[escape]), namespace)
+
+
+def test_an_unconfined_apparmor_annotation_is_refused() -> None:
+    """The annotation form the kubelet still honours."""
+    annotated = pod(environment_pod("dev"))
+    annotated["metadata"]["annotations"] = {
+        "container.apparmor.security.beta.kubernetes.io/app": "unconfined"
+    }
+    assert denials(Request(operation="CREATE", resource="pods", namespace="dev", object=annotated))
+    annotated["metadata"]["annotations"] = {
+        "container.apparmor.security.beta.kubernetes.io/app": "localhost/k8s-app"
+    }
+    assert (
+        denials(Request(operation="CREATE", resource="pods", namespace="dev", object=annotated))
+        == []
+    )
+
+
+def test_what_baseline_allows_stays_allowed() -> None:
+    spec = environment_pod(
+        "dev",
+        hostUsers=False,
+        securityContext={
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "appArmorProfile": {"type": "RuntimeDefault"},
+            "seLinuxOptions": {"type": "container_t", "level": "s0:c123,c456"},
+            "sysctls": [{"name": name, "value": "1"} for name in BASELINE["sysctls"]],
+        },
+        containers=[
+            container(
+                securityContext={
+                    "seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"},
+                    "appArmorProfile": {"type": "Localhost", "localhostProfile": "p"},
+                    "procMount": "Default",
+                    "windowsOptions": {"hostProcess": False},
+                },
+                livenessProbe={"httpGet": {"path": "/healthz", "port": 8000}},
+                readinessProbe={"tcpSocket": {"port": 8000}},
+                lifecycle={"preStop": {"exec": {"command": ["sleep", "5"]}}},
+            )
+        ],
+    )
+    assert pod_denials(spec, "dev") == []
+
+
+VOLUME_SOURCES: dict[str, dict[str, Any]] = {
+    "hostPath": {"path": "/"},
+    "nfs": {"server": "fs-0123.efs.us-east-1.amazonaws.com", "path": "/"},
+    "awsElasticBlockStore": {"volumeID": "vol-0123456789abcdef0"},
+    "gitRepo": {"repository": "https://example.com/x.git"},
+    "iscsi": {"targetPortal": "10.0.96.10:3260", "iqn": "iqn.2001-04.com.example:x", "lun": 0},
+    "image": {"reference": "registry.example.com/models:1"},
+}
+
+
+@pytest.mark.parametrize("source", BASELINE["restrictedVolumeSources"] + ["image"])
+def test_only_the_volume_types_services_need_are_admitted(source: str) -> None:
+    """Every source Pod Security restricted refuses, and `image`: the kubelet mounts them
+    with the node's own network and credentials (an inline nfs volume reaches the model
+    store's mount targets from the node's address, where no NetworkPolicy applies)."""
+    volume = {"name": "v", source: VOLUME_SOURCES.get(source, {})}
+    assert pod_denials(environment_pod("dev", volumes=[volume]), "dev")
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [
+        {"configMap": {"name": "c"}},
+        {"secret": {"secretName": "s"}},
+        {"emptyDir": {"medium": "Memory"}},
+        {"projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
+        {"downwardAPI": {"items": []}},
+        {"persistentVolumeClaim": {"claimName": "models"}},
+        {"ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}}},
+        {"csi": {"driver": "secrets-store.csi.k8s.io"}},
+    ],
+    ids=lambda v: next(iter(v)),
+)
+def test_the_volume_types_services_need_stay_allowed(volume: dict[str, Any]) -> None:
+    assert set(volume) <= set(BASELINE["allowedVolumeSources"])
+    assert pod_denials(environment_pod("dev", volumes=[{"name": "v", **volume}]), "dev") == []
+
+
+def test_gpus_named_through_env_from_are_the_nodes_business() -> None:
+    """A ConfigMap or Secret key reaches the container as an environment variable that
+    admission cannot read: this pod is admitted, and the GPU nodes' toolkit setting
+    (tests/gpu/test_gpu_visibility.py) is what makes NVIDIA_VISIBLE_DEVICES meaningless."""
+    spec = environment_pod(
+        "dev", containers=[container(envFrom=[{"configMapRef": {"name": "gpus"}}])]
+    )
+    assert pod_denials(spec, "dev") == []
+
+
+# --- the network policy agent's own objects ----------------------------------------------
+
+ENFORCEMENT_OBJECTS = [
+    ("policyendpoints", "dev"),
+    ("policyendpoints", "prod"),
+    ("policyendpoints", "argocd"),
+    ("policyendpoints", "kube-system"),
+    ("clusterpolicyendpoints", ""),
+    ("applicationnetworkpolicies", "dev"),
+]
+WRITERS = {
+    "dev-person": ("arn:aws:sts::123456789012:assumed-role/dev-engineer/alice", ("dev",)),
+    "dev-service-account": ("system:serviceaccount:dev:default", ("sa-dev",)),
+    "argocd-controller": (
+        "system:serviceaccount:argocd:argocd-application-controller",
+        ("sa-argocd",),
+    ),
+    "kube-system-service-account": (
+        "system:serviceaccount:kube-system:aws-node",
+        ("sa-kube-system",),
+    ),
+}
+OPEN_EGRESS = {
+    "apiVersion": "networking.k8s.aws/v1alpha1",
+    "kind": "PolicyEndpoint",
+    "metadata": {"name": "default-deny-abcde"},
+    "spec": {
+        "policyRef": {"name": "default-deny", "namespace": "prod"},
+        "podSelectorEndpoints": [
+            {"hostIP": "10.0.64.7", "podIP": "10.0.64.20", "name": "api-0", "namespace": "prod"}
+        ],
+        "ingress": [{"cidr": "0.0.0.0/0"}],
+        "egress": [{"cidr": "0.0.0.0/0"}],
+    },
+}
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+@pytest.mark.parametrize("operation", ["CREATE", "UPDATE", "DELETE"])
+@pytest.mark.parametrize(("resource", "namespace"), ENFORCEMENT_OBJECTS)
+def test_no_workload_or_person_writes_what_the_node_agents_enforce(
+    writer: str, operation: str, resource: str, namespace: str
+) -> None:
+    """A PolicyEndpoint anywhere, listing a prod pod, would open that pod: the agent takes
+    the pod's namespace from the entry. Refused for every service account (Argo CD's
+    included) and every environment person, in every namespace and cluster-wide."""
+    username, kind = WRITERS[writer]
+    request = Request(
+        operation=operation,
+        resource=resource,
+        group="networking.k8s.aws",
+        namespace=namespace,
+        object=None if operation == "DELETE" else OPEN_EGRESS,
+        old_object=None if operation == "CREATE" else OPEN_EGRESS,
+        username=username,
+        groups=_groups(kind),
+    )
+    assert any("network policy controller" in m for m in denials(request))
+
+
+@pytest.mark.parametrize(
+    "username", ["eks:network-policy-controller", "arn:aws:sts::123456789012:assumed-role/admin/x"]
+)
+def test_the_network_policy_controller_and_admins_still_write_them(username: str) -> None:
+    for resource, namespace in ENFORCEMENT_OBJECTS:
+        request = Request(
+            operation="CREATE",
+            resource=resource,
+            group="networking.k8s.aws",
+            namespace=namespace,
+            object=OPEN_EGRESS,
+            username=username,
+            groups=("system:authenticated",),
+        )
+        assert denials(request) == []
 
 
 # --- Services -------------------------------------------------------------------------------
@@ -408,10 +660,17 @@ def test_the_platform_still_manages_them() -> None:
 # --- scope ----------------------------------------------------------------------------------
 
 
+CLUSTER_WIDE = {"pingvas-network-enforcement"}
+
+
 def test_every_binding_covers_the_environment_namespaces_only() -> None:
+    """All but the network policy agent's objects, which are refused everywhere."""
     assert {b["spec"]["policyName"] for b in bindings()} == set(policies())
     for binding in bindings():
         assert binding["spec"]["validationActions"] == ["Deny"]
+        if binding["spec"]["policyName"] in CLUSTER_WIDE:
+            assert "matchResources" not in binding["spec"]
+            continue
         (selector,) = binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
         selected = {
             name

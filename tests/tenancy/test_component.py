@@ -28,7 +28,7 @@ from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, static_objects
 from tests.support.plan_graph import PlanRunner, layer_graph, mock_outputs
 
 COMPONENT = "pingvas:tenancy:Tenancy"
-MESH = {"pingvas:tenancy": {"serviceMesh": "istio"}}
+MESH = {"pingvas-infra:tenancy": {"serviceMesh": "istio"}}
 
 
 def k8s_resources(graph: PlanResult) -> list[RecordedResource]:
@@ -158,12 +158,12 @@ def test_the_mesh_label_only_with_a_mesh_and_never_on_the_platform(
 
 
 def test_load_balancer_ports_follow_the_config(run_plan: PlanRunner) -> None:
-    graph = run_plan({"pingvas:tenancy": {"loadBalancerPorts": [8080, 8443]}})
+    graph = run_plan({"pingvas-infra:tenancy": {"loadBalancerPorts": [8080, 8443]}})
     for env in ENVIRONMENTS:
         policy = find(graph, "NetworkPolicy", "allow-load-balancer", env.namespace)
         (rule,) = policy.inputs["spec"]["ingress"]
         assert [p["port"] for p in rule["ports"]] == [8080, 8443]
-    closed = run_plan({"pingvas:tenancy": {"loadBalancerPorts": []}})
+    closed = run_plan({"pingvas-infra:tenancy": {"loadBalancerPorts": []}})
     paths = objects(closed)
     assert not any("allow-load-balancer" in path for path in paths)
 
@@ -307,7 +307,9 @@ def test_bootstrap_role_is_trusted_by_pod_identity_for_its_service_account_only(
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": POD_IDENTITY_PRINCIPAL}
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
-    assert statement["Condition"]["StringEquals"] == {
+    condition = dict(statement["Condition"]["StringEquals"])
+    assert condition.pop("aws:RequestTag/eks-cluster-arn").endswith(":cluster/pingvas-shared-eks")
+    assert condition == {
         "aws:RequestTag/kubernetes-namespace": SYSTEM_NAMESPACE,
         "aws:RequestTag/kubernetes-service-account": bootstrap.SERVICE_ACCOUNT,
     }

@@ -10,12 +10,22 @@ from tests.support.config_cases import (
     refused_config_test,
 )
 
-KEY = "pingvas:tenancy"
+KEY = "pingvas-infra:tenancy"
 
-# (case id, pingvas:tenancy overrides, key the message must name, text it must contain)
+# (case id, pingvas-infra:tenancy overrides, key the message must name, text it must contain)
 BAD_TENANCY: list[BadConfigCase] = [
-    ("mesh-unknown", {"serviceMesh": "linkerd"}, f"{KEY}.serviceMesh", "'istio'"),
-    ("mesh-not-a-string", {"serviceMesh": 1}, f"{KEY}.serviceMesh", "'istio'"),
+    (
+        "mesh-unknown",
+        {"serviceMesh": "linkerd"},
+        f"{KEY}.serviceMesh",
+        "allowed: only istio, or unset",
+    ),
+    (
+        "mesh-not-a-string",
+        {"serviceMesh": 1},
+        f"{KEY}.serviceMesh",
+        "allowed: only istio, or unset",
+    ),
     ("port-zero", {"loadBalancerPorts": [0]}, f"{KEY}.loadBalancerPorts[0]", "1 to 65535"),
     (
         "port-too-large",
@@ -39,9 +49,9 @@ BAD_TENANCY: list[BadConfigCase] = [
         "port-not-a-number",
         {"loadBalancerPorts": ["http"]},
         f"{KEY}.loadBalancerPorts[0]",
-        "integer",
+        "quoted text where a number is expected",
     ),
-    ("ports-not-a-list", {"loadBalancerPorts": 8000}, f"{KEY}.loadBalancerPorts", "tuple"),
+    ("ports-not-a-list", {"loadBalancerPorts": 8000}, f"{KEY}.loadBalancerPorts", "not a list"),
     ("password-too-short", {"dbPasswordLength": 12}, f"{KEY}.dbPasswordLength", "24"),
     ("password-too-long", {"dbPasswordLength": 65}, f"{KEY}.dbPasswordLength", "64"),
     ("backoff-negative", {"bootstrapBackoffLimit": -1}, f"{KEY}.bootstrapBackoffLimit", "0"),

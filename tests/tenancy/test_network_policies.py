@@ -345,7 +345,7 @@ def test_the_api_server_reaches_the_load_balancer_controllers_webhook(
 def test_the_mesh_opens_istiod_and_nothing_between_environments(
     run_plan: PlanRunner, tmp_path: Path
 ) -> None:
-    graph = run_plan({"pingvas:tenancy": {"serviceMesh": "istio"}})
+    graph = run_plan({"pingvas-infra:tenancy": {"serviceMesh": "istio"}})
     istio = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
     istiod = Pod("istio-system", "istiod")
     connectivity = analyse(

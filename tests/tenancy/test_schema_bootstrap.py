@@ -537,3 +537,130 @@ def test_dev_holds_at_most_its_connection_limit(database: Database) -> None:
         # temp_file_limit is a superuser setting: dev cannot lift the server's.
         with pytest.raises(errors.InsufficientPrivilege):
             dev.execute("SET temp_file_limit = -1")
+
+
+# --- the databases every cluster starts with --------------------------------------------------
+
+CLUSTER_DATABASES = ("postgres", "template1")
+
+
+def test_no_session_in_template1_blocks_creating_an_environments_database(
+    database: Database,
+) -> None:
+    """CREATE DATABASE fails while anyone sits in its template, and template1 is open to
+    every role where the master user cannot revoke it: the SQL copies template0, which no
+    one can connect to. Run with a throwaway environment while a role sits in template1."""
+    role, throwaway = "pingvas_throwaway_user", "pingvas_saas_throwaway"
+    variables = {
+        "role": role,
+        "database": throwaway,
+        "password": scram_sha256_verifier(secrets.token_urlsafe(16), secrets.token_bytes(16)),
+        "connection_limit": "-1",
+        "statement_timeout": "0",
+        "idle_timeout": "0",
+    }
+    arguments = [f"--set={name}={value}" for name, value in variables.items()]
+    with psycopg.connect(database.dsn(INTRUDER, INTRUDER_PASSWORD, "template1")) as squatter:
+        assert squatter.execute("SELECT current_database()").fetchone() == ("template1",)
+        done = subprocess.run(
+            [
+                database.server.tool("psql"), "--no-psqlrc", "--quiet",
+                *arguments, "--file", str(bootstrap.DATABASE_SQL_FILE),
+            ],
+            env={
+                **os.environ,
+                "PGHOST": database.server.host, "PGPORT": str(database.server.port),
+                "PGDATABASE": database.job.database, "PGUSER": database.job.admin,
+                "PGPASSWORD": ADMIN_PASSWORD, "PGSSLMODE": "disable",
+            },
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    try:
+        assert done.returncode == 0, done.stderr
+        with database.admin() as admin:
+            assert admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (throwaway,)
+            ).fetchone() == (1,)
+    finally:
+        with psycopg.connect(database.server.dsn(), autocommit=True) as superuser:
+            superuser.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(throwaway))
+            )
+            superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def cluster_databases_owned_by_the_admin(database: Database) -> Iterator[None]:
+    """postgres and template1 handed to the master user, as where a managed service lets
+    its master user own them; their owner and grants restored afterwards."""
+    with database.server.cluster_databases_kept():
+        with psycopg.connect(database.server.dsn(), autocommit=True) as superuser:
+            for name in CLUSTER_DATABASES:
+                superuser.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(name), sql.Identifier(database.job.admin)
+                    )
+                )
+        yield
+
+
+@pytest.mark.usefixtures("cluster_databases_owned_by_the_admin")
+def test_where_the_master_user_owns_them_no_role_connects_to_the_cluster_databases(
+    database: Database,
+) -> None:
+    assert database.bootstrap(database.passwords).returncode == 0
+    for name in CLUSTER_DATABASES:
+        for env in ENVIRONMENTS:
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                database.connect(env, database=name).close()
+
+
+def test_where_another_role_owns_them_the_bootstrap_leaves_them_and_goes_on(
+    database: Database,
+) -> None:
+    """The accepted remainder (docs/boundary.md, dev_user): the master user may not take
+    back PUBLIC's grant on databases it does not own, so the SQL leaves them (PostgreSQL
+    would warn, or fail for a user without any privilege there) and the bootstrap
+    completes; dev_user still connects to them."""
+    for run in database.runs:
+        assert run.returncode == 0, run.stderr
+        assert "no privileges could be revoked" not in run.stderr
+    with database.connect(DEV, database="postgres") as dev:
+        assert dev.execute("SELECT current_database()").fetchone() == ("postgres",)
+    # Even where the master user holds no privilege there at all.
+    with database.server.cluster_databases_kept():
+        with psycopg.connect(database.server.dsn(), autocommit=True) as superuser:
+            for name in CLUSTER_DATABASES:
+                superuser.execute(
+                    sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
+                )
+        rerun = database.bootstrap(database.passwords)
+    assert rerun.returncode == 0, rerun.stderr
+
+
+def test_dev_can_persist_its_own_timeouts_and_the_next_bootstrap_restores_them(
+    database: Database,
+) -> None:
+    """Any role may change its own role-level defaults (ALTER ROLE ... SET): the timeouts
+    are defaults, not a limit, and dev_user may drop them for every later session until
+    the bootstrap runs again. Accepted (docs/boundary.md): PostgreSQL has no per-role
+    ceiling for statement_timeout or work_mem."""
+    _, statement_timeout, _ = bootstrap.limits(DEV)
+    assert statement_timeout != "0"
+    with database.connect(DEV) as dev:
+        dev.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = 0").format(
+            sql.Identifier(DEV.db_user)
+        ))  # fmt: skip
+        dev.execute("SET work_mem = '2GB'")
+    try:
+        with database.connect(DEV) as fresh:
+            assert fresh.execute("SHOW statement_timeout").fetchone() == ("0",)
+    finally:
+        assert database.bootstrap(database.passwords).returncode == 0
+    with database.connect(DEV) as restored:
+        assert restored.execute("SHOW statement_timeout").fetchone() == (statement_timeout,)
+    # Nor can it touch prod_user's.
+    with database.connect(DEV) as dev, pytest.raises(errors.InsufficientPrivilege):
+        dev.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = 1").format(
+            sql.Identifier(PROD.db_user)
+        ))  # fmt: skip

@@ -32,8 +32,10 @@ ALTER ROLE :"role" SET statement_timeout = :'statement_timeout';
 ALTER ROLE :"role" SET idle_in_transaction_session_timeout = :'idle_timeout';
 
 -- The database belongs to the master user; the role may only connect (PUBLIC has
--- CONNECT and TEMPORARY on every new database until revoked).
-SELECT format('CREATE DATABASE %I', :'database')
+-- CONNECT and TEMPORARY on every new database until revoked). Copied from template0,
+-- which no one can connect to: CREATE DATABASE fails while any session sits in its
+-- template, and template1 is open to every role unless revoked below.
+SELECT format('CREATE DATABASE %I TEMPLATE template0', :'database')
  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'database')
 \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database')
@@ -46,4 +48,17 @@ SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role')
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database())
 \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM %I', current_database(), :'role')
+\gexec
+
+-- The databases every PostgreSQL cluster starts with: PUBLIC may connect to them (and
+-- create temporary tables in postgres), so any role could sit in template1 or fill temp
+-- space there. Revoked where the user running this holds their owner's privileges: only
+-- the owner (or a superuser) takes back what PUBLIC was granted. Where another role owns
+-- them (a managed service's own administrator), they are left as they are: PostgreSQL
+-- would only warn, or fail outright for a user without any privilege there
+-- (docs/boundary.md, dev_user).
+SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', datname)
+  FROM pg_catalog.pg_database
+ WHERE datname IN ('postgres', 'template1')
+   AND pg_catalog.pg_has_role(datdba, 'USAGE')
 \gexec
