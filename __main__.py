@@ -2,8 +2,8 @@
 
 Read top to bottom, this is the architecture:
 
-    config -> network -> cluster -> gpu -> data -> tenancy -> storage -> operations
-           -> outputs
+    config -> network -> cluster -> gpu -> data -> tenancy -> storage -> ingress
+           -> operations -> outputs
 
 Each layer is one ComponentResource with its own config section; layers talk only through
 what is passed here: the typed outputs of the layers before them, and the cluster policy
@@ -18,6 +18,7 @@ from pingvas_infra.config import check_against_account, load_stack_config
 from pingvas_infra.data.component import Data
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.gpu.component import GpuCapacity
+from pingvas_infra.ingress.component import InternetEntries
 from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.component import Network
 from pingvas_infra.operations.component import Operations
@@ -46,9 +47,9 @@ log_groups = StackLogGroups.for_stack(
     project=config.project, network_name=NETWORK, cluster_name=config.cluster.name
 )
 
-# Network: VPC over three AZs; public (load balancers, NAT), private (nodes, pods) and
-# data (Aurora, ElastiCache, EFS) subnet tiers; one NAT gateway; S3 gateway endpoint; the
-# customer-managed key of every log group.
+# Network: VPC over three AZs; public (NAT), private (nodes, pods) and data (Aurora,
+# ElastiCache, EFS) subnet tiers, and each environment's load-balancer subnets; one NAT
+# gateway; S3 gateway endpoint; the customer-managed key of every log group.
 network = Network(
     NETWORK,
     config.network,
@@ -132,6 +133,22 @@ storage = Storage(
     opts=layer_options(aws_default, kubernetes),
 )
 
+# Ingress: the AWS Load Balancer Controller and one internet entry per environment (an
+# IngressClass fixing its own Application Load Balancer in its own subnets, HTTPS, access
+# logs into the logs bucket), usable from that environment's namespace only.
+ingress = InternetEntries(
+    "ingress",
+    config.ingress,
+    project=config.project,
+    region=config.region,
+    tags=config.default_tags(),
+    network=network.outputs,
+    cluster=cluster.outputs,
+    tenancy=tenancy.outputs,
+    storage=storage.outputs,
+    opts=layer_options(aws_default, kubernetes),
+)
+
 # Operations: the nightly prod-schema backup, the model sync into EFS, monitoring (GPUs and
 # Karpenter included) and alert routing (dev -> Slack, prod and the platform -> PagerDuty),
 # optional Argo CD.
@@ -162,5 +179,7 @@ pulumi.export("cachePrimaryEndpoint", data.outputs.cache_primary_endpoint)
 pulumi.export("bucketNames", storage.outputs.bucket_names)
 pulumi.export("modelsFileSystemId", storage.outputs.efs_file_system_id)
 pulumi.export("appRoleArns", storage.outputs.app_role_arns)
+pulumi.export("ingressClasses", ingress.outputs.ingress_classes)
+pulumi.export("loadBalancerNames", ingress.outputs.load_balancer_names)
 pulumi.export("backupLocation", operations.outputs.backup_location)
 pulumi.export("modelSyncCronJob", operations.outputs.model_sync_cron_job)

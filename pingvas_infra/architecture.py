@@ -12,7 +12,11 @@ and every arrow from what allows traffic:
   an arrow with its ports; namespaces are default-deny, so no arrow means no traffic;
 - route tables: private subnets -> the NAT gateway they route 0.0.0.0/0 to, public subnets
   -> the internet gateway, and the S3 gateway endpoint on the route tables it serves;
-- NodePools: a pool -> the namespace whose environment label and taint it carries.
+- NodePools: a pool -> the namespace whose environment label and taint it carries;
+- internet entries: the internet -> each environment's load balancer (one per
+  IngressClassParams, created by the AWS Load Balancer Controller) -> the subnets its class
+  names (their route to the internet gateway is that path), whose NetworkPolicy arrows
+  then reach that environment's namespace only.
 
 The cost map (cost-map.svg) is a separate picture: dollars per layer.
 """
@@ -33,7 +37,7 @@ from pingvas_infra.plan.model import PlanResult, RecordedResource
 DIAGRAM = "architecture.svg"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 ENVIRONMENT_LABEL = "pingvas.io/environment"
-TIERS = ("public", "private", "data")
+TIERS = ("public", "load-balancer", "private", "data")
 # Where a flow that leaves the VPC ends.
 INTERNET = "internet"
 POD_IDENTITY_AGENT = "169.254.170.23/32"
@@ -116,7 +120,32 @@ def architecture(plan: PlanResult) -> graphviz.Digraph:
     _security_group_flows(g, dot)
     _network_policy_flows(g, dot, subnet_node)
     _pool_edges(g, dot)
+    _entries(g, dot, subnet_node)
     return dot
+
+
+def _entries(g: _Graph, dot: graphviz.Digraph, subnet_node: Mapping[str, str]) -> None:
+    """Each IngressClassParams is one Application Load Balancer in the subnets it names."""
+    for params in g.of_type(rt.INGRESS_CLASS_PARAMS):
+        spec = _inputs(params).get("spec") or {}
+        name = spec.get("loadBalancerName") or dig(_inputs(params), "metadata", "name")
+        environment = dig(_inputs(params), "metadata", "labels", "environment") or ""
+        dot.node(
+            _node_id(params),
+            _label(
+                f"ALB {name}",
+                f"class {dig(_inputs(params), 'metadata', 'name')}"
+                + (f", namespace {environment}" if environment else ""),
+            ),
+            fillcolor="#fff4d6",
+        )
+        listeners = "HTTPS 443 (HTTP 80 redirects)" if spec.get("certificateArn") else "HTTP 80"
+        dot.edge(INTERNET, _node_id(params), label=listeners, color="#8a6d3b")
+        for subnet in dig(spec, "subnets", "ids") or []:
+            if str(subnet) in subnet_node:
+                dot.edge(
+                    _node_id(params), subnet_node[str(subnet)], style="dashed", arrowhead="none"
+                )
 
 
 def _zones(
@@ -141,7 +170,11 @@ def _zones(
                 box.node(
                     node,
                     _label(f"{tier} subnet", str(_inputs(subnet).get("cidrBlock"))),
-                    fillcolor={"public": "#e3f0e3", "private": "#d6e6f7"}.get(tier, "#f3e3f7"),
+                    fillcolor={
+                        "public": "#e3f0e3",
+                        "load-balancer": "#e3f0e3",
+                        "private": "#d6e6f7",
+                    }.get(tier, "#f3e3f7"),
                 )
             for nat in nats:
                 home = g.by_id.get(str(_inputs(nat).get("subnetId")))
@@ -306,6 +339,12 @@ def _routes(g: _Graph, dot: graphviz.Digraph, subnet_node: Mapping[str, str]) ->
         inputs = _inputs(association)
         subnets_of[str(inputs.get("routeTableId"))].append(str(inputs.get("subnetId")))
     nat_by_id = {n.id: n for n in g.of_type(rt.NAT_GATEWAY) if n.id}
+    # A load balancer's subnets reach the internet through it: drawn by _entries.
+    entry_subnets = {
+        str(subnet)
+        for params in g.of_type(rt.INGRESS_CLASS_PARAMS)
+        for subnet in dig(_inputs(params), "spec", "subnets", "ids") or []
+    }
     for table_id, table in tables.items():
         for route in _inputs(table).get("routes") or []:
             if route.get("cidrBlock") != "0.0.0.0/0":
@@ -313,7 +352,7 @@ def _routes(g: _Graph, dot: graphviz.Digraph, subnet_node: Mapping[str, str]) ->
             nat = nat_by_id.get(str(route.get("natGatewayId")))
             for subnet_id in subnets_of.get(str(table_id), []):
                 source = subnet_node.get(subnet_id)
-                if source is None:
+                if source is None or subnet_id in entry_subnets:
                     continue
                 if nat is not None:
                     dot.edge(source, _node_id(nat), label="0.0.0.0/0", color="#8a6d3b")

@@ -44,6 +44,7 @@ from pingvas_infra.configbase import (
 )
 from pingvas_infra.data.config import DataConfig
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
+from pingvas_infra.ingress.config import IngressConfig
 from pingvas_infra.instances import (
     general_purpose_types,
     gpu_families,
@@ -141,6 +142,13 @@ class StackConfig(ConfigModel):
     storage: StorageConfig = Field(
         default_factory=StorageConfig, description="S3 buckets and the EFS model store."
     )
+    ingress: IngressConfig = Field(
+        default_factory=IngressConfig,
+        description=(
+            "The AWS Load Balancer Controller and each environment's internet entry "
+            "(certificate, web ACL, client ranges, TLS policy)."
+        ),
+    )
     operations: OperationsConfig = Field(
         default_factory=OperationsConfig, description="Backups, monitoring, Argo CD."
     )
@@ -226,6 +234,10 @@ class StackConfig(ConfigModel):
                         f"{self.region} (aws:region)",
                     )
                 )
+        problems.extend(
+            Problem(f"ingress.{p.key}", p.value, p.allowed)
+            for p in self.ingress.arn_region_problems(self.region, partition)
+        )
         raise_problems(problems)
         return self
 

@@ -40,6 +40,7 @@ EXPECTED = [
     "zone us-east-1b",
     "zone us-east-1c",
     "public subnet",
+    "load-balancer subnet",
     "private subnet",
     "data subnet",
     "NAT gateway",
@@ -64,6 +65,9 @@ EXPECTED = [
     "S3 backups",
     "S3 gateway endpoint",
     "cluster security group",
+    "ALB pingvas-dev",
+    "ALB pingvas-prod",
+    "HTTP 80",
     "TCP 5432",
     "TCP 8000",
     "TCP 443",
@@ -218,13 +222,24 @@ def test_the_arrows_are_the_flows_the_graph_allows(graph: PlanResult) -> None:
         assert labels[("ns_dev", data)] == "TCP 5432, TCP 6379"
         assert labels[("ns_prod", data)] == "TCP 5432, TCP 6379"
         assert labels[("ns_pingvas_system", data)] == "TCP 5432"
-        assert labels[(f"subnet_network_public_us_east_1{zone}", "ns_prod")] == "TCP 8000"
+        # Each environment's load balancer subnets reach its own namespace, not the other.
+        for env, other in (("dev", "prod"), ("prod", "dev")):
+            entry = f"subnet_network_lb_{env}_us_east_1{zone}"
+            assert labels[(entry, f"ns_{env}")] == "TCP 8000"
+            assert (entry, f"ns_{other}") not in labels
+            assert (f"ingressclassparams_ingress_alb_{env}_params", entry) in labels
+        public = f"subnet_network_public_us_east_1{zone}"
+        assert not [b for a, b in labels if a == public and b.startswith("ns_")]
     assert labels[("ns_dev", "internet")] == "TCP 443"
     assert labels[("ns_dev", "ns_kube_system")] == "UDP 53, TCP 53"
     # Default deny: no arrow between dev and prod either way, none into the data tier from
     # the internet, and the monitoring namespace (no policy) is said to have none.
     assert not {("ns_dev", "ns_prod"), ("ns_prod", "ns_dev")} & set(labels)
-    assert not any(a == "internet" for a, _ in labels)
+    # From the internet, only the two load balancers; nothing reaches a subnet or pod directly.
+    assert sorted(b for a, b in labels if a == "internet") == [
+        "ingressclassparams_ingress_alb_dev_params",
+        "ingressclassparams_ingress_alb_prod_params",
+    ]
     # Routes: private subnets to the NAT gateway, the S3 endpoint to every bucket.
     assert (
         labels[("subnet_network_private_us_east_1b", "natgateway_network_nat_us_east_1a")]

@@ -35,14 +35,17 @@ def test_every_key_of_every_model_has_a_row() -> None:
 
     keys = {r.key for r in ref.rows()}
     expected = leaves(StackConfig, "")
-    assert {"gpu.pools", "region", "allowedAccountIds"} <= expected
-    expected -= {"gpu.pools", "region", "allowedAccountIds"}
+    maps = {"gpu.pools", "ingress.environments"}
+    assert {*maps, "region", "allowedAccountIds"} <= expected
+    expected -= {*maps, "region", "allowedAccountIds"}
     missing = {k for k in expected if f"{CONFIG_NAMESPACE}:{k}" not in keys}
     assert missing == set()
     assert {"aws:region", "aws:allowedAccountIds"} <= keys
     assert {
         f"{CONFIG_NAMESPACE}:gpu.pools.<env>.capacityTypes",
         f"{CONFIG_NAMESPACE}:gpu.pools.<env>.disruptionBudgetNodes",
+        f"{CONFIG_NAMESPACE}:ingress.environments.<env>.certificateArn",
+        f"{CONFIG_NAMESPACE}:ingress.environments.<env>.wafAclArn",
     } <= keys
 
 

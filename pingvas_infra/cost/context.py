@@ -23,6 +23,8 @@ from pingvas_infra.plan.model import RecordedResource, reveal
 from pingvas_infra.price_tables import PriceTable, PriceTableNotFound, load_price_table
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
+# Set by the API server on every namespace (what an IngressClassParams selects by).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # CSI drivers (and the in-tree EBS plugin) as StorageClass provisioners and PV drivers.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
@@ -449,9 +451,23 @@ class PricingContext:
                 sharers[f"s3:{purpose}"] += 1
         for pool in self.gpu_pools():
             sharers[f"gpu:{self.pool_environment(pool)}"] += 1
+        for params in self.of_type(rt.INGRESS_CLASS_PARAMS):
+            sharers[f"alb:{self.load_balancer_environment(params)}"] += 1
         sharers["system-tier:overflow"] = len(self.of_type(rt.NODE_POOL)) - len(self.gpu_pools())
         sharers["s3:replicated"] = len(self.of_type(rt.BUCKET_REPLICATION))
         return sharers
+
+    def load_balancer_environment(self, params: RecordedResource) -> str:
+        """The environment whose namespace an IngressClassParams admits (its load
+        balancer serves that environment), else its tags' or the shared one."""
+        inputs = self.inputs(params)
+        selected = dig(inputs, "spec", "namespaceSelector", "matchLabels", NAMESPACE_NAME_LABEL)
+        if selected in ENVIRONMENT_NAMES:
+            return str(selected)
+        for tag in dig(inputs, "spec", "tags") or []:
+            if tag.get("key") == "Environment" and tag.get("value") in ENVIRONMENT_NAMES:
+                return str(tag["value"])
+        return SHARED
 
     def unconsumed_usage(self) -> Iterable[str]:
         """Profile usage no resource in the graph carries: it is not in the total."""
@@ -464,6 +480,10 @@ class PricingContext:
             **{f"gpu:{env}": pool.gpu_hours for env, pool in profile.gpu.pools.items()},
             **{f"s3:{purpose}": gb for purpose, gb in profile.s3.stored_gb.items()},
             **{f"logs:{kind}": gb for kind, gb in profile.logs.ingested_gb.items()},
+            **{
+                f"alb:{env}": entry.requests_millions + entry.processed_gb
+                for env, entry in profile.load_balancers.environments.items()
+            },
             "s3:replicated": profile.s3.replicated_gb,
             "system-tier:overflow": profile.system_tier.overflow_node_hours,
         }

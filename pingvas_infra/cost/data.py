@@ -129,6 +129,20 @@ class SystemTierUsage(ConfigModel):
     overflow_node_hours: float = Field(default=0, ge=0)
 
 
+class EntryUsage(ConfigModel):
+    """What one environment's internet load balancer carries in a month."""
+
+    # HTTP requests, in millions (priced as one new connection each: no keep-alive).
+    requests_millions: float = Field(ge=0)
+    # GB the load balancer processes, requests and responses together.
+    processed_gb: float = Field(ge=0)
+
+
+class LoadBalancerUsage(ConfigModel):
+    # Environment name -> its entry's traffic, spread evenly over the month's hours.
+    environments: dict[str, EntryUsage]
+
+
 class UsageProfile(ConfigModel):
     """How much the workload uses in a month. Every quantity is the design's total,
     split evenly over the resources that carry it (two NAT gateways share the GB)."""
@@ -143,6 +157,7 @@ class UsageProfile(ConfigModel):
     efs: EfsUsage
     logs: LogsUsage
     interface_endpoints: InterfaceEndpointUsage
+    load_balancers: LoadBalancerUsage
     system_tier: SystemTierUsage = Field(default_factory=SystemTierUsage)
 
 

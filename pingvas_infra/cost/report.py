@@ -25,7 +25,16 @@ from pingvas_infra.price_tables import PriceTable, load_price_table
 
 # The layers __main__.py wires, in order: a graph without one of them is not yet the
 # whole stack, and its totals are not comparable with the baseline designs.
-LAYER_ORDER = ("network", "cluster", "gpu", "data", "tenancy", "storage", "operations")
+LAYER_ORDER = (
+    "network",
+    "cluster",
+    "gpu",
+    "data",
+    "tenancy",
+    "storage",
+    "ingress",
+    "operations",
+)
 # Usage profiles (pingvas_infra/tables/profiles/): no traffic, and the design guide's own
 # usage figures.
 IDLE = "idle"

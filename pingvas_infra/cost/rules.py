@@ -31,6 +31,7 @@ from pingvas_infra.cost.data import AuroraUsage, load_free_types
 from pingvas_infra.cost.model import SHARED, CostLine
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource
+from pingvas_infra.tables import load_table
 
 Rule = Callable[[RecordedResource, PricingContext], RuleResult]
 RULES: dict[str, Rule] = {}
@@ -505,6 +506,50 @@ def service(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
             unpriced=["a LoadBalancer Service creates a load balancer; no price in the table"]
         )
     return RuleResult(free="cluster-internal Service: no AWS resource")
+
+
+@rule(rt.INGRESS_CLASS_PARAMS)
+def application_load_balancer(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
+    """An IngressClassParams fixes one Ingress group, and so one Application Load Balancer,
+    which the controller creates when the class's first Ingress appears: its hours, and
+    its LCUs from the profile's traffic for the environment it serves."""
+    environment = ctx.load_balancer_environment(resource)
+    usage = ctx.profile.load_balancers.environments.get(environment)
+    warnings = []
+    if usage is None:
+        warnings.append(
+            f"load balancer {resource.name}: the profile has no traffic for {environment}"
+        )
+    requests = ctx.share_of(f"alb:{environment}", usage.requests_millions if usage else 0.0)
+    processed_gb = ctx.share_of(f"alb:{environment}", usage.processed_gb if usage else 0.0)
+    lcu = load_table("ingress")["lcu"]
+    # Traffic spread evenly over the month: each hour bills the largest dimension.
+    new_connections_per_second = requests * 1e6 / ctx.hours / 3600
+    lcus_per_hour = max(
+        new_connections_per_second / float(lcu["newConnectionsPerSecond"]),
+        processed_gb / ctx.hours / float(lcu["processedGbPerHour"]),
+    )
+    return RuleResult(
+        lines=[
+            ctx.line(
+                resource,
+                "Application Load Balancer hours",
+                quantity=ctx.hours,
+                kind="fixed",
+                price_key="alb-hour",
+                environment=environment,
+            ),
+            ctx.line(
+                resource,
+                "Load balancer capacity units",
+                quantity=lcus_per_hour * ctx.hours,
+                kind="usage",
+                price_key="alb-lcu-hour",
+                environment=environment,
+            ),
+        ],
+        warnings=warnings,
+    )
 
 
 # -- data --------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.network.outputs import NetworkOutputs
 
-# Subnet tags read by the AWS Load Balancer Controller / in-tree service controller
-# (https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html).
-ELB_TAG = "kubernetes.io/role/elb"
+# Subnet tags the AWS Load Balancer Controller and the in-tree service controller discover
+# subnets by (https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html).
+# No subnet carries the internet-facing one (kubernetes.io/role/elb): each environment's
+# load balancer is placed in its own subnets by name (its IngressClassParams), and a load
+# balancer asked for any other way finds no public subnet and is never created.
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 # Karpenter's EC2NodeClass selects subnets and security groups by this tag.
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
@@ -88,7 +90,15 @@ class Network(pulumi.ComponentResource):
                 for az, cidr in zip(azs, cidrs, strict=True)
             ]
 
-        public = subnets("public", config.public_subnet_cidrs, {ELB_TAG: "1"})
+        public = subnets("public", config.public_subnet_cidrs, {})
+        # Each environment's internet load balancer lives in subnets of its own, so the
+        # environment's NetworkPolicies can admit its load balancer and not the other's.
+        load_balancer_subnets = {
+            environment: subnets(
+                f"lb-{environment}", cidrs, {"Tier": "load-balancer", "Environment": environment}
+            )
+            for environment, cidrs in sorted(config.load_balancer_subnets.items())
+        }
         private = subnets(
             "private",
             config.private_subnet_cidrs,
@@ -107,6 +117,14 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
             )
+        for environment, environment_subnets in load_balancer_subnets.items():
+            for az, subnet in zip(azs, environment_subnets, strict=True):
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-lb-{environment}-{az}",
+                    subnet_id=subnet.id,
+                    route_table_id=public_rt.id,
+                    opts=child,
+                )
 
         nat_gateways = []
         for index in range(config.nat_gateways):
@@ -177,6 +195,11 @@ class Network(pulumi.ComponentResource):
             public_subnet_cidrs=config.public_subnet_cidrs,
             private_subnet_cidrs=config.private_subnet_cidrs,
             data_subnet_cidrs=config.data_subnet_cidrs,
+            load_balancer_subnet_ids={
+                environment: [s.id for s in environment_subnets]
+                for environment, environment_subnets in load_balancer_subnets.items()
+            },
+            load_balancer_subnet_cidrs=config.load_balancer_subnets,
             nat_gateway_ids=[n.id for n in nat_gateways],
             s3_endpoint_id=s3_endpoint.id,
             karpenter_discovery_tag=KARPENTER_DISCOVERY_TAG,
@@ -188,6 +211,7 @@ class Network(pulumi.ComponentResource):
                 "publicSubnetIds": self.outputs.public_subnet_ids,
                 "privateSubnetIds": self.outputs.private_subnet_ids,
                 "dataSubnetIds": self.outputs.data_subnet_ids,
+                "loadBalancerSubnetIds": dict(self.outputs.load_balancer_subnet_ids),
                 "natGatewayIds": self.outputs.nat_gateway_ids,
             }
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -20,6 +21,10 @@ class NetworkOutputs:
     public_subnet_cidrs: tuple[str, ...]
     private_subnet_cidrs: tuple[str, ...]
     data_subnet_cidrs: tuple[str, ...]
+    # Environment name -> the public subnets its internet load balancer lives in (one per
+    # zone), and their CIDRs: the only addresses its pods accept load-balancer traffic from.
+    load_balancer_subnet_ids: Mapping[str, list[pulumi.Output[str]]]
+    load_balancer_subnet_cidrs: Mapping[str, tuple[str, ...]]
     nat_gateway_ids: list[pulumi.Output[str]]
     s3_endpoint_id: pulumi.Output[str]
     # The tag key the private subnets carry with the cluster name as value: Karpenter finds

@@ -44,9 +44,9 @@ AUTOMATED = {DEV.name: {"prune": True, "selfHeal": True}}
 # allowed the day it appears. Left out on purpose: RBAC (it could hand a workload rights
 # over the platform's objects), what the tenancy layer owns (NetworkPolicies, quotas,
 # limit ranges), Endpoints and EndpointSlices (a Service pointing at addresses of
-# another namespace), DaemonSets (a pod on every node, GPU nodes of the other environment
-# included), and Ingresses, which do nothing until a load balancer controller runs and
-# enter together with its own restrictions.
+# another namespace) and DaemonSets (a pod on every node, GPU nodes of the other
+# environment included). Ingresses are in: the admission policy lets an environment's
+# Ingress name its own class only, whose parameters fix everything else.
 SERVICE_KINDS: tuple[tuple[str, str], ...] = (
     ("apps", "Deployment"),
     ("apps", "StatefulSet"),
@@ -59,6 +59,7 @@ SERVICE_KINDS: tuple[tuple[str, str], ...] = (
     ("", "PersistentVolumeClaim"),
     ("policy", "PodDisruptionBudget"),
     ("autoscaling", "HorizontalPodAutoscaler"),
+    ("networking.k8s.io", "Ingress"),
 )
 
 

@@ -46,6 +46,7 @@ from pingvas_infra.policy.props import (
     mapping,
 )
 from pingvas_infra.policy.taggable import is_taggable
+from pingvas_infra.tables import load_table
 
 _EKS_TYPES = (rt.EKS_CLUSTER_COMPONENT, rt.EKS_CLUSTER)
 # Where each EKS setting lives: (pulumi-eks component input, aws:eks/cluster:Cluster path).
@@ -296,6 +297,121 @@ def _karpenter_ebs(args: ResourceValidationArgs) -> Iterator[str]:
         if not is_true(mapping(mapping(device).get("ebs")).get("encrypted")):
             name = mapping(device).get("deviceName") or "(unnamed)"
             yield f"block device {name} is not encrypted"
+
+
+# --- Load balancers ----------------------------------------------------------------------
+# The AWS Load Balancer Controller creates each Application Load Balancer at run time from
+# its IngressClassParams; the class's parameters are what the stack owns and checks.
+
+
+def _class_params(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    if args.resource_type != rt.INGRESS_CLASS_PARAMS:
+        return None
+    return mapping(args.props.get("spec"))
+
+
+def _class_environment(args: ResourceValidationArgs, spec: Mapping[str, Any]) -> str | None:
+    """The environment a class serves: its `environment` label, else its Environment tag."""
+    labels = mapping(mapping(args.props.get("metadata")).get("labels"))
+    if labels.get("environment"):
+        return str(labels["environment"])
+    for tag in items(spec.get("tags")):
+        if mapping(tag).get("key") == "Environment":
+            return str(mapping(tag).get("value"))
+    return None
+
+
+def _lb_attributes(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        str(mapping(a).get("key")): mapping(a).get("value")
+        for a in items(spec.get("loadBalancerAttributes"))
+    }
+
+
+def _tls_policies() -> tuple[str, ...]:
+    return tuple(load_table("ingress")["tlsPolicies"]["allowed"])
+
+
+@_resource_check("alb-class-scoped")
+def _alb_class_scoped(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _class_params(args)
+    if spec is None:
+        return
+    if not is_set(spec, "namespaceSelector"):
+        yield "spec.namespaceSelector is not set: every namespace could use the class"
+    if not is_set(spec, "group", "name"):
+        yield (
+            "spec.group.name is not set: an Ingress's group.name annotation would decide which "
+            "load balancer it joins"
+        )
+    if spec.get("scheme") != "internet-facing":
+        yield f"spec.scheme is {spec.get('scheme')!r}: an entry faces the internet"
+    subnets = items(mapping(spec.get("subnets")).get("ids"))
+    if len(subnets) < 2:
+        yield (
+            "spec.subnets.ids names fewer than 2 subnets: name the environment's own "
+            "load-balancer subnets (one per zone)"
+        )
+    if spec.get("targetType") != "ip":
+        yield (
+            f"spec.targetType is {spec.get('targetType')!r}: only ip targets come from the "
+            "load-balancer subnets the NetworkPolicies admit"
+        )
+
+
+@_resource_check("alb-https-listener")
+def _alb_https(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _class_params(args)
+    if spec is None or not items(spec.get("certificateArn")):
+        return
+    if str(spec.get("sslRedirectPort") or "") != "443":
+        yield "spec.sslRedirectPort is not 443: HTTP listeners would serve in plain text"
+    policy = spec.get("sslPolicy")
+    if policy not in _tls_policies():
+        yield (
+            f"spec.sslPolicy is {policy!r}: use one of {', '.join(_tls_policies())} (unset "
+            "means ELBSecurityPolicy-2016-08, which still accepts TLS 1.0)"
+        )
+
+
+@_resource_check("alb-drop-invalid-headers")
+def _alb_headers(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _class_params(args)
+    if spec is None:
+        return
+    attributes = _lb_attributes(spec)
+    if not is_true(attributes.get("routing.http.drop_invalid_header_fields.enabled")):
+        yield "routing.http.drop_invalid_header_fields.enabled is not true"
+    mode = attributes.get("routing.http.desync_mitigation_mode")
+    if mode not in ("defensive", "strictest"):
+        yield (
+            f"routing.http.desync_mitigation_mode is {mode!r}: set defensive or strictest "
+            "in the class, or an Ingress annotation may set monitor"
+        )
+
+
+@_resource_check("alb-deletion-protection")
+def _alb_deletion_protection(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _class_params(args)
+    if spec is None:
+        return
+    environment = _class_environment(args, spec)
+    if environment not in load_table("ingress")["deletionProtectedEnvironments"]:
+        return
+    if not is_true(_lb_attributes(spec).get("deletion_protection.enabled")):
+        yield f"{environment}'s load balancer: deletion_protection.enabled is not true"
+
+
+@_resource_check("alb-access-logging")
+def _alb_access_logging(args: ResourceValidationArgs) -> Iterator[str]:
+    spec = _class_params(args)
+    if spec is None:
+        return
+    attributes = _lb_attributes(spec)
+    if not is_true(attributes.get("access_logs.s3.enabled")):
+        yield "access_logs.s3.enabled is not true"
+    elif attributes.get("access_logs.s3.bucket") in (None, ""):
+        yield "access_logs.s3.bucket is not set"
 
 
 # --- Aurora ------------------------------------------------------------------------------

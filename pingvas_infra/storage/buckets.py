@@ -9,7 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from pingvas_infra import iam
+from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.storage.config import StorageConfig, bucket_name
+from pingvas_infra.tables import load_table
 
 LOGS = "logs"
 BACKUPS = "backups"
@@ -17,6 +19,9 @@ BACKUPS = "backups"
 BACKUPS_COPY = "backups-copy"
 # Server access logs land under s3/<purpose>/ in the logs bucket.
 ACCESS_LOG_PREFIX = "s3/"
+# Each environment's load balancer writes its access logs under elb/<environment>/ (the
+# service appends AWSLogs/<account>/elasticloadbalancing/<region>/...).
+LOAD_BALANCER_LOG_PREFIX = "elb/"
 # S3 server access log delivery writes only to buckets encrypted with SSE-S3, never
 # SSE-KMS (S3 user guide, "Enabling Amazon S3 server access logging").
 SSE_S3 = "AES256"
@@ -50,6 +55,23 @@ class Buckets:
     arns: dict[str, pulumi.Output[str]]
     resources: dict[str, aws.s3.Bucket]
     versionings: dict[str, aws.s3.BucketVersioning]
+    # Environment name -> where its load balancer's access logs go in the logs bucket.
+    load_balancer_log_prefixes: dict[str, str]
+
+
+def load_balancer_log_prefix(environment: str) -> str:
+    return f"{LOAD_BALANCER_LOG_PREFIX}{environment}"
+
+
+def load_balancer_log_principal(region: str) -> dict[str, str]:
+    """Who delivers load balancer access logs in ``region``: the region's Elastic Load
+    Balancing account where one exists (regions available before August 2022), else the
+    log delivery service principal (tables/ingress.yaml)."""
+    delivery = load_table("ingress")["accessLogDelivery"]
+    account = delivery["accounts"].get(region)
+    if account is not None:
+        return {"AWS": f"arn:aws:iam::{account}:root"}
+    return {"Service": str(delivery["servicePrincipal"])}
 
 
 def create_buckets(
@@ -57,6 +79,7 @@ def create_buckets(
     config: StorageConfig,
     *,
     project: str,
+    region: str,
     account_id: pulumi.Output[str],
     keys: Mapping[str, pulumi.Input[str]],
     parent: pulumi.Resource,
@@ -84,6 +107,7 @@ def create_buckets(
 
     logs = created[LOGS]
     logged = {p: b for p, b in created.items() if p != LOGS}
+    log_prefixes = {env.name: load_balancer_log_prefix(env.name) for env in ENVIRONMENTS}
     log_policy = aws.s3.BucketPolicy(
         f"{name}-{LOGS}",
         bucket=logs.bucket,
@@ -102,6 +126,19 @@ def create_buckets(
                         "ArnLike": {"aws:SourceArn": [b.arn for b in logged.values()]},
                         "StringEquals": {"aws:SourceAccount": account_id},
                     },
+                },
+                {
+                    # Load balancer access logs: each environment's prefix, this account's
+                    # folder under it, nothing else. The bucket is SSE-S3, the only
+                    # encryption ALB log delivery supports.
+                    "Sid": "AllowLoadBalancerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": load_balancer_log_principal(region),
+                    "Action": "s3:PutObject",
+                    "Resource": [
+                        pulumi.Output.concat(logs.arn, f"/{prefix}/AWSLogs/", account_id, "/*")
+                        for prefix in log_prefixes.values()
+                    ],
                 },
             ]
         ),
@@ -128,6 +165,7 @@ def create_buckets(
         arns={p: b.arn for p, b in created.items()},
         resources=created,
         versionings=versionings,
+        load_balancer_log_prefixes=log_prefixes,
     )
 
 

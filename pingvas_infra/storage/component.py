@@ -13,7 +13,7 @@ from pingvas_infra.kms_keys import KeyUsers, RoleUse, customer_managed_key, key_
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.storage.backup_copy import create_backup_copy
 from pingvas_infra.storage.block_storage import create_block_storage_class
-from pingvas_infra.storage.buckets import BACKUPS, create_buckets
+from pingvas_infra.storage.buckets import BACKUPS, LOGS, create_buckets
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.storage.models_store import (
     MODEL_SYNC_SERVICE_ACCOUNT,
@@ -83,6 +83,7 @@ class Storage(pulumi.ComponentResource):
             name,
             config,
             project=project,
+            region=region,
             account_id=identity.account_id,
             keys={"prod": prod_key.arn, "models": models_key.arn},
             parent=self,
@@ -207,6 +208,8 @@ class Storage(pulumi.ComponentResource):
         self.outputs = StorageOutputs(
             bucket_names=buckets.names,
             bucket_arns=buckets.arns,
+            logs_bucket=buckets.names[LOGS],
+            load_balancer_log_prefixes=buckets.load_balancer_log_prefixes,
             prod_kms_key_arn=prod_key.arn,
             models_kms_key_arn=models_key.arn,
             efs_file_system_id=store.file_system.id,

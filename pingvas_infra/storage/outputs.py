@@ -13,6 +13,11 @@ class StorageOutputs:
     # Purpose ("dev-images", "prod-images", "models", "logs", "backups") -> bucket.
     bucket_names: Mapping[str, pulumi.Output[str]]
     bucket_arns: Mapping[str, pulumi.Output[str]]
+    # The logs bucket (SSE-S3): S3 server access logs and the load balancers' access logs,
+    # each environment's under its prefix (its bucket policy lets the region's load
+    # balancer log delivery write there and nowhere else).
+    logs_bucket: pulumi.Output[str]
+    load_balancer_log_prefixes: Mapping[str, str]
     # The customer-managed key of the prod images and backups buckets.
     prod_kms_key_arn: pulumi.Output[str]
     models_kms_key_arn: pulumi.Output[str]

@@ -100,8 +100,8 @@ class Tenancy(pulumi.ComponentResource):
         namespaces = self._static(cluster_policy, config)
         addresses = PolicyAddresses(
             vpc_cidr=network.vpc_cidr,
-            public_subnet_cidrs=network.public_subnet_cidrs,
             data_subnet_cidrs=network.data_subnet_cidrs,
+            load_balancer_subnet_cidrs=network.load_balancer_subnet_cidrs,
         )
         policies = self._network_policies(config, addresses, data, namespaces)
 
@@ -206,6 +206,7 @@ class Tenancy(pulumi.ComponentResource):
         documents: list[dict[str, Any]] = []
         for env in ENVIRONMENTS:
             documents += environment_policies(
+                env.name,
                 env.namespace,
                 addresses,
                 # Not NFS: the EFS CSI node plugin mounts on the host network, so no pod

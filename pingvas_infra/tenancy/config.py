@@ -27,8 +27,9 @@ class TenancyConfig(ConfigModel):
     load_balancer_ports: tuple[int, ...] = Field(
         default=(8000,),
         description=(
-            "TCP ports pods labelled `pingvas.io/ingress: load-balancer` accept from the load "
-            "balancers in the public subnets; empty: nothing is reachable from outside."
+            "TCP ports pods labelled `pingvas.io/ingress: load-balancer` accept from their "
+            "environment's load balancer (its own load-balancer subnets); empty: nothing is "
+            "reachable from outside."
         ),
         json_schema_extra={
             "allowed": "a list of TCP ports from 1 to 65535, each once; not 53, 2049, 5432 "

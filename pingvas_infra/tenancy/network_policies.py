@@ -13,10 +13,11 @@ never cover the private subnets:
 - "HTTPS out" excludes the VPC and every other non-internet range (RFC 1918, shared
   address space, link-local), so it reaches AWS APIs and the internet, never a pod, a node,
   a peered network or instance metadata;
-- ingress from the public subnets is what the load balancers' own addresses are (the AWS
-  Load Balancer Controller with IP targets: the ALB, or an NLB without client-IP
-  preservation, connects to the pod from its address in a public subnet); no node or pod
-  lives in a public subnet.
+- load-balancer ingress comes from the environment's own load-balancer subnets: with IP
+  targets the Application Load Balancer connects to the pod from its addresses there,
+  and each environment's load balancer lives in subnets of its own (network layer), so
+  dev's load balancer is no source prod's pods admit, and the reverse; no node or pod
+  lives in those subnets.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class PolicyAddresses:
     """The addresses the policies name; all config values (known before anything runs)."""
 
     vpc_cidr: str
-    public_subnet_cidrs: tuple[str, ...]
     data_subnet_cidrs: tuple[str, ...]
+    # Environment name -> the subnets its internet load balancer lives in.
+    load_balancer_subnet_cidrs: Mapping[str, tuple[str, ...]]
 
 
 def _table() -> Mapping[str, Any]:
@@ -159,17 +161,17 @@ def pod_identity_egress(
 
 
 def load_balancer_ingress(
-    namespace: str, addresses: PolicyAddresses, ports: Sequence[int]
+    namespace: str, load_balancer_cidrs: Sequence[str], ports: Sequence[int]
 ) -> dict[str, Any]:
-    """The load-balancer path: from the public subnets, on the application ports, to the
-    pods labelled for it."""
+    """The load-balancer path: from the environment's own load-balancer subnets, on the
+    application ports, to the pods labelled for it."""
     return _policy(
         "allow-load-balancer",
         namespace,
         pod_selector=INGRESS_LABEL,
         ingress=[
             {
-                "from": [{"ipBlock": {"cidr": cidr}} for cidr in addresses.public_subnet_cidrs],
+                "from": [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs],
                 "ports": _tcp(ports),
             }
         ],
@@ -197,6 +199,7 @@ def istiod_egress(namespace: str) -> dict[str, Any]:
 
 
 def environment_policies(
+    environment: str,
     namespace: str,
     addresses: PolicyAddresses,
     *,
@@ -211,7 +214,11 @@ def environment_policies(
         pod_identity_egress(namespace),
     ]
     if load_balancer_ports:
-        policies.append(load_balancer_ingress(namespace, addresses, load_balancer_ports))
+        policies.append(
+            load_balancer_ingress(
+                namespace, addresses.load_balancer_subnet_cidrs[environment], load_balancer_ports
+            )
+        )
     if service_mesh == "istio":
         policies.append(istiod_egress(namespace))
     return policies

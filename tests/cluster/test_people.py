@@ -100,6 +100,8 @@ CLUSTER_SCOPED = [
     ResourceRequest("delete", "nodeclaims", None, group="karpenter.sh"),
     ResourceRequest("patch", "ec2nodeclasses", None, group="karpenter.k8s.aws"),
     ResourceRequest("create", "customresourcedefinitions", None, group="apiextensions.k8s.io"),
+    ResourceRequest("create", "ingressclasses", None, group="networking.k8s.io"),
+    ResourceRequest("patch", "ingressclassparams", None, group="elbv2.k8s.aws"),
 ]
 INTO_PROD = [
     ResourceRequest("get", "secrets", "prod", name="db-credentials"),
@@ -117,6 +119,9 @@ INTO_PROD = [
     ResourceRequest("create", "silences", "monitoring", group="monitoring.coreos.com"),
     ResourceRequest("create", "applications", "argocd", group="argoproj.io"),
     ResourceRequest("create", "pods", "kube-system"),
+    ResourceRequest("create", "ingresses", "prod", group="networking.k8s.io"),
+    ResourceRequest("patch", "ingresses", "prod", group="networking.k8s.io", name="web"),
+    ResourceRequest("create", "targetgroupbindings", "prod", group="elbv2.k8s.aws"),
 ]
 DEV_SELF_ESCALATION = [
     ResourceRequest("create", "pods", "dev", subresource="binding"),
@@ -126,6 +131,9 @@ DEV_SELF_ESCALATION = [
     ResourceRequest("create", "roles", "dev", group="rbac.authorization.k8s.io"),
     ResourceRequest("update", "resourcequotas", "dev"),
     ResourceRequest("delete", "limitranges", "dev"),
+    # Edit covers no elbv2.k8s.aws kind: dev people cannot bind pods to a target group by
+    # ARN (the admission policy refuses it a second time, and refuses Argo CD too).
+    ResourceRequest("create", "targetgroupbindings", "dev", group="elbv2.k8s.aws"),
     # What the VPC CNI's node agents enforce: Edit has no rule for networking.k8s.aws (and
     # the admission policy refuses people there too).
     ResourceRequest("create", "policyendpoints", "dev", group="networking.k8s.aws"),
@@ -154,6 +162,7 @@ def test_a_dev_person_has_nothing_outside_dev(
         ResourceRequest("create", "deployments", "dev", group="apps"),
         ResourceRequest("create", "pods", "dev", subresource="exec"),
         ResourceRequest("get", "namespaces", None, name="dev"),
+        ResourceRequest("create", "ingresses", "dev", group="networking.k8s.io"),
     ],
     ids=_id,
 )

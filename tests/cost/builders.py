@@ -31,6 +31,7 @@ ZERO_PROFILE: dict[str, Any] = {
     },
     "logs": {"ingestedGb": {}},
     "interfaceEndpoints": {"processedGb": 0},
+    "loadBalancers": {"environments": {}},
 }
 
 

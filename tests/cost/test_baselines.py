@@ -116,3 +116,23 @@ def test_a_guide_table_row_naming_an_unknown_resource_is_refused() -> None:
     document["guideTable"]["rows"][0]["resources"] = ["no-such-thing"]
     with pytest.raises(ValueError, match="no-such-thing"):
         Baseline.model_validate(document)
+
+
+@pytest.mark.parametrize("name", ["guide-single-cluster", "legacy-two-cluster"])
+@pytest.mark.parametrize("profile", ["idle", "guide-reference"])
+def test_every_design_pays_the_same_internet_entries(name: str, profile: str) -> None:
+    """The design guide prices no load balancer; both baselines get one per environment with
+    the profile's traffic, exactly what this stack's two entries cost, so the comparison
+    stays like for like."""
+    lines = [
+        line
+        for line in priced(name, profile).lines  # type: ignore[attr-defined]
+        if line.component in ("Application Load Balancer hours", "Load balancer capacity units")
+    ]
+    by_environment: dict[str, float] = {}
+    for line in lines:
+        by_environment[line.environment] = by_environment.get(line.environment, 0) + line.monthly
+    gb = {"idle": {"dev": 0, "prod": 0}, "guide-reference": {"dev": 111.11, "prod": 555.56}}
+    assert by_environment == pytest.approx(
+        {env: 0.0225 * 730 + gb[profile][env] * 0.008 for env in ("dev", "prod")}
+    )

@@ -27,7 +27,7 @@ def test_billable_nodes_carry_both_profiles_and_free_ones_are_folded(
     assert "Cluster\\ncluster-eks\\n$73.00 idle / $73.00 ref" in source
     # Five buckets share one node; subnets and route tables fold into the "no charge" node.
     assert "Bucket x5" in source
-    assert "Subnet x9" in source
+    assert "Subnet x15" in source
     # The static EFS volumes and their claims cost nothing: folded too.
     assert "PersistentVolume x3" in source
     # One cluster per layer and one for the workload's traffic (providers are not drawn).

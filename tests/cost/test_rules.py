@@ -695,3 +695,56 @@ def test_every_free_type_is_a_type_its_sdk_registers() -> None:
         if resource_class(t) is None and not is_custom_resource(t)
     ]
     assert unknown == []
+
+
+def entry(environment: str, name: str = "alb") -> RecordedResource:
+    return resource(
+        rt.INGRESS_CLASS_PARAMS,
+        f"{name}-{environment}",
+        {
+            "metadata": {"name": f"{name}-{environment}"},
+            "spec": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": environment}}
+            },
+        },
+    )
+
+
+def test_an_entry_bills_its_hours_and_the_largest_capacity_dimension() -> None:
+    """An hour bills the largest of the LCU dimensions: 200 million requests a month are
+    200e6 / 730 / 3600 = 76.1 new connections a second = 3.044 LCU, above 10 GB / 730 h =
+    0.0137 LCU of processed bytes; 900 GB and few requests bill 900 / 730 = 1.233 LCU."""
+    usage = profile(
+        loadBalancers={
+            "environments": {
+                "dev": {"requestsMillions": 200, "processedGb": 10},
+                "prod": {"requestsMillions": 1, "processedGb": 900},
+            }
+        }
+    )
+    priced = price([entry("dev"), entry("prod")], usage)
+    for environment in ("dev", "prod"):
+        hours = line(priced, "Application Load Balancer hours", f"alb-{environment}")
+        assert hours.monthly == pytest.approx(0.0225 * 730)  # 16.43
+        assert (hours.kind, hours.environment) == ("fixed", environment)
+    dev = line(priced, "Load balancer capacity units", "alb-dev")
+    assert dev.quantity == pytest.approx(200e6 / HOURS / 3600 / 25 * HOURS)
+    assert dev.monthly == pytest.approx(dev.quantity * 0.008)
+    prod = line(priced, "Load balancer capacity units", "alb-prod")
+    assert prod.quantity == pytest.approx(900)
+    assert (prod.kind, prod.environment) == ("usage", "prod")
+
+
+def test_two_entries_of_one_environment_share_its_traffic() -> None:
+    usage = profile(
+        loadBalancers={"environments": {"prod": {"requestsMillions": 0, "processedGb": 730}}}
+    )
+    priced = price([entry("prod", "a"), entry("prod", "b")], usage)
+    assert line(priced, "Load balancer capacity units", "a-prod").quantity == pytest.approx(365)
+    assert line(priced, "Load balancer capacity units", "b-prod").quantity == pytest.approx(365)
+
+
+def test_an_entry_the_profile_has_no_traffic_for_says_so() -> None:
+    priced = price([entry("dev")])
+    assert line(priced, "Load balancer capacity units").quantity == 0
+    assert any("no traffic for dev" in w for w in priced.warnings)

@@ -6,12 +6,18 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.network.component import (
-    ELB_TAG,
     INTERNAL_ELB_TAG,
     KARPENTER_DISCOVERY_TAG,
 )
 from pingvas_infra.plan.model import PlanResult, RecordedResource
+from pingvas_infra.plan.stackfile import StackFile
+from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner, tags_of
+
+# What the AWS Load Balancer Controller and the in-tree service controller discover
+# internet-facing subnets by: no subnet of the stack carries it.
+ELB_TAG = "kubernetes.io/role/elb"
+ENVS = ("dev", "prod")
 
 
 def tier_subnets(graph: PlanResult, tier: str) -> list[RecordedResource]:
@@ -71,9 +77,11 @@ def test_s3_gateway_endpoint_on_exactly_private_and_data_route_tables(graph: Pla
 
 
 def test_load_balancer_and_discovery_tags_on_the_right_tiers(graph: PlanResult) -> None:
+    """No subnet is discoverable for an internet-facing load balancer: the environments'
+    load balancers name their subnets in their class, anything else finds none."""
+    assert not [s.name for s in graph.of_type(rt.SUBNET) if ELB_TAG in tags_of(s.inputs)]
     for subnet in tier_subnets(graph, "public"):
         tags = tags_of(subnet.inputs)
-        assert tags[ELB_TAG] == "1"
         assert INTERNAL_ELB_TAG not in tags
         assert KARPENTER_DISCOVERY_TAG not in tags
     for subnet in tier_subnets(graph, "private"):
@@ -143,3 +151,39 @@ def test_one_nat_per_az_when_configured(run_plan: PlanRunner) -> None:
         (route,) = by_id[association.inputs["routeTableId"]].inputs["routes"]
         nat_subnet = by_id[by_id[route["natGatewayId"]].inputs["subnetId"]]
         assert nat_subnet.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+
+
+def load_balancer_subnets(graph: PlanResult, environment: str) -> list[RecordedResource]:
+    return [
+        s
+        for s in tier_subnets(graph, "load-balancer")
+        if tags_of(s.inputs).get("Environment") == environment
+    ]
+
+
+def test_each_environment_has_public_load_balancer_subnets_of_its_own(
+    graph: PlanResult, stack_file: StackFile
+) -> None:
+    network = config_with(stack_file, {}).network
+    (public_table,) = route_tables_of(graph, "public")
+    seen: set[str] = set()
+    for environment in ENVS:
+        subnets = load_balancer_subnets(graph, environment)
+        assert [s.inputs["cidrBlock"] for s in subnets] == list(
+            network.load_balancer_subnets[environment]
+        )
+        assert {s.inputs["availabilityZone"] for s in subnets} == set(network.availability_zones)
+        assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+        # Routed to the internet gateway, like the NAT's subnets.
+        ids = {s.id for s in subnets}
+        tables = {
+            a.inputs["routeTableId"]
+            for a in graph.of_type(rt.ROUTE_TABLE_ASSOCIATION)
+            if a.inputs["subnetId"] in ids
+        }
+        assert tables == {public_table}
+        assert not ids & seen
+        seen |= ids
+    # Nothing else lives there: the NAT stays in the public tier, nodes in the private one.
+    (nat,) = graph.of_type(rt.NAT_GATEWAY)
+    assert nat.inputs["subnetId"] not in seen

@@ -11,6 +11,8 @@ from tests.support.config_cases import (
 )
 
 AZS3 = ["us-east-1a", "us-east-1b", "us-east-1c"]
+DEV_LB = ["10.0.4.0/26", "10.0.4.64/26", "10.0.4.128/26"]
+PROD_LB = ["10.0.5.0/26", "10.0.5.64/26", "10.0.5.128/26"]
 
 # (case id, pingvas-infra:network overrides, key the message must name, text it must contain)
 BAD_NETWORK: list[BadConfigCase] = [
@@ -98,6 +100,42 @@ BAD_NETWORK: list[BadConfigCase] = [
     ),
     ("unknown-key", {"vpcCider": "10.0.0.0/16"}, "pingvas-infra:network.vpcCider", "allowed keys"),
     (
+        "load-balancer-subnet-too-small",
+        {"loadBalancerSubnetCidrs": {"dev": ["10.0.4.0/28", *DEV_LB[1:]], "prod": PROD_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
+        "at least a /27",
+    ),
+    (
+        "load-balancer-subnets-shared-by-environments",
+        {"loadBalancerSubnetCidrs": {"dev": PROD_LB, "prod": PROD_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs.prod[0]",
+        "does not overlap loadBalancerSubnetCidrs.dev[0]",
+    ),
+    (
+        "load-balancer-subnet-in-the-public-tier",
+        {"loadBalancerSubnetCidrs": {"dev": ["10.0.0.0/26", *DEV_LB[1:]], "prod": PROD_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
+        "does not overlap publicSubnetCidrs[0]",
+    ),
+    (
+        "load-balancer-subnets-of-one-environment-only",
+        {"loadBalancerSubnetCidrs": {"dev": DEV_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs",
+        "one entry per environment: dev, prod",
+    ),
+    (
+        "load-balancer-subnets-fewer-than-zones",
+        {"loadBalancerSubnetCidrs": {"dev": DEV_LB[:2], "prod": PROD_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev",
+        "one CIDR per availability zone (3)",
+    ),
+    (
+        "load-balancer-subnet-outside-vpc",
+        {"loadBalancerSubnetCidrs": {"dev": ["10.1.4.0/26", *DEV_LB[1:]], "prod": PROD_LB}},
+        "pingvas-infra:network.loadBalancerSubnetCidrs.dev[0]",
+        "inside vpcCidr",
+    ),
+    (
         "subnets-not-a-list",
         {"dataSubnetCidrs": "10.0.16.0/24"},
         "pingvas-infra:network.dataSubnetCidrs",
@@ -134,8 +172,15 @@ def test_nat_per_az_and_two_azs_are_accepted(stack_file: StackFile) -> None:
                 "publicSubnetCidrs": ["10.0.0.0/24", "10.0.1.0/24"],
                 "privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/19"],
                 "dataSubnetCidrs": ["10.0.16.0/24", "10.0.17.0/24"],
+                # The stack file spells out three per environment; unset, they follow the zones.
+                "loadBalancerSubnetCidrs": None,
                 "natGateways": 2,
             }
         },
     )
     assert two.availability_zones == ("us-east-1a", "us-east-1b")
+    # The default load-balancer subnets follow the zones: one per zone and environment.
+    assert two.network.load_balancer_subnets == {
+        "dev": ("10.0.4.0/26", "10.0.4.64/26"),
+        "prod": ("10.0.5.0/26", "10.0.5.64/26"),
+    }

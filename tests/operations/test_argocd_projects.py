@@ -38,6 +38,8 @@ CLUSTER_SCOPED = {
     ("", "PersistentVolume"),
     ("karpenter.sh", "NodePool"),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("networking.k8s.io", "IngressClass"),
+    ("elbv2.k8s.aws", "IngressClassParams"),
 }
 
 
@@ -146,6 +148,9 @@ def test_a_manifest_naming_the_other_environment_is_refused(
         ("v1", "Namespace", False),
         ("scheduling.k8s.io/v1", "PriorityClass", False),
         ("karpenter.sh/v1", "NodePool", False),
+        ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding", True),
+        ("networking.k8s.io/v1", "IngressClass", False),
+        ("elbv2.k8s.aws/v1beta1", "IngressClassParams", False),
     ],
 )
 def test_neither_application_touches_the_platforms_objects(
@@ -167,7 +172,6 @@ def test_neither_application_touches_the_platforms_objects(
         ("v1", "Endpoints"),
         # Registers pods into any target group, prod's included.
         ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
-        ("networking.k8s.io/v1", "Ingress"),
         ("apps/v1", "DaemonSet"),
         ("rbac.authorization.k8s.io/v1", "Role"),
         ("v1", "Pod"),
@@ -189,6 +193,19 @@ def test_every_service_kind_is_applied_in_its_own_namespace(argocd: PlanResult, 
         api_version = f"{group}/v1" if group else "v1"
         assert permitted(project, app, manifest(api_version, kind, env)), kind
         assert permitted(project, app, manifest(api_version, kind)), kind
+
+
+def test_an_environment_deploys_its_ingress_and_admission_keeps_it_to_its_class(
+    argocd: PlanResult,
+) -> None:
+    """Ingresses are a service kind: the environment's way in. Argo CD applies them in their
+    own namespace only, and the admission policy admits one only with its own environment's
+    class (tests/tenancy/test_admission_policy.py)."""
+    for env in [e.name for e in ENVIRONMENTS]:
+        app, project = applications_with_projects(argocd)[env]
+        other = "prod" if env == "dev" else "dev"
+        assert permitted(project, app, manifest("networking.k8s.io/v1", "Ingress", env))
+        assert not permitted(project, app, manifest("networking.k8s.io/v1", "Ingress", other))
 
 
 def test_the_evaluation_would_catch_a_shared_project() -> None:

@@ -50,7 +50,8 @@ def test_resources_json_holds_the_foundation_graph(cli_plan: CliPlan) -> None:
         by_type.setdefault(resource["type"], []).append(resource)
     assert len(by_type[rt.NAT_GATEWAY]) == 1
     subnets = by_type[rt.SUBNET]
-    assert len(subnets) == 9
+    # Three tiers and each environment's load-balancer subnets, one per zone.
+    assert len(subnets) == 15
     assert len({s["inputs"]["availabilityZone"] for s in subnets}) == 3
     endpoints = by_type[rt.VPC_ENDPOINT]
     assert [e["inputs"]["vpcEndpointType"] for e in endpoints] == ["Gateway"]

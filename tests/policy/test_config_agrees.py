@@ -34,6 +34,8 @@ def switches() -> list[tuple[tuple[str, ...], list[Any]]]:
     for path, setting in leaf_settings():
         if path[:3] == ("gpu", "pools", "dev"):
             continue  # a pool is a map of its own; its values are in the GPU tests
+        if path[:2] == ("ingress", "environments"):
+            continue  # a map of entries too (no switch among them); tests/ingress
         inner = setting.without_none()
         default = _default(path)
         if inner.annotation is bool:

@@ -49,6 +49,11 @@ AURORA_INGRESS = (
     "data-aurora-from-cluster",
 )
 PUBLIC_SUBNET = (rt.SUBNET, "network-public-us-east-1a")
+DEV_ENTRY = (rt.INGRESS_CLASS_PARAMS, "ingress-alb-dev-params")
+PROD_ENTRY = (rt.INGRESS_CLASS_PARAMS, "ingress-alb-prod-params")
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0e2bd4d0-4a3e-4f6e-9b5e-1c2d3e4f5a6b"
+)
 PROVIDER = (rt.AWS_PROVIDER, None)
 
 
@@ -107,6 +112,25 @@ def _policy_without_tls_deny(inputs: Inputs) -> None:
 def _public_postgres(inputs: Inputs) -> None:
     del inputs["referencedSecurityGroupId"]
     inputs["cidrIpv4"] = "0.0.0.0/0"
+
+
+def attribute(key: str, value: str | None) -> Callable[[Inputs], None]:
+    """Set (or, with None, remove) one load balancer attribute of a class's params."""
+
+    def change(inputs: Inputs) -> None:
+        attributes = [a for a in inputs["spec"]["loadBalancerAttributes"] if a["key"] != key]
+        if value is not None:
+            attributes.append({"key": key, "value": value})
+        inputs["spec"]["loadBalancerAttributes"] = attributes
+
+    return change
+
+
+def _certificate_under_the_api_default_policy(inputs: Inputs) -> None:
+    """What the controller does with a certificate and no TLS policy of the class's own:
+    ELBSecurityPolicy-2016-08, and no redirect of plain HTTP."""
+    inputs["spec"]["certificateArn"] = [CERTIFICATE_ARN]
+    inputs["spec"].pop("sslPolicy", None)
 
 
 def _default_tags_without_managed_by(inputs: Inputs) -> None:
@@ -257,6 +281,15 @@ CASES = [
     ),
     Case("vpc-flow-logs", FLOW_LOG, remove=True, reported_on=VPC),
     Case("sg-no-public-data-ports", AURORA_INGRESS, _public_postgres),
+    Case("alb-class-scoped", DEV_ENTRY, deleter("spec", "namespaceSelector")),
+    Case("alb-https-listener", PROD_ENTRY, _certificate_under_the_api_default_policy),
+    Case(
+        "alb-drop-invalid-headers",
+        DEV_ENTRY,
+        attribute("routing.http.drop_invalid_header_fields.enabled", "false"),
+    ),
+    Case("alb-deletion-protection", PROD_ENTRY, attribute("deletion_protection.enabled", "false")),
+    Case("alb-access-logging", PROD_ENTRY, attribute("access_logs.s3.enabled", None)),
     Case(
         "alerts-reach-someone",
         (rt.HELM_RELEASE, "operations-kube-prometheus-stack"),

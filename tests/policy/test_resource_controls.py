@@ -85,6 +85,63 @@ CACHE_GOOD: dict[str, Any] = {
     "snapshotRetentionLimit": 1,
 }
 
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0e2bd4d0-4a3e-4f6e-9b5e-1c2d3e4f5a6b"
+)
+LOAD_BALANCER_ATTRIBUTES = {
+    "deletion_protection.enabled": "true",
+    "routing.http.drop_invalid_header_fields.enabled": "true",
+    "routing.http.desync_mitigation_mode": "defensive",
+    "access_logs.s3.enabled": "true",
+    "access_logs.s3.bucket": "pingvas-logs-shared-123456789012",
+    "access_logs.s3.prefix": "elb/prod",
+}
+PARAMS_SPEC: dict[str, Any] = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}},
+    "group": {"name": "pingvas-prod"},
+    "scheme": "internet-facing",
+    "subnets": {"ids": ["subnet-0a", "subnet-0b", "subnet-0c"]},
+    "targetType": "ip",
+    "certificateArn": [CERTIFICATE_ARN],
+    "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "sslRedirectPort": "443",
+    "tags": [{"key": "Environment", "value": "prod"}],
+    "loadBalancerAttributes": [{"key": k, "value": v} for k, v in LOAD_BALANCER_ATTRIBUTES.items()],
+}
+PARAMS_GOOD: dict[str, Any] = {
+    "apiVersion": "elbv2.k8s.aws/v1beta1",
+    "kind": "IngressClassParams",
+    "metadata": {"name": "alb-prod", "labels": {"environment": "prod"}},
+    "spec": PARAMS_SPEC,
+}
+
+
+def params_spec(
+    drop: tuple[str, ...] = (), attributes: dict[str, str | None] | None = None, **fields: Any
+) -> dict[str, Any]:
+    """`{"spec": ...}`: the good prod class's spec with fields replaced or dropped and
+    load balancer attributes changed (None removes one)."""
+    values = {**LOAD_BALANCER_ATTRIBUTES, **(attributes or {})}
+    spec = {
+        **{k: v for k, v in PARAMS_SPEC.items() if k not in drop},
+        "loadBalancerAttributes": [
+            {"key": k, "value": v} for k, v in values.items() if v is not None
+        ],
+        **fields,
+    }
+    return {"spec": spec}
+
+
+def dev_params(**attributes: str | None) -> dict[str, Any]:
+    """A dev class: no certificate (HTTP only), attributes as given."""
+    return {
+        **PARAMS_GOOD,
+        "metadata": {"name": "alb-dev", "labels": {"environment": "dev"}},
+        **params_spec(
+            drop=("certificateArn", "sslPolicy", "sslRedirectPort"), attributes=attributes
+        ),
+    }
+
 
 @dataclass(frozen=True)
 class Case:
@@ -491,6 +548,87 @@ CASES = [
                 {"ipv6CidrBlocks": ["::/0"], "protocol": "tcp", "fromPort": 2049, "toPort": 2049}
             ]
         },
+    ),
+    # Load balancers: the environments' IngressClassParams.
+    Case(
+        "alb-class-scoped",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(drop=("namespaceSelector",)),
+    ),
+    Case("alb-class-scoped", rt.INGRESS_CLASS_PARAMS, PARAMS_GOOD, params_spec(drop=("group",))),
+    Case("alb-class-scoped", rt.INGRESS_CLASS_PARAMS, PARAMS_GOOD, params_spec(scheme="internal")),
+    Case(
+        "alb-class-scoped",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(subnets={"ids": ["subnet-0a"]}),
+    ),
+    Case(
+        "alb-class-scoped", rt.INGRESS_CLASS_PARAMS, PARAMS_GOOD, params_spec(targetType="instance")
+    ),
+    Case(
+        "alb-https-listener",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(drop=("sslRedirectPort",)),
+    ),
+    Case(
+        "alb-https-listener", rt.INGRESS_CLASS_PARAMS, PARAMS_GOOD, params_spec(drop=("sslPolicy",))
+    ),
+    Case(
+        "alb-https-listener",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(sslPolicy="ELBSecurityPolicy-2016-08"),
+    ),
+    Case(
+        "alb-https-listener",
+        rt.INGRESS_CLASS_PARAMS,
+        dev_params(),
+        params_spec(drop=("sslRedirectPort",)),
+    ),
+    Case(
+        "alb-drop-invalid-headers",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(attributes={"routing.http.drop_invalid_header_fields.enabled": "false"}),
+    ),
+    Case(
+        "alb-drop-invalid-headers",
+        rt.INGRESS_CLASS_PARAMS,
+        dev_params(),
+        params_spec(attributes={"routing.http.desync_mitigation_mode": None}),
+    ),
+    Case(
+        "alb-drop-invalid-headers",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(attributes={"routing.http.desync_mitigation_mode": "monitor"}),
+    ),
+    Case(
+        "alb-deletion-protection",
+        rt.INGRESS_CLASS_PARAMS,
+        dev_params(**{"deletion_protection.enabled": "false"}),
+        {"metadata": {"name": "alb-prod", "labels": {"environment": "prod"}}},
+    ),
+    Case(
+        "alb-deletion-protection",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(attributes={"deletion_protection.enabled": None}),
+    ),
+    Case(
+        "alb-access-logging",
+        rt.INGRESS_CLASS_PARAMS,
+        PARAMS_GOOD,
+        params_spec(attributes={"access_logs.s3.enabled": "false"}),
+    ),
+    Case(
+        "alb-access-logging",
+        rt.INGRESS_CLASS_PARAMS,
+        dev_params(),
+        params_spec(attributes={"access_logs.s3.bucket": None}),
     ),
 ]
 

@@ -156,7 +156,7 @@ def test_access_logs_of_four_buckets_go_to_the_logs_bucket(
         assert logging["targetPrefix"] == f"s3/{purpose}/"
         sources.append(bucket_arn(graph, bucket))
     policy = json.loads(one_attached(graph, rt.BUCKET_POLICY, logs).inputs["policy"])
-    (delivery,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    (delivery,) = [s for s in policy["Statement"] if s["Sid"] == "AllowServerAccessLogDelivery"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Action"] == "s3:PutObject"
     assert delivery["Resource"] == f"{bucket_arn(graph, logs)}/s3/*"
@@ -474,3 +474,70 @@ def test_pod_identity_for_each_environments_service_account(storage: PlanResult)
         assert association.inputs["serviceAccount"] == env.app_service_account
         assert association.inputs["clusterName"] == "pingvas-shared-eks"
         assert association.dependencies and role.urn in association.dependencies
+
+
+# The Elastic Load Balancing account of us-east-1 (tables/ingress.yaml) and a session of it,
+# as the request reaches the bucket.
+ELB_US_EAST_1 = "127311923021"
+ELB_DELIVERY = f"arn:aws:iam::{ELB_US_EAST_1}:role/elb-access-log-delivery"
+ACCOUNT = "123456789012"
+
+
+def logs_policy(graph: PlanResult) -> str:
+    return str(one_attached(graph, rt.BUCKET_POLICY, buckets(graph)["logs"]).inputs["policy"])
+
+
+@pytest.mark.parametrize("env", [e.name for e in ENVIRONMENTS])
+def test_load_balancer_access_logs_may_be_written_under_the_environments_prefix_only(
+    graph: PlanResult, env: str
+) -> None:
+    """The region's Elastic Load Balancing account writes each environment's access logs
+    (SSE-S3 bucket, as ALB log delivery requires) under elb/<env>/AWSLogs/<account>/, and
+    nothing else: not the S3 access logs, not another account's folder, no reads."""
+    from tests.support.iam import Request, allowed  # noqa: PLC0415
+
+    logs = buckets(graph)["logs"]
+    arn = bucket_arn(graph, logs)
+    policy = logs_policy(graph)
+    assert encryption_rule(graph, logs)["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"
+    }
+    key = f"{arn}/elb/{env}/AWSLogs/{ACCOUNT}/elasticloadbalancing/us-east-1/2026/11/30/x.log.gz"
+    assert allowed(Request(ELB_DELIVERY, "s3:PutObject", key), resource_policy=policy)
+    for elsewhere in (
+        f"{arn}/s3/prod-images/2026-11-30-x",
+        f"{arn}/elb/{env}/AWSLogs/210987654321/elasticloadbalancing/us-east-1/x.log.gz",
+        f"{arn}/AWSLogs/{ACCOUNT}/x.log.gz",
+    ):
+        assert not allowed(Request(ELB_DELIVERY, "s3:PutObject", elsewhere), resource_policy=policy)
+    assert not allowed(Request(ELB_DELIVERY, "s3:GetObject", key), resource_policy=policy)
+    # S3's own log delivery does not write into the load balancers' folders either.
+    assert not allowed(
+        Request(None, "s3:PutObject", key, service="logging.s3.amazonaws.com"),
+        resource_policy=policy,
+    )
+
+
+def test_regions_opened_after_august_2022_deliver_through_the_service_principal() -> None:
+    """Where Elastic Load Balancing has no account of its own (AWS's log delivery guide),
+    the bucket policy names logdelivery.elasticloadbalancing.amazonaws.com."""
+    from pingvas_infra.storage.buckets import load_balancer_log_principal  # noqa: PLC0415
+    from pingvas_infra.tables import load_table  # noqa: PLC0415
+
+    assert load_balancer_log_principal("us-east-1") == {"AWS": f"arn:aws:iam::{ELB_US_EAST_1}:root"}
+    newer = {
+        "eu-central-2",
+        "eu-south-2",
+        "ap-southeast-4",
+        "ap-south-2",
+        "me-central-1",
+        "il-central-1",
+    }
+    regions = set(load_table("regions")["regions"])
+    accounts = set(load_table("ingress")["accessLogDelivery"]["accounts"])
+    assert accounts <= regions
+    assert regions - accounts == newer
+    for region in newer:
+        assert load_balancer_log_principal(region) == {
+            "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+        }

@@ -162,6 +162,18 @@ def test_the_dev_role_uses_only_the_models_key_and_only_through_s3(
             "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
         ),
         ("rds-db:connect", "arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-x/prod_user"),
+        (
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/pingvas-prod/1",
+        ),
+        (
+            "elasticloadbalancing:RegisterTargets",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/k8s-prod-web/1",
+        ),
+        (
+            "wafv2:DisassociateWebACL",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/pingvas-prod/1",
+        ),
     ],
     ids=lambda v: v if ":" in v and "/" not in v else None,
 )
@@ -183,6 +195,7 @@ POD_IDENTITY_ROLES = {
     "storage-model-sync": ("pingvas-system", "model-sync"),
     "gpu-karpenter-controller": ("kube-system", "karpenter"),
     "cluster-aws-efs-csi-driver": ("kube-system", "efs-csi-node-sa"),
+    "ingress-controller": ("kube-system", "aws-load-balancer-controller"),
     "cluster-vpc-cni": ("kube-system", "aws-node"),
 }
 SESSIONS = [*dict.fromkeys(POD_IDENTITY_ROLES.values()), ("dev", "default"), ("dev", "model-sync")]

@@ -148,6 +148,7 @@ CUSTOM_RESOURCE_GROUPS = (
     "karpenter.k8s.aws/",
     "monitoring.coreos.com/",
     "argoproj.io/",
+    "elbv2.k8s.aws/",
 )
 
 

@@ -190,6 +190,10 @@ class Connectivity:
         """Everything ``source`` may open to ``address`` (None: nothing at all)."""
         return _merged([c for r, c in self.egress_ranges(source) if r.contains(address)])
 
+    def from_address(self, address: str, destination: Pod) -> Connections | None:
+        """Everything ``address`` may open to ``destination`` (None: nothing at all)."""
+        return _merged([c for r, c in self.ingress_ranges(destination) if r.contains(address)])
+
 
 def _merged(found: list[Connections]) -> Connections | None:
     if not found:

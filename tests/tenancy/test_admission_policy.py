@@ -739,3 +739,163 @@ def test_the_policies_are_applied_by_the_tenancy_layer(graph: PlanResult) -> Non
         for name in policies()
         for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
     }
+
+
+# --- the internet entries: Ingresses and TargetGroupBindings ---------------------------------
+
+ALB = "alb.ingress.kubernetes.io/"
+CONTROLLER_IDENTITY = "system:serviceaccount:kube-system:aws-load-balancer-controller"
+
+
+def ingress(
+    namespace: str, class_name: str | None = None, annotations: dict[str, str] | None = None
+) -> Request:
+    spec: dict[str, Any] = {
+        "rules": [
+            {
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                        }
+                    ]
+                }
+            }
+        ]
+    }
+    if class_name is not None:
+        spec["ingressClassName"] = class_name
+    return Request(
+        operation="CREATE",
+        resource="ingresses",
+        group="networking.k8s.io",
+        namespace=namespace,
+        object={"metadata": {"name": "web", "annotations": annotations or {}}, "spec": spec},
+    )
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_an_ingress_names_its_own_environments_class_only(namespace: str) -> None:
+    """The class fixes the namespace, group, scheme and subnets; naming the other
+    environment's class (or none, or the legacy annotation) is refused outright."""
+    other = "prod" if namespace == "dev" else "dev"
+    assert denials(ingress(namespace, f"alb-{namespace}")) == []
+    assert denials(ingress(namespace, f"alb-{other}"))
+    assert denials(ingress(namespace))
+    assert denials(ingress(namespace, "alb"))
+    assert denials(
+        ingress(namespace, f"alb-{namespace}", {"kubernetes.io/ingress.class": f"alb-{namespace}"})
+    )
+
+
+def test_the_classes_admission_asks_for_are_the_stacks(graph: PlanResult) -> None:
+    """Tied to the real IngressClasses: each environment's class admits its own
+    environment's Ingress and no other."""
+    classes = graph.of_type(rt.INGRESS_CLASS)
+    assert len(classes) == len(ENVS)
+    for ingress_class in classes:
+        environment = ingress_class.inputs["metadata"]["labels"]["environment"]
+        name = ingress_class.inputs["metadata"]["name"]
+        assert denials(ingress(environment, name)) == []
+        for other in ENVS:
+            if other != environment:
+                assert denials(ingress(other, name))
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "security-groups",
+        "manage-backend-security-group-rules",
+        "group.name",
+        "scheme",
+        "subnets",
+        "target-type",
+        "load-balancer-attributes",
+        "load-balancer-name",
+        "inbound-cidrs",
+        "security-group-prefix-lists",
+        "certificate-arn",
+        "ssl-policy",
+        "ssl-redirect",
+        "wafv2-acl-name",
+        "wafv2-acl-arn",
+        "waf-acl-id",
+        "shield-advanced-protection",
+        "enable-frontend-nlb",
+        "frontend-nlb-scheme",
+        "multi-cluster-target-group",
+        "tags",
+        "customer-owned-ipv4-pool",
+        "a-setting-a-future-controller-adds",
+    ],
+)
+@pytest.mark.parametrize("namespace", ENVS)
+def test_an_ingress_may_not_set_what_its_class_fixes(namespace: str, annotation: str) -> None:
+    """Security groups (the cluster's own, say), `wafv2-acl-name: none` (which detaches the
+    class's web ACL), a public frontend NLB before an internal class, a group name, load
+    balancer attributes the class left out: none has a class field that wins, so each is
+    refused on the Ingress."""
+    assert denials(ingress(namespace, f"alb-{namespace}", {ALB + annotation: "anything"}))
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        "listen-ports",
+        "backend-protocol",
+        "group.order",
+        "success-codes",
+        "target-group-attributes",
+        "healthcheck-path",
+        "healthy-threshold-count",
+        "actions.forward-canary",
+        "conditions.forward-canary",
+        "auth-type",
+        "auth-idp-oidc",
+    ],
+)
+def test_routing_health_and_sign_in_stay_the_environments_own(annotation: str) -> None:
+    assert denials(ingress("dev", "alb-dev", {ALB + annotation: "x", "team": "web"})) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "groups"),
+    [
+        ("arn:aws:sts::123456789012:assumed-role/dev-engineer/alice", ("pingvas:people:dev",)),
+        ("system:serviceaccount:dev:default", ("system:serviceaccounts:dev",)),
+        ("system:serviceaccount:argocd:argocd-application-controller", ("system:authenticated",)),
+        ("arn:aws:sts::123456789012:assumed-role/platform-admin/deploy", ("system:authenticated",)),
+    ],
+)
+@pytest.mark.parametrize("namespace", ENVS)
+def test_only_the_controller_binds_pods_to_target_groups(
+    namespace: str, username: str, groups: tuple[str, ...]
+) -> None:
+    """A TargetGroupBinding naming prod's target group by ARN would put dev's pods behind
+    prod's load balancer; in dev and prod only the controller makes them."""
+    binding = {
+        "metadata": {"name": "web"},
+        "spec": {
+            "serviceRef": {"name": "web", "port": 80},
+            "targetGroupARN": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+            "targetgroup/k8s-prod-web-0123456789/0123456789abcdef",
+            "targetType": "ip",
+        },
+    }
+    for username_, groups_, refused in (
+        (username, groups, True),
+        (CONTROLLER_IDENTITY, ("system:serviceaccounts:kube-system",), False),
+    ):
+        request = Request(
+            operation="CREATE",
+            resource="targetgroupbindings",
+            group="elbv2.k8s.aws",
+            namespace=namespace,
+            object=binding,
+            username=username_,
+            groups=groups_,
+        )
+        assert bool(denials(request)) is refused

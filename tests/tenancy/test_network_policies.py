@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 
 from pingvas_infra.config import StackConfig
+from pingvas_infra.ingress.config import controller_pin
 from pingvas_infra.plan.kubernetes import kubernetes_objects
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.component import MODEL_SYNC_POD_LABELS
-from pingvas_infra.tenancy.network_policies import INGRESS_LABEL
+from pingvas_infra.tenancy.network_policies import INGRESS_LABEL, load_balancer_ingress
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
 from tests.tenancy.connectivity import Connectivity, Pod, analyse, pod
@@ -38,7 +39,16 @@ METRICS = Pod("kube-system", "metrics-server")
 ALERTMANAGER = Pod("monitoring", "alertmanager")
 GRAFANA = Pod("monitoring", "grafana")
 ARGOCD_REPO_SERVER = Pod("argocd", "argocd-repo-server")
-PLATFORM_PODS = (COREDNS, METRICS, ALERTMANAGER, GRAFANA, ARGOCD_REPO_SERVER)
+# The AWS Load Balancer Controller: its webhook serves the API server on TCP 9443.
+LOAD_BALANCER_CONTROLLER = Pod("kube-system", "aws-load-balancer-controller")
+PLATFORM_PODS = (
+    COREDNS,
+    METRICS,
+    ALERTMANAGER,
+    GRAFANA,
+    ARGOCD_REPO_SERVER,
+    LOAD_BALANCER_CONTROLLER,
+)
 # An address of an AWS API endpoint on the internet, and one of a random host.
 INTERNET_ADDRESSES = ("52.94.0.10", "203.0.113.20")
 TABLE = load_table("tenancy")
@@ -69,6 +79,11 @@ SAMPLE_PODS = (
         pod("monitoring", "alertmanager", {"app.kubernetes.io/name": "alertmanager"}),
         pod("monitoring", "grafana", {"app.kubernetes.io/name": "grafana"}),
         pod("argocd", "argocd-repo-server", {"app.kubernetes.io/name": "argocd-repo-server"}),
+        pod(
+            "kube-system",
+            "aws-load-balancer-controller",
+            {"app.kubernetes.io/name": "aws-load-balancer-controller"},
+        ),
     ]
 )
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
@@ -230,19 +245,105 @@ def test_pod_identity_agent_yes_instance_metadata_no(connectivity: Connectivity)
         assert connectivity.to_address(source, IMDS) is None
 
 
+def other(env: str) -> str:
+    return "prod" if env == "dev" else "dev"
+
+
+def subnet_addresses(cidrs: tuple[str, ...]) -> list[str]:
+    """An address near each end of every subnet (where a load balancer node may sit)."""
+    found = []
+    for cidr in cidrs:
+        network = ipaddress.IPv4Network(cidr)
+        found += [str(network.network_address + 4), str(network.broadcast_address - 1)]
+    return found
+
+
 def test_only_labelled_pods_take_load_balancer_traffic_on_app_ports(
     connectivity: Connectivity, config: StackConfig
 ) -> None:
-    public = config.network.public_subnet_cidrs
+    """From outside the namespace, an environment admits its own load-balancer subnets
+    only, on the configured ports only, and only to the pods labelled for it."""
+    subnets = config.network.load_balancer_subnets
     app_ports = {("TCP", port) for port in config.tenancy.load_balancer_ports}
     for env in ENVS:
         sources = connectivity.ingress_ranges(web(env))
         assert sources
         for address_range, connections in sources:
-            assert address_range.within(public)
+            assert address_range.within(subnets[env]), address_range
             assert connections.pairs() == app_ports
         assert connectivity.ingress_ranges(api(env)) == []
     assert connectivity.ingress_ranges(BOOTSTRAP) == []
+
+
+def test_each_entry_reaches_its_own_environment_only(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    """Dev's load balancer (any address of dev's load-balancer subnets) reaches dev's
+    labelled pods on the application ports and no prod pod at all; prod's the reverse."""
+    subnets = config.network.load_balancer_subnets
+    app_ports = {("TCP", port) for port in config.tenancy.load_balancer_ports}
+    for env in ENVS:
+        for address in subnet_addresses(subnets[env]):
+            own = connectivity.from_address(address, web(env))
+            assert own is not None, (address, env)
+            assert own.pairs() == app_ports
+            assert connectivity.from_address(address, api(env)) is None
+            for target in [*env_pods(other(env)), BOOTSTRAP]:
+                assert connectivity.from_address(address, target) is None, (address, target)
+
+
+def test_the_analysis_would_catch_one_entry_for_both_environments(
+    graph: PlanResult, config: StackConfig, tmp_path: Path
+) -> None:
+    """With the former rule (both environments admit every public load-balancer subnet),
+    dev's load balancer reaches prod's labelled pods: the test above tells the shapes
+    apart."""
+    subnets = config.network.load_balancer_subnets
+    both = tuple(cidr for env in ENVS for cidr in subnets[env])
+    shared = [
+        load_balancer_ingress(env, both, config.tenancy.load_balancer_ports)
+        if d["metadata"]["name"] == "allow-load-balancer" and d["metadata"]["namespace"] == env
+        else d
+        for d in documents(graph, "NetworkPolicy")
+        for env in [d["metadata"]["namespace"]]
+    ]
+    connectivity = analyse(shared, [*_unique_namespaces(graph), KUBE_SYSTEM], SAMPLE_PODS, tmp_path)
+    dev_entry = subnet_addresses(subnets["dev"])[0]
+    assert connectivity.from_address(dev_entry, web("prod")) is not None
+
+
+def test_nothing_outside_the_entries_reaches_an_environment_pod(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    """The internet, the NAT's public subnets, the data tier and the nodes' own subnets
+    are no source any dev or prod pod admits."""
+    network = config.network
+    elsewhere = [
+        *INTERNET_ADDRESSES,
+        *subnet_addresses(network.public_subnet_cidrs),
+        *subnet_addresses(network.data_subnet_cidrs),
+        *subnet_addresses(network.private_subnet_cidrs),
+    ]
+    for env in ENVS:
+        for target in env_pods(env):
+            for address in elsewhere:
+                assert connectivity.from_address(address, target) is None, (address, target)
+
+
+def test_the_api_server_reaches_the_load_balancer_controllers_webhook(
+    connectivity: Connectivity, config: StackConfig
+) -> None:
+    """The EKS control plane calls the webhook from its network interfaces in the
+    cluster's (private) subnets, on the pod's port 9443: kube-system has no NetworkPolicy
+    in the way. No dev or prod pod reaches the controller (their egress stays home)."""
+    webhook_port = controller_pin().webhook_port
+    for address in subnet_addresses(config.network.private_subnet_cidrs):
+        reached = connectivity.from_address(address, LOAD_BALANCER_CONTROLLER)
+        assert reached is not None
+        assert reached.allows("TCP", webhook_port)
+    for env in ENVS:
+        for source in env_pods(env):
+            assert connectivity.between(source, LOAD_BALANCER_CONTROLLER) is None
 
 
 def test_the_mesh_opens_istiod_and_nothing_between_environments(

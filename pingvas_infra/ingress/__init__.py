@@ -1,0 +1,1 @@
+"""The ingress layer: the AWS Load Balancer Controller and one internet entry per environment."""
