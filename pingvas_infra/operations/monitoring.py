@@ -27,6 +27,16 @@ NAMESPACE = "monitoring"
 # `release: <release name>` (ruleSelectorNilUsesHelmValues).
 RELEASE_NAME = "kube-prometheus-stack"
 RULE_SELECTOR_LABEL = "release"
+# The custom resources Prometheus reads its rules and scrape targets from. Each is looked
+# for in the monitoring namespace only: a PrometheusRule in dev could otherwise raise an
+# alert labelled namespace=prod (paging prod's on-call) or inhibit prod's real alerts.
+WATCHED_KINDS_SELECTORS = (
+    "ruleNamespaceSelector",
+    "serviceMonitorNamespaceSelector",
+    "podMonitorNamespaceSelector",
+    "probeNamespaceSelector",
+    "scrapeConfigNamespaceSelector",
+)
 # The Grafana sidecar loads ConfigMaps carrying this label as dashboards.
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -175,6 +185,10 @@ def helm_values(
                 "retention": config.retention,
                 "retentionSize": config.retention_size,
                 "ruleSelectorNilUsesHelmValues": True,
+                **{
+                    selector: {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}
+                    for selector in WATCHED_KINDS_SELECTORS
+                },
                 "storageSpec": {
                     "volumeClaimTemplate": {
                         "spec": {

@@ -279,6 +279,32 @@ def test_prometheus_rule_is_selected_by_the_charts_prometheus(ops: PlanResult) -
                 assert "ignoring(type)" in alert["expr"]
 
 
+def _selected_namespaces(selector: dict[str, Any], namespaces: list[str]) -> set[str]:
+    """Namespaces a matchLabels selector picks, by the label the API server sets on each."""
+    labels = selector["matchLabels"]
+    return {n for n in namespaces if {"kubernetes.io/metadata.name": n} == labels}
+
+
+def test_prometheus_reads_rules_and_targets_from_the_monitoring_namespace_only(
+    ops: PlanResult,
+) -> None:
+    """A PrometheusRule a dev workload applies could page prod (namespace=prod) or inhibit
+    prod's alerts; Prometheus must not load one. The stack's own rules and monitors must
+    still be loaded."""
+    spec = kube_prometheus_stack(ops).inputs["values"]["prometheus"]["prometheusSpec"]
+    own = [
+        r.inputs["metadata"]["namespace"]
+        for kind in (rt.PROMETHEUS_RULE, rt.SERVICE_MONITOR)
+        for r in ops.of_type(kind)
+    ]
+    assert own, "the stack renders rules and monitors of its own"
+    candidates = sorted({*own, *(e.namespace for e in ENVIRONMENTS), "kube-system"})
+    for selector in monitoring.WATCHED_KINDS_SELECTORS:
+        chosen = _selected_namespaces(spec[selector], candidates)
+        assert set(own) <= chosen, selector
+        assert chosen.isdisjoint({e.namespace for e in ENVIRONMENTS}), selector
+
+
 def test_charts_are_pinned_to_the_table(ops: PlanResult, with_argocd: PlanResult) -> None:
     charts = load_table("operations")["charts"]
     releases = {r.inputs["chart"]: r for r in with_argocd.of_type(rt.HELM_RELEASE)}
