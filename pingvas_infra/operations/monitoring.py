@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 
 from pingvas_infra.environments import ENVIRONMENTS, PROD, Environment
+from pingvas_infra.labels import NAMESPACE_NAME_LABEL
 from pingvas_infra.operations import routing, sizing
 from pingvas_infra.operations.config import MonitoringConfig
 
@@ -186,7 +187,7 @@ def helm_values(
                 "retentionSize": config.retention_size,
                 "ruleSelectorNilUsesHelmValues": True,
                 **{
-                    selector: {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}
+                    selector: {"matchLabels": {NAMESPACE_NAME_LABEL: NAMESPACE}}
                     for selector in WATCHED_KINDS_SELECTORS
                 },
                 "storageSpec": {
