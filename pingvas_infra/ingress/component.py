@@ -33,6 +33,7 @@ from pingvas_infra.ingress.outputs import IngressOutputs
 from pingvas_infra.kube import SYSTEM_CLUSTER_CRITICAL, on_system_nodes
 from pingvas_infra.labels import APP_NAME_LABEL, HOSTNAME_LABEL, NAMESPACE_NAME_LABEL
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.ports import HTTPS_PORT
 from pingvas_infra.storage.outputs import StorageOutputs
 from pingvas_infra.tables import read_table
 from pingvas_infra.tenancy.outputs import TenancyOutputs
@@ -41,7 +42,6 @@ CONTROLLER = "ingress.k8s.aws/alb"
 PARAMS_API_GROUP = "elbv2.k8s.aws"
 PARAMS_API_VERSION = f"{PARAMS_API_GROUP}/v1beta1"
 PARAMS_KIND = "IngressClassParams"
-HTTPS_PORT = 443
 # Labels the chart puts on the controller's pods (its selector).
 CONTROLLER_POD_LABEL = {APP_NAME_LABEL: "aws-load-balancer-controller"}
 

@@ -29,10 +29,10 @@ from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.labels import VOLUME_LABEL
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.ports import NFS_PORT
 from pingvas_infra.storage.config import EfsConfig
 from pingvas_infra.tenancy.outputs import TenancyOutputs
 
-NFS_PORT = 2049
 MODELS_PATH = "/models"
 # Owner rwx, everyone else r-x: the writer's uid changes files, readers only read.
 MODELS_DIRECTORY_MODE = "0755"

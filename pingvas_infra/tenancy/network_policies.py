@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pingvas_infra.labels import INGRESS_LABEL, NAMESPACE_NAME_LABEL
+from pingvas_infra.ports import HTTPS_PORT
 from pingvas_infra.tables import load_table
 
 API_VERSION = "networking.k8s.io/v1"
@@ -139,7 +140,7 @@ def https_egress(
                         }
                     }
                 ],
-                "ports": _tcp([443]),
+                "ports": _tcp([HTTPS_PORT]),
             }
         ],
     )

@@ -22,7 +22,8 @@ from redis.retry import Retry
 
 from pingvas_infra import localenv
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.data.config import DataConfig
+from pingvas_infra.environments import DEV, ENVIRONMENTS, INITIAL_DATABASE, PROD, Environment
 from pingvas_infra.plan.stackfile import read_stack_file
 from pingvas_infra.plan_run import load_config
 from pingvas_infra.tables import load_table
@@ -132,6 +133,25 @@ def test_long_running_services_have_healthchecks_and_listen_on_localhost_only(
             assert port.startswith("127.0.0.1:"), port
     init = compose["services"]["moto-init"]
     assert init["depends_on"] == {"moto": {"condition": "service_healthy"}}
+
+
+def test_compose_creates_the_master_user_and_database_the_stack_names(
+    compose: dict[str, Any],
+) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] == localenv.ADMIN_USER
+    assert DataConfig().aurora.master_username == localenv.ADMIN_USER
+    assert postgres["environment"]["POSTGRES_DB"] == localenv.DATABASE == INITIAL_DATABASE
+    assert f"--username={localenv.ADMIN_USER}" in postgres["healthcheck"]["test"]
+    assert f"--dbname={localenv.DATABASE}" in postgres["healthcheck"]["test"]
+
+
+def test_compose_publishes_the_ports_the_local_urls_name(compose: dict[str, Any]) -> None:
+    for service, endpoint in localenv.ENDPOINTS.items():
+        port = endpoint.rpartition(":")[2]
+        assert compose["services"][service]["ports"] == [f"127.0.0.1:{port}:{port}"], service
+    assert localenv.ENDPOINTS["postgres"].endswith(":5432")
+    assert localenv.ENDPOINTS["valkey"].endswith(":6379")
 
 
 def test_the_databases_bootstrap_is_the_clusters_own_sql(compose: dict[str, Any]) -> None:
