@@ -51,8 +51,6 @@ class Cell:
     reason: str = ""
     decided_by: str = ""
     why: str = ""
-    pending_merge: bool = False
-    planned: str = ""
     files: tuple[str, ...] = ()
 
     @property
@@ -107,22 +105,14 @@ def _cell(
         reason=" ".join(str(raw.get("reason", "")).split()),
         decided_by=str(raw.get("decided_by", "")),
         why=str(raw.get("why", "")),
-        pending_merge=bool(raw.get("pending_merge", False)),
-        planned=" ".join(str(raw.get("planned", "")).split()),
         files=tuple(raw.get("files", ())),
     )
-    if status == CLOSED:
-        if cell.pending_merge:
-            if not cell.planned or not cell.control_files:
-                problems.append(f"{where}: a pending cell names its planned control and files")
-        elif not cell.tests or not cell.control_files:
-            problems.append(f"{where}: closed without a control file and a test")
+    if status == CLOSED and not (cell.tests and cell.control_files):
+        problems.append(f"{where}: closed without a control file and a test")
     if status == ACCEPTED and not (cell.reason and cell.decided_by):
         problems.append(f"{where}: accepted without a reason and who decided")
     if status == NOT_APPLICABLE and not cell.why:
         problems.append(f"{where}: not applicable without why")
-    if cell.pending_merge and status != CLOSED:
-        problems.append(f"{where}: only a closed cell may wait for a merge")
     for path in cell.control_files:
         if not (ROOT / path).exists():
             problems.append(f"{where}: control file {path} does not exist")
@@ -177,11 +167,6 @@ def _escape(text: str) -> str:
 
 
 def _detail(cell: Cell) -> str:
-    if cell.status == CLOSED and cell.pending_merge:
-        return _escape(
-            f"planned: {cell.planned} (control: {', '.join(cell.control_files)}; "
-            "its tests land with the deploy-flow change)"
-        )
     if cell.status == CLOSED:
         files = ", ".join(f"`{f}`" for f in cell.control_files)
         proofs = ", ".join(f"[{p.id}](#proof-{p.id})" for p in cell.proofs)
@@ -196,7 +181,7 @@ def _detail(cell: Cell) -> str:
 
 
 def _status(cell: Cell) -> str:
-    return "closed (pending merge)" if cell.pending_merge else _SYMBOL[cell.status]
+    return _SYMBOL[cell.status]
 
 
 def _counts(matrix: Matrix, row: str) -> dict[str, int]:
@@ -287,10 +272,9 @@ def render_readme_section(matrix: Matrix) -> str:
         cells = matrix.row_cells(row["id"])
         applicable = [c for c in cells if c.status != NOT_APPLICABLE]
         closed = [c for c in applicable if c.status == CLOSED]
-        pending = " (pending the deploy-flow change)" if any(c.pending_merge for c in cells) else ""
         accepted = [columns[c.column]["title"] for c in cells if c.status == ACCEPTED]
         lines.append(
-            f"| {row['title']} | {len(closed)} of {len(applicable)}{pending} | "
+            f"| {row['title']} | {len(closed)} of {len(applicable)} | "
             f"{'; '.join(accepted) or 'none'} |"
         )
     lines.append(README_END)
