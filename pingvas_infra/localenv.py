@@ -2,7 +2,8 @@
 
 The local stack mirrors the cloud's separation: the same schema bootstrap SQL (mounted
 from the tenancy layer) and the same cache ACLs, generated here from the data layer's
-access strings, with local passwords. It writes two gitignored files:
+access strings, with local passwords. It writes two gitignored files into the local/
+folder of the project it is run in (the folder of Pulumi.yaml, as for the plan):
 
 - ``local/.env``: local passwords and the environments' connection URLs, in the shape the
   cluster's db-credentials and redis-config Secrets hold;
@@ -28,8 +29,8 @@ from pingvas_infra.ports import POSTGRESQL_PORT, REDIS_PORT
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 from pingvas_infra.tenancy import bootstrap
 
-# The repository's local/ folder (this module sits in pingvas_infra/).
-LOCAL_DIR = Path(__file__).resolve().parent.parent / "local"
+# The folder of compose.yaml, beside Pulumi.yaml.
+LOCAL_FOLDER = "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
 # The initial database and master user; compose creates both. Each environment's database
@@ -102,7 +103,7 @@ class LocalEnvironment:
 
 
 def write_local_env(
-    local_dir: Path = LOCAL_DIR, access_strings: AccessStrings | None = None
+    local_dir: Path, access_strings: AccessStrings | None = None
 ) -> LocalEnvironment:
     rules = access_strings or cache_access_string
     env_path = local_dir / ENV_FILE

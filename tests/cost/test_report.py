@@ -32,7 +32,7 @@ from pingvas_infra.cost.targets import (
 )
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.cost.conftest import report_of
+from tests.support.cost import report_of
 from tests.support.plan_graph import PlanRunner
 from tests.support.project import PROJECT_DIR
 

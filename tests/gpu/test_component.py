@@ -21,7 +21,7 @@ from pingvas_infra.plan.kubernetes import helm_document, object_document, write_
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.tenancy.static import gpu_quotas, static_objects
-from tests.gpu import karpenter_schema
+from tests.support import karpenter_schema
 from tests.support.plan_graph import PlanRunner, tags_of
 
 INTERRUPTION_EVENTS = {

@@ -16,9 +16,9 @@ from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.tenancy.network_policies import INGRESS_POD_LABELS
+from tests.support.admission import Request, denials, pod_denials
 from tests.support.config_cases import config_with
 from tests.support.project import PROJECT_DIR
-from tests.tenancy.admission import Request, denials, pod_denials
 
 EXAMPLES = PROJECT_DIR / "docs" / "examples"
 ENVS = [e.name for e in ENVIRONMENTS]

@@ -27,17 +27,18 @@ from pingvas_infra.environments import DEV, ENVIRONMENTS, INITIAL_DATABASE, PROD
 from pingvas_infra.plan.stackfile import read_stack_file
 from pingvas_infra.plan_run import load_config
 from pingvas_infra.tables import load_table
-from tests.operations.valkey import server_version, valkey_binary
+from tests.support.cli import run_cli
 from tests.support.project import PROJECT_DIR
 from tests.support.servers import MotoServer, PostgresServer, start_redis
 from tests.support.tools import aws_cli, require_tool
+from tests.support.valkey import server_version, valkey_binary
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
 TENANCY_SQL_DIR = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql"
 INITDB_SCRIPT = LOCAL / "initdb" / "10-pingvas-bootstrap.sh"
 LONG_RUNNING = {"postgres", "valkey", "moto"}
-COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
+COMPOSE_SCHEMA = Path(__file__).parent / "fixtures" / "compose" / "compose-spec.json"
 
 
 def representative_access_string(environment: Environment) -> str:
@@ -453,5 +454,24 @@ def test_the_local_scripts_pass_shellcheck() -> None:
     assert done.returncode == 0, done.stdout
 
 
-def test_the_default_local_folder_is_the_repositorys() -> None:
-    assert localenv.LOCAL_DIR == LOCAL
+def test_the_command_writes_into_the_local_folder_of_the_project_it_runs_in(
+    tmp_path: Path,
+) -> None:
+    """Found upward from the working directory, as the plan finds Pulumi.yaml: the
+    installed package knows nothing of where a checkout lives."""
+    project = tmp_path / "project"
+    (project / "services" / "web").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    done = run_cli("local-env", cwd=project / "services" / "web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / localenv.LOCAL_FOLDER / localenv.ENV_FILE).is_file()
+    assert (project / localenv.LOCAL_FOLDER / localenv.ACL_FILE).is_file()
+    assert LOCAL.name == localenv.LOCAL_FOLDER
+
+
+def test_the_command_outside_a_project_says_so(tmp_path: Path) -> None:
+    done = run_cli("local-env", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no Pulumi.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / localenv.LOCAL_FOLDER).exists()
