@@ -23,8 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.data.config import DEFAULT_MASTER_USERNAME
-from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE, Environment
+from pingvas_infra.environments import ENVIRONMENTS, Environment
 from pingvas_infra.ports import POSTGRESQL_PORT, REDIS_PORT
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 from pingvas_infra.tenancy import bootstrap
@@ -33,10 +32,6 @@ from pingvas_infra.tenancy import bootstrap
 LOCAL_FOLDER = "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
-# The initial database and master user; compose creates both. Each environment's database
-# is created by the cluster's own bootstrap SQL, as in the cluster.
-DATABASE = INITIAL_DATABASE
-ADMIN_USER = DEFAULT_MASTER_USERNAME
 # The stack's bucket names without prefix or account suffix (the design guide's names): moto has no
 # global namespace to collide with.
 BUCKETS = tuple(bucket_name("", "pingvas", purpose, "") for purpose in BUCKET_BASE_NAMES)

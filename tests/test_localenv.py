@@ -22,7 +22,7 @@ from redis.retry import Retry
 
 from pingvas_infra import localenv
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.data.config import DataConfig
+from pingvas_infra.data.config import DEFAULT_MASTER_USERNAME, DataConfig
 from pingvas_infra.environments import DEV, ENVIRONMENTS, INITIAL_DATABASE, PROD, Environment
 from pingvas_infra.plan.stackfile import read_stack_file
 from pingvas_infra.plan_run import load_config
@@ -140,11 +140,12 @@ def test_compose_creates_the_master_user_and_database_the_stack_names(
     compose: dict[str, Any],
 ) -> None:
     postgres = compose["services"]["postgres"]
-    assert postgres["environment"]["POSTGRES_USER"] == localenv.ADMIN_USER
-    assert DataConfig().aurora.master_username == localenv.ADMIN_USER
-    assert postgres["environment"]["POSTGRES_DB"] == localenv.DATABASE == INITIAL_DATABASE
-    assert f"--username={localenv.ADMIN_USER}" in postgres["healthcheck"]["test"]
-    assert f"--dbname={localenv.DATABASE}" in postgres["healthcheck"]["test"]
+    master = DataConfig().aurora.master_username
+    assert master == DEFAULT_MASTER_USERNAME
+    assert postgres["environment"]["POSTGRES_USER"] == master
+    assert postgres["environment"]["POSTGRES_DB"] == INITIAL_DATABASE
+    assert f"--username={master}" in postgres["healthcheck"]["test"]
+    assert f"--dbname={INITIAL_DATABASE}" in postgres["healthcheck"]["test"]
 
 
 def test_compose_publishes_the_ports_the_local_urls_name(compose: dict[str, Any]) -> None:
@@ -183,7 +184,7 @@ def test_compose_hands_the_initdb_script_every_variable_it_reads(
 
 def _drop_local_database(server: PostgresServer) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as superuser:
-        for database in (localenv.DATABASE, *(env.database for env in ENVIRONMENTS)):
+        for database in (INITIAL_DATABASE, *(env.database for env in ENVIRONMENTS)):
             superuser.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
             )
@@ -196,7 +197,7 @@ def local_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
     """The database compose's postgres service creates (POSTGRES_DB), still empty."""
     _drop_local_database(postgres_server)
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
-        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(localenv.DATABASE)))
+        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(INITIAL_DATABASE)))
     # The initdb script runs the bootstrap as the superuser, which revokes PUBLIC's connect
     # to postgres and template1 (as in a local container): undone for the other tests.
     with postgres_server.cluster_databases_kept():
@@ -219,7 +220,7 @@ def test_the_initdb_script_bootstraps_what_the_local_urls_connect_to(
             **local_database.client_env(),
             **values,
             "POSTGRES_USER": local_database.superuser,
-            "POSTGRES_DB": localenv.DATABASE,
+            "POSTGRES_DB": INITIAL_DATABASE,
             "BOOTSTRAP_SQL_DIR": str(TENANCY_SQL_DIR),
         },
         capture_output=True,

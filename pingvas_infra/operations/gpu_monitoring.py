@@ -42,8 +42,6 @@ from pingvas_infra.operations.config import GpuAlertsConfig
 from pingvas_infra.tables import has_table, read_table
 
 DCGM_RELEASE = "dcgm-exporter"
-# The chart's metrics port name (its Service and ServiceMonitor use it).
-DCGM_METRICS_PORT = "metrics"
 # The NVIDIA container toolkit hands a container the GPUs named by /dev/null mounts under
 # this folder when accept-nvidia-visible-devices-as-volume-mounts is on (gpu layer user
 # data), "all" meaning every GPU (nvidia-container-toolkit v1.19.1,
