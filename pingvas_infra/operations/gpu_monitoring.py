@@ -26,11 +26,8 @@ are the platform's.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from pulumi import Output
@@ -39,6 +36,7 @@ from pingvas_infra.environments import PROD, Environment
 from pingvas_infra.instances import instance_shapes
 from pingvas_infra.labels import GPU_RESOURCE, ON_DEMAND, SPOT
 from pingvas_infra.operations.config import GpuAlertsConfig
+from pingvas_infra.operations.monitoring import dashboard_template
 from pingvas_infra.tables import has_table, read_table
 
 DCGM_RELEASE = "dcgm-exporter"
@@ -337,20 +335,9 @@ def rule_groups(
 # --- dashboard ---------------------------------------------------------------------------
 
 
-@cache
-def _dashboard_template() -> dict[str, Any]:
-    text = (
-        resources.files(__package__)
-        .joinpath("dashboards/gpu-overview.json")
-        .read_text(encoding="utf-8")
-    )
-    document: dict[str, Any] = json.loads(text)
-    return document
-
-
 def gpu_dashboard(environment: Environment, pool: str) -> dict[str, Any]:
     """The GPU overview of one environment's pool: the template with its pool filled in."""
-    document = copy.deepcopy(_dashboard_template())
+    document = dashboard_template("gpu-overview.json")
     document["title"] = f"pingvas {environment.name}: GPUs ({pool})"
     document["uid"] = f"pingvas-gpu-{environment.name}"
     values = {"nodepool": pool, "namespace": environment.namespace}
