@@ -31,12 +31,21 @@ from typing import Any
 import graphviz
 
 from pingvas_infra import resource_types as rt
+from pingvas_infra.kube import KUBE_SYSTEM
+from pingvas_infra.labels import (
+    CAPACITY_TYPE_LABEL,
+    ENVIRONMENT_LABEL,
+    GPU_RESOURCE,
+    INSTANCE_FAMILY_LABEL,
+    INSTANCE_TYPE_LABEL,
+    KARPENTER_DISCOVERY_TAG,
+    NAMESPACE_NAME_LABEL,
+    POOL_PURPOSE_LABEL,
+)
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 
 DIAGRAM = "architecture.svg"
-DISCOVERY_TAG = "karpenter.sh/discovery"
-ENVIRONMENT_LABEL = "pingvas.io/environment"
 TIERS = ("public", "load-balancer", "private", "data")
 # Where a flow that leaves the VPC ends.
 INTERNET = "internet"
@@ -238,14 +247,14 @@ def _cluster(g: _Graph, vpc: graphviz.Digraph) -> None:
                 r.get("key"): r.get("values")
                 for r in dig(inputs, "spec", "template", "spec", "requirements") or []
             }
-            if dig(inputs, "metadata", "labels", "pingvas.io/pool-purpose"):
+            if dig(inputs, "metadata", "labels", POOL_PURPOSE_LABEL):
                 # The system tier's overflow: platform pods only, when no system node fits.
                 eks.node(
                     _node_id(pool),
                     _label(
                         f"overflow NodePool {dig(inputs, 'metadata', 'name')}",
-                        "/".join(requirements.get("karpenter.sh/capacity-type") or []),
-                        " | ".join(requirements.get("node.kubernetes.io/instance-type") or []),
+                        "/".join(requirements.get(CAPACITY_TYPE_LABEL) or []),
+                        " | ".join(requirements.get(INSTANCE_TYPE_LABEL) or []),
                         f"max {dig(inputs, 'spec', 'limits', 'cpu')} vCPUs, platform pods only",
                     ),
                     fillcolor="#d6e6f7",
@@ -255,9 +264,9 @@ def _cluster(g: _Graph, vpc: graphviz.Digraph) -> None:
                 _node_id(pool),
                 _label(
                     f"GPU NodePool {dig(inputs, 'metadata', 'name')}",
-                    "/".join(requirements.get("karpenter.sh/capacity-type") or []),
-                    ", ".join(requirements.get("karpenter.k8s.aws/instance-family") or []),
-                    f"max {dig(inputs, 'spec', 'limits', 'nvidia.com/gpu')} GPUs",
+                    "/".join(requirements.get(CAPACITY_TYPE_LABEL) or []),
+                    ", ".join(requirements.get(INSTANCE_FAMILY_LABEL) or []),
+                    f"max {dig(inputs, 'spec', 'limits', GPU_RESOURCE)} GPUs",
                 ),
                 fillcolor="#e8def8",
             )
@@ -273,7 +282,9 @@ def _cluster(g: _Graph, vpc: graphviz.Digraph) -> None:
                 ),
                 fillcolor="#fdf6d8",
             )
-        eks.node("ns_kube_system", _label("namespace kube-system", "CoreDNS"), fillcolor="#eeeeee")
+        eks.node(
+            "ns_kube_system", _label(f"namespace {KUBE_SYSTEM}", "CoreDNS"), fillcolor="#eeeeee"
+        )
         eks.node(
             "pod_identity_agent",
             _label("Pod Identity agent", "169.254.170.23"),
@@ -384,7 +395,7 @@ def _security_group_flows(g: _Graph, dot: graphviz.Digraph) -> None:
     cluster_groups = {
         str(_inputs(t).get("resourceId"))
         for t in g.of_type(rt.EC2_TAG)
-        if _inputs(t).get("key") == DISCOVERY_TAG
+        if _inputs(t).get("key") == KARPENTER_DISCOVERY_TAG
     }
     members = _security_group_members(g)
     for rule in g.of_type(rt.SECURITY_GROUP_INGRESS_RULE):
@@ -465,14 +476,14 @@ def _peer_nodes(g: _Graph, peer: Mapping[str, Any], subnet_node: Mapping[str, st
     if "namespaceSelector" not in peer:
         return []
     wanted = dig(peer, "namespaceSelector", "matchLabels") or {}
-    if wanted.get("kubernetes.io/metadata.name") == "kube-system":
+    if wanted.get(NAMESPACE_NAME_LABEL) == KUBE_SYSTEM:
         return ["ns_kube_system"]
     found = []
     for namespace in g.of_type(rt.NAMESPACE):
         metadata = _inputs(namespace).get("metadata") or {}
         labels = {
             **(metadata.get("labels") or {}),
-            "kubernetes.io/metadata.name": metadata.get("name"),
+            NAMESPACE_NAME_LABEL: metadata.get("name"),
         }
         if all(labels.get(k) == v for k, v in wanted.items()):
             found.append(_namespace_node(str(metadata.get("name"))))

@@ -276,11 +276,20 @@ def cost(
 @app.command("local-env")
 def local_env(
     local_dir: Annotated[
-        Path | None, typer.Option("--local-dir", help="Folder of compose.yaml (default: local/).")
+        Path | None,
+        typer.Option("--local-dir", help="Folder of compose.yaml (default: the project's local/)."),
     ] = None,
+    project_dir: ProjectOption = None,
 ) -> None:
     """Write local/.env and the Valkey ACL file that local/compose.yaml reads."""
-    written = localenv.write_local_env(local_dir or localenv.LOCAL_DIR)
+    if local_dir is None:
+        try:
+            root = project_dir or find_project_dir(Path.cwd())
+        except StackFileError as exc:
+            err_console.print(str(exc), markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        local_dir = root / localenv.LOCAL_FOLDER
+    written = localenv.write_local_env(local_dir)
     console.print(f"wrote {written.env_file} and {written.acl_file}")
     console.print("next: docker compose -f local/compose.yaml up -d")
 

@@ -340,11 +340,6 @@ class StackConfig(ConfigModel):
         }
 
 
-def aws_provider_keys() -> dict[str, dict[str, Any]]:
-    """tables/aws_provider_config.yaml: every key of the AWS provider, read or refused."""
-    return dict(load_table("aws_provider_config")["keys"])
-
-
 def _aws_refusal(name: str) -> str:
     table = load_table("aws_provider_config")
     row = table["keys"].get(name)

@@ -5,18 +5,17 @@ sub-models: the key as the stack file spells it, the default, what is allowed (t
 words a refusal uses, from the field's type, constraints and ``json_schema_extra``) and
 what it means (the field's ``description``). A new setting needs nothing here: a field with
 ``Field(description=...)`` and its constraints appears in the table once
-`python -m pingvas_infra.config_reference` rewrites the README, and tests/test_config_reference.py
-fails while the README and the models disagree (or a field has no description).
+`python -m scripts.docs` rewrites the README's generated blocks; tests/test_docs.py fails
+while the README and the models disagree, tests/test_config_reference.py while a field has
+no description.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,13 +25,6 @@ from pingvas_infra.config import AWS_FIELDS, StackConfig
 from pingvas_infra.configbase import CONFIG_NAMESPACE, Setting
 from pingvas_infra.stack_secrets import SECRET_KEYS
 
-ROOT = Path(__file__).resolve().parent.parent
-README_FILE = ROOT / "README.md"
-README_BEGIN = (
-    "<!-- config:begin (generated from the config models by "
-    "`python -m pingvas_infra.config_reference`; a test keeps it in sync) -->"
-)
-README_END = "<!-- config:end -->"
 # Text YAML would read as something else (a number, a boolean, null) is shown quoted.
 _NEEDS_QUOTES = re.compile(
     r"^(?:[-+]?[0-9][0-9_.eE+-]*|true|false|True|False|TRUE|FALSE|null|~|yes|no|on|off|)$"
@@ -136,14 +128,9 @@ def rows() -> list[Row]:
     return found
 
 
-def undescribed() -> list[str]:
-    """Keys whose field has no description (a test keeps this empty)."""
-    return [row.key for row in rows() if not row.meaning.strip()]
-
-
 def render_table() -> str:
+    """The configuration table (Markdown), one row a key."""
     lines = [
-        README_BEGIN,
         "| key | default | allowed | meaning |",
         "|---|---|---|---|",
         *(
@@ -151,26 +138,5 @@ def render_table() -> str:
             f"{_cell(r.allowed)} | {_cell(r.meaning)} |"
             for r in rows()
         ),
-        README_END,
     ]
     return "\n".join(lines)
-
-
-def readme_with_table(readme: str, table: str) -> str:
-    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
-    return readme[:start] + table + readme[end:]
-
-
-def readme_table(readme: str) -> str:
-    return readme[readme.index(README_BEGIN) : readme.index(README_END) + len(README_END)]
-
-
-def main() -> int:
-    readme = README_FILE.read_text(encoding="utf-8")
-    README_FILE.write_text(readme_with_table(readme, render_table()), encoding="utf-8")
-    print(f"wrote {README_FILE}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,6 +19,11 @@ POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 
 
+def account_root_arn(account_id: str) -> str:
+    """The principal that stands for a whole account (its IAM policies decide)."""
+    return f"arn:aws:iam::{account_id}:root"
+
+
 def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 

@@ -62,7 +62,7 @@ def logs_actions() -> list[str]:
 
 
 def account_root(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
+    return pulumi.Output.from_input(account_id).apply(iam.account_root_arn)
 
 
 def service_endpoint(service: str, region: str) -> str:

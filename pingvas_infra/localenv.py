@@ -2,7 +2,8 @@
 
 The local stack mirrors the cloud's separation: the same schema bootstrap SQL (mounted
 from the tenancy layer) and the same cache ACLs, generated here from the data layer's
-access strings, with local passwords. It writes two gitignored files:
+access strings, with local passwords. It writes two gitignored files into the local/
+folder of the project it is run in (the folder of Pulumi.yaml, as for the plan):
 
 - ``local/.env``: local passwords and the environments' connection URLs, in the shape the
   cluster's db-credentials and redis-config Secrets hold;
@@ -22,22 +23,25 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE, Environment
+from pingvas_infra.environments import ENVIRONMENTS, Environment
+from pingvas_infra.ports import POSTGRESQL_PORT, REDIS_PORT
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 from pingvas_infra.tenancy import bootstrap
 
-# The repository's local/ folder (this module sits in pingvas_infra/).
-LOCAL_DIR = Path(__file__).resolve().parent.parent / "local"
+# The folder of compose.yaml, beside Pulumi.yaml.
+LOCAL_FOLDER = "local"
 ENV_FILE = ".env"
 ACL_FILE = Path("generated") / "users.acl"
-# The initial database and master user; compose creates both. Each environment's database
-# is created by the cluster's own bootstrap SQL, as in the cluster.
-DATABASE = INITIAL_DATABASE
-ADMIN_USER = "pingvas_admin"
 # The stack's bucket names without prefix or account suffix (the design guide's names): moto has no
 # global namespace to collide with.
 BUCKETS = tuple(bucket_name("", "pingvas", purpose, "") for purpose in BUCKET_BASE_NAMES)
-ENDPOINTS = {"postgres": "localhost:5432", "valkey": "localhost:6379", "moto": "localhost:5000"}
+# moto's server port (its default).
+MOTO_PORT = 5000
+ENDPOINTS = {
+    "postgres": f"localhost:{POSTGRESQL_PORT}",
+    "valkey": f"localhost:{REDIS_PORT}",
+    "moto": f"localhost:{MOTO_PORT}",
+}
 
 AccessStrings = Callable[[Environment], str]
 
@@ -94,7 +98,7 @@ class LocalEnvironment:
 
 
 def write_local_env(
-    local_dir: Path = LOCAL_DIR, access_strings: AccessStrings | None = None
+    local_dir: Path, access_strings: AccessStrings | None = None
 ) -> LocalEnvironment:
     rules = access_strings or cache_access_string
     env_path = local_dir / ENV_FILE

@@ -10,7 +10,6 @@ to the GPU layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -47,19 +46,3 @@ def load_documents(file_name: str) -> tuple[dict[str, Any], ...]:
         ):
             raise ManifestError(f"{file_name}: every document needs apiVersion, kind, metadata")
     return documents
-
-
-def manifest_files() -> list[str]:
-    """The YAML files of k8s_manifests/, sorted."""
-    return sorted(
-        entry.name
-        for entry in manifests_dir().iterdir()
-        if entry.is_file() and entry.name.endswith(".yaml")
-    )
-
-
-def all_documents() -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every object of every file, as (file name, object), in a stable order."""
-    for name in manifest_files():
-        for document in load_documents(name):
-            yield name, document

@@ -63,7 +63,6 @@ IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 KMS_KEY = "aws:kms/key:Key"
-KMS_ALIAS = "aws:kms/alias:Alias"
 KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -129,8 +128,6 @@ RANDOM_ID = "random:index/randomId:RandomId"
 KUBERNETES_PREFIX = "kubernetes:"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
-RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
-LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 KUBERNETES_SECRET = "kubernetes:core/v1:Secret"
@@ -146,11 +143,6 @@ INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
 # The AWS Load Balancer Controller's class parameters: one per environment's load balancer.
 INGRESS_CLASS_PARAMS = "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams"
 PRIORITY_CLASS = "kubernetes:scheduling.k8s.io/v1:PriorityClass"
-ADMISSION_PREFIX = "kubernetes:admissionregistration.k8s.io/v1:"
-VALIDATING_ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
-VALIDATING_ADMISSION_POLICY_BINDING = (
-    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
-)
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"

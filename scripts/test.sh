@@ -9,7 +9,7 @@ cd "$PROJECT_ROOT"
 
 ensure_system_packages dot=graphviz redis-server=redis-server \
   '/usr/lib/postgresql/*/bin/initdb=postgresql'
-# architecture.svg is rendered to a raster and read back by OCR (tests/test_architecture_diagram.py).
+# architecture.svg is rendered to a raster and read back by OCR (tests/test_architecture.py).
 ensure_system_packages rsvg-convert=librsvg2-bin tesseract=tesseract-ocr
 "$PROJECT_ROOT/scripts/install.sh" --extra test
 # checkov conflicts with the project's pins: its own virtualenv, one pinned version

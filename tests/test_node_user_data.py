@@ -7,7 +7,7 @@ awslabs/amazon-eks-ami) with a JSON Schema validator, and the kubelet settings a
 KubeletConfiguration fields nodeadm's kubelet version knows. What is not checked here:
 nodeadm itself and the kubelet enforcing the limit (no EC2 instance), and the NodeConfig
 EKS or Karpenter add beside this one (neither sets podPidsLimit: Karpenter's v1
-EC2NodeClass `kubelet` block has no such field, tests/gpu/karpenter_schema.py).
+EC2NodeClass `kubelet` block has no such field, tests/support/karpenter_schema.py).
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ import jsonschema
 import pytest
 import yaml
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.gpu.component import OVERFLOW_NODE_CLASS
 from pingvas_infra.node_user_data import NODE_CONFIG_CONTENT_TYPE, POD_PIDS_LIMIT
 from pingvas_infra.plan.model import PlanResult
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nodeadm"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 def node_config_schema() -> dict[str, Any]:
@@ -45,12 +44,12 @@ def kubelet_fields() -> set[str]:
 def user_data(graph: PlanResult) -> dict[str, Message]:
     """The system group's launch template and each EC2NodeClass: the GPU nodes' and the
     system tier's overflow nodes'."""
-    (template,) = graph.of_type(LAUNCH_TEMPLATE)
+    (template,) = graph.of_type(rt.LAUNCH_TEMPLATE)
     classes = {
         "overflow" if c.inputs["metadata"]["name"] == OVERFLOW_NODE_CLASS else "gpu": c
-        for c in graph.of_type(NODE_CLASS)
+        for c in graph.of_type(rt.EC2_NODE_CLASS)
     }
-    assert len(classes) == len(graph.of_type(NODE_CLASS)) == 2
+    assert len(classes) == len(graph.of_type(rt.EC2_NODE_CLASS)) == 2
     return {
         "system": email.message_from_string(base64.b64decode(template.inputs["userData"]).decode()),
         **{

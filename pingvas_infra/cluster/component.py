@@ -19,6 +19,7 @@ from pingvas_infra.kms_keys import (
     key_policy,
     use_actions,
 )
+from pingvas_infra.kube import KUBE_SYSTEM
 from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
@@ -31,7 +32,7 @@ CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
 # Labels of the system node group; the Karpenter controller and other platform pods
 # select them, and they never appear on Karpenter's nodes.
 SYSTEM_NODE_LABELS = {"role": "system", "tier": "shared"}
-ADDON_NAMESPACE = "kube-system"
+ADDON_NAMESPACE = KUBE_SYSTEM
 # AL2023, the EKS default for managed node groups since Kubernetes 1.30.
 SYSTEM_NODE_AMI_TYPE = "AL2023_x86_64_STANDARD"
 # The AL2023 root device, where images and logs live.

@@ -18,22 +18,24 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.data import GpuWorkload, UsageProfile
 from pingvas_infra.cost.model import SHARED, CostLine, Kind
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.labels import (
+    CAPACITY_TYPE_LABEL,
+    NAMESPACE_NAME_LABEL,
+    ON_DEMAND,
+    POOL_PURPOSE_LABEL,
+    SPOT,
+)
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource, reveal
 from pingvas_infra.price_tables import PriceTable, PriceTableNotFound, load_price_table
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
-# Set by the API server on every namespace (what an IngressClassParams selects by).
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # CSI drivers (and the in-tree EBS plugin) as StorageClass provisioners and PV drivers.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
 EFS_PROVISIONERS = ("efs.csi.aws.com",)
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
-CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
-INSTANCE_FAMILY_LABEL = "karpenter.k8s.aws/instance-family"
-GPU_RESOURCE = "nvidia.com/gpu"
 # EKS creates /aws/eks/<cluster>/cluster; RDS creates /aws/rds/cluster/<id>/<log type>.
 _EKS_LOG_GROUP = re.compile(r"^/aws/eks/(?P<cluster>[^/]+)/cluster$")
 _RDS_LOG_GROUP = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/(?P<log>[^/]+)$")
@@ -104,10 +106,10 @@ class PoolShare:
     def basis(self) -> str:
         """Which assumption the pool's spot share comes from, for the plan's lines."""
         allowed = "/".join(self.capacity_types)
-        if "spot" not in self.capacity_types:
-            return f"on-demand only: the pool allows {allowed}"
-        if "on-demand" not in self.capacity_types:
-            return f"spot only: the pool allows {allowed}"
+        if SPOT not in self.capacity_types:
+            return f"{ON_DEMAND} only: the pool allows {allowed}"
+        if ON_DEMAND not in self.capacity_types:
+            return f"{SPOT} only: the pool allows {allowed}"
         return f"the profile's spot share {self.profile_share:g}: the pool allows {allowed}"
 
     @property
@@ -157,10 +159,6 @@ def environment_of(inputs: Mapping[str, Any], fallback: str = SHARED) -> str:
     if namespace in ENVIRONMENT_NAMES:
         return str(namespace)
     return fallback
-
-
-# The label the system tier's overflow NodePool carries (gpu layer).
-OVERFLOW_POOL_LABEL = "pingvas.io/pool-purpose"
 
 
 class PricingContext:
@@ -343,7 +341,7 @@ class PricingContext:
         return [
             p
             for p in self.of_type(rt.NODE_POOL)
-            if not dig(self.inputs(p), "metadata", "labels", OVERFLOW_POOL_LABEL)
+            if not dig(self.inputs(p), "metadata", "labels", POOL_PURPOSE_LABEL)
         ]
 
     def pool_share(self, pool: RecordedResource) -> PoolShare:
@@ -351,11 +349,11 @@ class PricingContext:
         usage = self.profile.gpu.pools.get(environment)
         profile_share = usage.spot_share if usage else 0.0
         # Karpenter launches on-demand only unless a pool allows spot explicitly.
-        allowed = tuple(requirement_values(self.inputs(pool), CAPACITY_TYPE_LABEL) or ["on-demand"])
+        allowed = tuple(requirement_values(self.inputs(pool), CAPACITY_TYPE_LABEL) or [ON_DEMAND])
         share = profile_share
-        if "spot" not in allowed:
+        if SPOT not in allowed:
             share = 0.0
-        elif "on-demand" not in allowed:
+        elif ON_DEMAND not in allowed:
             share = 1.0
         return PoolShare(environment, profile_share, share, allowed)
 

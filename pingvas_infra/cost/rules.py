@@ -16,9 +16,6 @@ from pingvas_infra.cost.context import (
     EBS_PROVISIONERS,
     EFS_PROVISIONERS,
     ENVIRONMENT_NAMES,
-    GPU_RESOURCE,
-    INSTANCE_FAMILY_LABEL,
-    OVERFLOW_POOL_LABEL,
     LogSink,
     MissingPrice,
     PricingContext,
@@ -29,6 +26,13 @@ from pingvas_infra.cost.context import (
 )
 from pingvas_infra.cost.data import AuroraUsage, load_free_types
 from pingvas_infra.cost.model import SHARED, CostLine
+from pingvas_infra.labels import (
+    GPU_RESOURCE,
+    INSTANCE_FAMILY_LABEL,
+    INSTANCE_TYPE_LABEL,
+    OVERFLOW_PURPOSE,
+    POOL_PURPOSE_LABEL,
+)
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource
 from pingvas_infra.tables import load_table
@@ -253,16 +257,12 @@ def managed_node_group(resource: RecordedResource, ctx: PricingContext) -> RuleR
     return RuleResult(lines=lines)
 
 
-# The value of the overflow NodePool's purpose label (gpu layer).
-OVERFLOW_PURPOSE = "system-overflow"
-
-
 def _overflow_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     """The system tier's overflow nodes: the profile's overflow node-hours, at the pool's
     instance types' mean spot price (it launches spot first), plus their root volumes.
     Nothing at idle: it runs only when a platform pod finds no system node."""
     inputs = ctx.inputs(resource)
-    types = [str(t) for t in requirement_values(inputs, "node.kubernetes.io/instance-type") or []]
+    types = [str(t) for t in requirement_values(inputs, INSTANCE_TYPE_LABEL) or []]
     if not types:
         return RuleResult(unpriced=["overflow pool: no instance types in its requirements"])
     hours = ctx.share_of("system-tier:overflow", ctx.profile.system_tier.overflow_node_hours)
@@ -303,7 +303,7 @@ def _overflow_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResul
 @rule(rt.NODE_POOL)
 def node_pool(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     inputs = ctx.inputs(resource)
-    if dig(inputs, "metadata", "labels", OVERFLOW_POOL_LABEL) == OVERFLOW_PURPOSE:
+    if dig(inputs, "metadata", "labels", POOL_PURPOSE_LABEL) == OVERFLOW_PURPOSE:
         return _overflow_pool(resource, ctx)
     share = ctx.pool_share(resource)
     usage = ctx.profile.gpu.pools.get(share.environment)

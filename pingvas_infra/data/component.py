@@ -21,11 +21,12 @@ from pingvas_infra.environments import ENVIRONMENTS, INITIAL_DATABASE
 from pingvas_infra.kms_keys import KeyUsers, customer_managed_key, key_policy
 from pingvas_infra.log_groups import POSTGRESQL_LOG, StackLogGroups, aurora_cluster_identifier
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.ports import POSTGRESQL_PORT, REDIS_PORT
 
 # The cluster's initial database: the master user's; environments have their own.
 DATABASE_NAME = INITIAL_DATABASE
-DATABASE_PORT = 5432
-CACHE_PORT = 6379
+DATABASE_PORT = POSTGRESQL_PORT
+CACHE_PORT = REDIS_PORT
 AURORA_ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 SERVERLESS_INSTANCE_CLASS = "db.serverless"
 CACHE_ENGINE = "valkey"

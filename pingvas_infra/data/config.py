@@ -45,6 +45,9 @@ _WEEKLY_WINDOW = re.compile(
 _WEEK_MINUTES = 7 * 24 * 60
 _DAY_MINUTES = 24 * 60
 
+# The Aurora cluster's master user unless the stack names another (and the local
+# environment's PostgreSQL superuser).
+DEFAULT_MASTER_USERNAME = "pingvas_admin"
 # PostgreSQL identifiers RDS refuses as the master user name.
 _RESERVED_USERNAMES = ("postgres", "rdsadmin", "rdsrepladmin", "rds_superuser", "admin")
 
@@ -177,7 +180,7 @@ class AuroraConfig(ConfigModel):
         ),
     )
     master_username: str = Field(
-        default="pingvas_admin",
+        default=DEFAULT_MASTER_USERNAME,
         pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
         description="Master user; its password is generated and kept by RDS in Secrets Manager.",
         json_schema_extra={

@@ -19,11 +19,34 @@ from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
 from pingvas_infra.gpu.karpenter_policy import controller_statements
 from pingvas_infra.gpu.outputs import GpuCapacityOutputs, MetricsEndpoint
 from pingvas_infra.instances import instance_shapes
+from pingvas_infra.kube import (
+    KUBE_SYSTEM,
+    SYSTEM_CLUSTER_CRITICAL,
+    SYSTEM_NODE_CRITICAL,
+    on_system_nodes,
+)
+from pingvas_infra.labels import (
+    APP_INSTANCE_LABEL,
+    APP_NAME_LABEL,
+    ARCH_LABEL,
+    CAPACITY_TYPE_LABEL,
+    CAPACITY_TYPES,
+    ENVIRONMENT_LABEL,
+    GPU_MANUFACTURER_LABEL,
+    GPU_RESOURCE,
+    HOSTNAME_LABEL,
+    INSTANCE_FAMILY_LABEL,
+    INSTANCE_TYPE_LABEL,
+    LINUX,
+    OS_LABEL,
+    OVERFLOW_PURPOSE,
+    POOL_PURPOSE_LABEL,
+)
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import node_role
 from pingvas_infra.node_user_data import node_user_data
 
-KARPENTER_NAMESPACE = "kube-system"
+KARPENTER_NAMESPACE = KUBE_SYSTEM
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
 # The Helm release name; the chart labels its pods and metrics Service with it
 # (app.kubernetes.io/instance) beside the chart name (app.kubernetes.io/name).
@@ -32,13 +55,13 @@ KARPENTER_RELEASE = "karpenter"
 KARPENTER_METRICS_PORT = "http-metrics"
 # Kubernetes' own class for controllers the cluster cannot run without (Karpenter's chart
 # default, set here so it is visible and tested); one replica of two may be drained at a time.
-KARPENTER_PRIORITY_CLASS = "system-cluster-critical"
+KARPENTER_PRIORITY_CLASS = SYSTEM_CLUSTER_CRITICAL
 KARPENTER_MAX_UNAVAILABLE = 1
 NODE_CLASS_NAME = "gpu"
 # The overflow capacity of the system tier: nodes of the system group's own types,
 # launched by Karpenter only for platform pods the group cannot place (see __init__).
 OVERFLOW_NODE_CLASS = "system-overflow"
-OVERFLOW_POOL = "system-overflow"
+OVERFLOW_POOL = OVERFLOW_PURPOSE
 # Overflow nodes are tainted for the platform: only pods that tolerate
 # pingvas.io/environment=platform land there, and the admission policy lets no dev or prod
 # pod tolerate another environment's value.
@@ -48,11 +71,7 @@ PLATFORM = "platform"
 # and a dev pod that tolerates the GPU taint still cannot land on a prod GPU node (nor
 # take prod's GPU capacity) by accident. Enforcing who may tolerate what is admission
 # control's job (tenancy layer); the taint makes the safe path the default one.
-ENVIRONMENT_LABEL = "pingvas.io/environment"
-GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT = {"key": GPU_RESOURCE, "effect": "NoSchedule"}
-# Set by Karpenter on every node it launches with NVIDIA GPUs.
-GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
 GPU_ROOT_DEVICE = "/dev/xvda"
 # Same rule as the system nodes: pods never reach IMDS (Pod Identity serves credentials).
 IMDS_HOP_LIMIT = 1
@@ -66,11 +85,6 @@ def gpu_node_user_data() -> str:
     the MIME multi-part document Karpenter merges with its own on AL2023."""
     script = resources.files(__package__).joinpath("gpu-visibility.sh").read_text(encoding="utf-8")
     return node_user_data([script])
-
-
-# On the overflow NodePool object (not its nodes): what the pool is for, read by the cost
-# estimate.
-POOL_PURPOSE_LABEL = "pingvas.io/pool-purpose"
 
 
 def pool_name(environment: str) -> str:
@@ -227,10 +241,7 @@ class GpuCapacity(pulumi.ComponentResource):
             overflow_toleration=overflow_toleration,
             karpenter_metrics=MetricsEndpoint(
                 namespace=KARPENTER_NAMESPACE,
-                selector={
-                    "app.kubernetes.io/name": "karpenter",
-                    "app.kubernetes.io/instance": KARPENTER_RELEASE,
-                },
+                selector={APP_NAME_LABEL: "karpenter", APP_INSTANCE_LABEL: KARPENTER_RELEASE},
                 port=KARPENTER_METRICS_PORT,
             ),
         )
@@ -283,7 +294,7 @@ class GpuCapacity(pulumi.ComponentResource):
             api_version="karpenter.sh/v1",
             kind="NodePool",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=OVERFLOW_POOL, labels={POOL_PURPOSE_LABEL: OVERFLOW_POOL}
+                name=OVERFLOW_POOL, labels={POOL_PURPOSE_LABEL: OVERFLOW_PURPOSE}
             ),
             spec=overflow_node_pool_spec(config, cluster.system_node_labels, shape),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after_karpenter, node_class]),
@@ -382,26 +393,13 @@ def karpenter_values(
         "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
         "replicas": 2,
         # Only on the managed system nodes: never on capacity Karpenter itself manages.
-        "nodeSelector": {"kubernetes.io/os": "linux", **system_node_labels},
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}
-                            ]
-                        }
-                    ]
-                }
+        **on_system_nodes(
+            system_node_labels,
+            # One replica per node (the chart adds its own pod label selector).
+            pod_anti_affinity={
+                "requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": HOSTNAME_LABEL}]
             },
-            "podAntiAffinity": {
-                # One replica per node (the chart adds its own pod label selector).
-                "requiredDuringSchedulingIgnoredDuringExecution": [
-                    {"topologyKey": "kubernetes.io/hostname"}
-                ]
-            },
-        },
+        ),
         "controller": {
             # Sized for a small cluster on t3.medium-class nodes (2 vCPU, 4 GiB).
             "resources": {
@@ -497,17 +495,13 @@ def overflow_node_pool_spec(
                 },
                 "requirements": [
                     {
-                        "key": "node.kubernetes.io/instance-type",
+                        "key": INSTANCE_TYPE_LABEL,
                         "operator": "In",
                         "values": list(shape.instance_types),
                     },
-                    {
-                        "key": "karpenter.sh/capacity-type",
-                        "operator": "In",
-                        "values": ["spot", "on-demand"],
-                    },
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
-                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    {"key": CAPACITY_TYPE_LABEL, "operator": "In", "values": list(CAPACITY_TYPES)},
+                    {"key": ARCH_LABEL, "operator": "In", "values": ["amd64"]},
+                    {"key": OS_LABEL, "operator": "In", "values": [LINUX]},
                 ],
                 "taints": [environment_taint(PLATFORM)],
                 "expireAfter": config.expire_after,
@@ -543,17 +537,17 @@ def node_pool_spec(
                 },
                 "requirements": [
                     {
-                        "key": "karpenter.k8s.aws/instance-family",
+                        "key": INSTANCE_FAMILY_LABEL,
                         "operator": "In",
                         "values": list(config.instance_families),
                     },
                     {
-                        "key": "karpenter.sh/capacity-type",
+                        "key": CAPACITY_TYPE_LABEL,
                         "operator": "In",
                         "values": list(pool.capacity_types),
                     },
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
-                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    {"key": ARCH_LABEL, "operator": "In", "values": ["amd64"]},
+                    {"key": OS_LABEL, "operator": "In", "values": [LINUX]},
                 ],
                 "taints": pool_taints(environment),
                 "expireAfter": config.expire_after,
@@ -596,6 +590,6 @@ def device_plugin_values() -> dict[str, Any]:
             {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"},
             {"key": ENVIRONMENT_LABEL, "operator": "Exists", "effect": "NoSchedule"},
         ],
-        "priorityClassName": "system-node-critical",
+        "priorityClassName": SYSTEM_NODE_CRITICAL,
         "deviceListStrategy": DEVICE_LIST_STRATEGY,
     }

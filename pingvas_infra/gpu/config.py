@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -14,6 +13,7 @@ from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
 from pingvas_infra.eks_versions import minor_key
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import gpu_families, types_of_family
+from pingvas_infra.labels import ON_DEMAND, SPOT, CapacityType
 from pingvas_infra.tables import load_table
 
 # Karpenter's own duration syntax (NodePool CRD: consolidateAfter, expireAfter).
@@ -22,8 +22,6 @@ _GRACE_PERIOD = r"^([0-9]+(s|m|h))+$"
 _BUDGET_NODES = r"^((100|[0-9]{1,2})%|[0-9]+)$"
 # A pinned AL2023 release ("al2023@v20260714"); the NVIDIA variant is picked per type.
 _AMI_ALIAS = re.compile(r"^al2023@v(\d{8})$")
-
-CapacityType = Literal["spot", "on-demand"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +75,12 @@ class GpuPoolConfig(ConfigModel):
     """One environment's NodePool."""
 
     capacity_types: tuple[CapacityType, ...] = Field(
-        default=("spot",),
+        default=(SPOT,),
         description=(
             "Capacity the pool may buy; with both, Karpenter tries spot first and falls back to "
             "on-demand when no spot capacity is left. Every environment needs a pool."
         ),
-        json_schema_extra={"allowed": "a list of spot, on-demand or both, each once"},
+        json_schema_extra={"allowed": f"a list of {SPOT}, {ON_DEMAND} or both, each once"},
     )
     disruption_budget_nodes: str | None = Field(
         default=None,
@@ -97,9 +95,9 @@ class GpuPoolConfig(ConfigModel):
 
 def _default_pools() -> dict[str, GpuPoolConfig]:
     return {
-        "dev": GpuPoolConfig(capacity_types=("spot",)),
+        "dev": GpuPoolConfig(capacity_types=(SPOT,)),
         # Prod: spot first, on-demand when spot runs dry; one GPU node disrupted at a time.
-        "prod": GpuPoolConfig(capacity_types=("spot", "on-demand"), disruption_budget_nodes="1"),
+        "prod": GpuPoolConfig(capacity_types=(SPOT, ON_DEMAND), disruption_budget_nodes="1"),
     }
 
 

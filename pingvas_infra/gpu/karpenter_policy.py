@@ -1,11 +1,13 @@
 """The Karpenter controller's IAM policy, least privilege.
 
-The statement set follows Karpenter's own reference policy (its getting-started
-CloudFormation) and the Terraform EKS module's karpenter submodule: everything that
-creates, tags or deletes EC2 resources or instance profiles is scoped by the tags Karpenter
-puts on what it launches (`kubernetes.io/cluster/<name>: owned`, `eks:eks-cluster-name`,
-`karpenter.sh/nodepool`), so the controller cannot touch instances it did not create.
-Read-only EC2 calls are confined to the cluster's region.
+The statements are those of Karpenter's reference policy for the pinned version (its
+getting-started CloudFormation template, stored verbatim under tables/upstream/ and named
+in tables/gpu_stack.yaml); tests/gpu/test_upstream.py compares them statement by statement
+and names every deliberate difference. Everything that creates, tags or deletes EC2
+resources or instance profiles is scoped by the tags Karpenter puts on what it launches
+(`kubernetes.io/cluster/<name>: owned`, `eks:eks-cluster-name`, `karpenter.sh/nodepool`),
+so the controller cannot touch instances it did not create. Read-only EC2 calls are
+confined to the cluster's region.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def controller_statements(
             "Sid": "AllowScopedEC2InstanceActionsWithTags",
             "Effect": "Allow",
             "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-            "Resource": [*launched, f"{ec2}:*:capacity-reservation/*"],
+            "Resource": launched,
             "Condition": {
                 "StringEquals": request_tags_owned,
                 "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
@@ -117,7 +119,6 @@ def controller_statements(
             "Sid": "AllowRegionalReadActions",
             "Effect": "Allow",
             "Action": [
-                "ec2:DescribeAvailabilityZones",
                 "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
@@ -157,6 +158,7 @@ def controller_statements(
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": node_role_arn,
+            # The commercial partition's EC2 only (the reference adds the China partition's).
             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
         },
         {

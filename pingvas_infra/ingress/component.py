@@ -30,7 +30,10 @@ from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.ingress.config import EntryConfig, IngressConfig, controller_pin
 from pingvas_infra.ingress.outputs import IngressOutputs
+from pingvas_infra.kube import SYSTEM_CLUSTER_CRITICAL, on_system_nodes
+from pingvas_infra.labels import APP_NAME_LABEL, HOSTNAME_LABEL, NAMESPACE_NAME_LABEL
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.ports import HTTPS_PORT
 from pingvas_infra.storage.outputs import StorageOutputs
 from pingvas_infra.tables import read_table
 from pingvas_infra.tenancy.outputs import TenancyOutputs
@@ -39,11 +42,8 @@ CONTROLLER = "ingress.k8s.aws/alb"
 PARAMS_API_GROUP = "elbv2.k8s.aws"
 PARAMS_API_VERSION = f"{PARAMS_API_GROUP}/v1beta1"
 PARAMS_KIND = "IngressClassParams"
-# Set by the API server on every namespace; nobody can put it on another namespace.
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-HTTPS_PORT = 443
 # Labels the chart puts on the controller's pods (its selector).
-CONTROLLER_POD_LABEL = {"app.kubernetes.io/name": "aws-load-balancer-controller"}
+CONTROLLER_POD_LABEL = {APP_NAME_LABEL: "aws-load-balancer-controller"}
 
 
 def ingress_class_name(environment: str) -> str:
@@ -192,35 +192,24 @@ def controller_values(
         "serviceAccount": {"create": True, "name": pin.service_account},
         # Its webhooks sit in the path of every Ingress: it outranks workloads, and the
         # admission policy lets no dev or prod pod name this class.
-        "priorityClassName": "system-cluster-critical",
+        "priorityClassName": SYSTEM_CLUSTER_CRITICAL,
         "podDisruptionBudget": {"maxUnavailable": 1},
-        "nodeSelector": {"kubernetes.io/os": "linux", **system_node_labels},
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"}
-                            ]
-                        }
-                    ]
-                }
-            },
+        **on_system_nodes(
+            system_node_labels,
             # Replicas on different nodes when there are two (preferred, so a rollout on
             # two nodes can still surge).
-            "podAntiAffinity": {
+            pod_anti_affinity={
                 "preferredDuringSchedulingIgnoredDuringExecution": [
                     {
                         "weight": 100,
                         "podAffinityTerm": {
                             "labelSelector": {"matchLabels": dict(CONTROLLER_POD_LABEL)},
-                            "topologyKey": "kubernetes.io/hostname",
+                            "topologyKey": HOSTNAME_LABEL,
                         },
                     }
                 ]
             },
-        },
+        ),
         "resources": pin.resources,
         # Only this layer's classes exist: no catch-all "alb" class a namespace could use,
         # and neither the legacy class annotation nor the group annotation takes effect.

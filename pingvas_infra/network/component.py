@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from pingvas_infra import iam
 from pingvas_infra.kms_keys import KeyUsers, customer_managed_key, key_policy
+from pingvas_infra.labels import KARPENTER_DISCOVERY_TAG
 from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.config import NetworkConfig
 from pingvas_infra.network.outputs import NetworkOutputs
@@ -17,8 +18,6 @@ from pingvas_infra.network.outputs import NetworkOutputs
 # load balancer is placed in its own subnets by name (its IngressClassParams), and a load
 # balancer asked for any other way finds no public subnet and is never created.
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
-# Karpenter's EC2NodeClass selects subnets and security groups by this tag.
-KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 # The logs key is deleted only this long after being scheduled for deletion (the longest
 # KMS allows): logs encrypted with it are unreadable once it is gone.
 LOGS_KEY_DELETION_WINDOW_DAYS = 30

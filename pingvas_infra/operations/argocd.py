@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 
 from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD
+from pingvas_infra.labels import SYNC_MODE_LABEL
 from pingvas_infra.operations import sizing
 from pingvas_infra.operations.config import ArgoCdConfig
 
@@ -29,7 +30,6 @@ PROJECT_PREFIX = "pingvas-services"
 APPLICATION_SET = "pingvas-services"
 IN_CLUSTER = "https://kubernetes.default.svc"
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
-SYNC_MODE_LABEL = "pingvas.io/sync"
 
 # Dev first, prod after: the design guide's order.
 SYNC_WAVES = {DEV.name: "1", PROD.name: "2"}

@@ -22,17 +22,14 @@ from pingvas_infra.kube import (
     restricted_container_security,
     restricted_pod_security,
 )
+from pingvas_infra.labels import APP_NAME_LABEL, app_labels
 from pingvas_infra.operations import sizing
 from pingvas_infra.operations.config import BackupConfig
 from pingvas_infra.tables import load_table
 
 NAME = f"{PROD.name}-db-backup"
 SCRIPTS = ("backup-dump.sh", "backup-upload.sh")
-LABELS = {
-    "app.kubernetes.io/name": NAME,
-    "app.kubernetes.io/component": "backup",
-    "app.kubernetes.io/part-of": "pingvas",
-}
+LABELS = app_labels(NAME, "backup")
 # The key the tenancy layer's db-credentials Secret holds the libpq URL under (the design
 # guide's name).
 DATABASE_URL_KEY = "DATABASE_URL"
@@ -219,7 +216,7 @@ def pod_identity_egress_policy() -> dict[str, Any]:
     data subnets and HTTPS to S3; this adds only the credentials endpoint.
     """
     return {
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
+        "podSelector": {"matchLabels": {APP_NAME_LABEL: NAME}},
         "policyTypes": ["Egress"],
         "egress": [
             {

@@ -294,16 +294,11 @@ class Operations(pulumi.ComponentResource):
             opts=after_crds,
         )
         for environment in ENVIRONMENTS:
-            document = monitoring.dashboard(environment, config.monitoring.quota_alert_ratio)
-            k8s.core.v1.ConfigMap(
+            self._dashboard(
                 f"{name}-dashboard-{environment.name}",
-                metadata={
-                    "name": f"grafana-dashboard-pingvas-{environment.name}",
-                    "namespace": in_namespace,
-                    "labels": {monitoring.DASHBOARD_LABEL[0]: monitoring.DASHBOARD_LABEL[1]},
-                },
-                data={f"pingvas-{environment.name}.json": monitoring.dashboard_json(document)},
-                opts=child,
+                environment.name,
+                in_namespace,
+                monitoring.dashboard(environment, config.monitoring.quota_alert_ratio),
             )
         self._gpu_monitoring(
             config,
@@ -328,7 +323,7 @@ class Operations(pulumi.ComponentResource):
         """The DCGM exporter on every GPU node, Karpenter's metrics, the GPU alerts and
         price rules, one GPU dashboard per environment (see gpu_monitoring.py). All after
         kube-prometheus-stack, which brings the ServiceMonitor and PrometheusRule kinds."""
-        name, child = self._name, self._child
+        name = self._name
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[after])
         selected = {monitoring.RULE_SELECTOR_LABEL: monitoring.RELEASE_NAME}
         self._release(
@@ -383,17 +378,27 @@ class Operations(pulumi.ComponentResource):
             opts=after_crds,
         )
         for environment in ENVIRONMENTS:
-            document = gpu_monitoring.gpu_dashboard(environment, gpu.node_pools[environment.name])
-            k8s.core.v1.ConfigMap(
+            self._dashboard(
                 f"{name}-gpu-dashboard-{environment.name}",
-                metadata={
-                    "name": f"grafana-dashboard-pingvas-gpu-{environment.name}",
-                    "namespace": namespace,
-                    "labels": {monitoring.DASHBOARD_LABEL[0]: monitoring.DASHBOARD_LABEL[1]},
-                },
-                data={f"pingvas-gpu-{environment.name}.json": monitoring.dashboard_json(document)},
-                opts=child,
+                f"gpu-{environment.name}",
+                namespace,
+                gpu_monitoring.gpu_dashboard(environment, gpu.node_pools[environment.name]),
             )
+
+    def _dashboard(
+        self,
+        resource_name: str,
+        dashboard_id: str,
+        namespace: pulumi.Input[str],
+        document: dict[str, Any],
+    ) -> None:
+        """One Grafana dashboard, as the ConfigMap Grafana's sidecar loads."""
+        k8s.core.v1.ConfigMap(
+            resource_name,
+            metadata=monitoring.dashboard_config_map(dashboard_id, namespace),
+            data={f"pingvas-{dashboard_id}.json": monitoring.dashboard_json(document)},
+            opts=self._child,
+        )
 
     def _argocd(self, config: OperationsConfig, *, priority_class: pulumi.Output[str]) -> str:
         name = self._name

@@ -26,22 +26,20 @@ are the platform's.
 from __future__ import annotations
 
 import copy
-import json
+import re
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from pulumi import Output
 
 from pingvas_infra.environments import PROD, Environment
 from pingvas_infra.instances import instance_shapes
+from pingvas_infra.labels import GPU_RESOURCE, ON_DEMAND, SPOT
 from pingvas_infra.operations.config import GpuAlertsConfig
+from pingvas_infra.operations.monitoring import dashboard_template
 from pingvas_infra.tables import has_table, read_table
 
 DCGM_RELEASE = "dcgm-exporter"
-# The chart's metrics port name (its Service and ServiceMonitor use it).
-DCGM_METRICS_PORT = "metrics"
 # The NVIDIA container toolkit hands a container the GPUs named by /dev/null mounts under
 # this folder when accept-nvidia-visible-devices-as-volume-mounts is on (gpu layer user
 # data), "all" meaning every GPU (nvidia-container-toolkit v1.19.1,
@@ -68,9 +66,9 @@ _CHART_METRICS_MOUNT = {
 GPU_NODE_RECORD = "pingvas:karpenter_gpu_node"
 PRICE_RECORD = "pingvas:node_hourly_price_usd"
 # Karpenter's resource_type label keeps the resource name (lower-cased, '-' -> '_').
-KARPENTER_GPU_RESOURCE = "nvidia.com/gpu"
+KARPENTER_GPU_RESOURCE = GPU_RESOURCE
 # kube-state-metrics' resource label turns every non-alphanumeric into '_'.
-KSM_GPU_RESOURCE = "nvidia_com_gpu"
+KSM_GPU_RESOURCE = re.sub(r"[^a-zA-Z0-9]", "_", GPU_RESOURCE)
 # NodeClaims deleted because the launch failed (karpenter_nodeclaims_disrupted_total
 # reasons set by nodeclaim/lifecycle/launch.go and liveness.go in Karpenter 1.14.1).
 LAUNCH_FAILURE_REASONS = (
@@ -172,7 +170,7 @@ def price_rules(region: str, instance_families: Sequence[str]) -> list[dict[str,
         if name.split(".", 1)[0] not in instance_families or name not in hourly:
             continue
         on_demand = float(hourly[name])
-        for capacity_type, price in (("on-demand", on_demand), ("spot", on_demand * spot_factor)):
+        for capacity_type, price in ((ON_DEMAND, on_demand), (SPOT, on_demand * spot_factor)):
             rules.append(
                 {
                     "record": PRICE_RECORD,
@@ -337,20 +335,9 @@ def rule_groups(
 # --- dashboard ---------------------------------------------------------------------------
 
 
-@cache
-def _dashboard_template() -> dict[str, Any]:
-    text = (
-        resources.files(__package__)
-        .joinpath("dashboards/gpu-overview.json")
-        .read_text(encoding="utf-8")
-    )
-    document: dict[str, Any] = json.loads(text)
-    return document
-
-
 def gpu_dashboard(environment: Environment, pool: str) -> dict[str, Any]:
     """The GPU overview of one environment's pool: the template with its pool filled in."""
-    document = copy.deepcopy(_dashboard_template())
+    document = dashboard_template("gpu-overview.json")
     document["title"] = f"pingvas {environment.name}: GPUs ({pool})"
     document["uid"] = f"pingvas-gpu-{environment.name}"
     values = {"nodepool": pool, "namespace": environment.namespace}

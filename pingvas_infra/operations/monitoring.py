@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 
 from pingvas_infra.environments import ENVIRONMENTS, PROD, Environment
+from pingvas_infra.labels import NAMESPACE_NAME_LABEL
 from pingvas_infra.operations import routing, sizing
 from pingvas_infra.operations.config import MonitoringConfig
 
@@ -186,7 +187,7 @@ def helm_values(
                 "retentionSize": config.retention_size,
                 "ruleSelectorNilUsesHelmValues": True,
                 **{
-                    selector: {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}
+                    selector: {"matchLabels": {NAMESPACE_NAME_LABEL: NAMESPACE}}
                     for selector in WATCHED_KINDS_SELECTORS
                 },
                 "storageSpec": {
@@ -242,19 +243,20 @@ def helm_values(
 
 
 @cache
-def _dashboard_template() -> dict[str, Any]:
-    text = (
-        resources.files(__package__)
-        .joinpath("dashboards/namespace-overview.json")
-        .read_text(encoding="utf-8")
-    )
+def _parsed_dashboard(file_name: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("dashboards", file_name).read_text("utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 
 
+def dashboard_template(file_name: str) -> dict[str, Any]:
+    """A fresh copy of a dashboard of dashboards/, for one environment to fill in."""
+    return copy.deepcopy(_parsed_dashboard(file_name))
+
+
 def dashboard(environment: Environment, quota_alert_ratio: float) -> dict[str, Any]:
     """The namespace overview for one environment: its namespace and the alert ratio set."""
-    document = copy.deepcopy(_dashboard_template())
+    document = dashboard_template("namespace-overview.json")
     document["title"] = f"pingvas {environment.name}: namespace overview"
     document["uid"] = f"pingvas-{environment.name}"
     for variable in document["templating"]["list"]:
@@ -270,3 +272,13 @@ def dashboard(environment: Environment, quota_alert_ratio: float) -> dict[str, A
 
 def dashboard_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
+
+
+def dashboard_config_map(dashboard_id: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """`metadata` of the ConfigMap holding dashboard ``dashboard_id``: Grafana's sidecar
+    loads every ConfigMap with DASHBOARD_LABEL."""
+    return {
+        "name": f"grafana-dashboard-pingvas-{dashboard_id}",
+        "namespace": namespace,
+        "labels": {DASHBOARD_LABEL[0]: DASHBOARD_LABEL[1]},
+    }

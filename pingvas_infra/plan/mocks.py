@@ -19,6 +19,7 @@ from pulumi.runtime.mocks import MockCallArgs
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.wire import secret
+from pingvas_infra.ports import POSTGRESQL_PORT
 from pingvas_infra.tables import load_table
 
 ACCOUNT_ID = "123456789012"
@@ -366,7 +367,7 @@ def _rds_cluster(ctx: FakeContext) -> dict[str, Any]:
         "arn": ctx.arn("rds", f"cluster:{cluster_id}"),
         "endpoint": f"{cluster_id}.cluster-{host}",
         "readerEndpoint": f"{cluster_id}.cluster-ro-{host}",
-        "port": ctx.inputs.get("port", 5432),
+        "port": ctx.inputs.get("port", POSTGRESQL_PORT),
         "clusterResourceId": f"cluster-{digest('resource', ctx.name, length=26).upper()}",
         "masterUserSecrets": [
             {

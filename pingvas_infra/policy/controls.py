@@ -46,6 +46,7 @@ from pingvas_infra.policy.props import (
     mapping,
 )
 from pingvas_infra.policy.taggable import is_taggable
+from pingvas_infra.ports import HTTPS_PORT
 from pingvas_infra.tables import load_table
 
 _EKS_TYPES = (rt.EKS_CLUSTER_COMPONENT, rt.EKS_CLUSTER)
@@ -364,8 +365,8 @@ def _alb_https(args: ResourceValidationArgs) -> Iterator[str]:
     spec = _class_params(args)
     if spec is None or not items(spec.get("certificateArn")):
         return
-    if str(spec.get("sslRedirectPort") or "") != "443":
-        yield "spec.sslRedirectPort is not 443: HTTP listeners would serve in plain text"
+    if str(spec.get("sslRedirectPort") or "") != str(HTTPS_PORT):
+        yield f"spec.sslRedirectPort is not {HTTPS_PORT}: HTTP listeners would serve in plain text"
     policy = spec.get("sslPolicy")
     if policy not in _tls_policies():
         yield (

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Literal
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pingvas_infra.preflight.targets import ON_DEMAND, SPOT, PreflightTargets
+from pingvas_infra.labels import ON_DEMAND, SPOT
+from pingvas_infra.preflight.targets import PreflightTargets
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

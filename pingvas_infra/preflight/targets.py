@@ -10,9 +10,6 @@ from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.storage.config import BUCKET_BASE_NAMES, bucket_name
 from pingvas_infra.tenancy.static import gpu_quotas, static_objects
 
-SPOT = "spot"
-ON_DEMAND = "on-demand"
-
 
 @dataclass(frozen=True)
 class GpuPool:

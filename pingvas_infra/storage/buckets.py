@@ -70,7 +70,7 @@ def load_balancer_log_principal(region: str) -> dict[str, str]:
     delivery = load_table("ingress")["accessLogDelivery"]
     account = delivery["accounts"].get(region)
     if account is not None:
-        return {"AWS": f"arn:aws:iam::{account}:root"}
+        return {"AWS": iam.account_root_arn(account)}
     return {"Service": str(delivery["servicePrincipal"])}
 
 

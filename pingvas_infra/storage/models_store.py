@@ -27,11 +27,12 @@ from pingvas_infra import iam
 from pingvas_infra.aws_parts import cluster_only_security_group
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.labels import VOLUME_LABEL
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.ports import NFS_PORT
 from pingvas_infra.storage.config import EfsConfig
 from pingvas_infra.tenancy.outputs import TenancyOutputs
 
-NFS_PORT = 2049
 MODELS_PATH = "/models"
 # Owner rwx, everyone else r-x: the writer's uid changes files, readers only read.
 MODELS_DIRECTORY_MODE = "0755"
@@ -272,9 +273,7 @@ def create_model_volumes(
         handle = pulumi.Output.concat(store.file_system.id, "::", access_point.id)
         volume = k8s.core.v1.PersistentVolume(
             f"{name}-{claim.volume}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=claim.volume, labels={"pingvas.io/volume": "models"}
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=claim.volume, labels={VOLUME_LABEL: "models"}),
             spec=k8s.core.v1.PersistentVolumeSpecArgs(
                 capacity={"storage": NOMINAL_CAPACITY},
                 volume_mode="Filesystem",

@@ -23,6 +23,7 @@ from pingvas_infra.kube import (
     restricted_container_security,
     restricted_pod_security,
 )
+from pingvas_infra.labels import app_labels
 from pingvas_infra.tables import load_table
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -34,7 +35,7 @@ NAME = "schema-bootstrap"
 SERVICE_ACCOUNT = NAME
 CONFIG_MAP = NAME
 ROLE_PASSWORDS_SECRET = f"{NAME}-roles"
-POD_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "pingvas"}
+POD_LABELS = app_labels(NAME)
 
 # One unprivileged user for both containers: the init container's 0600 secret file must be
 # readable by the main one. No passwd entry is needed (HOME and PGUSER are set).

@@ -22,6 +22,7 @@ from pingvas_infra.aws_parts import pod_identity_role
 from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.data.outputs import DataOutputs
 from pingvas_infra.environments import ENVIRONMENTS, Environment
+from pingvas_infra.labels import MANAGED_LABELS, TENANCY_ENVIRONMENT_LABEL, app_labels
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.config import TenancyConfig
@@ -42,13 +43,9 @@ from pingvas_infra.tenancy.static import SYSTEM_NAMESPACE, StaticObject, is_plat
 DB_CREDENTIALS_SECRET = "db-credentials"
 REDIS_SECRET = "redis-config"
 ISTIO_INJECTION_LABEL = "istio-injection"
-MANAGED_LABELS = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "pingvas"}
 # The pods of the model sync (operations layer) in the platform namespace: what its
 # NetworkPolicies select, so the labels are decided here and handed on.
-MODEL_SYNC_POD_LABELS = {
-    "app.kubernetes.io/name": "model-sync",
-    "app.kubernetes.io/part-of": "pingvas",
-}
+MODEL_SYNC_POD_LABELS = app_labels("model-sync")
 
 
 class MissingKubernetesProvider(ValueError):
@@ -415,7 +412,7 @@ class Tenancy(pulumi.ComponentResource):
         namespaces: Mapping[str, k8s.core.v1.Namespace],
         job: k8s.batch.v1.Job,
     ) -> None:
-        labels = {**MANAGED_LABELS, "environment": env.name}
+        labels = {**MANAGED_LABELS, TENANCY_ENVIRONMENT_LABEL: env.name}
         url = pulumi.Output.all(data.writer_endpoint, password.result).apply(
             lambda v: database_url(
                 user=env.db_user,

@@ -7,11 +7,19 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from pingvas_infra.configbase import ConfigModel, Problem, raise_problems
+from pingvas_infra.labels import INGRESS_LABEL
+from pingvas_infra.ports import DNS_PORT, NFS_PORT, POSTGRESQL_PORT, REDIS_PORT
+from pingvas_infra.tenancy.network_policies import INGRESS_POD_LABELS
 
 # Ports the NetworkPolicies already open for other reasons; a load-balancer port equal to
 # one of them would read as if the data tier or DNS were exposed.
 _MAX_PORT = 65535
-_RESERVED_PORTS = {53: "DNS", 2049: "NFS (EFS)", 5432: "PostgreSQL", 6379: "Redis"}
+_RESERVED_PORTS = {
+    DNS_PORT: "DNS",
+    NFS_PORT: "NFS (EFS)",
+    POSTGRESQL_PORT: "PostgreSQL",
+    REDIS_PORT: "Redis",
+}
 
 
 class TenancyConfig(ConfigModel):
@@ -27,13 +35,14 @@ class TenancyConfig(ConfigModel):
     load_balancer_ports: tuple[int, ...] = Field(
         default=(8000,),
         description=(
-            "TCP ports pods labelled `pingvas.io/ingress: load-balancer` accept from their "
+            f"TCP ports pods labelled `{INGRESS_LABEL}: {INGRESS_POD_LABELS[INGRESS_LABEL]}` "
+            "accept from their "
             "environment's load balancer (its own load-balancer subnets); empty: nothing is "
             "reachable from outside."
         ),
         json_schema_extra={
-            "allowed": "a list of TCP ports from 1 to 65535, each once; not 53, 2049, 5432 "
-            "or 6379 (DNS and the data tier)"
+            "allowed": "a list of TCP ports from 1 to 65535, each once; not "
+            f"{DNS_PORT}, {NFS_PORT}, {POSTGRESQL_PORT} or {REDIS_PORT} (DNS and the data tier)"
         },
     )
     db_password_length: int = Field(

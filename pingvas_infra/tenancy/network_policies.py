@@ -27,12 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pingvas_infra.labels import INGRESS_LABEL, NAMESPACE_NAME_LABEL
+from pingvas_infra.ports import HTTPS_PORT
 from pingvas_infra.tables import load_table
 
 API_VERSION = "networking.k8s.io/v1"
 # Application pods that serve the load balancers carry this label; nothing else is
 # reachable from outside its namespace.
-INGRESS_LABEL = {"pingvas.io/ingress": "load-balancer"}
+INGRESS_POD_LABELS = {INGRESS_LABEL: "load-balancer"}
 # Istio sidecars fetch configuration and certificates from istiod on 15012 (XDS over TLS).
 ISTIOD_PORT = 15012
 ISTIO_NAMESPACE = "istio-system"
@@ -138,7 +140,7 @@ def https_egress(
                         }
                     }
                 ],
-                "ports": _tcp([443]),
+                "ports": _tcp([HTTPS_PORT]),
             }
         ],
     )
@@ -168,7 +170,7 @@ def load_balancer_ingress(
     return _policy(
         "allow-load-balancer",
         namespace,
-        pod_selector=INGRESS_LABEL,
+        pod_selector=INGRESS_POD_LABELS,
         ingress=[
             {
                 "from": [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs],
@@ -187,7 +189,7 @@ def istiod_egress(namespace: str) -> dict[str, Any]:
                 "to": [
                     {
                         "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": ISTIO_NAMESPACE}
+                            "matchLabels": {NAMESPACE_NAME_LABEL: ISTIO_NAMESPACE}
                         },
                         "podSelector": {"matchLabels": {"app": "istiod"}},
                     }

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic.alias_generators import to_snake
 
 from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.labels import GPU_RESOURCE, TENANCY_ENVIRONMENT_LABEL
 from pingvas_infra.manifests import ManifestError, load_documents
 
 # The file of each environment's own ResourceQuota.
@@ -32,9 +33,8 @@ TENANCY_FILES = (
 
 # The platform namespace (schema-bootstrap Job); namespaces.yaml must define it.
 SYSTEM_NAMESPACE = "pingvas-system"
-ENVIRONMENT_LABEL = "environment"
 # The key of an environment's ResourceQuota that bounds its GPUs.
-GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
+GPU_QUOTA_KEY = f"requests.{GPU_RESOURCE}"
 # The label of the platform's own PriorityClass (priority-classes.yaml): monitoring and the
 # other platform tools run above prod with it.
 PLATFORM_CLASS_LABEL = ("tier", "platform")
@@ -133,10 +133,10 @@ def static_objects(files: tuple[str, ...] = TENANCY_FILES) -> list[StaticObject]
         )
     for namespace, env_name in required.items():
         labels = namespaces[namespace].document["metadata"].get("labels") or {}
-        if labels.get(ENVIRONMENT_LABEL) != env_name:
+        if labels.get(TENANCY_ENVIRONMENT_LABEL) != env_name:
             raise ManifestError(
                 f"{namespaces[namespace].file}: Namespace {namespace} needs the label "
-                f"{ENVIRONMENT_LABEL}={env_name}"
+                f"{TENANCY_ENVIRONMENT_LABEL}={env_name}"
             )
     return objects
 

@@ -89,12 +89,10 @@ def test_admin_principals_get_cluster_admin_access_entries(admin_graph: PlanResu
     proves what each kind may do)."""
     assert not eks_cluster(admin_graph).inputs.get("accessEntries")
     (entry,) = [
-        e
-        for e in admin_graph.of_type("aws:eks/accessEntry:AccessEntry")
-        if e.inputs["principalArn"] == ADMIN_ARN
+        e for e in admin_graph.of_type(rt.EKS_ACCESS_ENTRY) if e.inputs["principalArn"] == ADMIN_ARN
     ]
     assert entry.inputs["type"] == "STANDARD"
-    (policy,) = admin_graph.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    (policy,) = admin_graph.of_type(rt.EKS_ACCESS_POLICY_ASSOCIATION)
     assert policy.inputs["principalArn"] == ADMIN_ARN
     assert policy.inputs["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
     assert policy.inputs["accessScope"] == {"type": "cluster"}

@@ -21,13 +21,11 @@ from pingvas_infra.config import ConfigError
 from pingvas_infra.plan.mocks import ACCOUNT_ID, PlanMocks
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
+from tests.support.admission import Request, denials
 from tests.support.config_cases import refused_config_test
 from tests.support.plan_graph import PlanRunner, plan_stack
 from tests.support.rbac import Association, ResourceRequest, allowed
-from tests.tenancy.admission import Request, denials
 
-ENTRY = "aws:eks/accessEntry:AccessEntry"
-ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 ADMIN = f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin"
 DEV = f"arn:aws:iam::{ACCOUNT_ID}:role/teams/dev-engineer"
 PROD = f"arn:aws:iam::{ACCOUNT_ID}:role/prod-engineer"
@@ -48,7 +46,7 @@ def people_graph(run_plan: PlanRunner) -> PlanResult:
 
 def associations(graph: PlanResult, arn: str) -> list[Association]:
     found = []
-    for resource in graph.of_type(ASSOCIATION):
+    for resource in graph.of_type(rt.EKS_ACCESS_POLICY_ASSOCIATION):
         if resource.inputs["principalArn"] != arn:
             continue
         scope = resource.inputs["accessScope"]
@@ -58,7 +56,7 @@ def associations(graph: PlanResult, arn: str) -> list[Association]:
 
 
 def groups(graph: PlanResult, arn: str) -> list[str]:
-    (entry,) = [e for e in graph.of_type(ENTRY) if e.inputs["principalArn"] == arn]
+    (entry,) = [e for e in graph.of_type(rt.EKS_ACCESS_ENTRY) if e.inputs["principalArn"] == arn]
     return list(entry.inputs.get("kubernetesGroups") or [])
 
 
@@ -72,9 +70,9 @@ def test_each_principal_gets_one_entry_with_one_policy(people_graph: PlanResult)
     for arn, (policy, namespaces, kubernetes_groups) in expected.items():
         assert associations(people_graph, arn) == [Association(policy, namespaces)]
         assert groups(people_graph, arn) == kubernetes_groups
-    people = {e.inputs["principalArn"] for e in people_graph.of_type(ENTRY)} - {
+    people = {e.inputs["principalArn"] for e in people_graph.of_type(rt.EKS_ACCESS_ENTRY)} - {
         e.inputs["principalArn"]
-        for e in people_graph.of_type(ENTRY)
+        for e in people_graph.of_type(rt.EKS_ACCESS_ENTRY)
         if e.inputs.get("type") != "STANDARD"
     }
     assert people == set(expected)
@@ -82,8 +80,8 @@ def test_each_principal_gets_one_entry_with_one_policy(people_graph: PlanResult)
 
 def test_no_people_no_entries(graph: PlanResult) -> None:
     """The default stack lists nobody: only Karpenter's node role has an entry."""
-    assert [e.inputs["type"] for e in graph.of_type(ENTRY)] == ["EC2_LINUX"]
-    assert graph.of_type(ASSOCIATION) == []
+    assert [e.inputs["type"] for e in graph.of_type(rt.EKS_ACCESS_ENTRY)] == ["EC2_LINUX"]
+    assert graph.of_type(rt.EKS_ACCESS_POLICY_ASSOCIATION) == []
 
 
 CLUSTER_SCOPED = [
@@ -279,8 +277,10 @@ def test_a_user_and_a_role_of_one_name_are_two_principals(run_plan: PlanRunner) 
     role, user = f"arn:aws:iam::{ACCOUNT_ID}:role/ops", f"arn:aws:iam::{ACCOUNT_ID}:user/ops"
     assert access_entry_name(Access.ADMIN, role) != access_entry_name(Access.ADMIN, user)
     planned = run_plan({"pingvas-infra:cluster": {"adminPrincipalArns": [role, user]}})
-    assert {e.inputs["principalArn"] for e in planned.of_type(ENTRY)} >= {role, user}
-    assert len({e.name for e in planned.of_type(ENTRY)}) == len(planned.of_type(ENTRY))
+    assert {e.inputs["principalArn"] for e in planned.of_type(rt.EKS_ACCESS_ENTRY)} >= {role, user}
+    assert len({e.name for e in planned.of_type(rt.EKS_ACCESS_ENTRY)}) == len(
+        planned.of_type(rt.EKS_ACCESS_ENTRY)
+    )
 
 
 def test_entry_names_hash_the_full_arn_and_ignore_list_order(run_plan: PlanRunner) -> None:
@@ -293,7 +293,7 @@ def test_entry_names_hash_the_full_arn_and_ignore_list_order(run_plan: PlanRunne
 
     def names(order: list[str]) -> set[str]:
         planned = run_plan({"pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": order}}})
-        return {e.name for e in planned.of_type(ENTRY)}
+        return {e.name for e in planned.of_type(rt.EKS_ACCESS_ENTRY)}
 
     assert names([a, b]) == names([b, a])
 

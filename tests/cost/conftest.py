@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pingvas_infra.cost.report import CostReport, build_report
+from pingvas_infra.cost.report import CostReport
 from pingvas_infra.plan.model import PlanResult
-
-
-def report_of(plan: PlanResult) -> CostReport:
-    return build_report(plan.resources, project=plan.project, stack=plan.stack, region="us-east-1")
+from tests.support.cost import report_of
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pingvas_infra.cost.report import IDLE, REFERENCE, CostReport
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.price_tables import load_price_table
-from tests.plan.test_runner import run_cli
+from tests.support.cli import run_cli
 
 
 def test_the_fee_model_matches_every_price_list_reading_within_half_a_percent() -> None:

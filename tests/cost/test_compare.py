@@ -15,7 +15,7 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.cost.compare import CompareError, compare_markdown, load_cost
 from pingvas_infra.cost.step import write_cost
 from pingvas_infra.plan.model import PlanResult
-from tests.plan.test_runner import run_cli
+from tests.support.cli import run_cli
 from tests.support.plan_graph import recorded_resource
 from tests.support.project import PROJECT_DIR
 

@@ -4,13 +4,21 @@ the defaults miss, proven on the real program (`run_plan` with the config overri
 
 from __future__ import annotations
 
+import ast
 import json
 from typing import Any
 
 import pytest
 
 from pingvas_infra import resource_types as rt
-from pingvas_infra.cost.report import IDLE, REFERENCE, SINGLE, THIS_STACK, CostReport
+from pingvas_infra.cost.report import (
+    IDLE,
+    LAYER_ORDER,
+    REFERENCE,
+    SINGLE,
+    THIS_STACK,
+    CostReport,
+)
 from pingvas_infra.cost.targets import (
     DEV_GPU_SHARE_LIMIT,
     IDLE_RATIO_LIMIT,
@@ -24,8 +32,9 @@ from pingvas_infra.cost.targets import (
 )
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.cost.conftest import report_of
+from tests.support.cost import report_of
 from tests.support.plan_graph import PlanRunner
+from tests.support.project import PROJECT_DIR
 
 
 def section_with(stack_file: StackFile, section: str, path: tuple[str, ...], value: Any) -> dict:
@@ -216,3 +225,26 @@ def test_a_dev_pool_allowing_only_on_demand_is_priced_on_demand(
     assert before is not None and after is not None
     assert after - before == pytest.approx(107.11 * (0.526 - 0.526 * 0.3))  # +$39.44
     assert on_demand.gpu.pools["dev"].spot_share == 0
+
+
+def test_the_layer_order_is_the_order_main_wires_the_layers() -> None:
+    """LAYER_ORDER (the cost report's layers) is __main__.py's: each layer component it
+    constructs, in the order it constructs them."""
+    tree = ast.parse((PROJECT_DIR / "__main__.py").read_text(encoding="utf-8"))
+    layer_of_class = {
+        alias.asname or alias.name: node.module.split(".")[1]
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.startswith("pingvas_infra.")
+        and node.module.endswith(".component")
+        for alias in node.names
+    }
+    constructed = sorted(
+        (call.lineno, layer_of_class[call.func.id])
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in layer_of_class
+    )
+    assert tuple(layer for _, layer in constructed) == LAYER_ORDER

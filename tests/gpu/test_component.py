@@ -14,13 +14,14 @@ from pydantic import ValidationError
 from pingvas_infra import resource_types as rt
 from pingvas_infra.eks_versions import minor_key
 from pingvas_infra.environments import ENVIRONMENTS
-from pingvas_infra.gpu.component import ENVIRONMENT_LABEL, OVERFLOW_POOL, node_pool_spec
+from pingvas_infra.gpu.component import OVERFLOW_POOL, node_pool_spec
 from pingvas_infra.gpu.config import GpuConfig, GpuPoolConfig, pinned_software
+from pingvas_infra.labels import ENVIRONMENT_LABEL
 from pingvas_infra.plan.kubernetes import helm_document, object_document, write_manifests
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.tenancy.static import gpu_quotas, static_objects
-from tests.gpu import karpenter_schema
+from tests.support import karpenter_schema
 from tests.support.plan_graph import PlanRunner, tags_of
 
 INTERRUPTION_EVENTS = {

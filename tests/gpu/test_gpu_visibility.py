@@ -32,13 +32,12 @@ from pathlib import Path
 
 import yaml
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.gpu.component import DEVICE_LIST_STRATEGY
 from pingvas_infra.node_user_data import SHELL_SCRIPT_CONTENT_TYPE
 from pingvas_infra.plan.model import PlanResult
 from tests.support.tools import require_tool
 
-NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 SCRIPT = Path(__file__).resolve().parents[2] / "pingvas_infra" / "gpu" / "gpu-visibility.sh"
 FIXTURES = Path(__file__).parent / "fixtures"
 TOOLKIT = yaml.safe_load((FIXTURES / "nvidia-container-toolkit.yaml").read_text(encoding="utf-8"))
@@ -47,7 +46,9 @@ MOUNTS_KEY = "accept-nvidia-visible-devices-as-volume-mounts"
 
 
 def user_data_script(graph: PlanResult) -> str:
-    (node_class,) = [c for c in graph.of_type(NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu"]
+    (node_class,) = [
+        c for c in graph.of_type(rt.EC2_NODE_CLASS) if c.inputs["metadata"]["name"] == "gpu"
+    ]
     message = email.message_from_string(node_class.inputs["spec"]["userData"])
     assert message.is_multipart()
     (part,) = [
@@ -142,5 +143,7 @@ def test_the_script_is_valid_shell(tmp_path: Path) -> None:
 
 
 def test_the_device_plugin_hands_out_gpus_as_volume_mounts(graph: PlanResult) -> None:
-    (plugin,) = [r for r in graph.of_type(RELEASE) if r.inputs["name"] == "nvidia-device-plugin"]
+    (plugin,) = [
+        r for r in graph.of_type(rt.HELM_RELEASE) if r.inputs["name"] == "nvidia-device-plugin"
+    ]
     assert plugin.inputs["values"]["deviceListStrategy"] == DEVICE_LIST_STRATEGY == "volume-mounts"

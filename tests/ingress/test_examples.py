@@ -15,10 +15,10 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from pingvas_infra.tenancy.network_policies import INGRESS_LABEL
+from pingvas_infra.tenancy.network_policies import INGRESS_POD_LABELS
+from tests.support.admission import Request, denials, pod_denials
 from tests.support.config_cases import config_with
 from tests.support.project import PROJECT_DIR
-from tests.tenancy.admission import Request, denials, pod_denials
 
 EXAMPLES = PROJECT_DIR / "docs" / "examples"
 ENVS = [e.name for e in ENVIRONMENTS]
@@ -91,7 +91,7 @@ def test_it_reaches_its_pods_through_the_entry_the_stack_builds(
     }
     assert classes[objects["Ingress"]["spec"]["ingressClassName"]] == environment
     template = objects["Deployment"]["spec"]["template"]
-    assert INGRESS_LABEL.items() <= template["metadata"]["labels"].items()
+    assert INGRESS_POD_LABELS.items() <= template["metadata"]["labels"].items()
     (container,) = template["spec"]["containers"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     (service_port,) = objects["Service"]["spec"]["ports"]
@@ -103,7 +103,7 @@ def test_it_reaches_its_pods_through_the_entry_the_stack_builds(
         for p in graph.of_type(rt.NETWORK_POLICY)
         if p.inputs["metadata"] == {"name": "allow-load-balancer", "namespace": environment}
     ]
-    assert policy["spec"]["podSelector"] == {"matchLabels": INGRESS_LABEL}
+    assert policy["spec"]["podSelector"] == {"matchLabels": INGRESS_POD_LABELS}
     assert {"protocol": "TCP", "port": target} in policy["spec"]["ingress"][0]["ports"]
 
 

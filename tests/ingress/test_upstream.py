@@ -21,11 +21,11 @@ from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.tables import load_table
 from tests.support.plan_graph import PlanRunner
 
-DATA = Path(__file__).parent / "data"
-SOURCES = yaml.safe_load((DATA / "SOURCES.yaml").read_text(encoding="utf-8"))["files"]
-CHART_VALUES = DATA / "aws-load-balancer-controller-3.5.0-values.yaml"
-PARAMS_CRD = DATA / "elbv2.k8s.aws_ingressclassparams.yaml"
-BINDINGS_CRD = DATA / "elbv2.k8s.aws_targetgroupbindings.yaml"
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCES = yaml.safe_load((FIXTURES / "SOURCES.yaml").read_text(encoding="utf-8"))["files"]
+CHART_VALUES = FIXTURES / "aws-load-balancer-controller-3.5.0-values.yaml"
+PARAMS_CRD = FIXTURES / "elbv2.k8s.aws_ingressclassparams.yaml"
+BINDINGS_CRD = FIXTURES / "elbv2.k8s.aws_targetgroupbindings.yaml"
 # Values whose content is the stack's own (maps of labels, affinity terms, resources): only
 # the key itself must exist in the chart.
 FREE_FORM = {
@@ -52,7 +52,7 @@ def test_the_stored_iam_policy_is_the_published_file_of_the_pinned_version() -> 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_the_stored_upstream_files_are_verbatim(name: str) -> None:
-    assert sha256((DATA / name).read_bytes()) == SOURCES[name]["sha256"]
+    assert sha256((FIXTURES / name).read_bytes()) == SOURCES[name]["sha256"]
 
 
 def _paths(values: Mapping[str, Any], prefix: str = "") -> Iterator[str]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pingvas_infra import resource_types as rt
-from pingvas_infra.network.component import (
-    INTERNAL_ELB_TAG,
-    KARPENTER_DISCOVERY_TAG,
-)
+from pingvas_infra.labels import KARPENTER_DISCOVERY_TAG
+from pingvas_infra.network.component import INTERNAL_ELB_TAG
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import config_with

@@ -22,14 +22,13 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.operations.argocd import SERVICE_KINDS
 from pingvas_infra.plan.model import PlanResult
 from tests.operations.test_component import ARGOCD, render_applications
 from tests.support.plan_graph import PlanRunner
 
-APP_PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject"
-APPLICATION_SET = "kubernetes:argoproj.io/v1alpha1:ApplicationSet"
 CLUSTER_SCOPED = {
     ("", "Namespace"),
     ("rbac.authorization.k8s.io", "ClusterRole"),
@@ -105,8 +104,10 @@ def argocd(run_plan: PlanRunner) -> PlanResult:
 def applications_with_projects(
     graph: PlanResult,
 ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    projects = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in graph.of_type(APP_PROJECT)}
-    apps = render_applications(graph.one(APPLICATION_SET).inputs["spec"])
+    projects = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"] for p in graph.of_type(rt.ARGOCD_APP_PROJECT)
+    }
+    apps = render_applications(graph.one(rt.ARGOCD_APPLICATION_SET).inputs["spec"])
     return {env: (app, projects[app["spec"]["project"]]) for env, app in apps.items()}
 
 

@@ -3,7 +3,7 @@
 Core objects go through `kubernetes-validate` in strict mode (unknown fields are errors)
 against the JSON schema of the Kubernetes minor the cluster config sets; Karpenter's
 custom resources, which it does not know, through typed models of their v1 schema
-(tests/gpu/karpenter_schema.py). The objects are the ones the plan renders to
+(tests/support/karpenter_schema.py). The objects are the ones the plan renders to
 build/plan/manifests/, taken from the real program's graph.
 """
 
@@ -19,7 +19,7 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.kubernetes import RenderedObject, kubernetes_objects
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from tests.gpu import karpenter_schema
+from tests.support import karpenter_schema
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
 

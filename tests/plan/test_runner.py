@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from pingvas_infra import resource_types as rt
-
-# run_cli is also imported from here by the policy and cost tests.
 from tests.support.cli import CliPlan, run_cli
 from tests.support.project import PROJECT_DIR, STACK
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.plan.test_runner import run_cli
+from tests.support.cli import run_cli
 from tests.support.project import PROJECT_DIR
 
 SKIPS_FILE = Path(__file__).parent / "checkov-skips.yaml"

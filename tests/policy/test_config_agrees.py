@@ -11,11 +11,14 @@ from typing import Any, Literal
 import pytest
 
 import pingvas_infra.config as config_module
+from pingvas_infra import resource_types as rt
 from pingvas_infra.config import RawConfig, parse_stack_config
 from pingvas_infra.configbase import CONFIG_NAMESPACE
+from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
-from pingvas_infra.policy.catalogue import controls
+from pingvas_infra.policy.catalogue import controls, parameters
 from pingvas_infra.policy.offline import evaluate_plan
+from pingvas_infra.ports import NFS_PORT, POSTGRESQL_PORT, REDIS_PORT
 from tests.support.config_cases import leaf_settings
 from tests.support.plan_graph import PlanRunner, plan_stack
 from tests.support.project import STACK
@@ -129,3 +132,17 @@ def test_the_refused_values_would_fail_those_controls(
     graph = plan_stack(stack_file, {})
     failed = {r.control.id for r in evaluate_plan(graph) if r.mandatory and r.violations}
     assert failed == {"eks-upgrade-policy-standard", "rds-deletion-protection"}
+
+
+def test_the_data_ports_the_policy_guards_are_the_ports_the_data_tier_opens(
+    graph: PlanResult,
+) -> None:
+    """The control `sg-no-public-data-ports` reads its ports from its table; they are the
+    ones the stack's data tier really listens on (pingvas_infra/ports.py)."""
+    guarded = set(parameters().data_ports)
+    assert guarded == {POSTGRESQL_PORT, REDIS_PORT, NFS_PORT}
+    opened = {
+        (r.inputs["fromPort"], r.inputs["toPort"])
+        for r in graph.of_type(rt.SECURITY_GROUP_INGRESS_RULE)
+    }
+    assert opened == {(port, port) for port in guarded}

@@ -12,7 +12,7 @@ import pytest
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.policy.catalogue import controls
 from pingvas_infra.policy.offline import evaluate_plan
-from tests.plan.test_runner import run_cli
+from tests.support.cli import run_cli
 from tests.support.project import PROJECT_DIR
 
 
@@ -88,18 +88,3 @@ def test_plan_fails_on_a_mandatory_violation(tmp_path: Path) -> None:
     assert set(violated) == {"sqs-encrypted", "log-group-retention", "log-group-kms"}
     (queue,) = violated["sqs-encrypted"]
     assert queue["urn"].endswith("aws:sqs/queue:Queue::jobs")
-
-
-def test_readme_lists_every_control() -> None:
-    """The README's controls table is the catalogue, row for row."""
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- controls:begin")[1].split("-->", 1)[1]
-    block = block.split("<!-- controls:end -->")[0].strip()
-    expected = "\n".join(
-        [
-            "| control | enforcement | implements | what it requires |",
-            "|---|---|---|---|",
-            *(f"| `{c.id}` | {c.enforcement} | {c.source} | {c.title} |" for c in controls()),
-        ]
-    )
-    assert block == expected, "regenerate the README controls table:\n" + expected

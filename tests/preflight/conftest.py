@@ -9,8 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pingvas_infra.labels import ON_DEMAND, SPOT
 from pingvas_infra.preflight.checks import AwsClients
-from pingvas_infra.preflight.targets import ON_DEMAND, SPOT, GpuPool, PreflightTargets
+from pingvas_infra.preflight.targets import GpuPool, PreflightTargets
 
 REGION = "us-east-1"
 

@@ -19,6 +19,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from pingvas_infra.labels import ON_DEMAND, SPOT
 from pingvas_infra.preflight.checks import (
     GPU_QUOTA_CODES,
     SPOT_SERVICE_LINKED_ROLE,
@@ -37,7 +38,7 @@ from pingvas_infra.preflight.checks import (
     gpu_instance_shapes,
     run_preflight,
 )
-from pingvas_infra.preflight.targets import ON_DEMAND, SPOT, GpuPool, PreflightTargets
+from pingvas_infra.preflight.targets import GpuPool, PreflightTargets
 
 TODAY = date(2026, 11, 26)
 ACCOUNT = "123456789012"

@@ -12,9 +12,9 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from pingvas_infra import cli
+from pingvas_infra.labels import SPOT
 from pingvas_infra.preflight.backend import project_backend_url
 from pingvas_infra.preflight.checks import GPU_QUOTA_CODES, AwsClients
-from pingvas_infra.preflight.targets import SPOT
 from tests.support.project import PROJECT_DIR
 
 runner = CliRunner()

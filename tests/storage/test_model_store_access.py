@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.storage.models_store import (
     CLIENT_MOUNT,
@@ -24,10 +25,6 @@ from pingvas_infra.storage.models_store import (
 from tests.support.iam import Decision, Request, evaluate, role_arn, role_policies
 from tests.support.plan_graph import mock_outputs
 
-FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
-ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
-POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
-PV = "kubernetes:core/v1:PersistentVolume"
 # A role of the account whose own policy allows everything on EFS (an admin, or a role
 # someone over-granted): only the file system policy's denies stop it.
 EFS_ADMIN_POLICY = json.dumps(
@@ -40,14 +37,14 @@ EFS_ADMIN_POLICY = json.dumps(
 
 class ModelStore:
     def __init__(self, graph: PlanResult) -> None:
-        (file_system,) = graph.of_type(FILE_SYSTEM)
+        (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
         self.arn = str(mock_outputs(file_system)["arn"])
-        points = {a.name: str(mock_outputs(a)["arn"]) for a in graph.of_type(ACCESS_POINT)}
+        points = {a.name: str(mock_outputs(a)["arn"]) for a in graph.of_type(rt.EFS_ACCESS_POINT)}
         self.reader = points["storage-models"]
         # The model sync's volume mounts through the writer access point (a store with
         # only one access point would write through that one).
         self.writer = points.get("storage-models-writer", self.reader)
-        (policy,) = graph.of_type(POLICY)
+        (policy,) = graph.of_type(rt.EFS_FILE_SYSTEM_POLICY)
         self.policy = str(policy.inputs["policy"])
         self.graph = graph
 
@@ -134,9 +131,9 @@ def test_no_other_role_of_the_stack_mounts_or_writes(
 def test_every_volume_mounts_with_iam_and_tls_through_its_access_point(
     store: ModelStore, graph: PlanResult
 ) -> None:
-    (file_system,) = graph.of_type(FILE_SYSTEM)
-    ids = {a.id: a.name for a in graph.of_type(ACCESS_POINT)}
-    volumes = graph.of_type(PV)
+    (file_system,) = graph.of_type(rt.EFS_FILE_SYSTEM)
+    ids = {a.id: a.name for a in graph.of_type(rt.EFS_ACCESS_POINT)}
+    volumes = graph.of_type(rt.PERSISTENT_VOLUME)
     assert len(volumes) == 3
     for volume in volumes:
         spec = volume.inputs["spec"]

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.mocks import ACCOUNT_ID
 from pingvas_infra.plan.model import PlanResult
 from tests.support.iam import Decision, Request, evaluate, role_policies, trust_policy
@@ -31,31 +32,27 @@ def arn_of(graph: PlanResult, type_token: str, name: str) -> str:
 
 
 def bucket(graph: PlanResult, purpose: str) -> str:
-    return arn_of(graph, "aws:s3/bucket:Bucket", f"storage-{purpose}")
+    return arn_of(graph, rt.BUCKET, f"storage-{purpose}")
 
 
 def bucket_policy(graph: PlanResult, purpose: str) -> str:
-    (policy,) = [
-        p
-        for p in graph.of_type("aws:s3/bucketPolicy:BucketPolicy")
-        if p.name == f"storage-{purpose}"
-    ]
+    (policy,) = [p for p in graph.of_type(rt.BUCKET_POLICY) if p.name == f"storage-{purpose}"]
     return str(policy.inputs["policy"])
 
 
 def key(graph: PlanResult, name: str) -> str:
-    return arn_of(graph, "aws:kms/key:Key", name)
+    return arn_of(graph, rt.KMS_KEY, name)
 
 
 def master_secret(graph: PlanResult) -> str:
-    (cluster,) = graph.of_type("aws:rds/cluster:Cluster")
+    (cluster,) = graph.of_type(rt.RDS_CLUSTER)
     return str(mock_outputs(cluster)["masterUserSecrets"][0]["secretArn"])
 
 
 class DevRole:
     def __init__(self, graph: PlanResult) -> None:
         self.graph = graph
-        (role,) = [r for r in graph.of_type("aws:iam/role:Role") if r.name == DEV_ROLE]
+        (role,) = [r for r in graph.of_type(rt.IAM_ROLE) if r.name == DEV_ROLE]
         self.arn = str(mock_outputs(role)["arn"])
         self.policies = role_policies(graph, DEV_ROLE)
 
@@ -182,7 +179,7 @@ def test_the_dev_role_reaches_nothing_else(dev: DevRole, action: str, resource: 
     Pulumi state and its key, the file system, prod's database user."""
     resolved = {
         "master-secret": master_secret(dev.graph),
-        "interruption-queue": arn_of(dev.graph, "aws:sqs/queue:Queue", "gpu-interruption"),
+        "interruption-queue": arn_of(dev.graph, rt.SQS_QUEUE, "gpu-interruption"),
     }.get(resource, resource)
     assert dev.decide(action, resolved) is Decision.IMPLICIT_DENY
 
@@ -236,5 +233,5 @@ def test_each_pod_identity_role_trusts_its_own_service_account_only(
 
 def cluster_arn(graph: PlanResult) -> str:
     """The ARN EKS gives the stack's cluster, as it appears in the session tag."""
-    name = graph.one("eks:index:Cluster").inputs["name"]
+    name = graph.one(rt.EKS_CLUSTER_COMPONENT).inputs["name"]
     return f"arn:aws:eks:{REGION}:{ACCOUNT_ID}:cluster/{name}"

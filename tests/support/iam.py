@@ -44,6 +44,8 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+from pingvas_infra import resource_types as rt
+
 Policy = Mapping[str, Any]
 
 
@@ -259,12 +261,9 @@ def allowed(
 
 # --- reading roles and policies out of the program's graph ----------------------------------
 
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-
 
 def _role(graph: Any, name: str) -> Any:
-    (role,) = [r for r in graph.of_type(ROLE) if r.name == name]
+    (role,) = [r for r in graph.of_type(rt.IAM_ROLE) if r.name == name]
     return role
 
 
@@ -283,7 +282,9 @@ def role_policies(graph: Any, name: str) -> list[str]:
     role = _role(graph, name)
     handles = {role.id, str(mock_outputs(role).get("name"))}
     return [
-        str(p.inputs["policy"]) for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] in handles
+        str(p.inputs["policy"])
+        for p in graph.of_type(rt.IAM_ROLE_POLICY)
+        if p.inputs["role"] in handles
     ]
 
 

@@ -1,5 +1,5 @@
 """The admission policies of k8s_manifests/admission-policies.yaml, evaluated as the API
-server evaluates them (tests/tenancy/admission.py, with cel-python as the CEL interpreter),
+server evaluates them (tests/support/admission.py, with cel-python as the CEL interpreter),
 against pods, Services and dev-side identities that try each bypass.
 """
 
@@ -17,7 +17,7 @@ from pingvas_infra.gpu.component import OVERFLOW_POOL
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
-from tests.tenancy.admission import (
+from tests.support.admission import (
     PEOPLE_GROUP_PREFIX,
     Request,
     bindings,
@@ -30,7 +30,6 @@ from tests.tenancy.admission import (
     policies,
 )
 
-NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 ENV = "pingvas.io/environment"
 GPU = "nvidia.com/gpu"
 ENVS = [env.name for env in ENVIRONMENTS]
@@ -151,9 +150,7 @@ def test_scheduled_pods_and_daemonset_pods_are_not_affected() -> None:
 
 def test_the_backup_cron_jobs_pod_is_admitted(graph: PlanResult) -> None:
     (cron_job,) = [
-        r
-        for r in graph.of_type("kubernetes:batch/v1:CronJob")
-        if r.inputs["metadata"]["name"] == backup.NAME
+        r for r in graph.of_type(rt.CRON_JOB) if r.inputs["metadata"]["name"] == backup.NAME
     ]
     spec = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert pod_denials(spec, cron_job.inputs["metadata"]["namespace"]) == []

@@ -23,7 +23,7 @@ from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy import bootstrap
 from pingvas_infra.tenancy.component import MODEL_SYNC_POD_LABELS
-from pingvas_infra.tenancy.network_policies import INGRESS_LABEL, load_balancer_ingress
+from pingvas_infra.tenancy.network_policies import INGRESS_POD_LABELS, load_balancer_ingress
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
 from tests.tenancy.connectivity import Connectivity, Pod, analyse, pod
@@ -70,7 +70,7 @@ BOOTSTRAP = Pod(PLATFORM, "schema-bootstrap")
 MODEL_SYNC = Pod(PLATFORM, "model-sync")
 SAMPLE_PODS = (
     [pod(env, "api", {"app": "api"}) for env in ENVS]
-    + [pod(env, "web", {"app": "web", **INGRESS_LABEL}) for env in ENVS]
+    + [pod(env, "web", {"app": "web", **INGRESS_POD_LABELS}) for env in ENVS]
     + [
         pod(PLATFORM, "schema-bootstrap", bootstrap.POD_LABELS),
         pod(PLATFORM, "model-sync", MODEL_SYNC_POD_LABELS),

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.storage.block_storage import BLOCK_STORAGE_CLASS
 from pingvas_infra.storage.models_store import NOMINAL_CAPACITY
 from pingvas_infra.storage.models_store import STORAGE_CLASS as MODELS_STORAGE_CLASS
+from tests.support.admission import container
 from tests.support.plan_graph import PlanRunner
-from tests.tenancy.admission import container
 from tests.tenancy.quota import Namespace, Refused, hard_limits, quantity
 
 ENVS = ("dev", "prod")
-CRON_JOB = "kubernetes:batch/v1:CronJob"
 
 
 def quota(namespace: str) -> dict[str, str]:
@@ -213,7 +213,7 @@ def test_the_backup_pod_is_admitted_and_its_scratch_fits_its_disk_limit(
         {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch_gi}}}
     )
     (cron_job,) = [
-        r for r in graph.of_type(CRON_JOB) if r.inputs["metadata"]["name"] == backup.NAME
+        r for r in graph.of_type(rt.CRON_JOB) if r.inputs["metadata"]["name"] == backup.NAME
     ]
     namespace = cron_job.inputs["metadata"]["namespace"]
     spec = cron_job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]

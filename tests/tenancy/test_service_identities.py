@@ -10,10 +10,9 @@ subject. The Helm charts bind their own ServiceAccounts only (not rendered in th
 
 from __future__ import annotations
 
+from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.plan.model import PlanResult
-
-ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 
 
 def test_no_rbac_object_names_an_environment_subject(graph: PlanResult) -> None:
@@ -33,7 +32,7 @@ def test_no_rbac_object_names_an_environment_subject(graph: PlanResult) -> None:
 def test_only_named_service_accounts_get_aws_roles(graph: PlanResult) -> None:
     """A Pod Identity association is what turns a ServiceAccount into an AWS identity."""
     by_namespace: dict[str, set[str]] = {}
-    for association in graph.of_type(ASSOCIATION):
+    for association in graph.of_type(rt.POD_IDENTITY_ASSOCIATION):
         by_namespace.setdefault(association.inputs["namespace"], set()).add(
             association.inputs["serviceAccount"]
         )

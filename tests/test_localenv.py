@@ -22,21 +22,23 @@ from redis.retry import Retry
 
 from pingvas_infra import localenv
 from pingvas_infra.data.cache_acl import cache_access_string
-from pingvas_infra.environments import DEV, ENVIRONMENTS, PROD, Environment
+from pingvas_infra.data.config import DEFAULT_MASTER_USERNAME, DataConfig
+from pingvas_infra.environments import DEV, ENVIRONMENTS, INITIAL_DATABASE, PROD, Environment
 from pingvas_infra.plan.stackfile import read_stack_file
 from pingvas_infra.plan_run import load_config
 from pingvas_infra.tables import load_table
-from tests.operations.valkey import server_version, valkey_binary
+from tests.support.cli import run_cli
 from tests.support.project import PROJECT_DIR
 from tests.support.servers import MotoServer, PostgresServer, start_redis
 from tests.support.tools import aws_cli, require_tool
+from tests.support.valkey import server_version, valkey_binary
 
 LOCAL = PROJECT_DIR / "local"
 COMPOSE = LOCAL / "compose.yaml"
 TENANCY_SQL_DIR = PROJECT_DIR / "pingvas_infra" / "tenancy" / "sql"
 INITDB_SCRIPT = LOCAL / "initdb" / "10-pingvas-bootstrap.sh"
 LONG_RUNNING = {"postgres", "valkey", "moto"}
-COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
+COMPOSE_SCHEMA = Path(__file__).parent / "fixtures" / "compose" / "compose-spec.json"
 
 
 def representative_access_string(environment: Environment) -> str:
@@ -134,6 +136,26 @@ def test_long_running_services_have_healthchecks_and_listen_on_localhost_only(
     assert init["depends_on"] == {"moto": {"condition": "service_healthy"}}
 
 
+def test_compose_creates_the_master_user_and_database_the_stack_names(
+    compose: dict[str, Any],
+) -> None:
+    postgres = compose["services"]["postgres"]
+    master = DataConfig().aurora.master_username
+    assert master == DEFAULT_MASTER_USERNAME
+    assert postgres["environment"]["POSTGRES_USER"] == master
+    assert postgres["environment"]["POSTGRES_DB"] == INITIAL_DATABASE
+    assert f"--username={master}" in postgres["healthcheck"]["test"]
+    assert f"--dbname={INITIAL_DATABASE}" in postgres["healthcheck"]["test"]
+
+
+def test_compose_publishes_the_ports_the_local_urls_name(compose: dict[str, Any]) -> None:
+    for service, endpoint in localenv.ENDPOINTS.items():
+        port = endpoint.rpartition(":")[2]
+        assert compose["services"][service]["ports"] == [f"127.0.0.1:{port}:{port}"], service
+    assert localenv.ENDPOINTS["postgres"].endswith(":5432")
+    assert localenv.ENDPOINTS["valkey"].endswith(":6379")
+
+
 def test_the_databases_bootstrap_is_the_clusters_own_sql(compose: dict[str, Any]) -> None:
     postgres = mounts(compose["services"]["postgres"])
     assert postgres["/pingvas/sql"] == TENANCY_SQL_DIR
@@ -162,7 +184,7 @@ def test_compose_hands_the_initdb_script_every_variable_it_reads(
 
 def _drop_local_database(server: PostgresServer) -> None:
     with psycopg.connect(server.dsn(), autocommit=True) as superuser:
-        for database in (localenv.DATABASE, *(env.database for env in ENVIRONMENTS)):
+        for database in (INITIAL_DATABASE, *(env.database for env in ENVIRONMENTS)):
             superuser.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
             )
@@ -175,7 +197,7 @@ def local_database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
     """The database compose's postgres service creates (POSTGRES_DB), still empty."""
     _drop_local_database(postgres_server)
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as superuser:
-        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(localenv.DATABASE)))
+        superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(INITIAL_DATABASE)))
     # The initdb script runs the bootstrap as the superuser, which revokes PUBLIC's connect
     # to postgres and template1 (as in a local container): undone for the other tests.
     with postgres_server.cluster_databases_kept():
@@ -198,7 +220,7 @@ def test_the_initdb_script_bootstraps_what_the_local_urls_connect_to(
             **local_database.client_env(),
             **values,
             "POSTGRES_USER": local_database.superuser,
-            "POSTGRES_DB": localenv.DATABASE,
+            "POSTGRES_DB": INITIAL_DATABASE,
             "BOOTSTRAP_SQL_DIR": str(TENANCY_SQL_DIR),
         },
         capture_output=True,
@@ -433,5 +455,24 @@ def test_the_local_scripts_pass_shellcheck() -> None:
     assert done.returncode == 0, done.stdout
 
 
-def test_the_default_local_folder_is_the_repositorys() -> None:
-    assert localenv.LOCAL_DIR == LOCAL
+def test_the_command_writes_into_the_local_folder_of_the_project_it_runs_in(
+    tmp_path: Path,
+) -> None:
+    """Found upward from the working directory, as the plan finds Pulumi.yaml: the
+    installed package knows nothing of where a checkout lives."""
+    project = tmp_path / "project"
+    (project / "services" / "web").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    done = run_cli("local-env", cwd=project / "services" / "web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / localenv.LOCAL_FOLDER / localenv.ENV_FILE).is_file()
+    assert (project / localenv.LOCAL_FOLDER / localenv.ACL_FILE).is_file()
+    assert LOCAL.name == localenv.LOCAL_FOLDER
+
+
+def test_the_command_outside_a_project_says_so(tmp_path: Path) -> None:
+    done = run_cli("local-env", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no Pulumi.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / localenv.LOCAL_FOLDER).exists()
