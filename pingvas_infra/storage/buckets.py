@@ -304,8 +304,10 @@ def retention_rules(
     day as a noncurrent version and the removal of its delete marker still fall inside the
     retention (versioning alone would keep every dump `noncurrentVersionExpirationDays`
     longer, and expired delete markers would pile up). Logs expire after
-    `logExpirationDays` (not versioned). Other versioned buckets keep overwritten versions
-    `noncurrentVersionExpirationDays`.
+    `logExpirationDays` (not versioned). Other versioned buckets keep overwritten and
+    deleted versions `noncurrentVersionExpirationDays`; the delete marker a deletion leaves
+    goes once no version is left behind it (without the rule it stays forever, and every
+    listing of versions walks past it).
     """
     rule = aws.s3.BucketLifecycleConfigurationRuleArgs
     if spec.purpose in (BACKUPS, BACKUPS_COPY):
@@ -321,19 +323,11 @@ def retention_rules(
                     noncurrent_days=BACKUP_NONCURRENT_DAYS
                 ),
             ),
-            # Not in the rule above: S3 refuses ExpiredObjectDeleteMarker beside Days.
-            rule(
-                id="remove-expired-delete-markers",
-                status="Enabled",
-                filter=scope,
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    expired_object_delete_marker=True
-                ),
-            ),
+            expired_delete_markers_rule(scope),
         ]
     rules = []
     if spec.versioned:
-        rules.append(
+        rules += [
             rule(
                 id="expire-noncurrent-versions",
                 status="Enabled",
@@ -341,8 +335,9 @@ def retention_rules(
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                     noncurrent_days=config.noncurrent_version_expiration_days
                 ),
-            )
-        )
+            ),
+            expired_delete_markers_rule(scope),
+        ]
     if spec.purpose == LOGS:
         rules.append(
             rule(
@@ -355,3 +350,18 @@ def retention_rules(
             )
         )
     return rules
+
+
+def expired_delete_markers_rule(
+    scope: aws.s3.BucketLifecycleConfigurationRuleFilterArgs,
+) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Removes a delete marker once no version is left behind it. A rule of its own: S3
+    refuses ExpiredObjectDeleteMarker beside Days in one Expiration."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="remove-expired-delete-markers",
+        status="Enabled",
+        filter=scope,
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+            expired_object_delete_marker=True
+        ),
+    )
