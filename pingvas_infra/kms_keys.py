@@ -67,10 +67,6 @@ def logs_actions() -> list[str]:
     return _actions()["logsActions"]
 
 
-def account_root(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
-
-
 def service_endpoint(service: str, region: str) -> str:
     """What kms:ViaService says for a service in a region: "s3.us-east-1.amazonaws.com"."""
     return f"{service}.{region}.amazonaws.com"
@@ -103,7 +99,7 @@ class KeyUsers:
 def key_policy_statements(
     account_id: pulumi.Input[str], region: str, users: KeyUsers
 ) -> list[dict[str, Any]]:
-    root = account_root(account_id)
+    root = iam.account_root(account_id)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "KeyAdministrationThroughIam",
