@@ -43,6 +43,7 @@ from pingvas_infra.configbase import (
     show,
 )
 from pingvas_infra.data.config import DataConfig
+from pingvas_infra.environments import DEV
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.ingress.config import IngressConfig
 from pingvas_infra.instances import (
@@ -234,12 +235,62 @@ class StackConfig(ConfigModel):
                         f"{self.region} (aws:region)",
                     )
                 )
+        problems.extend(self._assuming_principal_problems(partition))
         problems.extend(
             Problem(f"ingress.{p.key}", p.value, p.allowed)
             for p in self.ingress.arn_region_problems(self.region, partition)
         )
         raise_problems(problems)
         return self
+
+    def _assuming_principal_problems(self, partition: str) -> list[Problem]:
+        """Who may assume the models publisher and the backup restore roles: IAM roles or
+        users of the stack's partition, each once per list, and no dev person (publishing
+        models changes what prod serves; restoring reads prod's data)."""
+        problems: list[Problem] = []
+        dev_people = {
+            principal.identity
+            for arn in self.cluster.environment_principal_arns.get(DEV.name, ())
+            if (principal := Principal.parse(arn)) is not None
+        }
+        seen: dict[tuple[str, str], str] = {}
+        for key, arn in self.storage.assuming_principals().items():
+            full_key = f"storage.{key}"
+            principal = Principal.parse(arn)
+            if principal is None:
+                problems.append(
+                    Problem(
+                        full_key,
+                        arn,
+                        "an IAM role or user ARN, such as "
+                        "arn:aws:iam::123456789012:role/platform-oncall (paths allowed)",
+                    )
+                )
+                continue
+            if principal.partition != partition:
+                problems.append(
+                    Problem(
+                        full_key,
+                        arn,
+                        f"an ARN of partition {partition}, the partition of region "
+                        f"{self.region} (aws:region)",
+                    )
+                )
+            if principal.identity in dev_people:
+                problems.append(
+                    Problem(
+                        full_key,
+                        arn,
+                        "not a dev person (cluster.environmentPrincipalArns.dev): the role "
+                        "reaches prod's data",
+                    )
+                )
+            listing = key.split("[", 1)[0]
+            earlier = seen.get((listing, arn))
+            if earlier is not None:
+                problems.append(Problem(full_key, arn, f"each principal once (also {earlier})"))
+            seen.setdefault((listing, arn), full_key)
+        return problems
 
     def _tag_problems(self) -> list[Problem]:
         problems = []

@@ -82,6 +82,43 @@ def pod_identity_trust(
     )
 
 
+def account_root(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The account as a principal: its own IAM policies decide for its principals."""
+    return pulumi.Output.from_input(account_id).apply(account_root_arn)
+
+
+def listed_principals_trust(
+    account_id: pulumi.Input[str], principal_arns: Sequence[str]
+) -> pulumi.Output[str]:
+    """Trust for a role people or CI assume: the account's principals named by ARN
+    (`aws:PrincipalArn`), whose own IAM policy must allow sts:AssumeRole on the role too.
+    Naming the account rather than each principal keeps a mistyped or deleted principal from
+    failing the update (IAM refuses a trust policy that names a principal it does not know).
+    With nobody listed, a Deny: nobody assumes the role until someone is."""
+    if not principal_arns:
+        return document(
+            [
+                {
+                    "Sid": "NobodyUntilListed",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "sts:AssumeRole",
+                }
+            ]
+        )
+    return document(
+        [
+            {
+                "Sid": "ListedPrincipalsOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(account_id)},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": list(principal_arns)}},
+            }
+        ]
+    )
+
+
 def deny_insecure_transport(resources: Sequence[Any], principal: Any = "*") -> dict[str, Any]:
     """The standard statement refusing any request not made over TLS."""
     return {

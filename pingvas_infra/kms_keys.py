@@ -12,7 +12,8 @@ separates three things:
   (`kms:ViaService`), the pattern AWS's own managed keys follow;
 - **use by named roles** (`aws:PrincipalArn`), only through the named service when one is
   given (S3), and by named service principals for named resources (CloudWatch Logs for
-  the stack's log groups, by encryption context).
+  the stack's log groups, by encryption context). The Kubernetes Secrets key names the
+  principal that runs `pulumi up`, for the grant EKS creates through its rights.
 
 There is no statement that lets the account's IAM policies grant use: a role the policy
 does not name cannot use the key, whatever its IAM policy says. The policy is a resource of
@@ -41,7 +42,12 @@ def _actions() -> dict[str, list[str]]:
     table = load_table("kms_key_policy")
     return {
         kind: list(table[kind])
-        for kind in ("administratorActions", "useActions", "grantActions", "logsActions")
+        for kind in (
+            "administratorActions",
+            "useActions",
+            "eksClusterCreatorActions",
+            "logsActions",
+        )
     }
 
 
@@ -53,16 +59,12 @@ def use_actions() -> list[str]:
     return _actions()["useActions"]
 
 
-def grant_actions() -> list[str]:
-    return _actions()["grantActions"]
+def eks_cluster_creator_actions() -> list[str]:
+    return _actions()["eksClusterCreatorActions"]
 
 
 def logs_actions() -> list[str]:
     return _actions()["logsActions"]
-
-
-def account_root(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(account_id).apply(iam.account_root_arn)
 
 
 def service_endpoint(service: str, region: str) -> str:
@@ -78,8 +80,6 @@ class RoleUse:
     roles: Sequence[pulumi.Input[str]]
     actions: Sequence[str]
     through: str | None = None
-    # Also the grants an AWS service creates for them (EKS's cluster role).
-    grants_for_aws_resources: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class KeyUsers:
 def key_policy_statements(
     account_id: pulumi.Input[str], region: str, users: KeyUsers
 ) -> list[dict[str, Any]]:
-    root = account_root(account_id)
+    root = iam.account_root(account_id)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "KeyAdministrationThroughIam",
@@ -139,20 +139,6 @@ def key_policy_statements(
                 "Condition": condition,
             }
         )
-        if use.grants_for_aws_resources:
-            statements.append(
-                {
-                    "Sid": f"{use.sid}Grants",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": grant_actions(),
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnEquals": {"aws:PrincipalArn": list(use.roles)},
-                        "Bool": {"kms:GrantIsForAWSResource": "true"},
-                    },
-                }
-            )
     if users.log_groups:
         statements.append(
             {

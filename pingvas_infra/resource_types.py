@@ -117,6 +117,7 @@ GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 GET_REGION = "aws:index/getRegion:getRegion"
 GET_PARTITION = "aws:index/getPartition:getPartition"
 GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
+GET_SESSION_CONTEXT = "aws:iam/getSessionContext:getSessionContext"
 
 # --- random ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ policy that allows `kms:*` on every key: it may use none of them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -200,28 +201,89 @@ def test_the_logs_key_serves_cloudwatch_logs_for_the_stacks_groups_only(graph: P
         assert group.inputs["kmsKeyId"] == mock_outputs(logs_key)["arn"]
 
 
-def test_the_secrets_key_is_the_eks_cluster_roles(graph: PlanResult) -> None:
-    # pulumi-eks creates the cluster's role; the mock engine names it after the component.
-    cluster_role = f"arn:aws:iam::{ACCOUNT}:role/cluster-eks-eksRole-role"
-    assert cluster_role in policy_of(graph, "cluster-secrets")
-    # The role's IAM (AmazonEKSClusterPolicy) lets it create the grant EKS uses.
-    eks_iam = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": "*"}
-        ],
-    }
-    grant = {"kms:GrantIsForAWSResource": "true"}
-    assert decide(graph, "cluster-secrets", cluster_role, "kms:CreateGrant", [eks_iam], grant) is (
-        Decision.ALLOW
-    )
-    assert decide(graph, "cluster-secrets", cluster_role, "kms:CreateGrant", [eks_iam]) is not (
-        Decision.ALLOW
-    )
-    outsider = decide(
-        graph, "cluster-secrets", OUTSIDER, "kms:CreateGrant", [EVERYTHING_KMS], grant
-    )
-    assert outsider is not Decision.ALLOW
+# The offline plan runs as this user (pingvas_infra/plan/mocks.py); getSessionContext
+# answers a user with itself (an assumed role with its role).
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:user/plan"
+# pulumi-eks creates the cluster's role; the mock engine names it after the component.
+CLUSTER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cluster-eks-eksRole-role"
+# The one KMS action of AmazonEKSClusterPolicy, the cluster role's only policy.
+EKS_CLUSTER_ROLE_IAM = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}],
+}
+# What the EKS user guide asks of the principal that calls CreateCluster.
+CLUSTER_CREATOR_IAM = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:CreateGrant"], "Resource": "*"}
+    ],
+}
+# EKS does not send kms:GrantIsForAWSResource for CreateCluster (the EKS user guide).
+CREATE_CLUSTER_GRANT: dict[str, str] = {}
+
+
+def secrets_key_requests() -> list[tuple[str, str, str, list[Any], Decision]]:
+    """What the Secrets key must decide, and how: (who, principal, action, its IAM, answer)."""
+    return [
+        ("creator", DEPLOYER, "kms:CreateGrant", [CLUSTER_CREATOR_IAM], Decision.ALLOW),
+        ("creator", DEPLOYER, "kms:DescribeKey", [CLUSTER_CREATOR_IAM], Decision.ALLOW),
+        ("cluster role", CLUSTER_ROLE, "kms:DescribeKey", [EKS_CLUSTER_ROLE_IAM], Decision.ALLOW),
+        ("administrator", OUTSIDER, "kms:PutKeyPolicy", [EVERYTHING_KMS], Decision.ALLOW),
+        ("outsider", OUTSIDER, "kms:CreateGrant", [EVERYTHING_KMS], Decision.IMPLICIT_DENY),
+        ("outsider", OUTSIDER, "kms:Decrypt", [EVERYTHING_KMS], Decision.IMPLICIT_DENY),
+        ("creator", DEPLOYER, "kms:Decrypt", [EVERYTHING_KMS], Decision.IMPLICIT_DENY),
+    ]
+
+
+def decide_secrets(
+    graph: PlanResult, policy: Any, principal: str, action: str, identity: list[Any]
+) -> Decision:
+    arn = key_arn(graph, "cluster-secrets")
+    return evaluate_key(Request(principal, action, arn, CREATE_CLUSTER_GRANT), identity, policy)
+
+
+def test_the_cluster_creator_may_create_the_grant_eks_encrypts_secrets_under(
+    graph: PlanResult,
+) -> None:
+    """A replaced cluster is created under the explicit policy: EKS needs kms:CreateGrant
+    and kms:DescribeKey from whoever calls CreateCluster, without GrantIsForAWSResource.
+    Nobody gets to decrypt directly, the creator included."""
+    policy = policy_of(graph, "cluster-secrets")
+    for who, principal, action, identity, expected in secrets_key_requests():
+        assert decide_secrets(graph, policy, principal, action, identity) is expected, (who, action)
+    dev_arn = role_arn(graph, "storage-dev-app")
+    for action in ("kms:CreateGrant", "kms:Decrypt"):
+        assert decide_secrets(graph, policy, dev_arn, action, [EVERYTHING_KMS]) is not (
+            Decision.ALLOW
+        )
+
+
+def test_every_statement_of_the_secrets_key_changes_a_decision(graph: PlanResult) -> None:
+    """No statement that does nothing: without any one of them, some request EKS or an
+    administrator makes is decided otherwise."""
+    document = json.loads(policy_of(graph, "cluster-secrets"))
+    statements = document["Statement"]
+    requests = secrets_key_requests()
+    whole = [decide_secrets(graph, document, p, a, i) for _, p, a, i, _ in requests]
+    for index, statement in enumerate(statements):
+        without = {**document, "Statement": statements[:index] + statements[index + 1 :]}
+        changed = [
+            (who, action)
+            for (who, principal, action, identity, _), before in zip(requests, whole, strict=True)
+            if decide_secrets(graph, without, principal, action, identity) is not before
+        ]
+        assert changed, f"{statement['Sid']} changes no decision"
+
+
+def test_the_secrets_key_policy_is_in_place_before_the_cluster(graph: PlanResult) -> None:
+    """The cluster is created (and a replacement re-created) under the explicit policy,
+    not under KMS's default one: the policy names no output of the cluster."""
+    key = keys(graph)["cluster-secrets"]
+    (policy,) = [p for p in graph.of_type(rt.KMS_KEY_POLICY) if p.inputs["keyId"] == key.id]
+    (cluster,) = graph.of_type("eks:index:Cluster")
+    assert policy.urn in cluster.dependencies
+    assert cluster.urn not in policy.dependencies
+    assert not any(":eks" in dependency for dependency in policy.dependencies)
 
 
 def test_the_off_region_copy_key_serves_replication_only(run_plan: PlanRunner) -> None:

@@ -7,7 +7,13 @@ from pingvas_infra.sdk_internals import resource_class
 from tests.support.plan_graph import is_custom_resource
 
 ENGINE_TYPES = {rt.STACK, rt.AWS_PROVIDER, rt.KUBERNETES_PROVIDER}
-INVOKES = {rt.GET_CALLER_IDENTITY, rt.GET_REGION, rt.GET_PARTITION, rt.GET_AVAILABILITY_ZONES}
+INVOKES = {
+    rt.GET_CALLER_IDENTITY,
+    rt.GET_REGION,
+    rt.GET_PARTITION,
+    rt.GET_AVAILABILITY_ZONES,
+    rt.GET_SESSION_CONTEXT,
+}
 
 
 def type_tokens() -> dict[str, str]:

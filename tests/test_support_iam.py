@@ -9,7 +9,7 @@ import json
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from tests.support.iam import Decision, Request, evaluate, evaluate_key
+from tests.support.iam import Decision, Request, evaluate, evaluate_key, evaluate_trust
 
 ROLE = "arn:aws:iam::123456789012:role/app"
 BUCKET = "arn:aws:s3:::bucket"
@@ -188,3 +188,32 @@ def test_kms_service_principals_and_denies() -> None:
         service="logs.us-east-1.amazonaws.com",
     )
     assert evaluate_key(plain, [], logs) is Decision.EXPLICIT_DENY
+
+
+def test_a_trust_policy_must_allow_even_in_the_same_account() -> None:
+    """IAM user guide, "Policy evaluation logic": a role's trust policy is required; naming
+    the account defers to the caller's IAM, naming the caller suffices alone."""
+    caller = "arn:aws:iam::123456789012:role/oncall"
+    request = Request(caller, "sts:AssumeRole", "arn:aws:iam::123456789012:role/restore")
+    assume = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+    only_lambda = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "*"}
+        ]
+    }
+    the_account = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ]
+    }
+    the_caller = {
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": caller}, "Action": "sts:AssumeRole"}]
+    }
+    assert evaluate_trust(request, [assume], only_lambda) is Decision.IMPLICIT_DENY
+    assert evaluate_trust(request, [], the_account) is Decision.IMPLICIT_DENY
+    assert evaluate_trust(request, [assume], the_account) is Decision.ALLOW
+    assert evaluate_trust(request, [], the_caller) is Decision.ALLOW

@@ -16,8 +16,8 @@ from pingvas_infra.kms_keys import (
     KeyUsers,
     RoleUse,
     customer_managed_key,
+    eks_cluster_creator_actions,
     key_policy,
-    use_actions,
 )
 from pingvas_infra.kube import KUBE_SYSTEM
 from pingvas_infra.log_groups import StackLogGroups
@@ -83,6 +83,31 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_days=30,
             opts=child,
         )
+        # EKS encrypts Secrets under a grant it creates, at CreateCluster, through the
+        # rights of the principal that creates the cluster: whoever runs `pulumi up` (its
+        # role, not the session). The policy names only that principal, so it exists before
+        # the cluster and a replacement of the cluster is created under it; another
+        # principal's `pulumi up` names itself first.
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        deployer = aws.iam.get_session_context_output(
+            arn=identity.arn, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).issuer_arn
+        secrets_key_policy = key_policy(
+            f"{name}-secrets",
+            secrets_key,
+            account_id=identity.account_id,
+            region=region,
+            users=KeyUsers(
+                roles=[
+                    RoleUse(
+                        sid="ClusterCreatorGrantsToEks",
+                        roles=[deployer],
+                        actions=eks_cluster_creator_actions(),
+                    )
+                ]
+            ),
+            opts=child,
+        )
         # EKS writes to exactly this group; created first, it gets a bounded retention
         # instead of the "never expire" group EKS would create on its own.
         log_group = aws.cloudwatch.LogGroup(
@@ -128,31 +153,10 @@ class Cluster(pulumi.ComponentResource):
             # CoreDNS is a Deployment: installed below once nodes exist, or the add-on
             # would wait in DEGRADED for pods that cannot schedule.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, secrets_key_policy]),
         )
         eks_cluster = cluster.eks_cluster
         cluster_name = eks_cluster.name
-        # The Secrets key's policy names the cluster's IAM role (EKS encrypts and decrypts
-        # with it), so it follows the cluster; until then KMS's default policy serves the
-        # cluster's creation.
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        key_policy(
-            f"{name}-secrets",
-            secrets_key,
-            account_id=identity.account_id,
-            region=region,
-            users=KeyUsers(
-                roles=[
-                    RoleUse(
-                        sid="EksClusterRoleEncryptsSecrets",
-                        roles=[eks_cluster.role_arn],
-                        actions=use_actions(),
-                        grants_for_aws_resources=True,
-                    )
-                ]
-            ),
-            opts=child,
-        )
 
         self._people(name, config, cluster_name=cluster.eks_cluster.name)
 

@@ -43,9 +43,12 @@ DCGM_RELEASE = "dcgm-exporter"
 # The NVIDIA container toolkit hands a container the GPUs named by /dev/null mounts under
 # this folder when accept-nvidia-visible-devices-as-volume-mounts is on (gpu layer user
 # data), "all" meaning every GPU (nvidia-container-toolkit v1.19.1,
-# internal/config/image/cuda_image.go requestsFromMounts). The GPU nodes ignore
-# NVIDIA_VISIBLE_DEVICES from unprivileged containers, so this mount is how the exporter,
-# which requests no GPU, sees every GPU of its node without running privileged.
+# internal/config/image/cuda_image.go requestsFromMounts). The exporter, which requests no
+# GPU, asks for every GPU of its node this way. It is not unprivileged in the toolkit's
+# sense: it keeps the chart's SYS_ADMIN capability (DCGM's profiling metrics need it), the
+# container runtime puts an added capability into the bounding set, and the toolkit counts
+# a container with CAP_SYS_ADMIN there as privileged (internal/config/image/privileged.go),
+# so its NVIDIA_VISIBLE_DEVICES would be honoured too. The mount keeps the request explicit.
 DEVICE_LIST_ROOT = "/var/run/nvidia-container-devices"
 ALL_DEVICES = f"{DEVICE_LIST_ROOT}/all"
 # The chart's default extra volume: its metrics ConfigMap, mounted over the default list.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -319,6 +320,26 @@ def _offered_zones(region: str) -> dict[str, Any]:
     return {"names": names, "zoneIds": [], "groupNames": [region], "id": region}
 
 
+# An assumed-role session ARN (what GetCallerIdentity answers for a role).
+_ASSUMED_ROLE = re.compile(r"^arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/(.+)$")
+
+
+def _session_context(arn: str) -> dict[str, Any]:
+    """What aws.iam.getSessionContext answers: for an assumed-role session, the role (its
+    path is known only to IAM; offline it is taken as "/"); for anything else, itself."""
+    found = _ASSUMED_ROLE.match(arn)
+    if found is None:
+        return {"arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "", "sessionName": ""}
+    partition, account, role, session = found.groups()
+    return {
+        "arn": arn,
+        "issuerArn": f"arn:{partition}:iam::{account}:role/{role}",
+        "issuerId": "AROAPLANOFFLINE",
+        "issuerName": role,
+        "sessionName": session,
+    }
+
+
 def _no_references(type_token: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError("resource references need the plan engine's monitor")
 
@@ -338,6 +359,7 @@ INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "description": region,
     },
     rt.GET_AVAILABILITY_ZONES: lambda region, _: _offered_zones(region),
+    rt.GET_SESSION_CONTEXT: lambda region, args: _session_context(str(args["arn"])),
     rt.GET_PARTITION: lambda region, _: {
         "partition": PARTITION,
         "dnsSuffix": "amazonaws.com",

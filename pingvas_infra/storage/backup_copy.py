@@ -23,6 +23,7 @@ from pingvas_infra import iam
 from pingvas_infra.kms_keys import KeyUsers, RoleUse, customer_managed_key, key_policy
 from pingvas_infra.storage.buckets import (
     BACKUPS_COPY,
+    PROD_DUMPS_PREFIX,
     BucketSpec,
     lifecycle,
     namer,
@@ -31,7 +32,7 @@ from pingvas_infra.storage.buckets import (
 from pingvas_infra.storage.config import StorageConfig
 
 # What replicates: the prod dumps (the backup job writes nothing else).
-PREFIX = "prod/"
+PREFIX = PROD_DUMPS_PREFIX
 SPEC = BucketSpec(BACKUPS_COPY, key="copy", versioned=True, environment="prod")
 
 

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pingvas_infra import iam
-from pingvas_infra.environments import ENVIRONMENTS
+from pingvas_infra.environments import ENVIRONMENTS, PROD
 from pingvas_infra.storage.config import StorageConfig, bucket_name
 from pingvas_infra.tables import load_table
 
@@ -17,6 +17,8 @@ LOGS = "logs"
 BACKUPS = "backups"
 # The off-region copy of the prod dumps (storage/backup_copy.py), kept as long.
 BACKUPS_COPY = "backups-copy"
+# Where the prod backup job writes its dumps in the backups bucket.
+PROD_DUMPS_PREFIX = f"{PROD.name}/"
 # Server access logs land under s3/<purpose>/ in the logs bucket.
 ACCESS_LOG_PREFIX = "s3/"
 # Each environment's load balancer writes its access logs under elb/<environment>/ (the
@@ -26,6 +28,12 @@ LOAD_BALANCER_LOG_PREFIX = "elb/"
 # SSE-KMS (S3 user guide, "Enabling Amazon S3 server access logging").
 SSE_S3 = "AES256"
 SSE_KMS = "aws:kms"
+# The request headers a bucket policy sees as condition keys (S3's service authorization
+# reference): the algorithm and key a PutObject, CopyObject or CreateMultipartUpload asks
+# for, and the algorithm of a customer-provided key (SSE-C).
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+SSE_KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+SSE_C_HEADER = "s3:x-amz-server-side-encryption-customer-algorithm"
 
 
 @dataclass(frozen=True)
@@ -144,12 +152,19 @@ def create_buckets(
         ),
         opts=child,
     )
+    specs = {spec.purpose: spec for spec in BUCKETS}
     for purpose, bucket in logged.items():
+        key = specs[purpose].key
         aws.s3.BucketPolicy(
             f"{name}-{purpose}",
             bucket=bucket.bucket,
             policy=iam.document(
-                [iam.deny_insecure_transport([bucket.arn, pulumi.Output.concat(bucket.arn, "/*")])]
+                [
+                    iam.deny_insecure_transport(
+                        [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")]
+                    ),
+                    *(deny_other_encryption(bucket.arn, keys[key]) if key is not None else []),
+                ]
             ),
             opts=child,
         )
@@ -167,6 +182,49 @@ def create_buckets(
         versionings=versionings,
         load_balancer_log_prefixes=log_prefixes,
     )
+
+
+def deny_other_encryption(
+    bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str]
+) -> list[dict[str, object]]:
+    """A write that names its encryption must name the bucket's own key; one that names
+    none gets the bucket's default (that key) and passes.
+
+    Each Deny holds only while the request carries the header (`Null` false): a key a
+    request does not carry makes a negated operator true, with or without `IfExists` (IAM
+    user guide, "Condition operators"), so `StringNotEquals[IfExists]` alone would refuse
+    every upload that relies on default encryption, and every UploadPart of a multipart
+    upload (it carries no encryption header). Refused: SSE-S3 (AES256), DSSE-KMS, SSE-KMS
+    without a key id (S3 would use the account's aws/s3 key) or with another key, and
+    customer-provided keys (SSE-C). Clients name the key by its ARN, or name nothing."""
+    objects = pulumi.Output.concat(bucket_arn, "/*")
+    when_named = {"Null": {SSE_HEADER: "false"}}
+    return [
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {**when_named, "StringNotEquals": {SSE_HEADER: SSE_KMS}},
+        },
+        {
+            "Sid": "DenyOtherKmsKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {**when_named, "StringNotEquals": {SSE_KMS_KEY_HEADER: key_arn}},
+        },
+        {
+            "Sid": "DenyCustomerProvidedKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {"Null": {SSE_C_HEADER: "false"}},
+        },
+    ]
 
 
 def namer(config: StorageConfig, project: str, purpose: str) -> Callable[[str], str]:
@@ -304,8 +362,10 @@ def retention_rules(
     day as a noncurrent version and the removal of its delete marker still fall inside the
     retention (versioning alone would keep every dump `noncurrentVersionExpirationDays`
     longer, and expired delete markers would pile up). Logs expire after
-    `logExpirationDays` (not versioned). Other versioned buckets keep overwritten versions
-    `noncurrentVersionExpirationDays`.
+    `logExpirationDays` (not versioned). Other versioned buckets keep overwritten and
+    deleted versions `noncurrentVersionExpirationDays`; the delete marker a deletion leaves
+    goes once no version is left behind it (without the rule it stays forever, and every
+    listing of versions walks past it).
     """
     rule = aws.s3.BucketLifecycleConfigurationRuleArgs
     if spec.purpose in (BACKUPS, BACKUPS_COPY):
@@ -321,19 +381,11 @@ def retention_rules(
                     noncurrent_days=BACKUP_NONCURRENT_DAYS
                 ),
             ),
-            # Not in the rule above: S3 refuses ExpiredObjectDeleteMarker beside Days.
-            rule(
-                id="remove-expired-delete-markers",
-                status="Enabled",
-                filter=scope,
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    expired_object_delete_marker=True
-                ),
-            ),
+            expired_delete_markers_rule(scope),
         ]
     rules = []
     if spec.versioned:
-        rules.append(
+        rules += [
             rule(
                 id="expire-noncurrent-versions",
                 status="Enabled",
@@ -341,8 +393,9 @@ def retention_rules(
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                     noncurrent_days=config.noncurrent_version_expiration_days
                 ),
-            )
-        )
+            ),
+            expired_delete_markers_rule(scope),
+        ]
     if spec.purpose == LOGS:
         rules.append(
             rule(
@@ -355,3 +408,18 @@ def retention_rules(
             )
         )
     return rules
+
+
+def expired_delete_markers_rule(
+    scope: aws.s3.BucketLifecycleConfigurationRuleFilterArgs,
+) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Removes a delete marker once no version is left behind it. A rule of its own: S3
+    refuses ExpiredObjectDeleteMarker beside Days in one Expiration."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="remove-expired-delete-markers",
+        status="Enabled",
+        filter=scope,
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+            expired_object_delete_marker=True
+        ),
+    )

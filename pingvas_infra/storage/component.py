@@ -11,6 +11,15 @@ from pingvas_infra.cluster.outputs import ClusterOutputs
 from pingvas_infra.environments import ENVIRONMENTS, PROD
 from pingvas_infra.kms_keys import KeyUsers, RoleUse, customer_managed_key, key_policy
 from pingvas_infra.network.outputs import NetworkOutputs
+from pingvas_infra.storage.assumed_roles import (
+    PUBLISH_KEY_ACTIONS,
+    RESTORE_KEY_ACTIONS,
+    assumed_role,
+    backup_restore_role_name,
+    backup_restore_statements,
+    models_publisher_role_name,
+    models_publisher_statements,
+)
 from pingvas_infra.storage.backup_copy import create_backup_copy
 from pingvas_infra.storage.block_storage import create_block_storage_class
 from pingvas_infra.storage.buckets import BACKUPS, LOGS, create_buckets
@@ -147,6 +156,28 @@ class Storage(pulumi.ComponentResource):
             parent=self,
         )
 
+        # What no workload does: publishing models, and restoring a prod dump by hand.
+        publisher = assumed_role(
+            f"{name}-models-publisher",
+            role_name=models_publisher_role_name(project),
+            description="pingvas models publisher: the only writer of the models bucket",
+            principal_arns=config.model_publisher_principal_arns,
+            account_id=identity.account_id,
+            statements=models_publisher_statements(buckets.arns["models"], models_key.arn, region),
+            tags={"Environment": "shared"},
+            parent=self,
+        )
+        restore = assumed_role(
+            f"{name}-prod-backup-restore",
+            role_name=backup_restore_role_name(project),
+            description="pingvas break-glass restore: reads the prod dumps",
+            principal_arns=config.backup_restore_principal_arns,
+            account_id=identity.account_id,
+            statements=backup_restore_statements(buckets.arns[BACKUPS], prod_key.arn, region),
+            tags={"Environment": "prod"},
+            parent=self,
+        )
+
         # The backup job (operations layer) runs as a role of this name: the prod key's
         # policy names it before it exists (a condition, not a principal).
         backup_role = backup_writer_role_name(project)
@@ -181,7 +212,13 @@ class Storage(pulumi.ComponentResource):
                         roles=prod_key_users,
                         actions=PROD_KEY_ACTIONS,
                         through="s3",
-                    )
+                    ),
+                    RoleUse(
+                        sid="ProdDumpsRestoredThroughS3",
+                        roles=[restore.arn],
+                        actions=RESTORE_KEY_ACTIONS,
+                        through="s3",
+                    ),
                 ]
             ),
             opts=child,
@@ -199,7 +236,13 @@ class Storage(pulumi.ComponentResource):
                         roles=[*app_roles.values(), sync.role.arn],
                         actions=["kms:Decrypt"],
                         through="s3",
-                    )
+                    ),
+                    RoleUse(
+                        sid="ModelsPublishedThroughS3",
+                        roles=[publisher.arn],
+                        actions=PUBLISH_KEY_ACTIONS,
+                        through="s3",
+                    ),
                 ],
             ),
             opts=child,
@@ -220,6 +263,8 @@ class Storage(pulumi.ComponentResource):
             models_writer_claim=WRITE_CLAIM,
             models_owner_uid=config.efs.posix_uid,
             backup_role_name=backup_role,
+            models_publisher_role_arn=publisher.arn,
+            backup_restore_role_arn=restore.arn,
         )
         self.register_outputs(
             {
@@ -229,5 +274,7 @@ class Storage(pulumi.ComponentResource):
                 "modelsWriterAccessPointId": store.writer.id,
                 "appRoleArns": app_roles,
                 "modelSyncRoleArn": sync.role.arn,
+                "modelsPublisherRoleArn": publisher.arn,
+                "backupRestoreRoleArn": restore.arn,
             }
         )

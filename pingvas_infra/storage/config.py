@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from pingvas_infra.configbase import Allowed, ConfigModel, Problem, aws_limit, one_of
+from pingvas_infra.configbase import (
+    Allowed,
+    ConfigModel,
+    ConfigWarning,
+    Problem,
+    aws_limit,
+    one_of,
+)
 from pingvas_infra.kms_keys import DELETION_WINDOW_DAYS
 
 # Purpose -> the middle of the bucket name (the design guide's names: pingvas-dev-images,
@@ -52,6 +59,11 @@ _POSIX_WHY = "0 would be root; EFS takes POSIX ids up to 4294967295"
 # A week of daily dumps at least; the dump itself expires 4 days before the end (one day
 # noncurrent, three midnights of S3's rounding).
 MIN_BACKUP_RETENTION_DAYS = 7
+PRINCIPAL_ARNS_ALLOWED = (
+    "a list of IAM role or user ARNs (paths allowed) of aws:region's partition, each once, "
+    "none of them a dev person (cluster.environmentPrincipalArns.dev), such as "
+    "arn:aws:iam::123456789012:role/platform-oncall"
+)
 
 
 def bucket_name(prefix: str, project: str, purpose: str, suffix: str) -> str:
@@ -197,6 +209,61 @@ class StorageConfig(ConfigModel):
         default_factory=BackupCopyConfig,
         description="An off-region copy of the prod dumps (off by default).",
     )
+    model_publisher_principal_arns: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Who may assume the models publisher role (<project>-models-publisher), the only "
+            "writer of the models bucket; their own IAM must allow sts:AssumeRole on it. "
+            "Empty: nobody publishes models (the plan warns)."
+        ),
+        json_schema_extra={"allowed": PRINCIPAL_ARNS_ALLOWED},
+    )
+    backup_restore_principal_arns: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Who may assume the break-glass restore role (<project>-prod-backup-restore), "
+            "the only reader of the prod dumps; their own IAM must allow sts:AssumeRole on "
+            "it. Empty: nobody can restore prod backups (the plan warns)."
+        ),
+        json_schema_extra={"allowed": PRINCIPAL_ARNS_ALLOWED},
+    )
+
+    def assuming_principals(self) -> dict[str, str]:
+        """Every principal listed for an assumed role: key (relative to the section) -> ARN."""
+        return {
+            **{
+                f"modelPublisherPrincipalArns[{i}]": arn
+                for i, arn in enumerate(self.model_publisher_principal_arns)
+            },
+            **{
+                f"backupRestorePrincipalArns[{i}]": arn
+                for i, arn in enumerate(self.backup_restore_principal_arns)
+            },
+        }
+
+    def warnings(self) -> list[ConfigWarning]:
+        found: list[ConfigWarning] = []
+        if not self.backup_restore_principal_arns:
+            found.append(
+                ConfigWarning(
+                    "backupRestorePrincipalArns",
+                    [],
+                    "nobody can restore prod backups: only the restore role may decrypt the "
+                    "dumps, and nobody may assume it; list the on-call roles that restore "
+                    "(README, Prod schema backups)",
+                )
+            )
+        if not self.model_publisher_principal_arns:
+            found.append(
+                ConfigWarning(
+                    "modelPublisherPrincipalArns",
+                    [],
+                    "nobody can publish models: only the publisher role may write the models "
+                    "bucket, and nobody may assume it; list the roles that publish (README, "
+                    "Storage)",
+                )
+            )
+        return found
 
     def suffix_for(self, account_id: str) -> str:
         return self.bucket_suffix if self.bucket_suffix is not None else f"-{account_id}"

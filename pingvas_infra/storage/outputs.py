@@ -37,3 +37,7 @@ class StorageOutputs:
     # The name the prod backup job's role must have: the prod key's policy lets exactly
     # that role (and the prod app's) use it, through S3.
     backup_role_name: str
+    # The roles people assume (storage/assumed_roles.py): the only writer of the models
+    # bucket, and the only reader of the prod dumps beside their writers.
+    models_publisher_role_arn: pulumi.Output[str]
+    backup_restore_role_arn: pulumi.Output[str]

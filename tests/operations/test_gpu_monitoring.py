@@ -33,6 +33,7 @@ from tests.operations.monitoring_graph import (
     run_rule_tests,
 )
 from tests.operations.scheduling import tolerates
+from tests.support.charts import chart_values
 from tests.support.plan_graph import PlanRunner
 
 PRICES = read_table("prices/us-east-1.yaml")
@@ -41,6 +42,12 @@ ON_DEMAND = PRICES["ec2OnDemand"]["hourly"]
 KARPENTER = 'job="karpenter", namespace="kube-system", instance="10.0.40.9:8080"'
 DCGM = 'job="dcgm-exporter", namespace="monitoring", instance="10.0.70.4:9400"'
 KSM = 'job="kube-state-metrics", instance="10.0.40.7:8080"'
+DCGM_CHART = "dcgm-exporter-4.8.2"
+TOOLKIT = yaml.safe_load(
+    (Path(__file__).parents[1] / "gpu" / "fixtures" / "nvidia-container-toolkit.yaml").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +94,9 @@ def test_dcgm_exporter_tolerates_both_pools_taints_and_lands_on_gpu_nodes_only(
 def test_dcgm_exporter_sees_every_gpu_through_the_volume_mount_device_list(
     ops: PlanResult,
 ) -> None:
-    """GPU nodes ignore NVIDIA_VISIBLE_DEVICES from unprivileged containers (gpu layer); the
-    exporter, which requests no GPU, asks for all of them the way the toolkit accepts: a
-    /dev/null mount at /var/run/nvidia-container-devices/all. It keeps the chart's metrics
-    list mounted, and runs unprivileged."""
+    """The exporter, which requests no GPU, asks for all of them the way the toolkit
+    accepts from any container: a /dev/null mount at /var/run/nvidia-container-devices/all.
+    It keeps the chart's metrics list mounted and the chart's security context."""
     values = dcgm(ops).inputs["values"]
     (volume,) = [v for v in values["extraHostVolumes"] if v["hostPath"] == "/dev/null"]
     mounts = {m["name"]: m for m in values["extraVolumeMounts"]}
@@ -99,6 +105,21 @@ def test_dcgm_exporter_sees_every_gpu_through_the_volume_mount_device_list(
     assert "exporter-metrics-volume" in mounts
     assert "securityContext" not in values  # the chart's: no privilege escalation
     assert "privileged" not in str(values)
+
+
+def test_the_exporter_is_privileged_in_the_toolkits_sense(ops: PlanResult) -> None:
+    """The chart's container security context adds SYS_ADMIN (for DCGM's profiling
+    metrics); the runtime puts it in the bounding set, where the NVIDIA toolkit looks to
+    call a container privileged: the GPU nodes' refusal of NVIDIA_VISIBLE_DEVICES from
+    unprivileged containers does not cover the exporter."""
+    values = dcgm(ops).inputs["values"]
+    context = values.get("securityContext", chart_values(DCGM_CHART)["securityContext"])
+    capabilities = context["capabilities"]
+    assert capabilities["drop"] == ["ALL"]
+    bounding = {f"CAP_{name}" for name in capabilities["add"]}
+    assert TOOLKIT["privilegedWhenBoundingHolds"] in bounding
+    assert context["allowPrivilegeEscalation"] is False
+    assert "privileged" not in context
 
 
 def test_dcgm_exporter_is_pinned_scraped_and_above_prod(ops: PlanResult) -> None:

@@ -6,10 +6,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_random as random
+from pulumi.runtime.mocks import MockCallArgs
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.engine import run_program
-from pingvas_infra.plan.mocks import secret
+from pingvas_infra.plan.mocks import PlanMocks, secret
 from pingvas_infra.plan.model import SECRET, redact
 
 
@@ -78,3 +79,19 @@ def test_two_runs_in_one_process_record_the_same_graph() -> None:
 def test_redact_keeps_the_shape_of_secret_maps() -> None:
     wire = {"stringData": secret({"URL": "postgres://u:p@h/db", "DB": "x"}), "n": 3.0}
     assert redact(wire) == {"stringData": {"URL": SECRET, "DB": SECRET}, "n": 3}
+
+
+def test_the_session_context_names_the_role_behind_an_assumed_role_session() -> None:
+    """What aws.iam.getSessionContext answers offline: the role of an assumed-role session
+    (aws:PrincipalArn is the role's ARN, not the session's), anything else as it is."""
+    mocks = PlanMocks()
+
+    def issuer(arn: str) -> str:
+        answer, _ = mocks.call(
+            MockCallArgs(token=rt.GET_SESSION_CONTEXT, args={"arn": arn}, provider="")
+        )
+        return str(answer["issuerArn"])
+
+    session = "arn:aws:sts::123456789012:assumed-role/platform-deployer/ci-run-42"
+    assert issuer(session) == "arn:aws:iam::123456789012:role/platform-deployer"
+    assert issuer("arn:aws:iam::123456789012:user/plan") == "arn:aws:iam::123456789012:user/plan"

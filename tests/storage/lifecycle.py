@@ -111,6 +111,42 @@ def fate(rules: Rules, created: datetime) -> Fate:
     return Fate(created, noncurrent_at, version_gone, marker_gone)
 
 
+def fate_of_deletion(rules: Rules, deleted_at: datetime) -> Fate:
+    """An object someone deletes at ``deleted_at`` on a versioned bucket: its version turns
+    noncurrent behind a delete marker at once; the marker goes at the daily run after the
+    last version is gone, and only with ExpiredObjectDeleteMarker (no Days rule here)."""
+    version_gone = (
+        due(deleted_at, rules.noncurrent_days) if rules.noncurrent_days is not None else None
+    )
+    marker_gone = (
+        next_midnight(version_gone)
+        if version_gone is not None and rules.expired_delete_markers
+        else None
+    )
+    return Fate(deleted_at, deleted_at, version_gone, marker_gone)
+
+
+def api_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A rendered rule as the PutBucketLifecycleConfiguration call carries it."""
+    api: dict[str, Any] = {"ID": rule["id"], "Status": rule["status"], "Filter": {"Prefix": ""}}
+    if "expiration" in rule:
+        expiration = rule["expiration"]
+        api["Expiration"] = (
+            {"Days": expiration["days"]}
+            if "days" in expiration
+            else {"ExpiredObjectDeleteMarker": expiration["expiredObjectDeleteMarker"]}
+        )
+    if "noncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": rule["noncurrentVersionExpiration"]["noncurrentDays"]
+        }
+    if "abortIncompleteMultipartUpload" in rule:
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+        }
+    return api
+
+
 def longest_kept(rules: Rules, *, steps_per_day: int = 96) -> timedelta | None:
     """The longest any object survives, over upload times spread across one day (the
     rounding makes every day alike)."""

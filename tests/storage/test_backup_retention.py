@@ -11,7 +11,7 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.plan.model import PlanResult
-from tests.storage.lifecycle import DAY, Rules, fate, longest_kept
+from tests.storage.lifecycle import DAY, Rules, api_rule, fate, longest_kept
 from tests.storage.test_component import buckets, one_attached
 from tests.support.plan_graph import PlanRunner
 from tests.support.servers import MotoServer
@@ -75,25 +75,7 @@ def test_s3_accepts_the_rendered_rules(graph: PlanResult, moto_server: MotoServe
     )
     s3.create_bucket(Bucket="backups")
     s3.put_bucket_versioning(Bucket="backups", VersioningConfiguration={"Status": "Enabled"})
-    api_rules = []
-    for rule in backup_rules(graph):
-        api: dict = {"ID": rule["id"], "Status": rule["status"], "Filter": {"Prefix": ""}}
-        if "expiration" in rule:
-            expiration = rule["expiration"]
-            api["Expiration"] = (
-                {"Days": expiration["days"]}
-                if "days" in expiration
-                else {"ExpiredObjectDeleteMarker": expiration["expiredObjectDeleteMarker"]}
-            )
-        if "noncurrentVersionExpiration" in rule:
-            api["NoncurrentVersionExpiration"] = {
-                "NoncurrentDays": rule["noncurrentVersionExpiration"]["noncurrentDays"]
-            }
-        if "abortIncompleteMultipartUpload" in rule:
-            api["AbortIncompleteMultipartUpload"] = {
-                "DaysAfterInitiation": rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
-            }
-        api_rules.append(api)
+    api_rules = [api_rule(rule) for rule in backup_rules(graph)]
     s3.put_bucket_lifecycle_configuration(
         Bucket="backups", LifecycleConfiguration={"Rules": api_rules}
     )

@@ -402,11 +402,9 @@ def role_policy(graph: PlanResult, role: RecordedResource) -> dict[str, Any]:
 
 
 def app_roles(graph: PlanResult) -> dict[str, RecordedResource]:
-    return {
-        r.inputs["tags"]["Environment"]: r
-        for r in graph.of_type(rt.IAM_ROLE)
-        if r.inputs["tags"]["Environment"] in {e.name for e in ENVIRONMENTS}
-    }
+    """Each environment's application role (the restore role is tagged prod too)."""
+    names = {f"storage-{e.name}-app": e.name for e in ENVIRONMENTS}
+    return {names[r.name]: r for r in graph.of_type(rt.IAM_ROLE) if r.name in names}
 
 
 def arns_of(graph: PlanResult, env: Environment) -> set[str]:

@@ -10,6 +10,8 @@ from tests.support.config_cases import (
     refused_config_test,
 )
 
+DEV_PERSON = "arn:aws:iam::123456789012:role/dev-alice"
+
 # (case id, overrides, key the message must name, text it must contain)
 BAD_STORAGE: list[BadConfigCase] = [
     (
@@ -102,6 +104,57 @@ BAD_STORAGE: list[BadConfigCase] = [
         "0 would be root",
     ),
     (
+        "restorer-not-an-arn",
+        {"pingvas-infra:storage": {"backupRestorePrincipalArns": ["platform-oncall"]}},
+        "pingvas-infra:storage.backupRestorePrincipalArns[0]",
+        "an IAM role or user ARN",
+    ),
+    (
+        "publisher-of-another-partition",
+        {
+            "pingvas-infra:storage": {
+                "modelPublisherPrincipalArns": ["arn:aws-cn:iam::123456789012:role/publisher"]
+            }
+        },
+        "pingvas-infra:storage.modelPublisherPrincipalArns[0]",
+        "an ARN of partition aws",
+    ),
+    (
+        # A dev person who may restore reads prod's data; one who may publish changes
+        # what prod serves.
+        "dev-person-restores",
+        {
+            "pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [DEV_PERSON]}},
+            "pingvas-infra:storage": {"backupRestorePrincipalArns": [DEV_PERSON]},
+        },
+        "pingvas-infra:storage.backupRestorePrincipalArns[0]",
+        "not a dev person",
+    ),
+    (
+        "dev-person-publishes-under-another-path",
+        {
+            "pingvas-infra:cluster": {"environmentPrincipalArns": {"dev": [DEV_PERSON]}},
+            "pingvas-infra:storage": {
+                "modelPublisherPrincipalArns": ["arn:aws:iam::123456789012:role/team/dev-alice"]
+            },
+        },
+        "pingvas-infra:storage.modelPublisherPrincipalArns[0]",
+        "not a dev person",
+    ),
+    (
+        "restorer-twice",
+        {
+            "pingvas-infra:storage": {
+                "backupRestorePrincipalArns": [
+                    "arn:aws:iam::123456789012:role/oncall",
+                    "arn:aws:iam::123456789012:role/oncall",
+                ]
+            }
+        },
+        "pingvas-infra:storage.backupRestorePrincipalArns[1]",
+        "each principal once",
+    ),
+    (
         "unknown-key",
         {"pingvas-infra:storage": {"bucketPrefx": "acme-"}},
         "pingvas-infra:storage.bucketPrefx",
@@ -126,3 +179,25 @@ def test_defaults_validate(stack_file: StackFile) -> None:
     assert config.storage.bucket_suffix is None
     assert config.storage.suffix_for("123456789012") == "-123456789012"
     assert config.storage.efs.transition_to_ia == "AFTER_30_DAYS"
+
+
+def test_nobody_listed_is_warned(stack_file: StackFile) -> None:
+    """The defaults: nobody may publish models or restore prod backups, and the plan says so."""
+    warnings = {w.key: w.message for w in config_with(stack_file, {}).warnings()}
+    assert (
+        "nobody can restore prod backups"
+        in warnings["pingvas-infra:storage.backupRestorePrincipalArns"]
+    )
+    assert (
+        "nobody can publish models" in warnings["pingvas-infra:storage.modelPublisherPrincipalArns"]
+    )
+    listed = config_with(
+        stack_file,
+        {
+            "pingvas-infra:storage": {
+                "backupRestorePrincipalArns": ["arn:aws:iam::123456789012:role/oncall"],
+                "modelPublisherPrincipalArns": ["arn:aws:iam::123456789012:role/ml-release"],
+            }
+        },
+    )
+    assert not [w for w in listed.warnings() if w.key.startswith("pingvas-infra:storage.")]

@@ -25,7 +25,10 @@ guide), evaluated by :func:`evaluate_key`: the key policy must allow the request
 policy statement naming the principal itself (its ARN, a service principal, or "*") allows
 it alone; one naming the account (its root ARN or id) only lets the account's IAM policies
 decide, so an identity policy must allow too. Without such a statement, no IAM policy can
-grant use of the key.
+grant use of the key. A role's trust policy is the other resource policy that must allow
+even in the same account (IAM user guide, "Policy evaluation logic": an identity policy
+alone never lets a principal assume a role), with the same reading of a statement that
+names the account: :func:`evaluate_trust`.
 
 What AWS does that this does not: service control and resource control policies,
 permission boundaries, session policies, cross-account rules (both sides must allow),
@@ -236,6 +239,20 @@ def evaluate_key(
     """The decision for a request on a KMS key (see the module docstring)."""
     if key_policy is None:
         raise ValueError("a KMS key always has a key policy")
+    return _resource_policy_must_allow(request, identity_policies, key_policy)
+
+
+def evaluate_trust(
+    request: Request, identity_policies: Sequence[Policy | str], trust: Policy | str
+) -> Decision:
+    """The decision on sts:AssumeRole for a role with the ``trust`` policy (see the module
+    docstring)."""
+    return _resource_policy_must_allow(request, identity_policies, trust)
+
+
+def _resource_policy_must_allow(
+    request: Request, identity_policies: Sequence[Policy | str], key_policy: Policy | str
+) -> Decision:
     key_statements = [s for s in _statements(key_policy) if statement_applies(s, request)]
     identity = [
         s for p in identity_policies for s in _statements(p) if statement_applies(s, request)
