@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every generated part of the repository's documents, from one command.
 
-    .venv/bin/python -m scripts.docs            # rewrite README.md and docs/boundary.md
+    .venv/bin/python -m scripts.docs            # rewrite README.md, docs/boundary.md, the pictures
     .venv/bin/python -m scripts.docs --check    # exit 1 naming what drifted, write nothing
 
 A generated block of a Markdown file sits between `<!-- <name>:begin ... -->` and
@@ -15,6 +15,9 @@ is replaced, every occurrence of the name. The blocks:
 - `plan-*`: figures of a fresh plan of the default stack (resources, Kubernetes objects,
   Helm releases, the cost summary the plan prints).
 
+Whole documents: docs/boundary.md, and the README's two pictures, docs/architecture.svg and
+docs/cost-map.svg, drawn from the same fresh plan as build/plan/'s.
+
 It reads the repository it sits in (scripts/ is not part of the installed package);
 tests/test_docs.py fails while any block differs from what this writes.
 """
@@ -27,6 +30,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from pingvas_infra.architecture import render_architecture
 from pingvas_infra.boundary.matrix import (
     DOC_PATH,
     MATRIX_PATH,
@@ -37,6 +41,7 @@ from pingvas_infra.boundary.matrix import (
 )
 from pingvas_infra.boundary.matrix import render_readme_section as boundary_table
 from pingvas_infra.config_reference import render_table as config_table
+from pingvas_infra.cost.diagram import render_svg
 from pingvas_infra.cost.markdown import console_summary
 from pingvas_infra.cost.report import build_report
 from pingvas_infra.cost.targets import check_targets
@@ -47,6 +52,8 @@ from pingvas_infra.policy.catalogue import controls
 
 ROOT = Path(__file__).resolve().parent.parent
 README = "README.md"
+ARCHITECTURE_PICTURE = "docs/architecture.svg"
+COST_PICTURE = "docs/cost-map.svg"
 STACK = "shared"
 
 
@@ -120,19 +127,25 @@ def default_plan(root: Path) -> tuple[PlanResult, str]:
     return plan, config.region
 
 
-def documents(root: Path, matrix: Matrix, plan: PlanResult, region: str) -> dict[Path, str]:
-    """Each generated document's full text as this command writes it."""
+def documents(root: Path, matrix: Matrix, plan: PlanResult, region: str) -> dict[Path, bytes]:
+    """Each generated document's full content as this command writes it."""
     readme = (root / README).read_text(encoding="utf-8")
     for name, body in readme_blocks(matrix, plan, region).items():
         readme = splice(readme, name, body)
-    return {root / README: readme, root / DOC_PATH: render_doc(matrix)}
+    report = build_report(plan.resources, project=plan.project, stack=plan.stack, region=region)
+    return {
+        root / README: readme.encode("utf-8"),
+        root / DOC_PATH: render_doc(matrix).encode("utf-8"),
+        root / ARCHITECTURE_PICTURE: render_architecture(plan),
+        root / COST_PICTURE: render_svg(report, plan.resources),
+    }
 
 
-def drifted(expected: Mapping[Path, str]) -> list[Path]:
+def drifted(expected: Mapping[Path, bytes]) -> list[Path]:
     return [
         path
-        for path, text in expected.items()
-        if not path.is_file() or path.read_text(encoding="utf-8") != text
+        for path, content in expected.items()
+        if not path.is_file() or path.read_bytes() != content
     ]
 
 
@@ -157,7 +170,7 @@ def main(
             print(f"{path.relative_to(root)} drifted: run python -m scripts.docs", file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
-        path.write_text(expected[path], encoding="utf-8")
+        path.write_bytes(expected[path])
         print(f"wrote {path.relative_to(root)}")
     return 0
 

@@ -279,7 +279,7 @@ def test_a_policy_that_opens_dev_to_prod_shows_up_as_an_arrow(graph: PlanResult)
 
 def test_the_readmes_pictures_match_a_fresh_plan(graph: PlanResult, svg: bytes) -> None:
     """docs/architecture.svg and docs/cost-map.svg are what the README shows: after a change
-    to the graph, copy build/plan/architecture.svg and build/plan/cost-map.svg there."""
+    to the graph, `python -m scripts.docs` redraws them."""
     docs = PROJECT_DIR / "docs"
     assert (docs / "architecture.svg").read_bytes() == svg
     fresh_map = render_svg(report_of(graph), graph.resources)

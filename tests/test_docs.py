@@ -38,7 +38,10 @@ def region(stack_file: StackFile) -> str:
 
 def test_every_generated_part_is_what_the_command_writes(graph: PlanResult, region: str) -> None:
     expected = docs.documents(PROJECT_DIR, docs.load_matrix(PROJECT_DIR), graph, region)
-    assert sorted(expected) == [PROJECT_DIR / "README.md", PROJECT_DIR / DOC_PATH]
+    assert sorted(expected) == sorted(
+        PROJECT_DIR / name
+        for name in ("README.md", DOC_PATH, docs.ARCHITECTURE_PICTURE, docs.COST_PICTURE)
+    )
     assert docs.drifted(expected) == [], "run python -m scripts.docs"
 
 
@@ -70,10 +73,11 @@ def test_a_stale_block_is_found_and_rewritten(
     (tmp_path / "README.md").write_text(
         docs.splice(readme, "plan-resources", "297"), encoding="utf-8"
     )
-    shutil.copy(PROJECT_DIR / DOC_PATH, tmp_path / DOC_PATH)
+    for name in (DOC_PATH, docs.ARCHITECTURE_PICTURE, docs.COST_PICTURE):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
     expected = docs.documents(tmp_path, docs.load_matrix(PROJECT_DIR), graph, region)
     assert docs.drifted(expected) == [tmp_path / "README.md"]
-    (tmp_path / "README.md").write_text(expected[tmp_path / "README.md"], encoding="utf-8")
+    (tmp_path / "README.md").write_bytes(expected[tmp_path / "README.md"])
     assert docs.drifted(expected) == []
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
 
