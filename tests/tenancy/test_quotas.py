@@ -12,7 +12,9 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cluster.people import Access, people_group
+from pingvas_infra.configbase import ConfigError
 from pingvas_infra.manifests import load_documents
+from pingvas_infra.node_disk import pod_disk_budget_gib
 from pingvas_infra.operations import argocd, backup
 from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
@@ -325,13 +327,53 @@ def test_prod_gets_at_least_what_dev_gets() -> None:
 # --- the stack's own pods ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scratch_gi", [5, 50])
+@pytest.mark.parametrize("namespace", ENVS)
+def test_no_environment_container_writes_more_than_a_system_node_leaves(
+    namespace: str, stack_file: StackFile
+) -> None:
+    """The scheduler places by request (256Mi by default), never by limit: a container
+    lands on a shared system node and writes up to its limit there. Past the budget the
+    kubelet deletes prod's cached images and then taints the node DiskPressure."""
+    disk = config_with(stack_file, {}).cluster.system_nodes.disk_size_gib
+    budget = pod_disk_budget_gib(disk)
+    assert 0 < budget < disk
+    scratch = {
+        "containers": [
+            container(
+                **resources(
+                    requests={"ephemeral-storage": "256Mi"},
+                    limits={"ephemeral-storage": f"{budget + 1}Gi"},
+                )
+            )
+        ]
+    }
+    with pytest.raises(Refused, match="maximum ephemeral-storage"):
+        Namespace(namespace).pod(scratch)
+
+
+def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
+    """The largest scratch the stack's config accepts."""
+    for scratch in range(50, 0, -1):
+        try:
+            config_with(
+                stack_file, {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch}}}
+            )
+        except ConfigError:
+            continue
+        return scratch
+    raise AssertionError("no scratch size accepted")
+
+
+@pytest.mark.parametrize("scratch_gi", [5, "largest"])
 def test_the_backup_pod_is_admitted_and_its_scratch_fits_its_disk_limit(
-    run_plan: PlanRunner, scratch_gi: int
+    run_plan: PlanRunner, stack_file: StackFile, scratch_gi: int | str
 ) -> None:
     """The kubelet evicts a pod whose disk use, emptyDirs included, passes the sum of its
     containers' ephemeral-storage limits: the scratch volume must fit under it, at the
     largest scratch the config allows too."""
+    if scratch_gi == "largest":
+        scratch_gi = _largest_backup_scratch_gi(stack_file)
+    assert isinstance(scratch_gi, int)
     graph: PlanResult = run_plan(
         {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch_gi}}}
     )
