@@ -167,7 +167,7 @@ def plan_steps() -> list[tuple[str, PlanStep]]:
     return [
         ("resources", resources_step),
         ("manifests", manifests_step),
-        ("warnings", warnings_step),
+        ("settings", warnings_step),
         ("cost", cost_step),
         ("architecture", architecture_step),
         ("policy", policy_step),

@@ -508,6 +508,20 @@ def service(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     return RuleResult(free="cluster-internal Service: no AWS resource")
 
 
+def _public_ipv4_addresses(spec: Mapping[str, Any]) -> int | None:
+    """Public IPv4 addresses an Application Load Balancer holds: an internet-facing one
+    keeps at least one per zone it serves (one subnet per zone), each billed by the hour
+    like an Elastic IP; an internal one, or `dualstack-without-public-ipv4`, holds none.
+    The controller's defaults: scheme internal, ipAddressType ipv4. None when
+    internet-facing without listed subnets (the controller discovers them)."""
+    if spec.get("scheme", "internal") != "internet-facing":
+        return 0
+    if spec.get("ipAddressType", "ipv4") == "dualstack-without-public-ipv4":
+        return 0
+    subnet_ids = dig(spec, "subnets", "ids")
+    return len(subnet_ids) if subnet_ids else None
+
+
 @rule(rt.INGRESS_CLASS_PARAMS)
 def application_load_balancer(resource: RecordedResource, ctx: PricingContext) -> RuleResult:
     """An IngressClassParams fixes one Ingress group, and so one Application Load Balancer,
@@ -529,27 +543,43 @@ def application_load_balancer(resource: RecordedResource, ctx: PricingContext) -
         new_connections_per_second / float(lcu["newConnectionsPerSecond"]),
         processed_gb / ctx.hours / float(lcu["processedGbPerHour"]),
     )
-    return RuleResult(
-        lines=[
+    result = RuleResult(warnings=warnings)
+    addresses = _public_ipv4_addresses(ctx.inputs(resource).get("spec") or {})
+    if addresses is None:
+        result.unpriced.append(
+            f"load balancer {resource.name}: internet-facing, but its class lists no subnets, "
+            "so its public IPv4 addresses (one per zone) cannot be counted"
+        )
+    elif addresses:
+        result.lines.append(
             ctx.line(
                 resource,
-                "Application Load Balancer hours",
-                quantity=ctx.hours,
+                f"Public IPv4 addresses ({addresses} AZ)",
+                quantity=addresses * ctx.hours,
                 kind="fixed",
-                price_key="alb-hour",
+                price_key="public-ipv4-hour",
                 environment=environment,
-            ),
-            ctx.line(
-                resource,
-                "Load balancer capacity units",
-                quantity=lcus_per_hour * ctx.hours,
-                kind="usage",
-                price_key="alb-lcu-hour",
-                environment=environment,
-            ),
-        ],
-        warnings=warnings,
-    )
+            )
+        )
+    result.lines += [
+        ctx.line(
+            resource,
+            "Application Load Balancer hours",
+            quantity=ctx.hours,
+            kind="fixed",
+            price_key="alb-hour",
+            environment=environment,
+        ),
+        ctx.line(
+            resource,
+            "Load balancer capacity units",
+            quantity=lcus_per_hour * ctx.hours,
+            kind="usage",
+            price_key="alb-lcu-hour",
+            environment=environment,
+        ),
+    ]
+    return result
 
 
 # -- data --------------------------------------------------------------------------------

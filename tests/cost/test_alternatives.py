@@ -51,8 +51,8 @@ def test_cost_alternatives_prints_the_comparison_with_sources(
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     assert text.startswith("## The same usage under EKS Auto Mode")
-    assert "| idle | $249.75 | $9.12 | $258.88 | +$9.12 |" in text
-    assert "| guide-reference | $683.21 | $35.72 | $718.93 | +$35.72 |" in text
+    assert "| idle | $271.65 | $9.12 | $280.78 | +$9.12 |" in text
+    assert "| guide-reference | $705.11 | $35.72 | $740.83 | +$35.72 |" in text
     assert "reading us-east-1 m7i.large $0.0121/h, 2026-09-28" in text
     assert "https://aws.amazon.com/eks/pricing/" in text
     # The same table closes cost.md.

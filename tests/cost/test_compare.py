@@ -114,8 +114,8 @@ def test_a_dearer_cache_node_is_priced_and_the_compare_shows_it_dearer(tmp_path:
     compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
     assert compared.returncode == 0, compared.stderr
     (idle_row,) = [line for line in compared.stdout.splitlines() if line.startswith("| idle |")]
-    # 2 nodes x 730 h x ($0.1752 - $0.0128) = +$237.104 a month ($249.75 -> $486.86).
-    assert idle_row == "| idle | $249.75 | $486.86 | +$237.11 (+94.9%) |"
+    # 2 nodes x 730 h x ($0.1752 - $0.0128) = +$237.104 a month ($271.65 -> $508.76).
+    assert idle_row == "| idle | $271.65 | $508.76 | +$237.11 (+87.3%) |"
     assert "unknown" not in compared.stdout.lower()
 
 

@@ -274,7 +274,8 @@ def test_each_environment_pays_one_load_balancer_and_its_traffic(
     graph: PlanResult, lines: dict[str, list[CostLine]]
 ) -> None:
     """One IngressClassParams per environment is one Application Load Balancer: 730 h x
-    $0.0225 = $16.425 each, idle or not; LCUs from the profile's processed GB (prod
+    $0.0225 = $16.425 each, idle or not, and its public IPv4 address in each of its three
+    zones, 3 x 730 h x $0.005 = $10.95; LCUs from the profile's processed GB (prod
     555.56 GB a month = 0.761 GB an hour = 0.761 LCU, far above its 0.92 new connections a
     second / 25)."""
     params = graph.of_type(rt.INGRESS_CLASS_PARAMS)
@@ -285,6 +286,8 @@ def test_each_environment_pays_one_load_balancer_and_its_traffic(
         hours = one(lines[IDLE], item, "Application Load Balancer hours")
         assert hours.monthly == pytest.approx(16.425)
         assert hours.environment == environment
+        addresses = one(lines[IDLE], item, "Public IPv4 addresses (3 AZ)")
+        assert addresses.monthly == pytest.approx(10.95)
         assert one(lines[IDLE], item, "Load balancer capacity units").monthly == 0
         capacity = one(lines[REFERENCE], item, "Load balancer capacity units")
         assert capacity.quantity == pytest.approx(gb[environment])
@@ -293,8 +296,8 @@ def test_each_environment_pays_one_load_balancer_and_its_traffic(
 
 def test_the_totals_are_the_sum_of_these_lines(default_report: CostReport) -> None:
     """The figures the README quotes (pingvas-infra plan prints the same)."""
-    assert default_report.total("this stack", IDLE) == pytest.approx(249.75, abs=0.005)
-    assert default_report.total("this stack", REFERENCE) == pytest.approx(683.21, abs=0.005)
+    assert default_report.total("this stack", IDLE) == pytest.approx(271.65, abs=0.005)
+    assert default_report.total("this stack", REFERENCE) == pytest.approx(705.11, abs=0.005)
 
 
 def test_nothing_in_the_stack_connects_to_the_reader_endpoint(graph: PlanResult) -> None:

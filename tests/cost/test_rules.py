@@ -735,6 +735,44 @@ def test_an_entry_bills_its_hours_and_the_largest_capacity_dimension() -> None:
     assert (prod.kind, prod.environment) == ("usage", "prod")
 
 
+def internet_entry(environment: str, **spec: object) -> RecordedResource:
+    item = entry(environment)
+    item.inputs["spec"].update({"scheme": "internet-facing", **spec})
+    return item
+
+
+def test_an_internet_facing_entry_pays_a_public_ipv4_address_per_zone() -> None:
+    """AWS bills every public IPv4 address it holds for a load balancer: three zones are
+    three addresses, 3 x 730 h x $0.005 = $10.95 a month, idle or not."""
+    three_zones = {"subnets": {"ids": ["subnet-a", "subnet-b", "subnet-c"]}}
+    priced = price([internet_entry("prod", **three_zones)], profile())
+    addresses = line(priced, "Public IPv4 addresses (3 AZ)", "alb-prod")
+    assert addresses.monthly == pytest.approx(3 * 730 * 0.005)
+    assert (addresses.kind, addresses.environment) == ("fixed", "prod")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{}, {"scheme": "internal"}, {"ipAddressType": "dualstack-without-public-ipv4"}],
+    ids=["internal by default", "internal", "no public IPv4"],
+)
+def test_an_entry_without_public_addresses_pays_none(spec: dict[str, object]) -> None:
+    item = entry("dev")
+    item.inputs["spec"].update(spec)
+    if "ipAddressType" in spec:
+        item.inputs["spec"].update(scheme="internet-facing")
+    priced = price([item], profile())
+    assert not [c for c in priced.lines if c.price_key == "public-ipv4-hour"]
+    assert priced.unpriced == []
+
+
+def test_an_internet_facing_entry_without_listed_subnets_is_left_unpriced() -> None:
+    """The controller discovers the subnets: the addresses cannot be counted, and the
+    total says so rather than leaving them out."""
+    priced = price([internet_entry("dev")], profile())
+    assert [u for u in priced.unpriced if "public IPv4" in str(u)]
+
+
 def test_two_entries_of_one_environment_share_its_traffic() -> None:
     usage = profile(
         loadBalancers={"environments": {"prod": {"requestsMillions": 0, "processedGb": 730}}}

@@ -15,7 +15,7 @@ NARROWED = {"pingvas-infra:cluster": {"publicAccessCidrs": ["203.0.113.0/24"]}}
 
 
 def test_warnings_step_is_part_of_the_plan() -> None:
-    assert "warnings" in dict(plan_steps())
+    assert "settings" in dict(plan_steps())
 
 
 def outcome_of(stack_file: StackFile, run_plan: PlanRunner, tmp_path: Path, overrides: dict):
@@ -55,10 +55,10 @@ def test_the_program_warnings_reach_the_plan(
 def test_plan_on_the_default_stack_prints_that_alerts_reach_no_one(cli_plan: CliPlan) -> None:
     printed = " ".join(cli_plan.done.stdout.split())
     assert (
-        "warning (warnings): pingvas-infra:pagerdutyRoutingKey is not set: prod and platform "
+        "warning (settings): pingvas-infra:pagerdutyRoutingKey is not set: prod and platform "
         "(every namespace but dev, and alerts without a namespace) alerts reach no one"
     ) in printed
     assert (
-        "warning (warnings): pingvas-infra:slackWebhookUrl is not set: dev alerts reach no one"
+        "warning (settings): pingvas-infra:slackWebhookUrl is not set: dev alerts reach no one"
         in (printed)
     )
