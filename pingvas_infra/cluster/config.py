@@ -21,6 +21,7 @@ from pingvas_infra.configbase import (
 from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import general_purpose_types, instance_shapes
+from pingvas_infra.pod_slots import network_limits, system_max_pods
 
 # EKS refuses private and loopback ranges for its public endpoint.
 _NON_PUBLIC = tuple(
@@ -129,6 +130,18 @@ class SystemNodeGroupConfig(ConfigModel):
             )
             for i, t in enumerate(self.instance_types)
             if t not in known
+        )
+        limits = network_limits()
+        problems.extend(
+            Problem(
+                f"instanceTypes[{i}]",
+                t,
+                f"a Nitro type: the VPC CNI gives {limits[t].hypervisor} instances no /28 "
+                f"prefixes, so {t} would hold {limits[t].eni_limited_pods} pods, not the "
+                f"{system_max_pods()} the system nodes are set to (tables/pod_slots.yaml)",
+            )
+            for i, t in enumerate(self.instance_types)
+            if t in known and not limits[t].takes_prefixes
         )
         if len(set(self.instance_types)) != len(self.instance_types):
             problems.append(

@@ -121,6 +121,13 @@ BAD_CLUSTER: list[BadConfigCase] = [
         "unknown instance type",
     ),
     (
+        "system-type-without-prefixes",
+        {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "t2.medium"]}},
+        "pingvas-infra:cluster.systemNodes.instanceTypes[2]",
+        "a Nitro type: the VPC CNI gives xen instances no /28 prefixes, so t2.medium would "
+        "hold 17 pods, not the 40",
+    ),
+    (
         "system-too-few-types",
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium"]}},
         "pingvas-infra:cluster.systemNodes.instanceTypes",

@@ -66,7 +66,9 @@ def test_unreadable_inputs_are_clear_errors(tmp_path: Path) -> None:
         load_cost(tmp_path)
 
 
-def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
+def plans_before_and_after(tmp_path: Path, setting: str, changed: str) -> tuple[Path, Path]:
+    """The default stack's plan, and the plan of a copy of the project whose stack file
+    has ``setting`` replaced by ``changed``."""
     before, after = tmp_path / "before", tmp_path / "after"
     assert run_cli("plan", "--out", str(before)).returncode == 0
     project = tmp_path / "project"
@@ -74,9 +76,15 @@ def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(PROJECT_DIR / name, project / name)
     stack = (PROJECT_DIR / "Pulumi.shared.yaml").read_text()
-    (project / "Pulumi.shared.yaml").write_text(stack.replace("natGateways: 1", "natGateways: 3"))
+    assert setting in stack
+    (project / "Pulumi.shared.yaml").write_text(stack.replace(setting, changed))
     done = run_cli("plan", "--out", str(after), cwd=project)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    return before, after
+
+
+def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
+    before, after = plans_before_and_after(tmp_path, "natGateways: 1", "natGateways: 3")
 
     compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
     assert compared.returncode == 0, compared.stderr
@@ -99,18 +107,9 @@ def test_cli_compares_two_plans_for_a_pull_request(tmp_path: Path) -> None:
 def test_a_dearer_cache_node_is_priced_and_the_compare_shows_it_dearer(tmp_path: Path) -> None:
     """cache.r7g.large, a node type the config accepts, has a price: the plan is complete
     and the compare reports the change as a cost, not a saving."""
-    before, after = tmp_path / "before", tmp_path / "after"
-    assert run_cli("plan", "--out", str(before)).returncode == 0
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, project / name)
-    stack = (PROJECT_DIR / "Pulumi.shared.yaml").read_text()
-    (project / "Pulumi.shared.yaml").write_text(
-        stack.replace("nodeType: cache.t4g.micro", "nodeType: cache.r7g.large")
+    before, after = plans_before_and_after(
+        tmp_path, "nodeType: cache.t4g.micro", "nodeType: cache.r7g.large"
     )
-    done = run_cli("plan", "--out", str(after), cwd=project)
-    assert done.returncode == 0, done.stdout + done.stderr
     compared = run_cli("cost", "--compare", str(before), "--plan", str(after))
     assert compared.returncode == 0, compared.stderr
     (idle_row,) = [line for line in compared.stdout.splitlines() if line.startswith("| idle |")]

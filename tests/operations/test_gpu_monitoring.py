@@ -198,35 +198,34 @@ def test_karpenter_is_scraped_through_its_charts_service(
 # --- alerts ------------------------------------------------------------------------------------
 
 
+def series(expression: str, values: str) -> dict[str, str]:
+    """One input series of a promtool rule test: its labels and its values over time."""
+    return {"series": expression, "values": values}
+
+
 def lifetime(pool: str, name: str) -> dict[str, str]:
     """A node Karpenter launched at the start of the test (its age, second by second)."""
-    return {
-        "series": (
-            f'karpenter_nodes_current_lifetime_seconds{{{KARPENTER}, nodepool="{pool}", '
-            f'node_name="{name}"}}'
-        ),
-        "values": "0+60x120",
-    }
+    return series(
+        f'karpenter_nodes_current_lifetime_seconds{{{KARPENTER}, nodepool="{pool}", '
+        f'node_name="{name}"}}',
+        "0+60x120",
+    )
 
 
 def node(pool: str, name: str, instance_type: str, capacity: str) -> dict[str, str]:
-    return {
-        "series": (
-            f'karpenter_nodes_allocatable{{{KARPENTER}, resource_type="nvidia.com/gpu", '
-            f'nodepool="{pool}", node_name="{name}", instance_type="{instance_type}", '
-            f'capacity_type="{capacity}", zone="us-east-1a"}}'
-        ),
-        "values": "1x120",
-    }
+    return series(
+        f'karpenter_nodes_allocatable{{{KARPENTER}, resource_type="nvidia.com/gpu", '
+        f'nodepool="{pool}", node_name="{name}", instance_type="{instance_type}", '
+        f'capacity_type="{capacity}", zone="us-east-1a"}}',
+        "1x120",
+    )
 
 
 def utilisation(host: str, values: str) -> dict[str, str]:
-    return {
-        "series": (
-            f'DCGM_FI_DEV_GPU_UTIL{{{DCGM}, Hostname="{host}", gpu="0", modelName="Tesla T4"}}'
-        ),
-        "values": values,
-    }
+    return series(
+        f'DCGM_FI_DEV_GPU_UTIL{{{DCGM}, Hostname="{host}", gpu="0", modelName="Tesla T4"}}',
+        values,
+    )
 
 
 def idle_alert(env: str, host: str) -> dict[str, Any]:
@@ -299,22 +298,18 @@ def test_idle_gpu_nodes_fire_per_pool_and_busy_ones_stay_quiet(
 
 
 def gpu_request(namespace: str, pod: str) -> dict[str, str]:
-    return {
-        "series": (
-            f'kube_pod_container_resource_requests{{{KSM}, namespace="{namespace}", pod="{pod}", '
-            f'container="worker", node="", resource="nvidia_com_gpu", unit="integer"}}'
-        ),
-        "values": "1x60",
-    }
+    return series(
+        f'kube_pod_container_resource_requests{{{KSM}, namespace="{namespace}", pod="{pod}", '
+        f'container="worker", node="", resource="nvidia_com_gpu", unit="integer"}}',
+        "1x60",
+    )
 
 
 def phase(namespace: str, pod: str, name: str, values: str) -> dict[str, str]:
-    return {
-        "series": (
-            f'kube_pod_status_phase{{{KSM}, namespace="{namespace}", pod="{pod}", phase="{name}"}}'
-        ),
-        "values": values,
-    }
+    return series(
+        f'kube_pod_status_phase{{{KSM}, namespace="{namespace}", pod="{pod}", phase="{name}"}}',
+        values,
+    )
 
 
 def test_gpu_pods_pending_too_long_fire_in_their_environment(
@@ -392,13 +387,11 @@ def test_gpu_pods_pending_too_long_fire_in_their_environment(
 
 
 def disrupted(pool: str, reason: str, values: str) -> dict[str, str]:
-    return {
-        "series": (
-            f'karpenter_nodeclaims_disrupted_total{{{KARPENTER}, nodepool="{pool}", '
-            f'reason="{reason}", capacity_type="spot"}}'
-        ),
-        "values": values,
-    }
+    return series(
+        f'karpenter_nodeclaims_disrupted_total{{{KARPENTER}, nodepool="{pool}", '
+        f'reason="{reason}", capacity_type="spot"}}',
+        values,
+    )
 
 
 def test_nodeclaim_launch_failures_fire_and_consolidation_does_not(
@@ -453,13 +446,11 @@ def test_nodeclaim_launch_failures_fire_and_consolidation_does_not(
 
 
 def interruptions(message_type: str, values: str) -> dict[str, str]:
-    return {
-        "series": (
-            f"karpenter_interruption_received_messages_total{{{KARPENTER}, "
-            f'message_type="{message_type}"}}'
-        ),
-        "values": values,
-    }
+    return series(
+        f"karpenter_interruption_received_messages_total{{{KARPENTER}, "
+        f'message_type="{message_type}"}}',
+        values,
+    )
 
 
 def test_a_high_spot_interruption_rate_fires_and_rebalance_notices_do_not(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from pingvas_infra import resource_types as rt
@@ -66,13 +65,7 @@ def test_versioning_alone_would_keep_dumps_twice_as_long() -> None:
 
 def test_s3_accepts_the_rendered_rules(graph: PlanResult, moto_server: MotoServer) -> None:
     """moto's S3 takes the configuration as the API call would carry it."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = moto_server.client("s3")
     s3.create_bucket(Bucket="backups")
     s3.put_bucket_versioning(Bucket="backups", VersioningConfiguration={"Status": "Enabled"})
     api_rules = [api_rule(rule) for rule in backup_rules(graph)]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 
 from pingvas_infra import resource_types as rt
@@ -54,13 +53,7 @@ def test_the_marker_rule_stands_alone(graph: PlanResult, purpose: str) -> None:
 def test_s3_accepts_the_rendered_rules(
     graph: PlanResult, moto_server: MotoServer, purpose: str
 ) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = moto_server.client("s3")
     s3.create_bucket(Bucket=purpose)
     s3.put_bucket_versioning(Bucket=purpose, VersioningConfiguration={"Status": "Enabled"})
     api_rules = [api_rule(rule) for rule in rules_of(graph, purpose)]
