@@ -100,7 +100,14 @@ class SystemNodeGroupConfig(ConfigModel):
         json_schema_extra={"why": _NODES_WHY},
     )
     disk_size_gib: int = Field(
-        default=30, ge=20, le=200, description="Encrypted gp3 root volume of each system node."
+        default=30,
+        ge=20,
+        le=200,
+        description=(
+            "Encrypted gp3 root volume of each system node. Environment pods land here too, "
+            "so it must leave one pod their per-container disk maximum "
+            "(k8s_manifests/limit-ranges.yaml) before the kubelet deletes cached images."
+        ),
     )
     overflow_nodes: int = Field(
         default=1,
