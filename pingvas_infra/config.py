@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from pingvas_infra.configbase import (
     show,
 )
 from pingvas_infra.data.config import DataConfig
-from pingvas_infra.environments import DEV
+from pingvas_infra.environments import DEV, PROD
 from pingvas_infra.gpu.config import GpuConfig, kubernetes_version_problems
 from pingvas_infra.ingress.config import IngressConfig
 from pingvas_infra.instances import (
@@ -52,8 +53,11 @@ from pingvas_infra.instances import (
     instance_shapes,
     types_of_family,
 )
+from pingvas_infra.manifests import load_documents
 from pingvas_infra.network.config import NetworkConfig
-from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.node_disk import pod_disk_budget_gib, reserve_text, smallest_disk_gib
+from pingvas_infra.operations.config import DUMP_DISK_HEADROOM_GI, OperationsConfig
+from pingvas_infra.operations.sizing import parse_quantity
 from pingvas_infra.price_tables import load_price_table, priced_regions, region_gaps
 from pingvas_infra.stack_secrets import SECRET_KEYS, UNREAD, secret_value_refusal
 from pingvas_infra.storage.config import StorageConfig
@@ -87,6 +91,22 @@ def zone_names(region: str) -> list[str]:
 def default_zones(region: str) -> tuple[str, ...] | None:
     default = zone_table(region)["default"]
     return tuple(f"{region}{letter}" for letter in default) if default else None
+
+
+LIMIT_RANGE_FILE = "limit-ranges.yaml"
+
+
+def container_disk_maximums() -> dict[str, tuple[str, int]]:
+    """Each namespace's per-container ephemeral-storage maximum (the cluster policy's limit
+    ranges): the value as written, and in whole GiB rounded up."""
+    found: dict[str, tuple[str, int]] = {}
+    for document in load_documents(LIMIT_RANGE_FILE):
+        for item in document["spec"]["limits"]:
+            maximum = (item.get("max") or {}).get("ephemeral-storage")
+            if item["type"] == "Container" and maximum is not None:
+                gib = math.ceil(parse_quantity(str(maximum)) / 1024**3)
+                found[document["metadata"]["namespace"]] = (str(maximum), gib)
+    return found
 
 
 class StackConfig(ConfigModel):
@@ -222,7 +242,6 @@ class StackConfig(ConfigModel):
                     + ", ".join(copy_regions),
                 )
             )
-        problems.extend(self._unpriced_settings())
         partition = partition_of(self.region)
         for key, arn in self.cluster.people().items():
             principal = Principal.parse(arn)
@@ -236,6 +255,7 @@ class StackConfig(ConfigModel):
                     )
                 )
         problems.extend(self._assuming_principal_problems(partition))
+        problems.extend(self._system_disk_problems())
         problems.extend(
             Problem(f"ingress.{p.key}", p.value, p.allowed)
             for p in self.ingress.arn_region_problems(self.region, partition)
@@ -290,6 +310,46 @@ class StackConfig(ConfigModel):
             if earlier is not None:
                 problems.append(Problem(full_key, arn, f"each principal once (also {earlier})"))
             seen.setdefault((listing, arn), full_key)
+        return problems
+
+    def _system_disk_problems(self) -> list[Problem]:
+        """Every pod that may land on a system node writes at most what its disk leaves
+        one pod: the environments' per-container maximum and the prod backup's scratch.
+        The scheduler places by request, so a pod may write up to its limit wherever it
+        lands; past the budget, the kubelet deletes prod's and the platform's cached images
+        and then taints the node DiskPressure."""
+        disk = self.cluster.system_nodes.disk_size_gib
+        budget = pod_disk_budget_gib(disk)
+        problems: list[Problem] = []
+        maximums = container_disk_maximums()
+        for namespace, (written, gib) in sorted(maximums.items()):
+            if gib > budget:
+                problems.append(
+                    Problem(
+                        "cluster.systemNodes.diskSizeGib",
+                        disk,
+                        f"at least {smallest_disk_gib(gib)} (up to 200), so a {namespace} "
+                        f"container at its ephemeral-storage maximum ({written}, "
+                        f"k8s_manifests/{LIMIT_RANGE_FILE}) fits: {reserve_text()}; "
+                        f"{disk} GiB leaves one pod {budget} GiB. Or lower that maximum "
+                        f"to {budget}Gi or less",
+                    )
+                )
+        backup = self.operations.backup
+        ceiling = min(budget, maximums.get(PROD.namespace, ("", budget))[1])
+        if backup.disk_limit_gi > ceiling:
+            problems.append(
+                Problem(
+                    "operations.backup.scratchSizeGi",
+                    backup.scratch_size_gi,
+                    f"1 to {ceiling - DUMP_DISK_HEADROOM_GI}: the dump's disk limit (scratch "
+                    f"plus {DUMP_DISK_HEADROOM_GI} GiB) must fit what a "
+                    f"{disk} GiB system node leaves one pod ({budget} GiB; {reserve_text()}) "
+                    f"and prod's per-container maximum "
+                    f"({maximums.get(PROD.namespace, ('none', 0))[0]}, "
+                    f"k8s_manifests/{LIMIT_RANGE_FILE})",
+                )
+            )
         return problems
 
     def _tag_problems(self) -> list[Problem]:

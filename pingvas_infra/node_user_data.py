@@ -5,12 +5,14 @@ EC2NodeClass build their user data here.
 nodeadm merges every NodeConfig of the user data in order, field by field (amazon-eks-ami,
 doc/nodeadm examples, "Merging multiple configuration objects"); EKS managed node groups
 and Karpenter add their own NodeConfig (cluster endpoint, labels, Karpenter's `kubelet`
-fields) beside this one, and neither sets `podPidsLimit`.
+fields) beside this one, and neither sets `podPidsLimit`. The system group's user data also
+carries its pod slots (`maxPods` and the kube-reserved memory for them,
+`pingvas_infra.pod_slots`); Karpenter writes those from the EC2NodeClass's `kubelet` block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -27,18 +29,21 @@ SHELL_SCRIPT_CONTENT_TYPE = 'text/x-shellscript; charset="us-ascii"'
 BOUNDARY = "pingvas-node"
 
 
-def kubelet_node_config() -> dict[str, Any]:
-    """The NodeConfig every node of the stack gets."""
+def kubelet_node_config(kubelet: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The NodeConfig every node of the stack gets, with ``kubelet``'s settings added (the
+    system nodes' pod slots; Karpenter's nodes get theirs from the EC2NodeClass instead)."""
     return {
         "apiVersion": "node.eks.aws/v1alpha1",
         "kind": "NodeConfig",
-        "spec": {"kubelet": {"config": {"podPidsLimit": POD_PIDS_LIMIT}}},
+        "spec": {"kubelet": {"config": {"podPidsLimit": POD_PIDS_LIMIT, **(kubelet or {})}}},
     }
 
 
-def node_user_data(scripts: Sequence[str] = ()) -> str:
-    """MIME multi-part user data: the NodeConfig, then each of ``scripts``."""
-    parts = [(NODE_CONFIG_CONTENT_TYPE, "---\n" + yaml.safe_dump(kubelet_node_config()))]
+def node_user_data(scripts: Sequence[str] = (), *, kubelet: Mapping[str, Any] | None = None) -> str:
+    """MIME multi-part user data: the NodeConfig (with ``kubelet``'s settings), then each of
+    ``scripts``."""
+    node_config = kubelet_node_config(kubelet)
+    parts = [(NODE_CONFIG_CONTENT_TYPE, "---\n" + yaml.safe_dump(node_config))]
     parts += [(SHELL_SCRIPT_CONTENT_TYPE, script) for script in scripts]
     lines = [
         "MIME-Version: 1.0",

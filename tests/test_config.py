@@ -251,6 +251,19 @@ MISTAKES: list[tuple[str, str, str, str]] = [
         "above the maximum 450; allowed: a whole number from 2 to 450",
     ),
     (
+        "system-disk-below-the-environments-disk-maximum",
+        "config:\n  pingvas-infra:cluster:\n    systemNodes: {diskSizeGib: 20}\n",
+        "pingvas-infra:cluster.systemNodes.diskSizeGib",
+        "at least 29 (up to 200), so a dev container at its ephemeral-storage maximum (16Gi, "
+        "k8s_manifests/limit-ranges.yaml) fits",
+    ),
+    (
+        "backup-scratch-beyond-what-a-system-node-leaves",
+        "config:\n  pingvas-infra:operations:\n    backup: {scratchSizeGi: 50}\n",
+        "pingvas-infra:operations.backup.scratchSizeGi",
+        "1 to 15: the dump's disk limit (scratch plus 1 GiB) must fit",
+    ),
+    (
         "true-for-a-number",
         "config:\n  pingvas-infra:cluster:\n    systemNodes: {maxSize: true}\n",
         "pingvas-infra:cluster.systemNodes.maxSize",

@@ -163,3 +163,5 @@ def test_a_setting_the_region_does_not_price_is_refused_naming_what_it_prices(
         in message
     )
     assert "pingvas-infra:data.cache.nodeType" in message and "cache.t4g.micro" in message
+    # Each refusal once: the message is what a person reads and fixes, line by line.
+    assert message.count("pingvas-infra:gpu.instanceFamilies[1] =") == 1

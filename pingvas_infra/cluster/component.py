@@ -24,6 +24,7 @@ from pingvas_infra.log_groups import StackLogGroups
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import managed_policy_arn, node_role
 from pingvas_infra.node_user_data import node_user_data
+from pingvas_infra.pod_slots import system_kubelet_settings, vpc_cni_settings
 from pingvas_infra.tables import load_table
 
 # Control-plane log streams sent to CloudWatch: API calls, the audit trail and IAM
@@ -118,6 +119,7 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        vpc_cni = vpc_cni_settings()
         cluster = eks.Cluster(
             f"{name}-eks",
             name=config.name,
@@ -147,8 +149,14 @@ class Cluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             use_default_vpc_cni=False,
             # NetworkPolicies are only enforced when the VPC CNI is told to; the tenancy
-            # layer's dev/prod isolation depends on it.
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            # layer's dev/prod isolation depends on it. Prefix delegation (a /28 per address
+            # slot) lifts the ENI limit on pods per node (17 on a t3.medium); the kubelet's
+            # maxPods then sets it (tables/pod_slots.yaml). Network policies work with prefixes.
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                enable_network_policy=True,
+                enable_prefix_delegation=vpc_cni["enablePrefixDelegation"],
+                warm_prefix_target=vpc_cni["warmPrefixTarget"],
+            ),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
             # CoreDNS is a Deployment: installed below once nodes exist, or the add-on
             # would wait in DEGRADED for pods that cannot schedule.
@@ -276,11 +284,14 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-system-nodes",
             description=(
                 f"{config.name} system nodes: IMDSv2 only, encrypted gp3 root volume, "
-                "a PID limit per pod"
+                "a PID limit per pod, pod slots for prefix delegation"
             ),
             update_default_version=True,
-            # EKS adds its own NodeConfig (cluster, labels) to this for its AL2023 AMI.
-            user_data=base64.b64encode(node_user_data().encode()).decode(),
+            # EKS adds its own NodeConfig (cluster, labels) to this for its AL2023 AMI; the
+            # pod slots (maxPods, and kube-reserved memory for that many) come with it.
+            user_data=base64.b64encode(
+                node_user_data(kubelet=system_kubelet_settings()).encode()
+            ).decode(),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -18,9 +19,16 @@ from pingvas_infra.configbase import (
     network,
     raise_problems,
 )
-from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
+from pingvas_infra.eks_versions import (
+    SupportPhase,
+    eks_versions,
+    minor_key,
+    supported_versions,
+    today,
+)
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import general_purpose_types, instance_shapes
+from pingvas_infra.pod_slots import network_limits, system_max_pods
 
 # EKS refuses private and loopback ranges for its public endpoint.
 _NON_PUBLIC = tuple(
@@ -92,7 +100,14 @@ class SystemNodeGroupConfig(ConfigModel):
         json_schema_extra={"why": _NODES_WHY},
     )
     disk_size_gib: int = Field(
-        default=30, ge=20, le=200, description="Encrypted gp3 root volume of each system node."
+        default=30,
+        ge=20,
+        le=200,
+        description=(
+            "Encrypted gp3 root volume of each system node. Environment pods land here too, "
+            "so it must leave one pod their per-container disk maximum "
+            "(k8s_manifests/limit-ranges.yaml) before the kubelet deletes cached images."
+        ),
     )
     overflow_nodes: int = Field(
         default=1,
@@ -122,6 +137,18 @@ class SystemNodeGroupConfig(ConfigModel):
             )
             for i, t in enumerate(self.instance_types)
             if t not in known
+        )
+        limits = network_limits()
+        problems.extend(
+            Problem(
+                f"instanceTypes[{i}]",
+                t,
+                f"a Nitro type: the VPC CNI gives {limits[t].hypervisor} instances no /28 "
+                f"prefixes, so {t} would hold {limits[t].eni_limited_pods} pods, not the "
+                f"{system_max_pods()} the system nodes are set to (tables/pod_slots.yaml)",
+            )
+            for i, t in enumerate(self.instance_types)
+            if t in known and not limits[t].takes_prefixes
         )
         if len(set(self.instance_types)) != len(self.instance_types):
             problems.append(
@@ -357,13 +384,16 @@ class ClusterConfig(ConfigModel):
 
     def _version_problems(self) -> list[Problem]:
         on = today()
-        offered = offered_versions(on)
-        allowed = f"allowed on {on.isoformat()}: {', '.join(offered)}"
+        supported = supported_versions(on)
+        allowed = f"allowed on {on.isoformat()} (standard support): {', '.join(supported)}"
         known = eks_versions().get(self.kubernetes_version)
         if known is None:
-            return [
-                Problem("kubernetesVersion", self.kubernetes_version, f"unknown to EKS; {allowed}")
-            ]
+            oldest = min(eks_versions(), key=minor_key)
+            older = bool(re.fullmatch(r"\d+\.\d+", self.kubernetes_version)) and (
+                minor_key(self.kubernetes_version) < minor_key(oldest)
+            )
+            why = f"EKS no longer offers versions before {oldest}" if older else "unknown to EKS"
+            return [Problem("kubernetesVersion", self.kubernetes_version, f"{why}; {allowed}")]
         phase = known.phase(on)
         if phase is SupportPhase.ENDED:
             return [

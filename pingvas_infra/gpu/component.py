@@ -45,6 +45,7 @@ from pingvas_infra.labels import (
 from pingvas_infra.network.outputs import NetworkOutputs
 from pingvas_infra.node_role import node_role
 from pingvas_infra.node_user_data import node_user_data
+from pingvas_infra.pod_slots import system_kubelet_settings
 
 KARPENTER_NAMESPACE = KUBE_SYSTEM
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
@@ -471,9 +472,11 @@ def overflow_node_class_spec(
     discovery_tag: str,
     disk_size_gib: int,
 ) -> dict[str, Any]:
-    """The system group's disk on Karpenter's terms, and every node's kubelet NodeConfig
-    (the per-pod PID limit); no GPU script."""
+    """The system group's disk and pod slots on Karpenter's terms (Karpenter writes
+    `kubelet` into its own NodeConfig and schedules by it), and every node's kubelet
+    NodeConfig (the per-pod PID limit); no GPU script."""
     spec = _node_class_base(config, cluster_name, role_name, discovery_tag, disk_size_gib)
+    spec["kubelet"] = system_kubelet_settings()
     spec["userData"] = node_user_data()
     return spec
 

@@ -49,18 +49,16 @@ _CREDENTIALS_DIR = "/run/db-credentials"
 _DATABASE_URL_FILE = "database-url"
 _DUMP = sizing.Resources("100m", "256Mi", "1", "1Gi")
 _UPLOAD = sizing.Resources("100m", "256Mi", "1", "512Mi")
-# The dump's own disk beyond its scratch volume (logs, the writable layer).
-_DUMP_DISK_HEADROOM_GI = 1
 
 
-def _dump_resources(scratch_gi: int) -> dict[str, Any]:
+def _dump_resources(config: BackupConfig) -> dict[str, Any]:
     """The dump container's requests and limits, disk included: the kubelet evicts a pod
     whose disk use (its emptyDir volumes included) passes the sum of its containers'
     ephemeral-storage limits, and the namespace's defaults (k8s_manifests/limit-ranges.yaml)
     are a few GiB."""
     values = _DUMP.values()
-    values["requests"]["ephemeral-storage"] = f"{scratch_gi}Gi"
-    values["limits"]["ephemeral-storage"] = f"{scratch_gi + _DUMP_DISK_HEADROOM_GI}Gi"
+    values["requests"]["ephemeral-storage"] = f"{config.scratch_size_gi}Gi"
+    values["limits"]["ephemeral-storage"] = f"{config.disk_limit_gi}Gi"
     return values
 
 
@@ -134,7 +132,7 @@ def cron_job_spec(
                 "PGCONNECT_TIMEOUT": "30",
             }
         ),
-        "resources": _dump_resources(config.scratch_size_gi),
+        "resources": _dump_resources(config),
         "securityContext": restricted_container_security(),
         "volumeMounts": [
             *mounts,

@@ -165,6 +165,10 @@ class ScheduledJobConfig(ConfigModel):
         return max(run_intervals(self.schedule))
 
 
+# The dump's own disk beyond its scratch volume (logs, the writable layer).
+DUMP_DISK_HEADROOM_GI = 1
+
+
 class BackupConfig(ScheduledJobConfig):
     """The daily dump of the prod schema to the backups bucket."""
 
@@ -176,8 +180,21 @@ class BackupConfig(ScheduledJobConfig):
         json_schema_extra=_SCHEDULE_ALLOWED,
     )
     scratch_size_gi: int = Field(
-        default=5, ge=1, le=50, description="Node ephemeral storage the dump is written to first."
+        default=5,
+        ge=1,
+        le=50,
+        description=(
+            "Node ephemeral storage the dump is written to first, on a system node: it and "
+            "the dump's own headroom must fit what a system node's disk leaves one pod "
+            "(cluster.systemNodes.diskSizeGib) and prod's per-container maximum "
+            "(k8s_manifests/limit-ranges.yaml)."
+        ),
     )
+
+    @property
+    def disk_limit_gi(self) -> int:
+        """The dump container's ephemeral-storage limit: the scratch and its headroom."""
+        return self.scratch_size_gi + DUMP_DISK_HEADROOM_GI
 
 
 class ModelSyncConfig(ScheduledJobConfig):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pingvas_infra import pod_slots
 from pingvas_infra.tables import load_table
 
 # The design guide's system node group labels its nodes role=system: operations workloads run
@@ -141,9 +142,20 @@ class Budget:
         return cls(
             cpu_millicores=count * millicores(nodes["allocatableCpu"])
             - millicores(nodes["addOnRequestsCpu"]),
-            memory_mebibytes=count * mebibytes(nodes["allocatableMemory"])
+            memory_mebibytes=count * system_node_allocatable_memory_mib()
             - mebibytes(nodes["addOnRequestsMemory"]),
         )
+
+
+def system_node_allocatable_memory_mib() -> int:
+    """A system node's allocatable memory: what it reports, less the kube-reserved memory
+    for its maxPods and the hard eviction threshold (tables/pod_slots.yaml)."""
+    capacity = mebibytes(load_table("operations")["systemNodes"]["memoryCapacity"])
+    return (
+        capacity
+        - pod_slots.kube_reserved_memory_mib(pod_slots.system_max_pods())
+        - pod_slots.eviction_hard_memory_mib()
+    )
 
 
 def total_requests(workloads: list[Workload]) -> tuple[int, int]:

@@ -34,13 +34,19 @@ BAD_CLUSTER: list[BadConfigCase] = [
         "version-unknown",
         {"kubernetesVersion": "1.99"},
         "pingvas-infra:cluster.kubernetesVersion",
-        "unknown to EKS; allowed on 2026-11-26: 1.32, 1.33, 1.34, 1.35, 1.36",
+        "unknown to EKS; allowed on 2026-11-26 (standard support): 1.34, 1.35, 1.36",
     ),
     (
         "version-past-extended-support",
         {"kubernetesVersion": "1.28"},
         "pingvas-infra:cluster.kubernetesVersion",
-        "unknown to EKS",
+        "EKS no longer offers versions before 1.29; allowed on 2026-11-26 (standard support): 1.34",
+    ),
+    (
+        "version-not-a-version",
+        {"kubernetesVersion": "latest"},
+        "pingvas-infra:cluster.kubernetesVersion",
+        "unknown to EKS; allowed on 2026-11-26 (standard support): 1.34, 1.35, 1.36",
     ),
     (
         "version-no-longer-offered",
@@ -119,6 +125,13 @@ BAD_CLUSTER: list[BadConfigCase] = [
         {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "g4dn.xlarge"]}},
         "pingvas-infra:cluster.systemNodes.instanceTypes[2]",
         "unknown instance type",
+    ),
+    (
+        "system-type-without-prefixes",
+        {"systemNodes": {"instanceTypes": ["t3.medium", "t3a.medium", "t2.medium"]}},
+        "pingvas-infra:cluster.systemNodes.instanceTypes[2]",
+        "a Nitro type: the VPC CNI gives xen instances no /28 prefixes, so t2.medium would "
+        "hold 17 pods, not the 40",
     ),
     (
         "system-too-few-types",

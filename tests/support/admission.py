@@ -19,6 +19,7 @@ policy objects themselves), and CEL cost limits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -180,6 +181,31 @@ def denials(request: Request) -> list[str]:
         if any(_matches(r, request) for r in policy["spec"]["matchConstraints"]["resourceRules"]):
             messages += evaluate_policy(policy, request)
     return messages
+
+
+_READS_THE_OBJECT = re.compile(r"\b(object|oldObject)\b")
+
+
+def refused_whatever_the_object(request: Request) -> bool:
+    """Whether a policy refuses ``request`` on who asks and where alone: one of its
+    validations fails, and none of its variables or validations reads the object, so no
+    object of that kind is ever admitted for this identity."""
+    labels = namespaces()[request.namespace]["metadata"]["labels"] if request.namespace else None
+    for binding in bindings():
+        selector = binding["spec"].get("matchResources", {}).get("namespaceSelector", {})
+        if labels is not None and not selects(selector, labels):
+            continue
+        policy = policies()[binding["spec"]["policyName"]]
+        rules = policy["spec"]["matchConstraints"]["resourceRules"]
+        if not any(_matches(r, request) for r in rules):
+            continue
+        expressions = [v["expression"] for v in policy["spec"].get("variables", [])]
+        expressions += [v["expression"] for v in policy["spec"]["validations"]]
+        if any(_READS_THE_OBJECT.search(e) for e in expressions):
+            continue
+        if evaluate_policy(policy, request):
+            return True
+    return False
 
 
 def pod(spec: Mapping[str, Any], name: str = "app") -> dict[str, Any]:

@@ -192,6 +192,31 @@ class BlockDeviceMapping(_Model):
     root_volume: bool = False
 
 
+_RESERVED_KEYS = ("cpu", "memory", "ephemeral-storage", "pid")
+_SIGNED_QUANTITY = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]"
+    r"|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+
+
+class Kubelet(_Model):
+    """The fields of `spec.kubelet` this stack sets."""
+
+    max_pods: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    kube_reserved: dict[str, Annotated[str, StringConstraints(pattern=_SIGNED_QUANTITY)]] | None = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _crd_rules(self) -> Kubelet:
+        reserved = self.kube_reserved or {}
+        if any(key not in _RESERVED_KEYS for key in reserved):
+            raise ValueError(f"valid keys for kubeReserved are {list(_RESERVED_KEYS)}")
+        if any(value.startswith("-") for value in reserved.values()):
+            raise ValueError("kubeReserved value cannot be a negative resource quantity")
+        return self
+
+
 class EC2NodeClassSpec(_Model):
     ami_family: (
         Literal[
@@ -211,6 +236,7 @@ class EC2NodeClassSpec(_Model):
     )
     tags: dict[str, str] = Field(default_factory=dict)
     user_data: str | None = None
+    kubelet: Kubelet | None = None
     detailed_monitoring: bool | None = None
 
     @model_validator(mode="after")

@@ -11,14 +11,21 @@ from typing import Any
 import pytest
 
 from pingvas_infra import resource_types as rt
+from pingvas_infra.cluster.people import Access, people_group
+from pingvas_infra.configbase import ConfigError
 from pingvas_infra.manifests import load_documents
-from pingvas_infra.operations import backup
+from pingvas_infra.node_disk import pod_disk_budget_gib
+from pingvas_infra.operations import argocd, backup
 from pingvas_infra.plan.model import PlanResult
+from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.storage.block_storage import BLOCK_STORAGE_CLASS
 from pingvas_infra.storage.models_store import NOMINAL_CAPACITY
 from pingvas_infra.storage.models_store import STORAGE_CLASS as MODELS_STORAGE_CLASS
-from tests.support.admission import container
+from tests.support.admission import Request, container, refused_whatever_the_object
+from tests.support.api_resources import qualified, resource_of, served_resources
+from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
+from tests.support.rbac import Association, ResourceRequest, access_policy_rules
 from tests.tenancy.quota import Namespace, Refused, hard_limits, quantity
 
 ENVS = ("dev", "prod")
@@ -175,20 +182,138 @@ def test_dev_cannot_fill_the_object_store(resource: str) -> None:
     assert f"count/{resource}" in why
 
 
-def test_the_kinds_an_environment_deploys_are_all_counted() -> None:
-    assert {
-        "secrets",
-        "configmaps",
-        "serviceaccounts",
-        "deployments.apps",
-        "statefulsets.apps",
-        "replicasets.apps",
-        "controllerrevisions.apps",
-        "jobs.batch",
-        "cronjobs.batch",
-        "horizontalpodautoscalers.autoscaling",
-        "poddisruptionbudgets.policy",
-    } <= set(_counted("dev"))
+# Kubernetes' legacy quota names that count every stored object of their kind; `pods` is
+# not one of them: it counts only pods not yet finished, so finished pods pile up under it
+# (https://kubernetes.io/docs/concepts/policy/resource-quotas/, object count quota).
+LEGACY_OBJECT_COUNTS = {
+    "configmaps",
+    "persistentvolumeclaims",
+    "replicationcontrollers",
+    "secrets",
+    "services",
+}
+ARGOCD_CONTROLLER = "system:serviceaccount:argocd:argocd-application-controller"
+
+
+@pytest.fixture(scope="module")
+def kubernetes_version(stack_file: StackFile) -> str:
+    return config_with(stack_file, {}).cluster.kubernetes_version
+
+
+def _counted_objects(namespace: str) -> set[str]:
+    """The resources every stored object of which the namespace's quotas count."""
+    keys = set(quota(namespace))
+    return {k.removeprefix("count/") for k in keys if k.startswith("count/")} | (
+        keys & LEGACY_OBJECT_COUNTS
+    )
+
+
+def _creatable(
+    namespace: str, resources: set[tuple[str, str]], username: str, groups: tuple[str, ...]
+) -> set[str]:
+    """Of ``resources`` (group, resource), the ones this identity can create objects of:
+    served by the cluster's version and not refused by admission whatever they say."""
+    return {
+        qualified(group, resource)
+        for group, resource in resources
+        if not refused_whatever_the_object(
+            Request(
+                operation="CREATE",
+                resource=resource,
+                group=group,
+                namespace=namespace,
+                object={"metadata": {"name": "x", "namespace": namespace}},
+                username=username,
+                groups=groups,
+            )
+        )
+    }
+
+
+def _person_creatable(namespace: str, kubernetes_version: str) -> set[str]:
+    """What the environment's people (the edit access policy, in their namespace) create.
+    Subresources are left out: none stores an object of its own (scale, rollback,
+    eviction, token)."""
+    person = Association(Access.ENVIRONMENT.value[1], [namespace])
+    granted = {
+        (group, resource)
+        for rule in access_policy_rules(person.policy)
+        for group in rule.get("apiGroups", [""])
+        for resource in rule.get("resources", [])
+        if "/" not in resource
+        and qualified(group, resource) in served_resources(kubernetes_version)
+        and person.allows(ResourceRequest("create", resource, namespace, group=group))
+    }
+    return _creatable(
+        namespace,
+        granted,
+        "arn:aws:sts::123456789012:assumed-role/engineer/alice",
+        (people_group(namespace), "system:authenticated"),
+    )
+
+
+def _argocd_deployable(namespace: str) -> set[str]:
+    """What an environment's Argo CD project lets its Application apply there."""
+    return _creatable(
+        namespace,
+        {(group, resource_of(kind)) for group, kind in argocd.SERVICE_KINDS},
+        ARGOCD_CONTROLLER,
+        ("system:serviceaccounts", "system:serviceaccounts:argocd", "system:authenticated"),
+    )
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_every_kind_an_environments_people_create_is_counted(
+    namespace: str, kubernetes_version: str
+) -> None:
+    """Each object lives in the one etcd, and kube-state-metrics, Prometheus and the load
+    balancer controller hold the ones they watch in memory: an uncounted kind grows
+    them all without bound."""
+    creatable = _person_creatable(namespace, kubernetes_version)
+    # The derivation itself: the edit policy's workload kinds are there, what admission
+    # refuses and what the version no longer serves are not.
+    assert {"deployments.apps", "ingresses.networking.k8s.io", "events"} <= creatable
+    assert "networkpolicies.networking.k8s.io" not in creatable
+    assert "ingresses.extensions" not in creatable
+    uncounted = sorted(creatable - _counted_objects(namespace))
+    assert uncounted == [], f"{namespace}'s people create these without limit: {uncounted}"
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_every_kind_an_environments_argo_cd_project_deploys_is_counted(namespace: str) -> None:
+    deployable = _argocd_deployable(namespace)
+    assert len(deployable) == len(argocd.SERVICE_KINDS)
+    uncounted = sorted(deployable - _counted_objects(namespace))
+    assert uncounted == [], f"{namespace}'s Argo CD project deploys without limit: {uncounted}"
+
+
+def test_admission_refuses_the_platforms_objects_to_people_whatever_they_say() -> None:
+    """The one subtraction the derivation makes from the people's rights."""
+    platforms = [
+        ("networking.k8s.io", "networkpolicies"),
+        ("", "resourcequotas"),
+        ("", "limitranges"),
+    ]
+    for group, resource in platforms:
+        request = Request(
+            operation="CREATE",
+            resource=resource,
+            group=group,
+            namespace="dev",
+            object={},
+            groups=(people_group("dev"), "system:authenticated"),
+        )
+        assert refused_whatever_the_object(request), resource
+    # An Ingress is checked on what it says (its class), so it is not refused outright.
+    ingress = Request(
+        operation="CREATE",
+        resource="ingresses",
+        group="networking.k8s.io",
+        namespace="dev",
+        object={},
+        groups=(people_group("dev"), "system:authenticated"),
+    )
+    assert not refused_whatever_the_object(ingress)
 
 
 def test_prod_gets_at_least_what_dev_gets() -> None:
@@ -202,13 +327,53 @@ def test_prod_gets_at_least_what_dev_gets() -> None:
 # --- the stack's own pods ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scratch_gi", [5, 50])
+@pytest.mark.parametrize("namespace", ENVS)
+def test_no_environment_container_writes_more_than_a_system_node_leaves(
+    namespace: str, stack_file: StackFile
+) -> None:
+    """The scheduler places by request (256Mi by default), never by limit: a container
+    lands on a shared system node and writes up to its limit there. Past the budget the
+    kubelet deletes prod's cached images and then taints the node DiskPressure."""
+    disk = config_with(stack_file, {}).cluster.system_nodes.disk_size_gib
+    budget = pod_disk_budget_gib(disk)
+    assert 0 < budget < disk
+    scratch = {
+        "containers": [
+            container(
+                **resources(
+                    requests={"ephemeral-storage": "256Mi"},
+                    limits={"ephemeral-storage": f"{budget + 1}Gi"},
+                )
+            )
+        ]
+    }
+    with pytest.raises(Refused, match="maximum ephemeral-storage"):
+        Namespace(namespace).pod(scratch)
+
+
+def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
+    """The largest scratch the stack's config accepts."""
+    for scratch in range(50, 0, -1):
+        try:
+            config_with(
+                stack_file, {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch}}}
+            )
+        except ConfigError:
+            continue
+        return scratch
+    raise AssertionError("no scratch size accepted")
+
+
+@pytest.mark.parametrize("scratch_gi", [5, "largest"])
 def test_the_backup_pod_is_admitted_and_its_scratch_fits_its_disk_limit(
-    run_plan: PlanRunner, scratch_gi: int
+    run_plan: PlanRunner, stack_file: StackFile, scratch_gi: int | str
 ) -> None:
     """The kubelet evicts a pod whose disk use, emptyDirs included, passes the sum of its
     containers' ephemeral-storage limits: the scratch volume must fit under it, at the
     largest scratch the config allows too."""
+    if scratch_gi == "largest":
+        scratch_gi = _largest_backup_scratch_gi(stack_file)
+    assert isinstance(scratch_gi, int)
     graph: PlanResult = run_plan(
         {"pingvas-infra:operations": {"backup": {"scratchSizeGi": scratch_gi}}}
     )
