@@ -577,6 +577,11 @@ def test_every_s3_call_of_the_runbook_is_allowed_to_the_restore_role(
     )
 
 
+def test_the_readme_names_the_restore_flags_the_script_runs() -> None:
+    (flags,) = re.findall(r"^pg_restore (--[^\n]*?) \\$", RESTORE_CHECK.read_text(), re.M)
+    assert f"`pg_restore {flags}`" in README.read_text()
+
+
 def test_the_restore_check_passes_shellcheck() -> None:
     done = subprocess.run(
         [require_tool("shellcheck"), "--shell=bash", "--severity=style", str(RESTORE_CHECK)],
