@@ -77,6 +77,15 @@ def offered_versions(on: dt.date) -> list[str]:
     )
 
 
+def supported_versions(on: dt.date) -> list[str]:
+    """Versions in standard support that day: what the stack accepts (extended support
+    bills six times the control-plane rate)."""
+    return sorted(
+        (v.version for v in eks_versions().values() if v.phase(on) is SupportPhase.STANDARD),
+        key=minor_key,
+    )
+
+
 def table_date() -> dt.date:
     return _day(load_table("eks_versions")["date"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -18,7 +19,13 @@ from pingvas_infra.configbase import (
     network,
     raise_problems,
 )
-from pingvas_infra.eks_versions import SupportPhase, eks_versions, offered_versions, today
+from pingvas_infra.eks_versions import (
+    SupportPhase,
+    eks_versions,
+    minor_key,
+    supported_versions,
+    today,
+)
 from pingvas_infra.environments import ENVIRONMENTS
 from pingvas_infra.instances import general_purpose_types, instance_shapes
 from pingvas_infra.pod_slots import network_limits, system_max_pods
@@ -370,13 +377,16 @@ class ClusterConfig(ConfigModel):
 
     def _version_problems(self) -> list[Problem]:
         on = today()
-        offered = offered_versions(on)
-        allowed = f"allowed on {on.isoformat()}: {', '.join(offered)}"
+        supported = supported_versions(on)
+        allowed = f"allowed on {on.isoformat()} (standard support): {', '.join(supported)}"
         known = eks_versions().get(self.kubernetes_version)
         if known is None:
-            return [
-                Problem("kubernetesVersion", self.kubernetes_version, f"unknown to EKS; {allowed}")
-            ]
+            oldest = min(eks_versions(), key=minor_key)
+            older = bool(re.fullmatch(r"\d+\.\d+", self.kubernetes_version)) and (
+                minor_key(self.kubernetes_version) < minor_key(oldest)
+            )
+            why = f"EKS no longer offers versions before {oldest}" if older else "unknown to EKS"
+            return [Problem("kubernetesVersion", self.kubernetes_version, f"{why}; {allowed}")]
         phase = known.phase(on)
         if phase is SupportPhase.ENDED:
             return [

@@ -34,13 +34,19 @@ BAD_CLUSTER: list[BadConfigCase] = [
         "version-unknown",
         {"kubernetesVersion": "1.99"},
         "pingvas-infra:cluster.kubernetesVersion",
-        "unknown to EKS; allowed on 2026-11-26: 1.32, 1.33, 1.34, 1.35, 1.36",
+        "unknown to EKS; allowed on 2026-11-26 (standard support): 1.34, 1.35, 1.36",
     ),
     (
         "version-past-extended-support",
         {"kubernetesVersion": "1.28"},
         "pingvas-infra:cluster.kubernetesVersion",
-        "unknown to EKS",
+        "EKS no longer offers versions before 1.29; allowed on 2026-11-26 (standard support): 1.34",
+    ),
+    (
+        "version-not-a-version",
+        {"kubernetesVersion": "latest"},
+        "pingvas-infra:cluster.kubernetesVersion",
+        "unknown to EKS; allowed on 2026-11-26 (standard support): 1.34, 1.35, 1.36",
     ),
     (
         "version-no-longer-offered",
