@@ -26,10 +26,10 @@ from pingvas_infra import resource_types as rt
 from pingvas_infra.environments import PROD
 from pingvas_infra.operations import backup
 from pingvas_infra.plan.model import PlanResult
-from tests.storage.test_assumed_roles import ACCOUNT, ML_RELEASE, ONCALL, RESTORE, Stack
 from tests.support.iam import Decision
 from tests.support.plan_graph import PlanRunner
 from tests.support.servers import MotoServer, PostgresServer
+from tests.support.storage_access import ACCOUNT, LISTED_ROLES, RESTORE, Stack
 from tests.support.tools import aws_cli, require_tool
 
 pytestmark = pytest.mark.postgres
@@ -555,8 +555,7 @@ def test_every_s3_call_of_the_runbook_is_allowed_to_the_restore_role(
         restorer.restore(s3.bucket, key, version["VersionId"], database=RESTORED[1]).returncode == 0
     )
     # The overrides of the storage tests' stack: one plan for both.
-    storage = {"modelPublisherPrincipalArns": [ML_RELEASE], "backupRestorePrincipalArns": [ONCALL]}
-    stack = Stack(run_plan({"pingvas-infra:storage": storage}))
+    stack = Stack(run_plan(LISTED_ROLES))
     principal, policies = stack.identity(RESTORE)
     requests = {_iam_request(call)[:2] for call in restorer.s3_calls()}
     assert {action for action, _ in requests} == {
