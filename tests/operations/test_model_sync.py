@@ -187,16 +187,47 @@ def test_it_mirrors_the_bucket_and_then_only_what_changed(
     assert (store / "sd15" / "model.safetensors").stat().st_mtime_ns == untouched
 
 
-def test_an_empty_source_is_refused_and_the_store_kept(
-    moto_server: MotoServer, s3: Any, store: Path, home: Path
+@pytest.mark.parametrize("prefix", ["", "sd15/"])
+def test_a_new_stack_before_its_first_model_succeeds_and_then_mirrors_it(
+    moto_server: MotoServer, s3: Any, store: Path, home: Path, prefix: str
 ) -> None:
-    """An emptied bucket or a mistyped prefix must not wipe the models prod serves."""
-    (store / "sd15").mkdir()
-    (store / "sd15" / "model.safetensors").write_bytes(b"serving")
+    """Nothing published and nothing stored: a Job that fails here would page every hour."""
+    done = sync(moto_server, store, home, prefix=prefix)
+    assert done.returncode == 0, done.stderr
+    assert f"no model published under s3://{BUCKET}/{prefix} yet" in done.stdout
+    assert files(store) == {}
+    s3.put_object(Bucket=BUCKET, Key="sd15/model.safetensors", Body=b"first")
+    done = sync(moto_server, store, home, prefix=prefix)
+    assert done.returncode == 0, done.stderr
+    assert files(store) == {
+        "sd15/model.safetensors" if not prefix else "model.safetensors": b"first"
+    }
+
+
+@pytest.mark.parametrize("held", ["sd15/model.safetensors", ".partial-download"])
+def test_an_emptied_bucket_is_refused_while_the_store_holds_files(
+    moto_server: MotoServer, s3: Any, store: Path, home: Path, held: str
+) -> None:
+    """An emptied bucket must not wipe the models prod serves, nor pass for a new stack."""
+    (store / held).parent.mkdir(parents=True, exist_ok=True)
+    (store / held).write_bytes(b"serving")
     done = sync(moto_server, store, home)
     assert done.returncode != 0
     assert "nothing under" in done.stderr
+    assert "the model store holds files" in done.stderr
+    assert files(store) == {held: b"serving"}
+
+
+def test_a_mistyped_prefix_is_refused_whether_or_not_the_store_holds_files(
+    moto_server: MotoServer, s3: Any, store: Path, home: Path
+) -> None:
     s3.put_object(Bucket=BUCKET, Key="sd15/model.safetensors", Body=b"new")
+    done = sync(moto_server, store, home, prefix="sd-15-typo/")
+    assert done.returncode != 0
+    assert "is operations.modelSync.prefix right?" in done.stderr
+    assert files(store) == {}
+    (store / "sd15").mkdir()
+    (store / "sd15" / "model.safetensors").write_bytes(b"serving")
     done = sync(moto_server, store, home, prefix="sd-15-typo/")
     assert done.returncode != 0
     assert files(store) == {"sd15/model.safetensors": b"serving"}
