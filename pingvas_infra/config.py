@@ -59,7 +59,7 @@ from pingvas_infra.node_disk import pod_disk_budget_gib, reserve_text, smallest_
 from pingvas_infra.operations.config import DUMP_DISK_HEADROOM_GI, OperationsConfig
 from pingvas_infra.operations.sizing import parse_quantity
 from pingvas_infra.price_tables import load_price_table, priced_regions, region_gaps
-from pingvas_infra.stack_secrets import SECRET_KEYS
+from pingvas_infra.stack_secrets import SECRET_KEYS, UNREAD, secret_value_refusal
 from pingvas_infra.storage.config import StorageConfig
 from pingvas_infra.tables import load_table
 from pingvas_infra.tenancy.config import TenancyConfig
@@ -541,7 +541,7 @@ def _namespace_offence(key: str, value: str, raw: RawConfig) -> Offence | None:
 
 
 def _shown(key: str, value: str, raw: RawConfig) -> str:
-    return "[secret]" if key in raw.secret_keys else show(value)[:60]
+    return UNREAD if key in raw.secret_keys else show(value)[:60]
 
 
 def _decode(value: Any) -> Any:
@@ -586,6 +586,10 @@ def parse_stack_config(
                         f"a secret: set it with `pulumi config set --secret {name}`",
                     )
                 )
+                continue
+            refusal = secret_value_refusal(name, value)
+            if refusal is not None:
+                offences.append(Offence(key, *refusal))
             continue
         if name not in SECTION_KEYS:
             offences.append(Offence(key, _shown(key, value, raw), _unknown_key(name)))
@@ -594,7 +598,7 @@ def parse_stack_config(
             offences.append(
                 Offence(
                     key,
-                    "[secret]",
+                    UNREAD,
                     "not a secret setting: write it in plain text (only "
                     + ", ".join(f"{CONFIG_NAMESPACE}:{k}" for k in SECRET_KEYS)
                     + " are secrets)",

@@ -231,11 +231,13 @@ class Operations(pulumi.ComponentResource):
         in_namespace = namespace.metadata.name
 
         credentials = {}
-        for notifier in routing.NOTIFIERS:
-            value = secrets.get(notifier.secret_config_key)
+        for key, secret_file in routing.CREDENTIAL_FILES.items():
+            value = secrets.get(key)
             if value is not None:
-                credentials[notifier.secret_file] = value
-        configured = {n.secret_config_key: n.secret_file in credentials for n in routing.NOTIFIERS}
+                credentials[secret_file] = value
+        configured = {
+            key: secret_file in credentials for key, secret_file in routing.CREDENTIAL_FILES.items()
+        }
         for gap in routing.unrouted(configured):
             pulumi.log.warn(gap, resource=self)
         receivers = k8s.core.v1.Secret(

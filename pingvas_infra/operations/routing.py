@@ -6,17 +6,23 @@ it carries (kube-system, monitoring, karpenter, pingvas-system, one nobody has t
 yet) or none at all (node and cluster-wide alerts). The platform runs prod, so a node that
 is NotReady or a Prometheus that is down is a prod incident.
 
-Two alerts notify no one, on purpose:
+Two alerts are not routed by namespace:
 
-- `Watchdog` always fires, to prove the alerting pipeline works end to end. It is useful
-  only to a dead man's switch service that pages when the heartbeat *stops*; none is
-  configured here, so it is dropped rather than paging every few minutes.
+- `Watchdog` always fires, to prove the alerting pipeline works end to end. With
+  `heartbeatUrl` set it pings a dead man's switch service every minute, and that service
+  pages when the pings *stop*: Prometheus crashed or sits Pending on its volume,
+  Alertmanager is down, or the cluster is gone. The alerts that would say so (TargetDown,
+  AlertmanagerFailedToSendAlerts) are evaluated or delivered by the part that failed, so
+  only a service outside the cluster hears it. PagerDuty failing to take pages silences
+  the heartbeat too (an inhibit rule), so the switch pages. Unset, Watchdog goes to the
+  null receiver.
 - `InfoInhibitor` is kube-prometheus-stack's helper that silences info-level alerts; it
   is not meant to be delivered.
 
 A receiver whose credential is unset is never invented: its routes go to the `null`
-receiver, and :func:`unrouted` says which alerts then reach no one (the program warns, the
-plan prints it and the policy pack's `alerts-reach-someone` reports it).
+receiver, and :func:`unrouted` says which alerts then reach no one, or that no one hears
+when monitoring stops (the program warns, the plan prints it and the policy pack's
+`alerts-reach-someone` and `heartbeat-reaches-a-switch` report it).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ NULL_RECEIVER = "null"
 RECEIVERS_SECRET = "alertmanager-receivers"
 _SECRETS_MOUNT = "/etc/alertmanager/secrets"
 # Alerts that never notify anyone (see the module docstring).
-UNDELIVERED_ALERTS = ("Watchdog", "InfoInhibitor")
+UNDELIVERED_ALERTS = ("InfoInhibitor",)
 # What the platform's catch-all route covers, in the words of the warnings.
 PLATFORM_SCOPE = "platform (every namespace but dev, and alerts without a namespace)"
 
@@ -111,6 +117,69 @@ NOTIFIERS: tuple[Notifier, ...] = (
     ),
 )
 PLATFORM_NOTIFIER = next(n for n in NOTIFIERS if n.takes_the_platform)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The dead man's switch: the always-firing alert, posted to a URL outside the cluster."""
+
+    alert: str
+    receiver: str
+    secret_config_key: str
+    secret_file: str
+    # How often the service is pinged: group_wait 0s sends the first ping as soon as the
+    # alert arrives; Alertmanager re-sends a firing group when repeat_interval has passed,
+    # checked every group_interval, so both are the ping period.
+    group_wait: str
+    ping_interval: str
+
+    @property
+    def secret_path(self) -> str:
+        return f"{_SECRETS_MOUNT}/{RECEIVERS_SECRET}/{self.secret_file}"
+
+    def route(self, configured: Mapping[str, bool]) -> dict[str, Any]:
+        if not configured.get(self.secret_config_key, False):
+            return {"receiver": NULL_RECEIVER, "matchers": [f'alertname = "{self.alert}"']}
+        return {
+            "receiver": self.receiver,
+            "matchers": [f'alertname = "{self.alert}"'],
+            "group_wait": self.group_wait,
+            "group_interval": self.ping_interval,
+            "repeat_interval": self.ping_interval,
+        }
+
+    def receiver_config(self) -> dict[str, Any]:
+        # send_resolved false: when Prometheus stops re-sending the alert, Alertmanager
+        # resolves it minutes later; a "resolved" post would be one more ping, not silence.
+        return {
+            "name": self.receiver,
+            "webhook_configs": [{"url_file": self.secret_path, "send_resolved": False}],
+        }
+
+
+# One ping a minute, as Canonical's COS Alerter (a Watchdog dead man's switch) configures
+# its Alertmanager route (group_wait 0s, group_interval 1m, repeat_interval 1m; README of
+# github.com/canonical/cos-alerter). healthchecks.io rate-limits a check at 5 pings a
+# minute and Better Stack's shortest heartbeat period is 30 s (its heartbeat API docs),
+# so one a minute fits both; the service's own period (5 minutes, README) absorbs an
+# Alertmanager restart.
+HEARTBEAT = Heartbeat(
+    alert="Watchdog",
+    receiver="heartbeat",
+    secret_config_key="heartbeatUrl",
+    secret_file="heartbeat-url",
+    group_wait="0s",
+    ping_interval="1m",
+)
+# kube-prometheus-stack's alerts on notifications Alertmanager failed to send, labelled with
+# the integration (its alertmanager.rules), and the integration that pages.
+FAILED_TO_SEND_ALERTS = ("AlertmanagerFailedToSendAlerts", "AlertmanagerClusterFailedToSendAlerts")
+PAGING_INTEGRATION = "pagerduty"
+# Every credential the receivers read: secret config key -> file in the receivers Secret.
+CREDENTIAL_FILES: dict[str, str] = {
+    **{n.secret_config_key: n.secret_file for n in NOTIFIERS},
+    HEARTBEAT.secret_config_key: HEARTBEAT.secret_file,
+}
 # Platform alerts wait a little for their siblings and repeat every 4 hours while firing:
 # a node or a controller down pages once, not every 5 minutes like an outage of prod.
 PLATFORM_GROUP_WAIT = "30s"
@@ -124,10 +193,13 @@ def _receiver(notifier: Notifier, configured: Mapping[str, bool]) -> str:
 def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
     """The whole Alertmanager configuration; holds file paths, never a credential.
 
-    ``configured`` maps a notifier's secret config key to whether it is set; a notifier
-    whose credential is unset keeps its routes, delivered to the null receiver.
+    ``configured`` maps a credential's secret config key (:data:`CREDENTIAL_FILES`) to
+    whether it is set; a receiver whose credential is unset keeps its routes, delivered to
+    the null receiver.
     """
-    routes: list[dict[str, Any]] = [
+    # First, so neither alert reaches a namespace's receiver (no route continues).
+    routes: list[dict[str, Any]] = [HEARTBEAT.route(configured)]
+    routes += [
         {"receiver": NULL_RECEIVER, "matchers": [f'alertname = "{name}"']}
         for name in UNDELIVERED_ALERTS
     ]
@@ -144,6 +216,8 @@ def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
     receivers += [
         n.receiver_config() for n in NOTIFIERS if configured.get(n.secret_config_key, False)
     ]
+    if configured.get(HEARTBEAT.secret_config_key, False):
+        receivers.append(HEARTBEAT.receiver_config())
     return {
         "global": {"resolve_timeout": "5m"},
         "route": {
@@ -173,6 +247,16 @@ def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
                 "target_matchers": ['severity = "info"'],
                 "equal": ["namespace"],
             },
+            # Pages that fail (PagerDuty refusing the routing key, or down) are reported by
+            # an alert delivered to the same PagerDuty: silence the heartbeat instead, so
+            # the dead man's switch pages.
+            {
+                "source_matchers": [
+                    f'alertname =~ "{"|".join(FAILED_TO_SEND_ALERTS)}"',
+                    f'integration = "{PAGING_INTEGRATION}"',
+                ],
+                "target_matchers": [f'alertname = "{HEARTBEAT.alert}"'],
+            },
         ],
         "receivers": receivers,
         "templates": [],
@@ -180,11 +264,21 @@ def alertmanager_config(configured: Mapping[str, bool]) -> dict[str, Any]:
 
 
 def unrouted(configured: Mapping[str, bool]) -> list[str]:
-    """One sentence per unset credential: whose alerts then reach no one, and the fix."""
-    return [
+    """One sentence per unset credential: whose alerts then reach no one (or that no one
+    hears when monitoring itself stops), and the fix."""
+    gaps = [
         f"{CONFIG_NAMESPACE}:{n.secret_config_key} is not set: {n.scope} alerts reach no one "
         f"(routed to the '{NULL_RECEIVER}' receiver). Set it with "
         f"`pulumi config set --secret {CONFIG_NAMESPACE}:{n.secret_config_key} ...`"
         for n in NOTIFIERS
         if not configured.get(n.secret_config_key, False)
     ]
+    if not configured.get(HEARTBEAT.secret_config_key, False):
+        key = f"{CONFIG_NAMESPACE}:{HEARTBEAT.secret_config_key}"
+        gaps.append(
+            f"{key} is not set: no one hears when monitoring itself stops (the always-firing "
+            f"{HEARTBEAT.alert} alert goes to the '{NULL_RECEIVER}' receiver, so a crashed "
+            "Prometheus or Alertmanager pages no one). Set it to a dead man's switch's ping "
+            f"URL with `pulumi config set --secret {key} https://...`"
+        )
+    return gaps

@@ -37,6 +37,7 @@ class Parameters:
     versioned_bucket_purposes: tuple[str, ...]
     kms_bucket_purposes: tuple[str, ...]
     undelivered_alerts: tuple[str, ...]
+    heartbeat_alert: str
     null_receiver: str
     data_ports: dict[int, str]
 
@@ -83,6 +84,7 @@ def parameters() -> Parameters:
         versioned_bucket_purposes=tuple(raw["versioned_bucket_purposes"]),
         kms_bucket_purposes=tuple(raw["kms_bucket_purposes"]),
         undelivered_alerts=tuple(raw["undelivered_alerts"]),
+        heartbeat_alert=str(raw["heartbeat_alert"]),
         null_receiver=str(raw["null_receiver"]),
         data_ports={int(port): str(what) for port, what in raw["data_ports"].items()},
     )

@@ -662,7 +662,10 @@ def _alerts_routed(args: ResourceValidationArgs) -> Iterator[str]:
     if not isinstance(route, Mapping):
         return
     params = parameters()
-    on_purpose = [[f'alertname = "{name}"'] for name in params.undelivered_alerts]
+    # The heartbeat's own route is judged by heartbeat-reaches-a-switch.
+    on_purpose = [
+        [f'alertname = "{name}"'] for name in (*params.undelivered_alerts, params.heartbeat_alert)
+    ]
     if route.get("receiver") == params.null_receiver:
         yield (
             "the root route goes to the null receiver: every alert no other route matches "
@@ -674,6 +677,44 @@ def _alerts_routed(args: ResourceValidationArgs) -> Iterator[str]:
             yield (
                 f"alerts matching {', '.join(matchers) or 'everything'} go to the null "
                 "receiver: they reach no one"
+            )
+
+
+@_resource_check("heartbeat-reaches-a-switch")
+def _heartbeat(args: ResourceValidationArgs) -> Iterator[str]:
+    """The always-firing alert's route, read from the same Alertmanager configuration:
+    it must post to a webhook (the dead man's switch), and never a "resolved" one."""
+    if args.resource_type != rt.HELM_RELEASE:
+        return
+    config = dig(args.props, "values", "alertmanager", "config")
+    if not isinstance(dig(config, "route"), Mapping):
+        return
+    params = parameters()
+    alert, unheard = params.heartbeat_alert, "no one hears when monitoring itself stops"
+    ours = [f'alertname = "{alert}"']
+    routes = [
+        child
+        for child in items(dig(config, "route", "routes"))
+        if [str(m) for m in items(dig(child, "matchers"))] == ours
+    ]
+    if not routes:
+        yield f"no route sends {alert}, the always-firing alert, anywhere: {unheard}"
+        return
+    name = dig(routes[0], "receiver")
+    if name == params.null_receiver:
+        yield f"{alert} goes to the null receiver: {unheard} (set heartbeatUrl)"
+        return
+    receiver: Any = next(
+        (r for r in items(dig(config, "receivers")) if dig(r, "name") == name), None
+    )
+    hooks = items(dig(receiver, "webhook_configs"))
+    if not hooks:
+        yield f"{alert} goes to receiver {name}, which posts to no webhook: {unheard}"
+    for hook in hooks:
+        if dig(hook, "send_resolved") is not False:
+            yield (
+                f"receiver {name} sends resolved notifications: when {alert} stops, the "
+                "'resolved' post pings the dead man's switch once more"
             )
 
 

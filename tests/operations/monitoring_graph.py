@@ -1,6 +1,7 @@
 """What the monitoring tests read from the operations layer's graph: the layer planned with
-both alert receivers' keys (or some of them), its kube-prometheus-stack release, rules and
-Alertmanager configuration, and the two checkers that judge them (promtool, amtool)."""
+both alert receivers' keys and the heartbeat URL (or some of them), its
+kube-prometheus-stack release, rules and Alertmanager configuration, and the two checkers
+that judge them (promtool, amtool)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ BOTH_KEYS = {
     "pingvas-infra:pagerdutyRoutingKey": "pd-routing-key",
     "pingvas-infra:slackWebhookUrl": "https://hooks.invalid/x",
 }
+# The dead man's switch's ping URL, and every key at once.
+HEARTBEAT_KEY = {"pingvas-infra:heartbeatUrl": "https://hc-ping.invalid/0b1c2d3e-heartbeat"}
+ALL_KEYS = {**BOTH_KEYS, **HEARTBEAT_KEY}
 
 
 def operations(

@@ -6,7 +6,9 @@ import pytest
 
 from pingvas_infra.config import ConfigError, RawConfig, parse_stack_config
 from pingvas_infra.operations.config import OperationsConfig
+from pingvas_infra.plan.model import SECRET
 from pingvas_infra.plan.stackfile import StackFile
+from pingvas_infra.stack_secrets import UNREAD
 from tests.support.config_cases import BadConfigCase, config_refusal, refused_config_test
 
 KEY = "pingvas-infra:operations"
@@ -173,3 +175,49 @@ def test_receiver_keys_must_be_pulumi_secrets() -> None:
         secret_keys=frozenset({"pingvas-infra:slackWebhookUrl"}),
     )
     parse_stack_config(encrypted, "shared")
+
+
+def decrypted(key: str, value: str) -> RawConfig:
+    """What `pulumi up` hands the program: the secret decrypted, its key marked secret."""
+    return RawConfig(values={key: value}, secret_keys=frozenset({key}))
+
+
+# (the decrypted value, what the refusal says it is): never the value itself.
+NOT_HTTPS = [
+    ("http://hc-ping.com/0b1c2d3e-plain", "[secret], an http:// URL"),
+    ("hc-ping.com/0b1c2d3e-no-scheme", "[secret], no https URL with a host"),
+    ("https:///0b1c2d3e-no-host", "[secret], no https URL with a host"),
+    ("https://hc-ping.com/0b1c2d3e trailing", "[secret], no https URL with a host"),
+    (" https://hc-ping.com/0b1c2d3e-space", "[secret], no https URL with a host"),
+    ("https://[hc-ping.com/0b1c2d3e-bracket", "[secret], no URL"),
+    ("token0b1c2d3e:rest", "[secret], no https URL with a host"),
+]
+
+
+@pytest.mark.parametrize("name", ["heartbeatUrl", "slackWebhookUrl"])
+@pytest.mark.parametrize(("value", "shown"), NOT_HTTPS, ids=[v for v, _ in NOT_HTTPS])
+def test_a_receiver_url_must_be_https_and_the_refusal_never_quotes_it(
+    name: str, value: str, shown: str
+) -> None:
+    key = f"pingvas-infra:{name}"
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(decrypted(key, value), "shared")
+    message = str(caught.value)
+    assert f"{key} = {shown}" in message
+    assert f"`pulumi config set --secret {name} https://...`" in message
+    assert "0b1c2d3e" not in message
+
+
+@pytest.mark.parametrize("name", ["heartbeatUrl", "slackWebhookUrl"])
+def test_an_https_receiver_url_is_accepted(name: str) -> None:
+    key = f"pingvas-infra:{name}"
+    parse_stack_config(decrypted(key, "https://hc-ping.com/0b1c2d3e"), "shared")
+    parse_stack_config(decrypted(key, "https://uptime.example:8443/api/v1/heartbeat/x?y=1"), "s")
+
+
+def test_the_routing_key_is_no_url_and_the_plan_reads_no_secret() -> None:
+    """PagerDuty's routing key is a token, not a URL; and the offline plan, which never
+    decrypts, hands the program its placeholder: nothing to check there."""
+    parse_stack_config(decrypted("pingvas-infra:pagerdutyRoutingKey", "R0ut1ngKey"), "shared")
+    parse_stack_config(decrypted("pingvas-infra:heartbeatUrl", SECRET), "shared")
+    assert UNREAD == SECRET

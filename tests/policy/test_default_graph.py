@@ -154,6 +154,13 @@ def _key_policy_open_to_iam(inputs: Inputs) -> None:
     inputs["policy"] = json.dumps(document)
 
 
+def _no_route_for_the_heartbeat(inputs: Inputs) -> None:
+    """The default stack has no heartbeat URL (Watchdog goes to null, already reported):
+    dropping the route itself is a new finding."""
+    route = inputs["values"]["alertmanager"]["config"]["route"]
+    route["routes"] = [r for r in route["routes"] if "Watchdog" not in str(r["matchers"])]
+
+
 def _a_namespace_routed_to_null(inputs: Inputs) -> None:
     routes = inputs["values"]["alertmanager"]["config"]["route"]["routes"]
     routes.append({"receiver": "null", "matchers": ['namespace = "kube-system"']})
@@ -294,6 +301,11 @@ CASES = [
         "alerts-reach-someone",
         (rt.HELM_RELEASE, "operations-kube-prometheus-stack"),
         _a_namespace_routed_to_null,
+    ),
+    Case(
+        "heartbeat-reaches-a-switch",
+        (rt.HELM_RELEASE, "operations-kube-prometheus-stack"),
+        _no_route_for_the_heartbeat,
     ),
     Case("required-tags", PROVIDER, _default_tags_without_managed_by, reported_on=VPC),
     Case("stateful-protected", bucket("models"), unprotect=True),

@@ -158,6 +158,22 @@ class Case:
         return {k: v for k, v in merged.items() if k not in self.drop}
 
 
+HEARTBEAT_ROUTE = {"receiver": "heartbeat", "matchers": ['alertname = "Watchdog"']}
+HEARTBEAT_RECEIVER = {
+    "name": "heartbeat",
+    "webhook_configs": [{"url_file": "/etc/am/heartbeat-url", "send_resolved": False}],
+}
+
+
+def alertmanager_release(route: dict[str, Any], *receivers: dict[str, Any]) -> dict[str, Any]:
+    """A Helm release's values carrying an Alertmanager configuration with one child route."""
+    config = {
+        "route": {"receiver": "pagerduty-prod", "routes": [route]},
+        "receivers": [{"name": "null"}, {"name": "pagerduty-prod"}, *receivers],
+    }
+    return {"values": {"alertmanager": {"config": config}}}
+
+
 CASES = [
     Case(
         "eks-supported-version", rt.EKS_CLUSTER_COMPONENT, EKS_COMPONENT_GOOD, {"version": "1.31"}
@@ -484,6 +500,38 @@ CASES = [
                 }
             }
         },
+    ),
+    Case(
+        "heartbeat-reaches-a-switch",
+        rt.HELM_RELEASE,
+        alertmanager_release(HEARTBEAT_ROUTE, HEARTBEAT_RECEIVER),
+        alertmanager_release({**HEARTBEAT_ROUTE, "receiver": "null"}),
+    ),
+    Case(
+        "heartbeat-reaches-a-switch",
+        rt.HELM_RELEASE,
+        alertmanager_release(HEARTBEAT_ROUTE, HEARTBEAT_RECEIVER),
+        alertmanager_release({"receiver": "null", "matchers": ['alertname = "InfoInhibitor"']}),
+    ),
+    # A "resolved" post when the heartbeat stops would be one last ping.
+    Case(
+        "heartbeat-reaches-a-switch",
+        rt.HELM_RELEASE,
+        alertmanager_release(HEARTBEAT_ROUTE, HEARTBEAT_RECEIVER),
+        alertmanager_release(
+            HEARTBEAT_ROUTE,
+            {"name": "heartbeat", "webhook_configs": [{"url_file": "/etc/am/heartbeat-url"}]},
+        ),
+    ),
+    # The heartbeat sent to a receiver that posts nowhere (a Slack channel nobody watches
+    # for silence) is no dead man's switch.
+    Case(
+        "heartbeat-reaches-a-switch",
+        rt.HELM_RELEASE,
+        alertmanager_release(HEARTBEAT_ROUTE, HEARTBEAT_RECEIVER),
+        alertmanager_release(
+            HEARTBEAT_ROUTE, {"name": "heartbeat", "slack_configs": [{"api_url_file": "/x"}]}
+        ),
     ),
     Case(
         "sqs-encrypted",
