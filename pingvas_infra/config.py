@@ -243,7 +243,7 @@ class StackConfig(ConfigModel):
                 )
             )
         partition = partition_of(self.region)
-        for key, arn in self.cluster.people().items():
+        for key, arn in {**self.cluster.people(), **self.cluster.deployers()}.items():
             principal = Principal.parse(arn)
             if principal is not None and principal.partition != partition:
                 problems.append(
