@@ -96,14 +96,14 @@ def default_zones(region: str) -> tuple[str, ...] | None:
 LIMIT_RANGE_FILE = "limit-ranges.yaml"
 
 
-def container_disk_maximums() -> dict[str, tuple[str, int]]:
-    """Each namespace's per-container ephemeral-storage maximum (the cluster policy's limit
-    ranges): the value as written, and in whole GiB rounded up."""
+def pod_disk_maximums() -> dict[str, tuple[str, int]]:
+    """Each namespace's per-pod ephemeral-storage maximum (the cluster policy's limit ranges,
+    `type: Pod`): the value as written, and in whole GiB rounded up."""
     found: dict[str, tuple[str, int]] = {}
     for document in load_documents(LIMIT_RANGE_FILE):
         for item in document["spec"]["limits"]:
             maximum = (item.get("max") or {}).get("ephemeral-storage")
-            if item["type"] == "Container" and maximum is not None:
+            if item["type"] == "Pod" and maximum is not None:
                 gib = math.ceil(parse_quantity(str(maximum)) / 1024**3)
                 found[document["metadata"]["namespace"]] = (str(maximum), gib)
     return found
@@ -314,14 +314,14 @@ class StackConfig(ConfigModel):
 
     def _system_disk_problems(self) -> list[Problem]:
         """Every pod that may land on a system node writes at most what its disk leaves
-        one pod: the environments' per-container maximum and the prod backup's scratch.
+        one pod: the environments' per-pod maximum and the prod backup's scratch.
         The scheduler places by request, so a pod may write up to its limit wherever it
         lands; past the budget, the kubelet deletes prod's and the platform's cached images
         and then taints the node DiskPressure."""
         disk = self.cluster.system_nodes.disk_size_gib
         budget = pod_disk_budget_gib(disk)
         problems: list[Problem] = []
-        maximums = container_disk_maximums()
+        maximums = pod_disk_maximums()
         for namespace, (written, gib) in sorted(maximums.items()):
             if gib > budget:
                 problems.append(
@@ -329,7 +329,7 @@ class StackConfig(ConfigModel):
                         "cluster.systemNodes.diskSizeGib",
                         disk,
                         f"at least {smallest_disk_gib(gib)} (up to 200), so a {namespace} "
-                        f"container at its ephemeral-storage maximum ({written}, "
+                        f"pod at its ephemeral-storage maximum ({written}, "
                         f"k8s_manifests/{LIMIT_RANGE_FILE}) fits: {reserve_text()}; "
                         f"{disk} GiB leaves one pod {budget} GiB. Or lower that maximum "
                         f"to {budget}Gi or less",
@@ -345,7 +345,7 @@ class StackConfig(ConfigModel):
                     f"1 to {ceiling - DUMP_DISK_HEADROOM_GI}: the dump's disk limit (scratch "
                     f"plus {DUMP_DISK_HEADROOM_GI} GiB) must fit what a "
                     f"{disk} GiB system node leaves one pod ({budget} GiB; {reserve_text()}) "
-                    f"and prod's per-container maximum "
+                    f"and prod's per-pod maximum "
                     f"({maximums.get(PROD.namespace, ('none', 0))[0]}, "
                     f"k8s_manifests/{LIMIT_RANGE_FILE})",
                 )

@@ -254,7 +254,7 @@ MISTAKES: list[tuple[str, str, str, str]] = [
         "system-disk-below-the-environments-disk-maximum",
         "config:\n  pingvas-infra:cluster:\n    systemNodes: {diskSizeGib: 20}\n",
         "pingvas-infra:cluster.systemNodes.diskSizeGib",
-        "at least 29 (up to 200), so a dev container at its ephemeral-storage maximum (16Gi, "
+        "at least 29 (up to 200), so a dev pod at its ephemeral-storage maximum (16Gi, "
         "k8s_manifests/limit-ranges.yaml) fits",
     ),
     (

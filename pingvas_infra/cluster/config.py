@@ -109,7 +109,7 @@ class SystemNodeGroupConfig(ConfigModel):
         le=200,
         description=(
             "Encrypted gp3 root volume of each system node. Environment pods land here too, "
-            "so it must leave one pod their per-container disk maximum "
+            "so it must leave one pod the environments' per-pod disk maximum "
             "(k8s_manifests/limit-ranges.yaml) before the kubelet deletes cached images."
         ),
     )

@@ -186,7 +186,7 @@ class BackupConfig(ScheduledJobConfig):
         description=(
             "Node ephemeral storage the dump is written to first, on a system node: it and "
             "the dump's own headroom must fit what a system node's disk leaves one pod "
-            "(cluster.systemNodes.diskSizeGib) and prod's per-container maximum "
+            "(cluster.systemNodes.diskSizeGib) and prod's per-pod maximum "
             "(k8s_manifests/limit-ranges.yaml)."
         ),
     )

@@ -12,6 +12,7 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cluster.people import Access, people_group
+from pingvas_infra.config import pod_disk_maximums
 from pingvas_infra.configbase import ConfigError
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.node_disk import pod_disk_budget_gib
@@ -26,7 +27,7 @@ from tests.support.api_resources import qualified, resource_of, served_resources
 from tests.support.config_cases import config_with
 from tests.support.plan_graph import PlanRunner
 from tests.support.rbac import Association, ResourceRequest, access_policy_rules
-from tests.tenancy.quota import Namespace, Refused, hard_limits, quantity
+from tests.tenancy.quota import Namespace, Refused, hard_limits, limit_range_items, quantity
 
 ENVS = ("dev", "prod")
 
@@ -349,6 +350,43 @@ def test_no_environment_container_writes_more_than_a_system_node_leaves(
     }
     with pytest.raises(Refused, match="maximum ephemeral-storage"):
         Namespace(namespace).pod(scratch)
+
+
+def _disk(limit: str, name: str = "app", **more: Any) -> dict[str, Any]:
+    return container(
+        name=name,
+        **resources(requests={"ephemeral-storage": "256Mi"}, limits={"ephemeral-storage": limit}),
+        **more,
+    )
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_no_environment_pod_writes_more_than_a_system_node_leaves_however_it_is_split(
+    namespace: str, stack_file: StackFile
+) -> None:
+    """The kubelet evicts a pod only when its whole disk use, emptyDir included, passes
+    the sum of its containers' limits: splitting the disk over containers (or sidecars)
+    must not get a pod past what a system node leaves one pod."""
+    budget = pod_disk_budget_gib(config_with(stack_file, {}).cluster.system_nodes.disk_size_gib)
+    _, maximum = pod_disk_maximums()[namespace]
+    assert maximum <= budget
+    half = f"{maximum // 2 + 1}Gi"
+    (defaults,) = [i for i in limit_range_items(namespace) if i["type"] == "Container"]
+    default_limit = quantity(defaults["default"]["ephemeral-storage"])
+    beside_default = str(maximum * 1024**3 - default_limit + 1)
+    for spec in (
+        {"containers": [_disk(half, "a"), _disk(half, "b")]},
+        {
+            "containers": [_disk(half)],
+            "initContainers": [_disk(half, "proxy", restartPolicy="Always")],
+        },
+        # A container naming nothing gets the default limit: it counts in the sum.
+        {"containers": [_disk(beside_default), container(name="b")]},
+    ):
+        with pytest.raises(Refused, match="maximum ephemeral-storage usage per Pod"):
+            Namespace(namespace).pod(spec)
+    # A plain init container runs before the others, alone: the larger of the two counts.
+    Namespace(namespace).pod({"containers": [_disk(half)], "initContainers": [_disk(half, "i")]})
 
 
 def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
