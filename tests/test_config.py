@@ -148,7 +148,7 @@ def test_config_error_is_a_clean_pulumi_run_error() -> None:
 # before the program runs, in one message naming the key and what is allowed.
 MISTAKES: list[tuple[str, str, str, str]] = [
     (
-        "former-namespace",
+        "project-name-as-namespace",
         "config:\n  pingvas:cluster:\n    name: other\n",
         "pingvas:cluster",
         "write pingvas-infra:cluster",

@@ -204,7 +204,7 @@ def test_the_platform_fits_the_system_nodes_with_room_for_the_services(
 ) -> None:
     """On the group's default two nodes, the platform's pods leave at least as many slots as
     the memory left holds dev pods: memory, not pod slots, limits the services. With 17
-    slots a t3.medium (34 on two) the platform alone took 31 (36 with Argo CD)."""
+    slots a t3.medium (34 on two), the platform alone needs 31 (36 with Argo CD)."""
     graph = run_plan(ARGO_CD_ON if argo_cd else {})
     nodes = SystemNodeGroupConfig().desired_size
     pods = platform_pods(graph)

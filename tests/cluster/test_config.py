@@ -255,8 +255,8 @@ def test_default_system_types_share_one_size_class(stack_file: StackFile) -> Non
 def test_extended_support_is_refused_with_the_policy_that_would_fail_the_plan(
     stack_file: StackFile,
 ) -> None:
-    """EXTENDED was documented and accepted, then failed the mandatory policy control
-    eks-upgrade-policy-standard on every plan: config and policy now agree."""
+    """EXTENDED would fail the mandatory policy control eks-upgrade-policy-standard on
+    every plan: the config refuses it first, naming that control."""
     message = config_refusal(
         stack_file,
         {"pingvas-infra:cluster": {"kubernetesVersion": "1.32", "supportType": "EXTENDED"}},
