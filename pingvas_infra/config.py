@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,11 +52,15 @@ from pingvas_infra.instances import (
     instance_shapes,
     types_of_family,
 )
-from pingvas_infra.manifests import load_documents
 from pingvas_infra.network.config import NetworkConfig
-from pingvas_infra.node_disk import pod_disk_budget_gib, reserve_text, smallest_disk_gib
+from pingvas_infra.node_disk import (
+    LIMIT_RANGE_FILE,
+    pod_disk_budget_gib,
+    pod_disk_maximums,
+    reserve_text,
+    smallest_disk_gib,
+)
 from pingvas_infra.operations.config import DUMP_DISK_HEADROOM_GI, OperationsConfig
-from pingvas_infra.operations.sizing import parse_quantity
 from pingvas_infra.price_tables import load_price_table, priced_regions, region_gaps
 from pingvas_infra.stack_secrets import SECRET_KEYS, UNREAD, secret_value_refusal
 from pingvas_infra.storage.config import StorageConfig
@@ -91,22 +94,6 @@ def zone_names(region: str) -> list[str]:
 def default_zones(region: str) -> tuple[str, ...] | None:
     default = zone_table(region)["default"]
     return tuple(f"{region}{letter}" for letter in default) if default else None
-
-
-LIMIT_RANGE_FILE = "limit-ranges.yaml"
-
-
-def pod_disk_maximums() -> dict[str, tuple[str, int]]:
-    """Each namespace's per-pod ephemeral-storage maximum (the cluster policy's limit ranges,
-    `type: Pod`): the value as written, and in whole GiB rounded up."""
-    found: dict[str, tuple[str, int]] = {}
-    for document in load_documents(LIMIT_RANGE_FILE):
-        for item in document["spec"]["limits"]:
-            maximum = (item.get("max") or {}).get("ephemeral-storage")
-            if item["type"] == "Pod" and maximum is not None:
-                gib = math.ceil(parse_quantity(str(maximum)) / 1024**3)
-                found[document["metadata"]["namespace"]] = (str(maximum), gib)
-    return found
 
 
 class StackConfig(ConfigModel):

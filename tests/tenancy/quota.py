@@ -40,7 +40,7 @@ from functools import cache
 from typing import Any
 
 from pingvas_infra.manifests import load_documents
-from pingvas_infra.operations.sizing import parse_quantity
+from pingvas_infra.quantities import parse_quantity
 
 # Quota keys that make every container declare the resource (pods.go, validationSet).
 MUST_DECLARE = {

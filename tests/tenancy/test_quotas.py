@@ -24,7 +24,7 @@ from pingvas_infra.storage.models_store import NOMINAL_CAPACITY
 from pingvas_infra.storage.models_store import STORAGE_CLASS as MODELS_STORAGE_CLASS
 from tests.support.admission import Request, container, refused_whatever_the_object
 from tests.support.api_resources import qualified, resource_of, served_resources
-from tests.support.config_cases import config_with
+from tests.support.config_cases import config_with, leaf_settings
 from tests.support.plan_graph import PlanRunner
 from tests.support.rbac import Association, ResourceRequest, access_policy_rules
 from tests.tenancy.quota import Namespace, Refused, hard_limits, limit_range_items, quantity
@@ -400,6 +400,16 @@ def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
             continue
         return scratch
     raise AssertionError("no scratch size accepted")
+
+
+def test_the_config_reference_states_the_largest_backup_scratch(stack_file: StackFile) -> None:
+    """The README's allowed range for the scratch is the one the config enforces."""
+    (allowed,) = [
+        setting.allowed()
+        for path, setting in leaf_settings()
+        if path == ("operations", "backup", "scratchSizeGi")
+    ]
+    assert allowed.startswith(f"a whole number from 1 to {_largest_backup_scratch_gi(stack_file)}:")
 
 
 @pytest.mark.parametrize("scratch_gi", [5, "largest"])
