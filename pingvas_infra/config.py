@@ -232,15 +232,8 @@ class StackConfig(ConfigModel):
         partition = partition_of(self.region)
         for key, arn in {**self.cluster.people(), **self.cluster.deployers()}.items():
             principal = Principal.parse(arn)
-            if principal is not None and principal.partition != partition:
-                problems.append(
-                    Problem(
-                        f"cluster.{key}",
-                        arn,
-                        f"an ARN of partition {partition}, the partition of region "
-                        f"{self.region} (aws:region)",
-                    )
-                )
+            if principal is not None:
+                problems.extend(self._partition_problems(f"cluster.{key}", principal, partition))
         problems.extend(self._assuming_principal_problems(partition))
         problems.extend(self._system_disk_problems())
         problems.extend(
@@ -249,6 +242,19 @@ class StackConfig(ConfigModel):
         )
         raise_problems(problems)
         return self
+
+    def _partition_problems(self, key: str, principal: Principal, partition: str) -> list[Problem]:
+        """An IAM principal of another partition than the stack's region: IAM refuses it."""
+        if principal.partition == partition:
+            return []
+        return [
+            Problem(
+                key,
+                principal.arn,
+                f"an ARN of partition {partition}, the partition of region {self.region} "
+                "(aws:region)",
+            )
+        ]
 
     def _assuming_principal_problems(self, partition: str) -> list[Problem]:
         """Who may assume the models publisher and the backup restore roles: IAM roles or
@@ -274,15 +280,7 @@ class StackConfig(ConfigModel):
                     )
                 )
                 continue
-            if principal.partition != partition:
-                problems.append(
-                    Problem(
-                        full_key,
-                        arn,
-                        f"an ARN of partition {partition}, the partition of region "
-                        f"{self.region} (aws:region)",
-                    )
-                )
+            problems.extend(self._partition_problems(full_key, principal, partition))
             if principal.identity in dev_people:
                 problems.append(
                     Problem(
