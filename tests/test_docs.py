@@ -3,9 +3,7 @@ code, the matrix and a plan of the default stack, and every link resolves."""
 
 from __future__ import annotations
 
-import re
 import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from pingvas_infra.plan.model import PlanResult
 from pingvas_infra.plan.stackfile import StackFile
 from pingvas_infra.plan_run import load_config
 from scripts import docs
+from tests.support.markdown import broken_links, github_anchor, links
 from tests.support.project import PROJECT_DIR
 
 LINKED_DOCUMENTS = sorted(
@@ -24,11 +23,6 @@ LINKED_DOCUMENTS = sorted(
         *(PROJECT_DIR / "docs").glob("*.md"),
     ]
 )
-# [text](target), not an image; the target up to the first space or closing parenthesis.
-_LINK = re.compile(r"(?<!!)\[(?:[^\]\[]|\[[^\]]*\])*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_INLINE_CODE = re.compile(r"`[^`]*`")
-_EXPLICIT_ANCHOR = re.compile(r"<a\s+(?:id|name)=\"([^\"]+)\"")
 
 
 @pytest.fixture(scope="module")
@@ -96,63 +90,6 @@ def test_the_command_checks_without_writing_and_refuses_a_broken_matrix(
 
 
 # --- links --------------------------------------------------------------------------------
-
-
-def github_anchor(heading: str) -> str:
-    """The anchor GitHub gives a heading: its rendered text (code marks, link targets and
-    emphasis dropped) in lower case, every character but letters, digits, `_`, `-` and
-    spaces removed, each space turned into `-`."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
-    text = re.sub(r"<[^>]+>", "", text).replace("`", "").replace("*", "")
-    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
-
-
-def _prose_lines(path: Path) -> list[str]:
-    """The lines outside fenced code blocks."""
-    lines, fenced = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        if not fenced:
-            lines.append(line)
-    return lines
-
-
-def anchors(path: Path) -> set[str]:
-    """Every anchor of a Markdown file: its headings' (a repeated one gets -1, -2, ...) and
-    the explicit <a id> ones."""
-    found: set[str] = set()
-    seen: Counter[str] = Counter()
-    for line in _prose_lines(path):
-        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if heading:
-            anchor = github_anchor(heading.group(1))
-            found.add(f"{anchor}-{seen[anchor]}" if seen[anchor] else anchor)
-            seen[anchor] += 1
-        found.update(_EXPLICIT_ANCHOR.findall(line))
-    return found
-
-
-def links(path: Path) -> list[str]:
-    return [
-        target
-        for line in _prose_lines(path)
-        for target in _LINK.findall(_INLINE_CODE.sub("", line))
-        if not re.match(r"^[a-z][a-z0-9+.-]*:", target)  # http:, https:, mailto:
-    ]
-
-
-def broken_links(path: Path) -> list[str]:
-    broken = []
-    for target in links(path):
-        file_part, _, fragment = target.partition("#")
-        linked = (path.parent / file_part).resolve() if file_part else path
-        if not linked.exists():
-            broken.append(f"{target}: no such file")
-        elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
-            broken.append(f"{target}: no such heading in {linked.name}")
-    return broken
 
 
 def test_github_anchors_keep_underscores_and_drop_punctuation() -> None:

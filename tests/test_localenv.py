@@ -30,7 +30,7 @@ from pingvas_infra.tables import load_table
 from tests.support.cli import run_cli
 from tests.support.project import PROJECT_DIR
 from tests.support.servers import MotoServer, PostgresServer, start_redis
-from tests.support.tools import aws_cli, require_tool
+from tests.support.tools import aws_cli, require_tool, shellcheck_findings
 from tests.support.valkey import server_version, valkey_binary
 
 LOCAL = PROJECT_DIR / "local"
@@ -443,16 +443,9 @@ def test_create_buckets_script_makes_every_bucket_and_can_run_again(
 
 
 def test_the_local_scripts_pass_shellcheck() -> None:
-    shellcheck = require_tool("shellcheck")
-    scripts = [str(p) for p in sorted(LOCAL.rglob("*.sh"))]
+    scripts = sorted(LOCAL.rglob("*.sh"))
     assert len(scripts) == 2
-    done = subprocess.run(
-        [shellcheck, "--shell=bash", "--severity=style", *scripts],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout
+    assert shellcheck_findings(*scripts) == ""
 
 
 def test_the_command_writes_into_the_local_folder_of_the_project_it_runs_in(

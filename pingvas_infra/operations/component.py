@@ -21,6 +21,7 @@ from pingvas_infra.operations import (
     model_sync,
     monitoring,
     routing,
+    runbooks,
     sizing,
 )
 from pingvas_infra.operations.config import OperationsConfig
@@ -272,28 +273,20 @@ class Operations(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[receivers, grafana_admin]),
         )
-        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[release])
-        k8s.apiextensions.CustomResource(
-            f"{name}-pingvas-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata={
-                "name": "pingvas-alerts",
-                "namespace": in_namespace,
-                "labels": {monitoring.RULE_SELECTOR_LABEL: monitoring.RELEASE_NAME},
-            },
-            spec={
-                "groups": monitoring.rule_groups(
-                    config.monitoring,
-                    monitoring.BackupWatch(
-                        namespace=PROD.namespace,
-                        cron_job=backup.NAME,
-                        deadline=config.backup.deadline,
-                        longest_interval=config.backup.longest_interval,
-                    ),
-                )
-            },
-            opts=after_crds,
+        self._prometheus_rule(
+            "pingvas-alerts",
+            in_namespace,
+            monitoring.rule_groups(
+                config.monitoring,
+                monitoring.BackupWatch(
+                    namespace=PROD.namespace,
+                    cron_job=backup.NAME,
+                    deadline=config.backup.deadline,
+                    longest_interval=config.backup.longest_interval,
+                ),
+            ),
+            runbook_base_url=config.monitoring.runbook_base_url,
+            after=release,
         )
         for environment in ENVIRONMENTS:
             self._dashboard(
@@ -363,21 +356,20 @@ class Operations(pulumi.ComponentResource):
                 f"(pingvas_infra/tables/prices/{region}.yaml has no price for them)",
                 resource=self,
             )
-        k8s.apiextensions.CustomResource(
-            f"{name}-pingvas-gpu-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata={"name": "pingvas-gpu", "namespace": namespace, "labels": selected},
-            spec={
-                "groups": gpu_monitoring.rule_groups(
-                    config.monitoring.gpu,
-                    gpu.node_pools,
-                    ENVIRONMENTS,
-                    region=region,
-                    instance_families=gpu.instance_families,
-                )
-            },
-            opts=after_crds,
+        self._prometheus_rule(
+            "pingvas-gpu",
+            namespace,
+            gpu_monitoring.rule_groups(
+                config.monitoring.gpu,
+                gpu.node_pools,
+                ENVIRONMENTS,
+                region=region,
+                instance_families=gpu.instance_families,
+                karpenter_logs=gpu_monitoring.karpenter_logs(metrics.namespace, metrics.selector),
+            ),
+            runbook_base_url=config.monitoring.runbook_base_url,
+            after=after,
+            resource_name=f"{name}-pingvas-gpu-alerts",
         )
         for environment in ENVIRONMENTS:
             self._dashboard(
@@ -386,6 +378,31 @@ class Operations(pulumi.ComponentResource):
                 namespace,
                 gpu_monitoring.gpu_dashboard(environment, gpu.node_pools[environment.name]),
             )
+
+    def _prometheus_rule(
+        self,
+        rule_name: str,
+        namespace: pulumi.Input[str],
+        groups: list[dict[str, Any]],
+        *,
+        runbook_base_url: str | None,
+        after: k8s.helm.v3.Release,
+        resource_name: str | None = None,
+    ) -> None:
+        """A PrometheusRule kube-prometheus-stack's Prometheus loads, every alert of it
+        linked to its runbook (runbooks.py); after the release, which brings the kind."""
+        k8s.apiextensions.CustomResource(
+            resource_name or f"{self._name}-{rule_name}",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={
+                "name": rule_name,
+                "namespace": namespace,
+                "labels": {monitoring.RULE_SELECTOR_LABEL: monitoring.RELEASE_NAME},
+            },
+            spec={"groups": runbooks.linked(groups, runbook_base_url)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[after]),
+        )
 
     def _dashboard(
         self,

@@ -37,6 +37,13 @@ _CRON_NAMES = re.compile(
 _CRON_EXTENSIONS = re.compile(r"[LW#]", re.IGNORECASE)
 # An S3 key prefix the model sync may mirror.
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/$")
+# Where the repository's files are read: https, a host, a path; no query or fragment,
+# since each alert's section is appended as /docs/runbooks.md#<alert>.
+_RUNBOOK_BASE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?$")
+_RUNBOOK_BASE_URL_ALLOWED = (
+    "an https:// URL with a host and no query or fragment, under which docs/runbooks.md "
+    "is read, such as https://github.com/acme/pingvas-infra/blob/main"
+)
 # Prometheus durations as the operator's `retention` field takes them, in whole units.
 _RETENTION = re.compile(r"^[1-9][0-9]*(h|d|w)$")
 # A fixed, arbitrary start for measuring the gaps between scheduled runs: the result does
@@ -336,6 +343,22 @@ class MonitoringConfig(ConfigModel):
         default_factory=GpuAlertsConfig,
         description="The GPU and capacity alerts (DCGM exporter, Karpenter, kube-state-metrics).",
     )
+    runbook_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the repository's files are read: each alert of the stack then carries "
+            "runbook_url <runbookBaseUrl>/docs/runbooks.md#<alert>. Unset: only the "
+            "repository path, in the runbook annotation."
+        ),
+        json_schema_extra={"allowed": _RUNBOOK_BASE_URL_ALLOWED},
+    )
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _runbook_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not _RUNBOOK_BASE_URL.match(value):
+            raise ValueError(f"not a runbook address; allowed: {_RUNBOOK_BASE_URL_ALLOWED}")
+        return value
 
     @field_validator("retention")
     @classmethod

@@ -34,7 +34,14 @@ from pulumi import Output
 
 from pingvas_infra.environments import PROD, Environment
 from pingvas_infra.instances import instance_shapes
-from pingvas_infra.labels import GPU_RESOURCE, ON_DEMAND, SPOT
+from pingvas_infra.labels import (
+    CAPACITY_TYPE_LABEL,
+    GPU_RESOURCE,
+    INSTANCE_TYPE_LABEL,
+    NODE_POOL_LABEL,
+    ON_DEMAND,
+    SPOT,
+)
 from pingvas_infra.operations.config import GpuAlertsConfig
 from pingvas_infra.operations.monitoring import dashboard_template
 from pingvas_infra.tables import has_table, read_table
@@ -253,11 +260,23 @@ def spot_interruption_expression(config: GpuAlertsConfig) -> str:
     )
 
 
+def karpenter_logs(namespace: str, selector: Mapping[str, str]) -> str:
+    """The command that prints the last half hour of Karpenter's logs, every replica's
+    (the leader, whichever it is, does the launching; a selector alone keeps 10 lines)."""
+    labels = ",".join(f"{key}={value}" for key, value in selector.items())
+    return f"kubectl -n {namespace} logs -l {labels} --since=30m --tail=-1"
+
+
 def gpu_alert_rules(
-    config: GpuAlertsConfig, pools: Mapping[str, str], environments: Sequence[Environment]
+    config: GpuAlertsConfig,
+    pools: Mapping[str, str],
+    environments: Sequence[Environment],
+    *,
+    karpenter_logs: str,
 ) -> list[dict[str, Any]]:
     """Per environment's pool: idle GPU nodes, GPU pods pending, NodeClaim launch
-    failures; for the platform: the spot interruption rate."""
+    failures; for the platform: the spot interruption rate. Each says its first step
+    (``karpenter_logs`` is the command that reads Karpenter's logs)."""
     rules: list[dict[str, Any]] = []
     for env in environments:
         pool = pools[env.name]
@@ -275,7 +294,11 @@ def gpu_alert_rules(
                         f"GPU node {{{{ $labels.Hostname }}}} of {pool} has used less than "
                         f"{config.idle_utilisation_percent:g}% of its GPU for "
                         f"{config.idle_minutes} minutes: it is billed while it idles"
-                    )
+                    ),
+                    "description": (
+                        "See which pods hold it: kubectl get pods -A -o wide "
+                        "--field-selector spec.nodeName={{ $labels.Hostname }}"
+                    ),
                 },
             },
             {
@@ -288,7 +311,12 @@ def gpu_alert_rules(
                         f"GPU pod {{{{ $labels.pod }}}} has waited {config.pending_minutes} "
                         f"minutes for a node: GPU quota or vCPU quota at 0, spot capacity "
                         f"gone, or {pool} at its GPU limit"
-                    )
+                    ),
+                    "description": (
+                        "Read why it waits: kubectl -n {{ $labels.namespace }} describe pod "
+                        "{{ $labels.pod }} (Events), then Karpenter's view: "
+                        f"{karpenter_logs} | grep {{{{ $labels.pod }}}}"
+                    ),
                 },
             },
             {
@@ -299,7 +327,11 @@ def gpu_alert_rules(
                     "summary": (
                         f"Karpenter failed to launch {{{{ $value }}}} {pool} nodes in "
                         f"{LAUNCH_FAILURES_WINDOW} ({{{{ $labels.reason }}}})"
-                    )
+                    ),
+                    "description": (
+                        f"Read the launch errors: {karpenter_logs} | grep -i nodeclaim; "
+                        f"kubectl get nodeclaims -l {NODE_POOL_LABEL}={pool}"
+                    ),
                 },
             },
         ]
@@ -313,7 +345,11 @@ def gpu_alert_rules(
                     "{{ $value }} spot interruption notices in the last hour (more than "
                     f"{config.spot_interruptions_per_hour}): spot capacity of the pools' "
                     "types is scarce; consider more instance families or on-demand"
-                )
+                ),
+                "description": (
+                    f"See which spot nodes go: kubectl get nodes -l {CAPACITY_TYPE_LABEL}={SPOT} "
+                    f"-L {NODE_POOL_LABEL},{INSTANCE_TYPE_LABEL}"
+                ),
             },
         }
     )
@@ -327,11 +363,15 @@ def rule_groups(
     *,
     region: str,
     instance_families: Sequence[str],
+    karpenter_logs: str,
 ) -> list[dict[str, Any]]:
     return [
         {"name": "pingvas-gpu-nodes", "rules": [gpu_node_rule()]},
         {"name": "pingvas-gpu-prices", "rules": price_rules(region, instance_families)},
-        {"name": "pingvas-gpu-capacity", "rules": gpu_alert_rules(config, pools, environments)},
+        {
+            "name": "pingvas-gpu-capacity",
+            "rules": gpu_alert_rules(config, pools, environments, karpenter_logs=karpenter_logs),
+        },
     ]
 
 

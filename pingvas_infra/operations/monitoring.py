@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from pingvas_infra.environments import ENVIRONMENTS, PROD, Environment
-from pingvas_infra.labels import NAMESPACE_NAME_LABEL
+from pingvas_infra.labels import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 from pingvas_infra.operations import routing, sizing
 from pingvas_infra.operations.config import MonitoringConfig
 
@@ -74,6 +74,10 @@ def quota_alert_rule(environment: Environment, ratio: float) -> dict[str, Any]:
                 f"{environment.name} namespace is using more than {ratio:.0%} of its "
                 "{{ $labels.resource }} quota ({{ $value | humanizePercentage }})"
             ),
+            "description": (
+                "Compare used with hard: kubectl -n {{ $labels.namespace }} describe "
+                "resourcequota {{ $labels.resourcequota }}; then find the workload that grew."
+            ),
         },
     }
 
@@ -94,6 +98,7 @@ def backup_alert_rules(watch: BackupWatch) -> list[dict[str, Any]]:
     succeeded = f"kube_cronjob_status_last_successful_time{{{selector}}}"
     # The longest gap the schedule has, the run's own deadline, and a daylight-saving hour.
     stale_after = int((watch.longest_interval + watch.deadline + _DST_HOUR).total_seconds())
+    in_namespace = f"kubectl -n {watch.namespace}"
     return [
         {
             # The latest scheduled run has not succeeded within the Job's deadline: it
@@ -104,6 +109,11 @@ def backup_alert_rules(watch: BackupWatch) -> list[dict[str, Any]]:
             "labels": {"severity": "critical"},
             "annotations": {
                 "summary": "The last prod schema backup ({{ $labels.cronjob }}) did not succeed",
+                "description": (
+                    f"Read the newest run's logs: {in_namespace} get jobs "
+                    f"-l {APP_NAME_LABEL}={watch.cron_job}, then {in_namespace} logs "
+                    "job/<newest> -c dump (and -c upload)."
+                ),
             },
         },
         {
@@ -116,6 +126,12 @@ def backup_alert_rules(watch: BackupWatch) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": (
                     "No prod schema backup has succeeded for {{ $value | humanizeDuration }}"
+                ),
+                "description": (
+                    f"Check the schedule: {in_namespace} get cronjob {watch.cron_job} "
+                    "(SUSPEND, LAST SCHEDULE); take a backup now: "
+                    f"{in_namespace} create job --from=cronjob/{watch.cron_job} "
+                    f"{watch.cron_job}-manual-$(date +%s)."
                 ),
             },
         },

@@ -25,6 +25,16 @@ BOTH_KEYS = {
 # The dead man's switch's ping URL, and every key at once.
 HEARTBEAT_KEY = {"pingvas-infra:heartbeatUrl": "https://hc-ping.invalid/0b1c2d3e-heartbeat"}
 ALL_KEYS = {**BOTH_KEYS, **HEARTBEAT_KEY}
+# How Karpenter's logs are read in the GPU alerts' first actions (its chart's pod labels).
+KARPENTER_LOGS = (
+    "kubectl -n kube-system logs -l app.kubernetes.io/name=karpenter,"
+    "app.kubernetes.io/instance=karpenter --since=30m --tail=-1"
+)
+
+
+def runbook_link(alert: str) -> dict[str, str]:
+    """The `runbook` annotation of a stack alert: its section in docs/runbooks.md."""
+    return {"runbook": f"docs/runbooks.md#{alert.lower()}"}
 
 
 def operations(

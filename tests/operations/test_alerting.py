@@ -30,6 +30,7 @@ from tests.operations.monitoring_graph import (
     rule_file,
     rule_groups,
     run_rule_tests,
+    runbook_link,
 )
 from tests.support.charts import chart_values
 from tests.support.plan_graph import PlanRunner
@@ -109,7 +110,11 @@ def test_quota_alert_fires_per_namespace_after_five_minutes_above_ninety_percent
                                 **quota_alert("dev", GPU_QUOTA_KEY, "warning", dev_alert),
                                 "exp_annotations": {
                                     "summary": "dev namespace is using more than 90% of its "
-                                    f"{GPU_QUOTA_KEY} quota (100%)"
+                                    f"{GPU_QUOTA_KEY} quota (100%)",
+                                    "description": "Compare used with hard: kubectl -n dev "
+                                    "describe resourcequota dev-quota; then find the workload "
+                                    "that grew.",
+                                    **runbook_link(dev_alert),
                                 },
                             }
                         ],
@@ -122,7 +127,11 @@ def test_quota_alert_fires_per_namespace_after_five_minutes_above_ninety_percent
                                 **quota_alert("prod", "requests.memory", "critical", prod_alert),
                                 "exp_annotations": {
                                     "summary": "prod namespace is using more than 90% of its "
-                                    "requests.memory quota (95%)"
+                                    "requests.memory quota (95%)",
+                                    "description": "Compare used with hard: kubectl -n prod "
+                                    "describe resourcequota prod-quota; then find the workload "
+                                    "that grew.",
+                                    **runbook_link(prod_alert),
                                 },
                             }
                         ],
@@ -179,11 +188,27 @@ def cron_series(metric: str, values: str) -> dict[str, str]:
 
 
 FAILED_SUMMARY = f"The last prod schema backup ({backup.NAME}) did not succeed"
+FIRST_ACTIONS = {
+    "ProdBackupFailed": (
+        "Read the newest run's logs: kubectl -n prod get jobs "
+        "-l app.kubernetes.io/name=prod-db-backup, then kubectl -n prod logs job/<newest> "
+        "-c dump (and -c upload)."
+    ),
+    "ProdBackupStale": (
+        "Check the schedule: kubectl -n prod get cronjob prod-db-backup (SUSPEND, LAST "
+        "SCHEDULE); take a backup now: kubectl -n prod create job "
+        "--from=cronjob/prod-db-backup prod-db-backup-manual-$(date +%s)."
+    ),
+}
 
 
 def backup_alert(alertname: str, summary: str = FAILED_SUMMARY) -> dict[str, Any]:
     return {
-        "exp_annotations": {"summary": summary},
+        "exp_annotations": {
+            "summary": summary,
+            "description": FIRST_ACTIONS[alertname],
+            **runbook_link(alertname),
+        },
         "exp_labels": {
             "alertname": alertname,
             "severity": "critical",

@@ -100,6 +100,30 @@ BAD_OPERATIONS: list[BadConfigCase] = [
         "allowed: a number above 0 and at most 1",
     ),
     (
+        "runbook-address-plain-http",
+        {"monitoring": {"runbookBaseUrl": "http://git.example.com/acme/pingvas-infra/blob/main"}},
+        f"{KEY}.monitoring.runbookBaseUrl",
+        "an https:// URL",
+    ),
+    (
+        "runbook-address-with-fragment",
+        {"monitoring": {"runbookBaseUrl": "https://git.example.com/acme/infra#readme"}},
+        f"{KEY}.monitoring.runbookBaseUrl",
+        "no query or fragment",
+    ),
+    (
+        "runbook-address-without-host",
+        {"monitoring": {"runbookBaseUrl": "https:///acme/pingvas-infra"}},
+        f"{KEY}.monitoring.runbookBaseUrl",
+        "with a host",
+    ),
+    (
+        "runbook-address-with-space",
+        {"monitoring": {"runbookBaseUrl": "https://git.example.com/acme/pingvas infra"}},
+        f"{KEY}.monitoring.runbookBaseUrl",
+        "an https:// URL",
+    ),
+    (
         "argocd-without-repository",
         {"argocd": {"enabled": True}},
         f"{KEY}.argocd.repoUrl",
@@ -221,3 +245,13 @@ def test_the_routing_key_is_no_url_and_the_plan_reads_no_secret() -> None:
     parse_stack_config(decrypted("pingvas-infra:pagerdutyRoutingKey", "R0ut1ngKey"), "shared")
     parse_stack_config(decrypted("pingvas-infra:heartbeatUrl", SECRET), "shared")
     assert UNREAD == SECRET
+
+
+def test_the_runbook_address_is_optional_and_takes_https() -> None:
+    assert OperationsConfig().monitoring.runbook_base_url is None
+    for url in (
+        "https://github.com/acme/pingvas-infra/blob/main",
+        "https://gitlab.example.com:8443/platform/pingvas-infra/-/blob/main/",
+    ):
+        config = OperationsConfig.model_validate({"monitoring": {"runbookBaseUrl": url}})
+        assert config.monitoring.runbook_base_url == url

@@ -23,6 +23,7 @@ from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.tables import load_table, read_table
 from tests.operations.monitoring_graph import (
     BOTH_KEYS,
+    KARPENTER_LOGS,
     alertmanager_file,
     amtool,
     operations,
@@ -31,6 +32,7 @@ from tests.operations.monitoring_graph import (
     rule_file,
     rule_groups,
     run_rule_tests,
+    runbook_link,
 )
 from tests.operations.scheduling import tolerates
 from tests.support.charts import chart_values
@@ -243,7 +245,12 @@ def idle_alert(env: str, host: str) -> dict[str, Any]:
             "summary": (
                 f"GPU node {host} of gpu-{env} has used less than 5% of its GPU for 30 minutes: "
                 "it is billed while it idles"
-            )
+            ),
+            "description": (
+                "See which pods hold it: kubectl get pods -A -o wide "
+                f"--field-selector spec.nodeName={host}"
+            ),
+            **runbook_link(f"{env.capitalize()}GpuNodeIdle"),
         },
     }
 
@@ -352,7 +359,13 @@ def test_gpu_pods_pending_too_long_fire_in_their_environment(
                                         "GPU pod sd-worker-0 has waited 15 minutes for a node: "
                                         "GPU quota or vCPU quota at 0, spot capacity gone, or "
                                         "gpu-prod at its GPU limit"
-                                    )
+                                    ),
+                                    "description": (
+                                        "Read why it waits: kubectl -n prod describe pod "
+                                        "sd-worker-0 (Events), then Karpenter's view: "
+                                        f"{KARPENTER_LOGS} | grep sd-worker-0"
+                                    ),
+                                    **runbook_link("ProdGpuPodsPending"),
                                 },
                             }
                         ],
@@ -374,7 +387,13 @@ def test_gpu_pods_pending_too_long_fire_in_their_environment(
                                         "GPU pod sd-worker-0 has waited 15 minutes for a node: "
                                         "GPU quota or vCPU quota at 0, spot capacity gone, or "
                                         "gpu-dev at its GPU limit"
-                                    )
+                                    ),
+                                    "description": (
+                                        "Read why it waits: kubectl -n dev describe pod "
+                                        "sd-worker-0 (Events), then Karpenter's view: "
+                                        f"{KARPENTER_LOGS} | grep sd-worker-0"
+                                    ),
+                                    **runbook_link("DevGpuPodsPending"),
                                 },
                             }
                         ],
@@ -427,7 +446,13 @@ def test_nodeclaim_launch_failures_fire_and_consolidation_does_not(
                                     "summary": (
                                         "Karpenter failed to launch 4 gpu-prod nodes in 15m "
                                         "(insufficient_capacity)"
-                                    )
+                                    ),
+                                    "description": (
+                                        f"Read the launch errors: {KARPENTER_LOGS} | grep -i "
+                                        "nodeclaim; kubectl get nodeclaims -l "
+                                        "karpenter.sh/nodepool=gpu-prod"
+                                    ),
+                                    **runbook_link("ProdGpuNodeLaunchFailures"),
                                 },
                             }
                         ],
@@ -480,7 +505,13 @@ def test_a_high_spot_interruption_rate_fires_and_rebalance_notices_do_not(
                                         "5 spot interruption notices in the last hour (more "
                                         "than 3): spot capacity of the pools' types is scarce; "
                                         "consider more instance families or on-demand"
-                                    )
+                                    ),
+                                    "description": (
+                                        "See which spot nodes go: kubectl get nodes -l "
+                                        "karpenter.sh/capacity-type=spot -L "
+                                        "karpenter.sh/nodepool,node.kubernetes.io/instance-type"
+                                    ),
+                                    **runbook_link("SpotInterruptionsHigh"),
                                 },
                             }
                         ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,3 +48,15 @@ def aws_cli() -> str:
     """The `aws` command of the test virtualenv (the `awscli` test dependency)."""
     candidate = Path(sys.executable).parent / "aws"
     return require_binary(str(candidate) if candidate.exists() else None, "aws (awscli)")
+
+
+def shellcheck_findings(*scripts: Path | str) -> str:
+    """What shellcheck (bash, every severity down to style) says of ``scripts``: empty when
+    they pass."""
+    done = subprocess.run(
+        [require_tool("shellcheck"), "--shell=bash", "--severity=style", *map(str, scripts)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout if done.returncode else ""
