@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,11 +52,15 @@ from pingvas_infra.instances import (
     instance_shapes,
     types_of_family,
 )
-from pingvas_infra.manifests import load_documents
 from pingvas_infra.network.config import NetworkConfig
-from pingvas_infra.node_disk import pod_disk_budget_gib, reserve_text, smallest_disk_gib
+from pingvas_infra.node_disk import (
+    LIMIT_RANGE_FILE,
+    pod_disk_budget_gib,
+    pod_disk_maximums,
+    reserve_text,
+    smallest_disk_gib,
+)
 from pingvas_infra.operations.config import DUMP_DISK_HEADROOM_GI, OperationsConfig
-from pingvas_infra.operations.sizing import parse_quantity
 from pingvas_infra.price_tables import load_price_table, priced_regions, region_gaps
 from pingvas_infra.stack_secrets import SECRET_KEYS, UNREAD, secret_value_refusal
 from pingvas_infra.storage.config import StorageConfig
@@ -91,22 +94,6 @@ def zone_names(region: str) -> list[str]:
 def default_zones(region: str) -> tuple[str, ...] | None:
     default = zone_table(region)["default"]
     return tuple(f"{region}{letter}" for letter in default) if default else None
-
-
-LIMIT_RANGE_FILE = "limit-ranges.yaml"
-
-
-def container_disk_maximums() -> dict[str, tuple[str, int]]:
-    """Each namespace's per-container ephemeral-storage maximum (the cluster policy's limit
-    ranges): the value as written, and in whole GiB rounded up."""
-    found: dict[str, tuple[str, int]] = {}
-    for document in load_documents(LIMIT_RANGE_FILE):
-        for item in document["spec"]["limits"]:
-            maximum = (item.get("max") or {}).get("ephemeral-storage")
-            if item["type"] == "Container" and maximum is not None:
-                gib = math.ceil(parse_quantity(str(maximum)) / 1024**3)
-                found[document["metadata"]["namespace"]] = (str(maximum), gib)
-    return found
 
 
 class StackConfig(ConfigModel):
@@ -243,17 +230,10 @@ class StackConfig(ConfigModel):
                 )
             )
         partition = partition_of(self.region)
-        for key, arn in self.cluster.people().items():
+        for key, arn in {**self.cluster.people(), **self.cluster.deployers()}.items():
             principal = Principal.parse(arn)
-            if principal is not None and principal.partition != partition:
-                problems.append(
-                    Problem(
-                        f"cluster.{key}",
-                        arn,
-                        f"an ARN of partition {partition}, the partition of region "
-                        f"{self.region} (aws:region)",
-                    )
-                )
+            if principal is not None:
+                problems.extend(self._partition_problems(f"cluster.{key}", principal, partition))
         problems.extend(self._assuming_principal_problems(partition))
         problems.extend(self._system_disk_problems())
         problems.extend(
@@ -262,6 +242,19 @@ class StackConfig(ConfigModel):
         )
         raise_problems(problems)
         return self
+
+    def _partition_problems(self, key: str, principal: Principal, partition: str) -> list[Problem]:
+        """An IAM principal of another partition than the stack's region: IAM refuses it."""
+        if principal.partition == partition:
+            return []
+        return [
+            Problem(
+                key,
+                principal.arn,
+                f"an ARN of partition {partition}, the partition of region {self.region} "
+                "(aws:region)",
+            )
+        ]
 
     def _assuming_principal_problems(self, partition: str) -> list[Problem]:
         """Who may assume the models publisher and the backup restore roles: IAM roles or
@@ -287,15 +280,7 @@ class StackConfig(ConfigModel):
                     )
                 )
                 continue
-            if principal.partition != partition:
-                problems.append(
-                    Problem(
-                        full_key,
-                        arn,
-                        f"an ARN of partition {partition}, the partition of region "
-                        f"{self.region} (aws:region)",
-                    )
-                )
+            problems.extend(self._partition_problems(full_key, principal, partition))
             if principal.identity in dev_people:
                 problems.append(
                     Problem(
@@ -314,14 +299,14 @@ class StackConfig(ConfigModel):
 
     def _system_disk_problems(self) -> list[Problem]:
         """Every pod that may land on a system node writes at most what its disk leaves
-        one pod: the environments' per-container maximum and the prod backup's scratch.
+        one pod: the environments' per-pod maximum and the prod backup's scratch.
         The scheduler places by request, so a pod may write up to its limit wherever it
         lands; past the budget, the kubelet deletes prod's and the platform's cached images
         and then taints the node DiskPressure."""
         disk = self.cluster.system_nodes.disk_size_gib
         budget = pod_disk_budget_gib(disk)
         problems: list[Problem] = []
-        maximums = container_disk_maximums()
+        maximums = pod_disk_maximums()
         for namespace, (written, gib) in sorted(maximums.items()):
             if gib > budget:
                 problems.append(
@@ -329,7 +314,7 @@ class StackConfig(ConfigModel):
                         "cluster.systemNodes.diskSizeGib",
                         disk,
                         f"at least {smallest_disk_gib(gib)} (up to 200), so a {namespace} "
-                        f"container at its ephemeral-storage maximum ({written}, "
+                        f"pod at its ephemeral-storage maximum ({written}, "
                         f"k8s_manifests/{LIMIT_RANGE_FILE}) fits: {reserve_text()}; "
                         f"{disk} GiB leaves one pod {budget} GiB. Or lower that maximum "
                         f"to {budget}Gi or less",
@@ -345,7 +330,7 @@ class StackConfig(ConfigModel):
                     f"1 to {ceiling - DUMP_DISK_HEADROOM_GI}: the dump's disk limit (scratch "
                     f"plus {DUMP_DISK_HEADROOM_GI} GiB) must fit what a "
                     f"{disk} GiB system node leaves one pod ({budget} GiB; {reserve_text()}) "
-                    f"and prod's per-container maximum "
+                    f"and prod's per-pod maximum "
                     f"({maximums.get(PROD.namespace, ('none', 0))[0]}, "
                     f"k8s_manifests/{LIMIT_RANGE_FILE})",
                 )

@@ -11,7 +11,11 @@ from __future__ import annotations
 import math
 from functools import cache
 
+from pingvas_infra.manifests import load_documents
+from pingvas_infra.quantities import parse_quantity
 from pingvas_infra.tables import load_table
+
+LIMIT_RANGE_FILE = "limit-ranges.yaml"
 
 
 @cache
@@ -53,3 +57,17 @@ def smallest_disk_gib(pod_gib: int) -> int:
     while pod_disk_budget_gib(disk) < pod_gib:
         disk += 1
     return disk
+
+
+@cache
+def pod_disk_maximums() -> dict[str, tuple[str, int]]:
+    """Each namespace's per-pod ephemeral-storage maximum (the cluster policy's limit ranges,
+    `type: Pod`): the value as written, and in whole GiB rounded up."""
+    found: dict[str, tuple[str, int]] = {}
+    for document in load_documents(LIMIT_RANGE_FILE):
+        for item in document["spec"]["limits"]:
+            maximum = (item.get("max") or {}).get("ephemeral-storage")
+            if item["type"] == "Pod" and maximum is not None:
+                gib = math.ceil(parse_quantity(str(maximum)) / 1024**3)
+                found[document["metadata"]["namespace"]] = (str(maximum), gib)
+    return found

@@ -148,7 +148,7 @@ def test_config_error_is_a_clean_pulumi_run_error() -> None:
 # before the program runs, in one message naming the key and what is allowed.
 MISTAKES: list[tuple[str, str, str, str]] = [
     (
-        "former-namespace",
+        "project-name-as-namespace",
         "config:\n  pingvas:cluster:\n    name: other\n",
         "pingvas:cluster",
         "write pingvas-infra:cluster",
@@ -254,7 +254,7 @@ MISTAKES: list[tuple[str, str, str, str]] = [
         "system-disk-below-the-environments-disk-maximum",
         "config:\n  pingvas-infra:cluster:\n    systemNodes: {diskSizeGib: 20}\n",
         "pingvas-infra:cluster.systemNodes.diskSizeGib",
-        "at least 29 (up to 200), so a dev container at its ephemeral-storage maximum (16Gi, "
+        "at least 29 (up to 200), so a dev pod at its ephemeral-storage maximum (16Gi, "
         "k8s_manifests/limit-ranges.yaml) fits",
     ),
     (

@@ -275,6 +275,47 @@ def test_every_statement_of_the_secrets_key_changes_a_decision(graph: PlanResult
         assert changed, f"{statement['Sid']} changes no decision"
 
 
+# What the workflows run as (pingvas_infra/plan/mocks.py answers GetCallerIdentity with
+# the session; getSessionContext with its role).
+PREVIEW_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/pingvas-preview/github-actions"
+DEPLOY_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/pingvas-deploy/github-actions"
+DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/pingvas-deploy"
+BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/ops/break-glass"
+LISTED_DEPLOYERS = {"pingvas-infra:cluster": {"deployerPrincipalArns": [DEPLOY_ROLE, BREAK_GLASS]}}
+
+
+def test_a_preview_and_the_deploy_plan_the_same_secrets_key_policy(
+    run_plan_uncached: PlanRunner,
+) -> None:
+    """With the deployers listed, who runs the program changes nothing: the preview role's
+    plan shows the policy the deploy role's `up` makes. Unlisted, each names itself."""
+    as_preview = run_plan_uncached(LISTED_DEPLOYERS, caller_arn=PREVIEW_SESSION)
+    as_deploy = run_plan_uncached(LISTED_DEPLOYERS, caller_arn=DEPLOY_SESSION)
+    assert policy_of(as_preview, "cluster-secrets") == policy_of(as_deploy, "cluster-secrets")
+    unlisted_preview = run_plan_uncached({}, caller_arn=PREVIEW_SESSION)
+    unlisted_deploy = run_plan_uncached({}, caller_arn=DEPLOY_SESSION)
+    assert policy_of(unlisted_preview, "cluster-secrets") != policy_of(
+        unlisted_deploy, "cluster-secrets"
+    )
+
+
+def test_only_listed_deployers_may_create_the_grant(run_plan_uncached: PlanRunner) -> None:
+    """The listed deployers create the grant (and describe the key); the role running a
+    preview, unlisted, may not, whoever ran the plan."""
+    planned = run_plan_uncached(LISTED_DEPLOYERS, caller_arn=PREVIEW_SESSION)
+    policy = policy_of(planned, "cluster-secrets")
+    preview_role = f"arn:aws:iam::{ACCOUNT}:role/pingvas-preview"
+    for deployer in (DEPLOY_ROLE, BREAK_GLASS):
+        for action in ("kms:CreateGrant", "kms:DescribeKey"):
+            decision = decide_secrets(planned, policy, deployer, action, [CLUSTER_CREATOR_IAM])
+            assert decision is Decision.ALLOW, (deployer, action)
+        decision = decide_secrets(planned, policy, deployer, "kms:Decrypt", [EVERYTHING_KMS])
+        assert decision is Decision.IMPLICIT_DENY
+    for outsider in (preview_role, DEPLOYER):
+        decision = decide_secrets(planned, policy, outsider, "kms:CreateGrant", [EVERYTHING_KMS])
+        assert decision is Decision.IMPLICIT_DENY, outsider
+
+
 def test_the_secrets_key_policy_is_in_place_before_the_cluster(graph: PlanResult) -> None:
     """The cluster is created (and a replacement re-created) under the explicit policy,
     not under KMS's default one: the policy names no output of the cluster."""

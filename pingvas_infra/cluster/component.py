@@ -85,14 +85,16 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         # EKS encrypts Secrets under a grant it creates, at CreateCluster, through the
-        # rights of the principal that creates the cluster: whoever runs `pulumi up` (its
-        # role, not the session). The policy names only that principal, so it exists before
-        # the cluster and a replacement of the cluster is created under it; another
-        # principal's `pulumi up` names itself first.
+        # rights of the principal that creates the cluster: the listed deployers (the
+        # deploy role, break-glass admins), or else whoever runs the program (its role, not
+        # the session). The policy names no output of the cluster, so it exists before the
+        # cluster and a replacement of the cluster is created under it.
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        deployer = aws.iam.get_session_context_output(
-            arn=identity.arn, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).issuer_arn
+        creators: list[pulumi.Input[str]] = list(config.deployer_principal_arns) or [
+            aws.iam.get_session_context_output(
+                arn=identity.arn, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).issuer_arn
+        ]
         secrets_key_policy = key_policy(
             f"{name}-secrets",
             secrets_key,
@@ -102,7 +104,7 @@ class Cluster(pulumi.ComponentResource):
                 roles=[
                     RoleUse(
                         sid="ClusterCreatorGrantsToEks",
-                        roles=[deployer],
+                        roles=creators,
                         actions=eks_cluster_creator_actions(),
                     )
                 ]

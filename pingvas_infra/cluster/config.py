@@ -54,9 +54,13 @@ _NODES_WHY = (
     f"EKS allows {MAX_NODES} nodes per managed node group (default quota L-BD136A63); "
     "the system tier needs two at least, so one spot interruption never empties it"
 )
-_ARNS = (
+_ARN_LIST = (
     "a list of IAM role or user ARNs (paths allowed) of aws:region's partition, such as "
-    "arn:aws:iam::123456789012:role/platform-admin; each principal in one list only"
+    "arn:aws:iam::123456789012:role/platform-admin"
+)
+_ARNS = f"{_ARN_LIST}; each principal in one list only"
+NOT_A_PRINCIPAL = (
+    "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin (paths allowed)"
 )
 
 
@@ -105,7 +109,7 @@ class SystemNodeGroupConfig(ConfigModel):
         le=200,
         description=(
             "Encrypted gp3 root volume of each system node. Environment pods land here too, "
-            "so it must leave one pod their per-container disk maximum "
+            "so it must leave one pod the environments' per-pod disk maximum "
             "(k8s_manifests/limit-ranges.yaml) before the kubelet deletes cached images."
         ),
     )
@@ -250,6 +254,17 @@ class ClusterConfig(ConfigModel):
         ),
         json_schema_extra={"allowed": _ARNS},
     )
+    deployer_principal_arns: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "IAM roles/users that run `pulumi up` (the deploy role, AWS_DEPLOY_ROLE_ARN of "
+            "the workflows, and break-glass admins): the Kubernetes Secrets key lets them "
+            "create the grant EKS encrypts Secrets under when it creates the cluster. Empty: "
+            "whoever runs the program, so a preview under another role shows a key policy "
+            "change (warned)."
+        ),
+        json_schema_extra={"allowed": f"{_ARN_LIST}; each once"},
+    )
     public_access_cidrs: tuple[Cidr, ...] = Field(
         default=(OPEN_TO_THE_INTERNET,),
         max_length=aws_limit("eks_public_access_cidrs_per_cluster"),
@@ -289,6 +304,7 @@ class ClusterConfig(ConfigModel):
             for p in self.system_nodes.problems()
         )
         problems.extend(self._people_problems())
+        problems.extend(self._deployer_problems())
         for i, cidr in enumerate(self.public_access_cidrs):
             block = network(cidr)
             if any(block.subnet_of(private) for private in _NON_PUBLIC):
@@ -319,6 +335,24 @@ class ClusterConfig(ConfigModel):
         )
         return listed
 
+    def deployers(self) -> dict[str, str]:
+        """The principals that run `pulumi up`: stack-file key (relative to the section) ->
+        ARN."""
+        return {
+            f"deployerPrincipalArns[{i}]": a for i, a in enumerate(self.deployer_principal_arns)
+        }
+
+    def _deployer_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        first_key: dict[str, str] = {}
+        for key, arn in self.deployers().items():
+            if Principal.parse(arn) is None:
+                problems.append(Problem(key, arn, NOT_A_PRINCIPAL))
+            elif arn in first_key:
+                problems.append(Problem(key, arn, f"each principal once (also {first_key[arn]})"))
+            first_key.setdefault(arn, key)
+        return problems
+
     def _people_problems(self) -> list[Problem]:
         problems: list[Problem] = []
         known = {env.name for env in ENVIRONMENTS}
@@ -336,14 +370,7 @@ class ClusterConfig(ConfigModel):
         for key, arn in self.people().items():
             principal = Principal.parse(arn)
             if principal is None:
-                problems.append(
-                    Problem(
-                        key,
-                        arn,
-                        "an IAM role or user ARN, such as arn:aws:iam::123456789012:role/admin "
-                        "(paths allowed)",
-                    )
-                )
+                problems.append(Problem(key, arn, NOT_A_PRINCIPAL))
                 continue
             if principal.kind == "role" and principal.path.startswith(_SERVICE_LINKED_PATH):
                 problems.append(
@@ -434,6 +461,18 @@ class ClusterConfig(ConfigModel):
                     list(self.public_access_cidrs),
                     "the Kubernetes API endpoint is reachable from the whole internet (IAM "
                     "still authenticates every call); list your office/VPN ranges instead",
+                )
+            )
+        if not self.deployer_principal_arns:
+            found.append(
+                ConfigWarning(
+                    "deployerPrincipalArns",
+                    [],
+                    "the Kubernetes Secrets key lets whoever runs the program create EKS's "
+                    "grant, so every preview under another role (the workflows' preview role) "
+                    "shows a key policy change `pulumi up` will not make, and an `up` by "
+                    "another principal rewrites the policy; list the deploy role "
+                    "(AWS_DEPLOY_ROLE_ARN) and the break-glass admins (README, Deployment flow)",
                 )
             )
         version = eks_versions().get(self.kubernetes_version)

@@ -3,7 +3,7 @@
 The design guide separates dev and prod by DB number, which any client can undo with `SELECT`.
 Here each environment authenticates as its own user whose keys and pub/sub channels are
 confined to its prefix (`dev:` / `prod:`). The DB numbers stay as the design guide has them, but
-they no longer matter for isolation: a dev client that selects DB 1 still reaches only
+they do not matter for isolation: a dev client that selects DB 1 still reaches only
 `dev:*` keys there.
 
 Key patterns only guard commands that name keys. Commands that act on or reveal the

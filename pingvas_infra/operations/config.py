@@ -14,7 +14,10 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
 from pingvas_infra.configbase import Allowed, ConfigModel, Problem, raise_problems
+from pingvas_infra.environments import PROD
+from pingvas_infra.node_disk import LIMIT_RANGE_FILE, pod_disk_maximums
 from pingvas_infra.operations import sizing
+from pingvas_infra.quantities import parse_quantity
 
 # Kubernetes CronJobs take the standard five cron fields or one of these descriptors
 # (robfig/cron's standard parser); seconds, L, W and # are refused by the API server.
@@ -53,7 +56,7 @@ _SCHEDULE_PROBE_MAX_RUNS = 5000
 
 
 def _quantity(value: str) -> str:
-    sizing.parse_quantity(value)
+    parse_quantity(value)
     return value
 
 
@@ -176,6 +179,16 @@ class ScheduledJobConfig(ConfigModel):
 DUMP_DISK_HEADROOM_GI = 1
 
 
+def _scratch_allowed() -> str:
+    written, gib = pod_disk_maximums()[PROD.namespace]
+    return (
+        f"a whole number from 1 to {gib - DUMP_DISK_HEADROOM_GI}: prod's per-pod disk maximum "
+        f"({written}, k8s_manifests/{LIMIT_RANGE_FILE}) less {DUMP_DISK_HEADROOM_GI} GiB of "
+        "headroom, and no more than what the system disk (cluster.systemNodes.diskSizeGib) "
+        "leaves one pod, less the same"
+    )
+
+
 class BackupConfig(ScheduledJobConfig):
     """The daily dump of the prod schema to the backups bucket."""
 
@@ -189,13 +202,13 @@ class BackupConfig(ScheduledJobConfig):
     scratch_size_gi: int = Field(
         default=5,
         ge=1,
-        le=50,
         description=(
             "Node ephemeral storage the dump is written to first, on a system node: it and "
             "the dump's own headroom must fit what a system node's disk leaves one pod "
-            "(cluster.systemNodes.diskSizeGib) and prod's per-container maximum "
+            "(cluster.systemNodes.diskSizeGib) and prod's per-pod maximum "
             "(k8s_manifests/limit-ranges.yaml)."
         ),
+        json_schema_extra={"allowed": _scratch_allowed()},
     )
 
     @property
@@ -364,8 +377,7 @@ class MonitoringConfig(ConfigModel):
                     f"at least prometheusMemory ({self.prometheus_memory})",
                 )
             ]
-            if sizing.parse_quantity(self.prometheus_memory_limit)
-            < sizing.parse_quantity(self.prometheus_memory)
+            if parse_quantity(self.prometheus_memory_limit) < parse_quantity(self.prometheus_memory)
             else []
         )
         return self

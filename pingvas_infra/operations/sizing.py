@@ -8,42 +8,16 @@ capacity in ``tables/operations.yaml``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from pingvas_infra import pod_slots
+from pingvas_infra.quantities import MEBI, parse_quantity
 from pingvas_infra.tables import load_table
 
 # The design guide's system node group labels its nodes role=system: operations workloads run
 # there, never on GPU capacity.
 SYSTEM_NODE_SELECTOR = {"role": "system"}
-
-# Kubernetes quantity suffixes this project uses (k8s.io/apimachinery resource.Quantity).
-_SUFFIXES = {
-    "m": Decimal("0.001"),
-    "": Decimal(1),
-    "k": Decimal(1000),
-    "M": Decimal(1000) ** 2,
-    "G": Decimal(1000) ** 3,
-    "Ki": Decimal(1024),
-    "Mi": Decimal(1024) ** 2,
-    "Gi": Decimal(1024) ** 3,
-    "Ti": Decimal(1024) ** 4,
-}
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|Ki|Mi|Gi|Ti)?$")
-
-
-def parse_quantity(value: str) -> Decimal:
-    """A Kubernetes quantity ("250m", "1.5", "512Mi") as a number of base units."""
-    match = _QUANTITY.match(value)
-    if match is None:
-        raise ValueError(
-            f"not a Kubernetes quantity: {value!r}; allowed: a number with an optional "
-            "suffix m, k, M, G, Ki, Mi, Gi or Ti, such as 250m or 512Mi"
-        )
-    return Decimal(match["number"]) * _SUFFIXES[match["suffix"] or ""]
 
 
 def millicores(value: str) -> int:
@@ -51,7 +25,7 @@ def millicores(value: str) -> int:
 
 
 def mebibytes(value: str) -> int:
-    return int(parse_quantity(value) / _SUFFIXES["Mi"])
+    return int(parse_quantity(value) / MEBI)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pulumi.runtime import MockResourceArgs
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra import sdk_internals as sdk
-from pingvas_infra.plan.mocks import PlanMocks
+from pingvas_infra.plan.mocks import PLAN_CALLER_ARN, PlanMocks
 from pingvas_infra.plan.model import PlanResult, RecordedResource, redact
 from pingvas_infra.plan.wire import resource_reference
 
@@ -130,14 +130,16 @@ def run_program(
     config: dict[str, str],
     secret_keys: list[str],
     region: str,
+    caller_arn: str = PLAN_CALLER_ARN,
 ) -> PlanResult:
-    """Run ``program`` under mocks with the given config; return what it registered."""
+    """Run ``program`` under mocks with the given config, as ``caller_arn`` (what
+    GetCallerIdentity answers); return what it registered."""
     sdk.check_internals()
     # A fresh runtime each time, so tests and repeated plans in one process don't share
     # a root stack or outstanding RPCs.
     sdk.reset_runtime(config, secret_keys)
 
-    mocks = PlanMocks(region=region)
+    mocks = PlanMocks(region=region, caller_arn=caller_arn)
     monitor = RecordingMonitor(mocks)
     program_log = _ProgramLog()
     sdk.set_mocks(

@@ -25,6 +25,8 @@ from pingvas_infra.tables import load_table
 
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
+# Who the offline plan runs as (what GetCallerIdentity answers), unless told otherwise.
+PLAN_CALLER_ARN = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan"
 
 
 def digest(*parts: str, length: int = 17) -> str:
@@ -277,8 +279,9 @@ def _generic_arn(ctx: FakeContext) -> str:
 class PlanMocks(Mocks):
     """Mocks shared by `pingvas-infra plan` and the test suite."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", caller_arn: str = PLAN_CALLER_ARN) -> None:
         self.region = region
+        self.caller_arn = caller_arn
         # Set by the engine: registers a synthetic resource for reference outputs.
         self.register_reference: Callable[[str, str, dict[str, Any]], dict[str, Any]] = (
             _no_references
@@ -302,6 +305,8 @@ class PlanMocks(Mocks):
         return ctx.resource_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == rt.GET_CALLER_IDENTITY:
+            return _caller_identity(self.caller_arn), []
         answer = INVOKE_ANSWERS.get(args.token)
         if answer is None:
             raise NotImplementedError(
@@ -344,13 +349,12 @@ def _no_references(type_token: str, name: str, state: dict[str, Any]) -> dict[st
     raise RuntimeError("resource references need the plan engine's monitor")
 
 
+def _caller_identity(arn: str) -> dict[str, Any]:
+    """What aws.getCallerIdentity answers for the identity the plan runs as."""
+    return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AIDAPLANOFFLINE", "id": ACCOUNT_ID}
+
+
 INVOKE_ANSWERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-    rt.GET_CALLER_IDENTITY: lambda region, _: {
-        "accountId": ACCOUNT_ID,
-        "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/plan",
-        "userId": "AIDAPLANOFFLINE",
-        "id": ACCOUNT_ID,
-    },
     rt.GET_REGION: lambda region, _: {
         "name": region,
         "region": region,

@@ -91,6 +91,35 @@ BAD_CLUSTER: list[BadConfigCase] = [
         "each principal in one list only",
     ),
     (
+        "deployer-arn-root",
+        {"deployerPrincipalArns": ["arn:aws:iam::123456789012:root"]},
+        "pingvas-infra:cluster.deployerPrincipalArns[0]",
+        "an IAM role or user ARN",
+    ),
+    (
+        "deployer-arn-session",
+        {"deployerPrincipalArns": ["arn:aws:sts::123456789012:assumed-role/deploy/ci"]},
+        "pingvas-infra:cluster.deployerPrincipalArns[0]",
+        "an IAM role or user ARN",
+    ),
+    (
+        "deployer-arn-duplicate",
+        {
+            "deployerPrincipalArns": [
+                "arn:aws:iam::123456789012:role/deploy",
+                "arn:aws:iam::123456789012:role/deploy",
+            ]
+        },
+        "pingvas-infra:cluster.deployerPrincipalArns[1]",
+        "each principal once (also deployerPrincipalArns[0])",
+    ),
+    (
+        "deployer-arn-other-partition",
+        {"deployerPrincipalArns": ["arn:aws-cn:iam::123456789012:role/deploy"]},
+        "pingvas-infra:cluster.deployerPrincipalArns[0]",
+        "an ARN of partition aws",
+    ),
+    (
         "public-cidr-private-range",
         {"publicAccessCidrs": ["203.0.113.0/24", "10.0.0.0/8"]},
         "pingvas-infra:cluster.publicAccessCidrs[1]",
@@ -226,8 +255,8 @@ def test_default_system_types_share_one_size_class(stack_file: StackFile) -> Non
 def test_extended_support_is_refused_with_the_policy_that_would_fail_the_plan(
     stack_file: StackFile,
 ) -> None:
-    """EXTENDED was documented and accepted, then failed the mandatory policy control
-    eks-upgrade-policy-standard on every plan: config and policy now agree."""
+    """EXTENDED would fail the mandatory policy control eks-upgrade-policy-standard on
+    every plan: the config refuses it first, naming that control."""
     message = config_refusal(
         stack_file,
         {"pingvas-infra:cluster": {"kubernetesVersion": "1.32", "supportType": "EXTENDED"}},
@@ -249,7 +278,25 @@ def test_open_endpoint_warns_and_narrow_endpoint_does_not(stack_file: StackFile)
     assert not [w for w in narrowed.warnings() if w.key.endswith("publicAccessCidrs")]
     private_only = config_with(stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": []}})
     assert not private_only.cluster.public_endpoint
-    assert not [w for w in private_only.warnings() if w.key.startswith("pingvas-infra:cluster.")]
+    assert not [w for w in private_only.warnings() if w.key.endswith("publicAccessCidrs")]
+
+
+def test_unlisted_deployers_warn_and_listed_ones_do_not(stack_file: StackFile) -> None:
+    """Unlisted, the Secrets key names whoever runs the program: the plan says so."""
+    default = config_with(stack_file, {})
+    (warning,) = [w for w in default.warnings() if w.key.endswith("deployerPrincipalArns")]
+    assert warning.key == "pingvas-infra:cluster.deployerPrincipalArns"
+    assert "preview" in warning.message
+    assert "AWS_DEPLOY_ROLE_ARN" in warning.message
+    listed = config_with(
+        stack_file,
+        {
+            "pingvas-infra:cluster": {
+                "deployerPrincipalArns": ["arn:aws:iam::123456789012:role/deploy"]
+            }
+        },
+    )
+    assert not [w for w in listed.warnings() if w.key.endswith("deployerPrincipalArns")]
 
 
 def test_upgrade_reminder_near_end_of_standard_support(
@@ -259,7 +306,7 @@ def test_upgrade_reminder_near_end_of_standard_support(
     config = config_with(
         stack_file, {"pingvas-infra:cluster": {"publicAccessCidrs": ["8.8.8.0/24"]}}
     )
-    (warning,) = [w for w in config.warnings() if w.key.startswith("pingvas-infra:cluster.")]
+    (warning,) = [w for w in config.warnings() if w.key.endswith("kubernetesVersion")]
     assert warning.key == "pingvas-infra:cluster.kubernetesVersion"
     assert "2027-03-27 (71 days)" in warning.message
 

@@ -300,7 +300,7 @@ def test_only_the_major_is_pinned_so_an_automatic_upgrade_plans_no_downgrade(
     assert cluster.inputs["autoMinorVersionUpgrade"] is True
     for running in ("17.4", "17.9", "17.10", "17.12.1"):
         assert provider_state_after_read(configured, running) == configured
-    # The pin the stack no longer allows, for contrast: the provider records the running
+    # A pin the stack does not allow, for contrast: the provider records the running
     # version and the configured one is a downgrade.
     assert provider_state_after_read("17.9", "17.10") == "17.10"
     # The instances name no version of their own: they follow the cluster.

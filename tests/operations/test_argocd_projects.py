@@ -210,7 +210,7 @@ def test_an_environment_deploys_its_ingress_and_admission_keeps_it_to_its_class(
 
 
 def test_the_evaluation_would_catch_a_shared_project() -> None:
-    """The former single project (both namespaces as destinations) applies dev's manifest
+    """A single project (both namespaces as destinations) applies dev's manifest
     in prod: the evaluation tells the two shapes apart."""
     shared = {
         "destinations": [

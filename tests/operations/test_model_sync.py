@@ -233,6 +233,24 @@ def test_a_mistyped_prefix_is_refused_whether_or_not_the_store_holds_files(
     assert files(store) == {"sd15/model.safetensors": b"serving"}
 
 
+@pytest.mark.parametrize("held", [None, "sd15/model.safetensors"])
+@pytest.mark.parametrize("prefix", ["", "sd15/"])
+def test_a_listing_that_fails_is_a_failure_not_an_empty_bucket(
+    moto_server: MotoServer, store: Path, home: Path, prefix: str, held: str | None
+) -> None:
+    """No bucket (or no right to list it): the Job fails and pages, and the store is left
+    as it is, whether or not it holds files; never "nothing published yet"."""
+    if held is not None:
+        (store / held).parent.mkdir(parents=True, exist_ok=True)
+        (store / held).write_bytes(b"serving")
+    done = sync(moto_server, store, home, prefix=prefix)
+    assert done.returncode != 0
+    assert f"cannot list s3://{BUCKET}/{prefix}" in done.stderr
+    assert "NoSuchBucket" in done.stderr
+    assert "nothing to do" not in done.stdout
+    assert files(store) == ({} if held is None else {held: b"serving"})
+
+
 def test_only_the_configured_prefix_is_mirrored(
     moto_server: MotoServer, s3: Any, store: Path, home: Path
 ) -> None:

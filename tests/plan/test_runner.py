@@ -93,7 +93,9 @@ def test_plan_refuses_to_empty_a_folder_it_did_not_write(tmp_path: Path) -> None
     ("stack_yaml", "key"),
     [
         pytest.param(
-            "config:\n  pingvas:cluster:\n    name: x\n", "pingvas:cluster", id="former-namespace"
+            "config:\n  pingvas:cluster:\n    name: x\n",
+            "pingvas:cluster",
+            id="project-name-as-namespace",
         ),
         pytest.param(
             "config:\n  pingvas-infra:data:\n    aurora: {minAcu: 1}\n"

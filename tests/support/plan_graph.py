@@ -18,7 +18,7 @@ from pulumi.runtime import MockResourceArgs
 from pingvas_infra import resource_types as rt
 from pingvas_infra.config import parse_stack_config
 from pingvas_infra.plan.engine import program_from_file, run_program
-from pingvas_infra.plan.mocks import PlanMocks
+from pingvas_infra.plan.mocks import PLAN_CALLER_ARN, PlanMocks
 from pingvas_infra.plan.model import PlanResult, RecordedResource
 from pingvas_infra.plan.stackfile import StackFile
 from tests.support.config_cases import raw_config
@@ -26,10 +26,15 @@ from tests.support.project import STACK
 
 
 class PlanRunner(Protocol):
-    """Runs the real program with config overrides and secret config values."""
+    """Runs the real program with config overrides and secret config values, as a caller
+    (what GetCallerIdentity answers; the offline plan's user unless given)."""
 
     def __call__(
-        self, overrides: Mapping[str, Any], secrets: Mapping[str, str] | None = None
+        self,
+        overrides: Mapping[str, Any],
+        secrets: Mapping[str, str] | None = None,
+        *,
+        caller_arn: str = PLAN_CALLER_ARN,
     ) -> PlanResult: ...
 
 
@@ -37,8 +42,11 @@ def plan_stack(
     stack_file: StackFile,
     overrides: Mapping[str, Any],
     secrets: Mapping[str, str] | None = None,
+    *,
+    caller_arn: str = PLAN_CALLER_ARN,
 ) -> PlanResult:
-    """Run the real __main__.py under mocks with config overrides; returns the graph."""
+    """Run the real __main__.py under mocks with config overrides, as ``caller_arn``;
+    returns the graph."""
     raw = raw_config(stack_file, overrides, secrets or {})
     config = parse_stack_config(raw, STACK)
     return run_program(
@@ -48,6 +56,7 @@ def plan_stack(
         config=dict(raw.values),
         secret_keys=sorted(raw.secret_keys),
         region=config.region,
+        caller_arn=caller_arn,
     )
 
 
@@ -58,11 +67,16 @@ def run_plan(stack_file: StackFile) -> PlanRunner:
 
     @functools.cache
     def planned(key: str) -> PlanResult:
-        overrides, secrets = json.loads(key)
-        return plan_stack(stack_file, overrides, secrets)
+        overrides, secrets, caller_arn = json.loads(key)
+        return plan_stack(stack_file, overrides, secrets, caller_arn=caller_arn)
 
-    def run(overrides: Mapping[str, Any], secrets: Mapping[str, str] | None = None) -> PlanResult:
-        return planned(json.dumps([overrides, secrets or {}], sort_keys=True))
+    def run(
+        overrides: Mapping[str, Any],
+        secrets: Mapping[str, str] | None = None,
+        *,
+        caller_arn: str = PLAN_CALLER_ARN,
+    ) -> PlanResult:
+        return planned(json.dumps([overrides, secrets or {}, caller_arn], sort_keys=True))
 
     return run
 

@@ -11,18 +11,22 @@ Followed from Kubernetes' own code (k8s.io/kubernetes v1.35):
   then per container: a `max` needs a limit and bounds request and limit, a `min` bounds
   both from below; a claim's requests.storage is bounded by the PersistentVolumeClaim
   item's min and max;
+- LimitRanger's `Pod` items (same file, podRequests/podLimits): a pod's request or limit
+  of a resource is the sum over its containers and sidecars (init containers with
+  restartPolicy Always), or its largest other init container plus the sidecars before it
+  if larger; a `max` needs that limit and bounds it and the request;
 - pod validation: a request above its limit is invalid;
 - the quota evaluators (pkg/quota/v1/evaluator/core/pods.go, persistent_volume_claims.go,
-  generic object counts): a pod's usage is, per resource, the larger of the sum over its
-  containers and the largest init container; under a quota that tracks cpu or memory
-  (requests or limits) every container must set it (ephemeral-storage and extended
-  resources are not required: pods.go's validationSet); a claim counts
+  generic object counts): a pod's usage is, per resource, the Pod-item sum above; under a
+  quota that tracks cpu or memory (requests or limits) every container must set it
+  (ephemeral-storage and extended resources are not required: pods.go's validationSet);
+  a claim counts
   `persistentvolumeclaims`, `requests.storage` and the same two per StorageClass
   (`<class>.storageclass.storage.k8s.io/...`); any other object counts `count/<resource>`;
   a request whose usage would pass any quota's hard figure is refused.
 
 Left out: quota scopes (the PriorityClass-scoped zero-pod quotas are tested on their own in
-test_admission_policy.py), LimitRange `Pod` items and maxLimitRequestRatio (unused here),
+test_admission_policy.py), the `min` of `Pod` items and maxLimitRequestRatio (unused here),
 pod overhead, and the quota controller's recount of usage (usage here is what this object
 created).
 """
@@ -36,7 +40,7 @@ from functools import cache
 from typing import Any
 
 from pingvas_infra.manifests import load_documents
-from pingvas_infra.operations.sizing import parse_quantity
+from pingvas_infra.quantities import parse_quantity
 
 # Quota keys that make every container declare the resource (pods.go, validationSet).
 MUST_DECLARE = {
@@ -92,6 +96,40 @@ def quantity(value: str | int) -> Decimal:
     return parse_quantity(str(value))
 
 
+def pod_total(
+    containers: list[dict[str, Any]], inits: list[dict[str, Any]], kind: str
+) -> dict[str, Decimal]:
+    """A pod's ``kind`` ("requests" or "limits") per resource, as Kubernetes sums it: the
+    containers and the sidecars (init containers with restartPolicy Always) add up; each
+    other init container runs alone beside the sidecars started before it."""
+
+    def of(container: Mapping[str, Any]) -> dict[str, Decimal]:
+        return {r: quantity(v) for r, v in container["resources"][kind].items()}
+
+    def add(total: dict[str, Decimal], more: Mapping[str, Decimal]) -> None:
+        for resource, value in more.items():
+            total[resource] = total.get(resource, Decimal(0)) + value
+
+    total: dict[str, Decimal] = {}
+    for container in containers:
+        add(total, of(container))
+    sidecars: dict[str, Decimal] = {}
+    largest_init: dict[str, Decimal] = {}
+    for container in inits:
+        if container.get("restartPolicy") == "Always":
+            add(total, of(container))
+            add(sidecars, of(container))
+            running = dict(sidecars)
+        else:
+            running = dict(sidecars)
+            add(running, of(container))
+        for resource, value in running.items():
+            largest_init[resource] = max(largest_init.get(resource, Decimal(0)), value)
+    for resource, value in largest_init.items():
+        total[resource] = max(total.get(resource, Decimal(0)), value)
+    return total
+
+
 class Namespace:
     """One namespace's admission, with the quota usage of what it admitted so far."""
 
@@ -139,26 +177,31 @@ class Namespace:
             raise Refused("; ".join(problems))
         return container
 
+    def _pod_item(self, totals: Mapping[str, Mapping[str, Decimal]]) -> None:
+        """The Pod item's maximums, over the pod's totals (podRequests/podLimits)."""
+        problems = []
+        for resource, maximum in (_item(self.name, "Pod").get("max") or {}).items():
+            limit = totals["limits"].get(resource)
+            request = totals["requests"].get(resource)
+            if limit is None:
+                problems.append(f"maximum {resource} usage per Pod is {maximum}, no limit")
+            elif limit > quantity(maximum):
+                problems.append(f"maximum {resource} usage per Pod is {maximum}, limit {limit}")
+            if request is not None and request > quantity(maximum):
+                problems.append(f"maximum {resource} usage per Pod is {maximum}, request {request}")
+        if problems:
+            raise Refused("; ".join(problems))
+
     def pod(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Admit a pod with ``spec``: its spec after the defaults, or Refused."""
         admitted = copy.deepcopy(dict(spec))
         containers = [self._container(c) for c in admitted.get("containers", [])]
         inits = [self._container(c) for c in admitted.get("initContainers", [])]
+        totals = {kind: pod_total(containers, inits, kind) for kind in ("requests", "limits")}
+        self._pod_item(totals)
         usage: dict[str, Decimal] = {"pods": Decimal(1), "count/pods": Decimal(1)}
-        for kind in ("requests", "limits"):
-            names = {r for c in containers + inits for r in c["resources"][kind]}
-            for resource in names:
-                total = sum(
-                    (quantity(c["resources"][kind][resource]) for c in containers
-                     if resource in c["resources"][kind]),
-                    Decimal(0),
-                )  # fmt: skip
-                largest_init = max(
-                    (quantity(c["resources"][kind][resource]) for c in inits
-                     if resource in c["resources"][kind]),
-                    default=Decimal(0),
-                )  # fmt: skip
-                usage[f"{kind}.{resource}"] = max(total, largest_init)
+        for kind, total in totals.items():
+            usage.update({f"{kind}.{resource}": value for resource, value in total.items()})
         for hard in hard_limits(self.name):
             for kind, resource in _must_declare(hard):
                 for container in containers + inits:

@@ -295,7 +295,7 @@ def test_each_entry_reaches_its_own_environment_only(
 def test_the_analysis_would_catch_one_entry_for_both_environments(
     graph: PlanResult, config: StackConfig, tmp_path: Path
 ) -> None:
-    """With the former rule (both environments admit every public load-balancer subnet),
+    """With a looser rule (both environments admit every public load-balancer subnet),
     dev's load balancer reaches prod's labelled pods: the test above tells the shapes
     apart."""
     subnets = config.network.load_balancer_subnets

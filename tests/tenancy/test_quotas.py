@@ -12,6 +12,7 @@ import pytest
 
 from pingvas_infra import resource_types as rt
 from pingvas_infra.cluster.people import Access, people_group
+from pingvas_infra.config import pod_disk_maximums
 from pingvas_infra.configbase import ConfigError
 from pingvas_infra.manifests import load_documents
 from pingvas_infra.node_disk import pod_disk_budget_gib
@@ -23,10 +24,10 @@ from pingvas_infra.storage.models_store import NOMINAL_CAPACITY
 from pingvas_infra.storage.models_store import STORAGE_CLASS as MODELS_STORAGE_CLASS
 from tests.support.admission import Request, container, refused_whatever_the_object
 from tests.support.api_resources import qualified, resource_of, served_resources
-from tests.support.config_cases import config_with
+from tests.support.config_cases import config_with, leaf_settings
 from tests.support.plan_graph import PlanRunner
 from tests.support.rbac import Association, ResourceRequest, access_policy_rules
-from tests.tenancy.quota import Namespace, Refused, hard_limits, quantity
+from tests.tenancy.quota import Namespace, Refused, hard_limits, limit_range_items, quantity
 
 ENVS = ("dev", "prod")
 
@@ -351,6 +352,43 @@ def test_no_environment_container_writes_more_than_a_system_node_leaves(
         Namespace(namespace).pod(scratch)
 
 
+def _disk(limit: str, name: str = "app", **more: Any) -> dict[str, Any]:
+    return container(
+        name=name,
+        **resources(requests={"ephemeral-storage": "256Mi"}, limits={"ephemeral-storage": limit}),
+        **more,
+    )
+
+
+@pytest.mark.parametrize("namespace", ENVS)
+def test_no_environment_pod_writes_more_than_a_system_node_leaves_however_it_is_split(
+    namespace: str, stack_file: StackFile
+) -> None:
+    """The kubelet evicts a pod only when its whole disk use, emptyDir included, passes
+    the sum of its containers' limits: splitting the disk over containers (or sidecars)
+    must not get a pod past what a system node leaves one pod."""
+    budget = pod_disk_budget_gib(config_with(stack_file, {}).cluster.system_nodes.disk_size_gib)
+    _, maximum = pod_disk_maximums()[namespace]
+    assert maximum <= budget
+    half = f"{maximum // 2 + 1}Gi"
+    (defaults,) = [i for i in limit_range_items(namespace) if i["type"] == "Container"]
+    default_limit = quantity(defaults["default"]["ephemeral-storage"])
+    beside_default = str(maximum * 1024**3 - default_limit + 1)
+    for spec in (
+        {"containers": [_disk(half, "a"), _disk(half, "b")]},
+        {
+            "containers": [_disk(half)],
+            "initContainers": [_disk(half, "proxy", restartPolicy="Always")],
+        },
+        # A container naming nothing gets the default limit: it counts in the sum.
+        {"containers": [_disk(beside_default), container(name="b")]},
+    ):
+        with pytest.raises(Refused, match="maximum ephemeral-storage usage per Pod"):
+            Namespace(namespace).pod(spec)
+    # A plain init container runs before the others, alone: the larger of the two counts.
+    Namespace(namespace).pod({"containers": [_disk(half)], "initContainers": [_disk(half, "i")]})
+
+
 def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
     """The largest scratch the stack's config accepts."""
     for scratch in range(50, 0, -1):
@@ -362,6 +400,16 @@ def _largest_backup_scratch_gi(stack_file: StackFile) -> int:
             continue
         return scratch
     raise AssertionError("no scratch size accepted")
+
+
+def test_the_config_reference_states_the_largest_backup_scratch(stack_file: StackFile) -> None:
+    """The README's allowed range for the scratch is the one the config enforces."""
+    (allowed,) = [
+        setting.allowed()
+        for path, setting in leaf_settings()
+        if path == ("operations", "backup", "scratchSizeGi")
+    ]
+    assert allowed.startswith(f"a whole number from 1 to {_largest_backup_scratch_gi(stack_file)}:")
 
 
 @pytest.mark.parametrize("scratch_gi", [5, "largest"])

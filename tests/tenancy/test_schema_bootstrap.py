@@ -36,7 +36,7 @@ pytestmark = pytest.mark.postgres
 # a colon and a percent sign. RDS passwords never hold '"', '/' or '@'.
 ADMIN_PASSWORD = "adm\\in'pa:ss%w0rd"
 INTRUDER = "pingvas_intruder"
-# A database both roles may connect to: the former layout (one database, two schemas), kept
+# A database both roles may connect to: a shared layout (one database, two schemas), kept
 # to show each sideways leak the per-environment databases close.
 SHARED_LAYOUT = "pingvas_shared_layout_check"
 INTRUDER_PASSWORD = "intruder-password"
@@ -388,13 +388,13 @@ def _busybox() -> str:
 # --- what a shared server leaks sideways -------------------------------------------------
 #
 # Attacks dev_user can run from its own connection, each against the stack's layout (a
-# database per environment) and, where the layout is what stops it, against the former one
+# database per environment) and, where the layout is what stops it, against a shared one
 # (one database holding both schemas), where it works.
 
 
 @pytest.fixture(scope="module")
 def shared_layout(database: Database) -> str:
-    """A database both roles connect to, as in the former layout."""
+    """A database both roles connect to: the shared layout."""
     with psycopg.connect(database.server.dsn(), autocommit=True) as superuser:
         superuser.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(SHARED_LAYOUT)))
         for env in ENVIRONMENTS:

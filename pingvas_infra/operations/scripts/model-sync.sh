@@ -28,11 +28,17 @@ if [ ! -d "$MODELS_DIR" ] || [ ! -w "$MODELS_DIR" ]; then
   exit 1
 fi
 
-# Whether anything is stored under a prefix of the bucket ("" for all of it).
+# Whether anything is stored under a prefix of the bucket ("" for all of it). A listing
+# that fails (access denied, no such bucket, throttling) ends the script: called from `if`,
+# set -e does not apply here, and a failure must not read as "nothing published".
 lists_something() {
   local first
   first="$(aws s3api list-objects-v2 --bucket "$MODELS_BUCKET" --prefix "$1" \
-    --max-items 1 --query 'Contents[0].Key' --output text)"
+    --max-items 1 --query 'Contents[0].Key' --output text)" || {
+    echo "model-sync: cannot list s3://${MODELS_BUCKET}/$1 (see the error above);" \
+      "the model store is left as it is" >&2
+    exit 1
+  }
   [ -n "$first" ] && [ "$first" != "None" ]
 }
 

@@ -43,8 +43,8 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database')
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'role')
 \gexec
 
--- The initial database is the master user's alone (an earlier layout kept both
--- environments' schemas there and granted the roles CONNECT).
+-- The initial database is the master user's alone: no environment's schema lives there,
+-- and neither environment's role may connect to it.
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database())
 \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM %I', current_database(), :'role')
