@@ -17,8 +17,11 @@ _SUFFIXES = {
     "Mi": Decimal(1024) ** 2,
     "Gi": Decimal(1024) ** 3,
     "Ti": Decimal(1024) ** 4,
+    "Pi": Decimal(1024) ** 5,
+    "T": Decimal(1000) ** 4,
+    "P": Decimal(1000) ** 5,
 }
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|Ki|Mi|Gi|Ti)?$")
+_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$")
 
 
 def parse_quantity(value: str) -> Decimal:
@@ -27,9 +30,10 @@ def parse_quantity(value: str) -> Decimal:
     if match is None:
         raise ValueError(
             f"not a Kubernetes quantity: {value!r}; allowed: a number with an optional "
-            "suffix m, k, M, G, Ki, Mi, Gi or Ti, such as 250m or 512Mi"
+            "suffix m, k, M, G, T, P, Ki, Mi, Gi, Ti or Pi, such as 250m or 512Mi"
         )
     return Decimal(match["number"]) * _SUFFIXES[match["suffix"] or ""]
 
 
 MEBI = _SUFFIXES["Mi"]
+GIBI = _SUFFIXES["Gi"]

@@ -28,6 +28,7 @@ from pingvas_infra.labels import (
 from pingvas_infra.mappings import dig
 from pingvas_infra.plan.model import RecordedResource, reveal
 from pingvas_infra.price_tables import PriceTable, PriceTableNotFound, load_price_table
+from pingvas_infra.quantities import GIBI, parse_quantity
 
 ENVIRONMENT_NAMES = tuple(e.name for e in ENVIRONMENTS)
 
@@ -39,29 +40,11 @@ DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 # EKS creates /aws/eks/<cluster>/cluster; RDS creates /aws/rds/cluster/<id>/<log type>.
 _EKS_LOG_GROUP = re.compile(r"^/aws/eks/(?P<cluster>[^/]+)/cluster$")
 _RDS_LOG_GROUP = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/(?P<log>[^/]+)$")
-# Kubernetes resource quantities ("150Gi", "20G", "512Mi").
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
-_BYTES = {
-    None: 1,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-}
 
 
 def quantity_gib(value: Any) -> float:
     """A Kubernetes storage quantity in GiB, the unit EBS sizes and bills in."""
-    match = _QUANTITY.match(str(value).strip())
-    if not match:
-        raise ValueError(f"not a storage quantity: {value!r}")
-    return float(match["number"]) * _BYTES[match["suffix"]] / 2**30
+    return float(parse_quantity(str(value).strip()) / GIBI)
 
 
 def inputs_of(resource: RecordedResource) -> dict[str, Any]:
