@@ -21,6 +21,10 @@ from pingvas_infra.tables import load_table
 # AWS limits for a VPC's primary CIDR and for subnets (VPC user guide, "VPC CIDR blocks").
 _VPC_PREFIXES = range(16, 29)
 _SUBNET_PREFIXES = range(16, 29)
+# Pods take their addresses in /28 prefixes (VPC CNI prefix delegation, pod_slots.py), each
+# a free aligned block of the node's subnet: a /24 holds 16, a /25 only 8 and a /28 none
+# beside the 5 addresses AWS reserves, so a smaller private subnet starves pods.
+_PRIVATE_SUBNET_PREFIXES = range(16, 25)
 
 TIERS = ("public", "private", "data")
 # AWS asks for at least a /27 with 8 free addresses in every subnet of a load balancer
@@ -77,6 +81,10 @@ class NetworkConfig(ConfigModel):
             "Private tier (nodes and pods, which take VPC addresses through the VPC CNI, so "
             "large): one per zone, inside vpcCidr."
         ),
+        json_schema_extra={
+            "allowed": "one IPv4 CIDR per zone, /16 to /24 (pods take /28 prefixes), inside "
+            "vpcCidr, overlapping no other subnet"
+        },
     )
     data_subnet_cidrs: tuple[Cidr, ...] = Field(
         default=("10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24"),
@@ -173,6 +181,15 @@ class NetworkConfig(ConfigModel):
                 elif subnet.prefixlen not in _SUBNET_PREFIXES:
                     problems.append(
                         Problem(f"{key}[{i}]", cidr, "a prefix from /16 to /28 (AWS limit)")
+                    )
+                elif tier == "private" and subnet.prefixlen not in _PRIVATE_SUBNET_PREFIXES:
+                    problems.append(
+                        Problem(
+                            f"{key}[{i}]",
+                            cidr,
+                            "a prefix from /16 to /24: pods take their addresses as /28 "
+                            "prefixes, each a free aligned block of the node's subnet",
+                        )
                     )
                 named.append((f"{key}[{i}]", cidr))
         problems += self._load_balancer_subnet_problems(vpc, zone_count, named)

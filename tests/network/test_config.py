@@ -51,6 +51,12 @@ BAD_NETWORK: list[BadConfigCase] = [
         "/16 to /28",
     ),
     (
+        "private-subnet-too-small-for-pod-prefixes",
+        {"privateSubnetCidrs": ["10.0.32.0/19", "10.0.64.0/25", "10.0.96.0/19"]},
+        "pingvas-infra:network.privateSubnetCidrs[1]",
+        "/16 to /24: pods take their addresses as /28 prefixes",
+    ),
+    (
         "one-az",
         {
             "availabilityZones": ["us-east-1a"],
